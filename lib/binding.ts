@@ -1,0 +1,63 @@
+// The raw surface of the native addon (native/addon), typed by hand. Only lib/native.ts loads it;
+// everything public goes through lib/model.ts.
+import type { NativeConfig } from './config.js';
+
+export interface NativeParamInfo {
+  name: string;
+  shape: number[];
+  kind: 'trainable' | 'frozen' | 'buffer' | 'int_buffer';
+  offset: number;
+  numel: number;
+}
+
+export interface NativeSampleDraw {
+  layer: string;
+  lq: number;
+  sampleK: number;
+  lk: number;
+}
+
+export interface NativeInputs {
+  xEnc: Float32Array;
+  xMarkEnc: Float32Array;
+  xDec: Float32Array;
+  xMarkDec: Float32Array;
+}
+
+export interface NativeForwardOptions {
+  train?: boolean;
+  /** true: a fresh key-sample draw each pass; false: the model's fixed inference indices. */
+  sampling?: boolean;
+  sampleIndices?: Int32Array[];
+  capture?: boolean;
+}
+
+export interface NativeCapture {
+  output: Float32Array;
+  activations: Record<string, { data: Float32Array; shape: number[] }>;
+}
+
+export interface NativeModel {
+  paramInfo(): NativeParamInfo[];
+  readState(): { floats: Float32Array; ints: BigInt64Array };
+  loadState(tensors: { name: string; shape: number[]; data: Float32Array | BigInt64Array }[]): void;
+  sampleDraws(): NativeSampleDraw[];
+  deterministicSamples(draw: number): Int32Array;
+  forwardSync(inputs: NativeInputs, batch: number, opts?: NativeForwardOptions): Float32Array | NativeCapture;
+  forward(inputs: NativeInputs, batch: number, opts?: NativeForwardOptions): Promise<Float32Array | NativeCapture>;
+  workspaceBytes(): number;
+  dispose(): void;
+}
+
+export interface NativeInfo {
+  gemmKernel: string;
+  threads: number;
+  backends: string[];
+  cudaBuilt: boolean;
+}
+
+export interface NativeAddon {
+  NativeModel: new (config: NativeConfig) => NativeModel;
+  setErrorClasses(classes: Record<number, new (message: string) => Error>): void;
+  info(): NativeInfo;
+}

@@ -1,0 +1,74 @@
+// Loads the compiled addon once and registers the typed error classes with it, so errors raised
+// in C++ arrive as ConfigError, ShapeError, ... When the addon is missing (install scripts skipped,
+// as npm 12 does for dependencies by default) the error says how to build it.
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import type { NativeAddon } from './binding.js';
+import {
+  ConfigError,
+  DisposedError,
+  NativeError,
+  NativeStatus,
+  ShapeError,
+  StateDictError,
+  ValueError,
+} from './errors.js';
+
+const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(import.meta.url);
+
+/** Status code the addon uses for calls on a disposed model. */
+export const DISPOSED_STATUS = 100;
+
+let addon: NativeAddon | undefined;
+
+export function addonPath(): string {
+  return process.env.INFORMER_ADDON_PATH ?? join(packageRoot, 'build', 'Release', 'informer.node');
+}
+
+export function loadAddon(): NativeAddon {
+  if (addon) return addon;
+  const path = addonPath();
+  if (!existsSync(path)) {
+    throw new NativeError(
+      `informer-node: the native addon was not found at ${path}. It is built by the package's install ` +
+        'script; if install scripts were skipped (npm 12 skips them for dependencies unless allowed), run ' +
+        '`npm pkg set --json "allowScripts[informer-node]=true"` and then `npm rebuild informer-node`.',
+    );
+  }
+  const loaded = require(path) as NativeAddon;
+  class OutOfMemoryError extends NativeError {
+    constructor(message: string) {
+      super(message, { status: NativeStatus.OUT_OF_MEMORY });
+    }
+  }
+  class InternalError extends NativeError {
+    constructor(message: string) {
+      super(message, { status: NativeStatus.INTERNAL });
+    }
+  }
+  loaded.setErrorClasses({
+    [NativeStatus.INVALID_CONFIG]: ConfigError,
+    [NativeStatus.SHAPE_MISMATCH]: ShapeError,
+    [NativeStatus.INVALID_VALUE]: ValueError,
+    [NativeStatus.STATE_DICT]: StateDictError,
+    [NativeStatus.OUT_OF_MEMORY]: OutOfMemoryError,
+    [NativeStatus.INTERNAL]: InternalError,
+    [DISPOSED_STATUS]: DisposedError,
+  });
+  addon = loaded;
+  return addon;
+}
+
+/** What this build and machine offer: GEMM micro-kernel, thread count, compiled backends. */
+export function nativeInfo() {
+  return loadAddon().info();
+}
+
+/** Backends usable in this process ('cpu'; 'cuda' once the CUDA backend is built and a GPU is present). */
+export function backends(): string[] {
+  return loadAddon().info().backends;
+}

@@ -1,0 +1,43 @@
+// Parsed forward-pass arguments, owned by C++ so they can cross to a worker thread.
+#pragma once
+#include <napi.h>
+
+#include <string>
+#include <vector>
+
+#include "core/model.h"
+
+namespace informer_addon {
+
+struct Activation {
+  std::string name;
+  std::vector<int64_t> shape;
+  std::vector<float> data;
+};
+
+struct ForwardArgs {
+  int64_t batch = 0;
+  bool train = false;
+  bool capture = false;
+  informer::Sampling sampling = informer::Sampling::kDeterministic;
+  // Inputs: borrowed from JavaScript for synchronous calls, copied into `owned` for async ones.
+  const float* x[4] = {nullptr, nullptr, nullptr, nullptr};
+  std::vector<float> owned[4];
+  std::vector<std::vector<int32_t>> samples;
+  std::vector<informer::IndexMatrix> sample_views;
+  bool has_samples = false;
+};
+
+// Parses (inputs, batch, opts) for `model`. Returns false with a typed error thrown.
+bool ParseForwardArgs(const Napi::CallbackInfo& info, const informer::Model& model, bool copy_inputs,
+                      ForwardArgs* out);
+
+// Runs the pass (the caller holds the model's lock). Fills output [B, pred_len, c_out] and, when
+// args.capture, the intermediate activations.
+informer::Status RunForward(informer::Model& model, ForwardArgs& args, std::vector<float>* output,
+                            std::vector<Activation>* activations, float* output_buffer);
+
+Napi::Value ForwardResult(Napi::Env env, std::vector<float>& output, std::vector<Activation>& activations,
+                          bool capture);
+
+}  // namespace informer_addon

@@ -1,0 +1,42 @@
+// The JavaScript `NativeModel` class: a thin wrapper over informer::Model. It validates arguments,
+// runs forward passes synchronously or on the libuv pool (AsyncWorker + Promise), and maps core
+// Status codes to the typed errors registered by lib/native.ts.
+#pragma once
+#include <napi.h>
+
+#include <memory>
+#include <mutex>
+
+#include "core/model.h"
+
+namespace informer_addon {
+
+// Owned jointly by the wrapper and any in-flight worker, so dispose() during an async call is safe.
+struct ModelHandle {
+  std::unique_ptr<informer::Model> model;
+  std::mutex mutex;  // one pass at a time: the activation arena and generator are per model
+};
+
+class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env);
+  explicit ModelWrap(const Napi::CallbackInfo& info);
+
+ private:
+  Napi::Value ParamInfo(const Napi::CallbackInfo& info);
+  Napi::Value ReadState(const Napi::CallbackInfo& info);
+  Napi::Value LoadState(const Napi::CallbackInfo& info);
+  Napi::Value SampleDraws(const Napi::CallbackInfo& info);
+  Napi::Value DeterministicSamples(const Napi::CallbackInfo& info);
+  Napi::Value ForwardSync(const Napi::CallbackInfo& info);
+  Napi::Value Forward(const Napi::CallbackInfo& info);
+  Napi::Value WorkspaceBytes(const Napi::CallbackInfo& info);
+  Napi::Value Dispose(const Napi::CallbackInfo& info);
+
+  // nullptr (with a DisposedError thrown) once disposed.
+  std::shared_ptr<ModelHandle> Handle(Napi::Env env);
+
+  std::shared_ptr<ModelHandle> handle_;
+};
+
+}  // namespace informer_addon

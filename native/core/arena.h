@@ -1,0 +1,61 @@
+// Activation workspace: a bump allocator that grows while a pass runs and then consolidates into
+// one block, so that after the first pass of a given batch size no step allocates memory.
+#pragma once
+#include <cstddef>
+#include <memory>
+#include <vector>
+
+namespace informer {
+
+class Arena {
+ public:
+  // Returns 64-byte aligned storage for n floats, valid until the next Reset().
+  float* Alloc(size_t n) {
+    n = (n + 15) & ~size_t(15);
+    if (blocks_.empty() || used_ + n > blocks_.back().size) NewBlock(n);
+    float* p = blocks_.back().data + used_;
+    used_ += n;
+    total_ += n;
+    if (total_ > peak_) peak_ = total_;
+    return p;
+  }
+
+  // Frees nothing; if the last pass needed more than one block, replace them with one block of the
+  // peak size so the next pass of the same size bump-allocates from a single region.
+  void Reset() {
+    if (blocks_.size() > 1) {
+      blocks_.clear();
+      NewBlock(peak_);
+    }
+    used_ = 0;
+    total_ = 0;
+  }
+
+  size_t capacity_bytes() const {
+    size_t s = 0;
+    for (const Block& b : blocks_) s += b.size * sizeof(float);
+    return s;
+  }
+
+ private:
+  struct Block {
+    std::unique_ptr<float[]> storage;
+    float* data;
+    size_t size;
+  };
+  void NewBlock(size_t min_floats) {
+    size_t size = min_floats;
+    if (!blocks_.empty() && blocks_.back().size * 2 > size) size = blocks_.back().size * 2;
+    Block b;
+    b.storage.reset(new float[size + 16]);
+    const uintptr_t addr = reinterpret_cast<uintptr_t>(b.storage.get());
+    b.data = reinterpret_cast<float*>((addr + 63) & ~uintptr_t(63));
+    b.size = size;
+    blocks_.push_back(std::move(b));
+    used_ = 0;
+  }
+  std::vector<Block> blocks_;
+  size_t used_ = 0, total_ = 0, peak_ = 0;
+};
+
+}  // namespace informer

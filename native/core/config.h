@@ -1,0 +1,48 @@
+// Model hyper-parameters as the native core sees them (the TypeScript layer resolves defaults,
+// frequencies and names; see lib/config.ts toNativeConfig).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+
+namespace informer {
+
+enum class AttnKind : int { kProb = 0, kFull = 1 };
+enum class EmbedKind : int { kTimeF = 0, kFixed = 1, kLearned = 2 };
+enum class FfnActivation : int { kGelu = 0, kRelu = 1 };
+
+struct ModelConfig {
+  int seq_len = 96, label_len = 48, pred_len = 24;
+  int enc_in = 7, dec_in = 7, c_out = 7;
+  int d_model = 512, n_heads = 8, e_layers = 2, d_layers = 1, d_ff = 2048;
+  std::vector<int> s_layers = {3, 2, 1};  // encoder depths of the stack (model 'informerstack')
+  int factor = 5;
+  int padding = 0;  // decoder placeholder value: 0 or 1 (the batch's x_dec carries it; kept for export)
+  bool distil = true;
+  float dropout = 0.05f;
+  AttnKind attn = AttnKind::kProb;
+  EmbedKind embed = EmbedKind::kTimeF;
+  int n_mark = 4;             // time-feature columns of x_mark
+  bool minute_embed = false;  // fixed/learned tables include the minute table (freq 't')
+  FfnActivation activation = FfnActivation::kGelu;
+  bool mix = true;
+  bool stack = false;  // EncoderStack (InformerStack) instead of one Encoder
+  uint64_t seed = 0;
+
+  int dec_len() const { return label_len + pred_len; }
+  int head_dim() const { return d_model / n_heads; }
+};
+
+constexpr int kMaxPositions = 5000;  // rows of the sinusoid position table, as in the reference
+
+Status ValidateConfig(const ModelConfig& c);
+
+// Length after one distilling ConvLayer: MaxPool1d(k=3, s=2, p=1) -> floor((L - 1) / 2) + 1.
+inline int DistilledLength(int L) { return (L - 1) / 2 + 1; }
+
+// ProbSparse budget factor * ceil(ln L), clipped to L (the reference computes it with numpy).
+int ProbBudget(int factor, int L);
+
+}  // namespace informer

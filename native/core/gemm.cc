@@ -1,0 +1,460 @@
+// fp32 GEMM driver: run-time kernel choice, packing, cache blocking, threading and the epilogue.
+//
+// Large problems follow the BLIS loop nest: for each NC-wide column block and KC-deep slice, op(B) is
+// packed into kc x kNR panels (the panel being multiplied stays in L1d, the whole slice in L2/L3),
+// then for each MC-tall row block op(A) is packed into kMR x kc panels (kept in L2) and the micro-kernel
+// sweeps the tiles. Small problems skip the blocking and read op(A) in place, so a 12x32x32 Linear
+// costs little more than its arithmetic. Every tile's epilogue runs in the micro-kernel while the tile is
+// still in registers.
+#include "core/gemm.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstring>
+#include <new>
+
+#include "core/gemm_internal.h"
+#include "core/thread_pool.h"
+
+#if defined(_MSC_VER) && (defined(_M_X64) || defined(_M_IX86))
+#include <intrin.h>
+#endif
+
+namespace informer {
+namespace gemm_internal {
+namespace {
+
+// Cache blocking, sized for 32 KiB L1d / 512 KiB L2 per core (and fine with larger caches):
+// a kc x kNR op(B) panel is 16 KiB, an MC x kc op(A) block 144 KiB, a kc x NC op(B) slice 4 MiB.
+constexpr int64_t kKC = 256;
+constexpr int64_t kMC = 144;  // multiple of kMR
+constexpr int64_t kNC = 4096;  // multiple of kNR
+
+// Up to this many multiply-adds (M*N*K) the unblocked path runs (op(A) read in place).
+constexpr double kSmallWork = 1 << 18;
+// From this many multiply-adds the work is split over the pool.
+constexpr double kParallelWork = 1 << 18;
+
+int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
+
+// Grow-only, 64-byte aligned scratch: after warm-up a thread's GEMM calls do not allocate.
+class PackBuffer {
+ public:
+  PackBuffer() = default;
+  PackBuffer(const PackBuffer&) = delete;
+  PackBuffer& operator=(const PackBuffer&) = delete;
+  ~PackBuffer() { release(); }
+
+  // Returns nullptr when the memory cannot be had.
+  float* get(size_t n) {
+    if (n <= cap_) return data_;
+    release();
+    data_ = static_cast<float*>(::operator new(n * sizeof(float), std::align_val_t(64), std::nothrow));
+    cap_ = data_ ? n : 0;
+    return data_;
+  }
+
+ private:
+  void release() {
+    if (data_) ::operator delete(data_, std::align_val_t(64));
+    data_ = nullptr;
+    cap_ = 0;
+  }
+  float* data_ = nullptr;
+  size_t cap_ = 0;
+};
+
+struct Workspace {
+  PackBuffer a;  // packed op(A) block
+  PackBuffer b;  // packed op(B) slice
+};
+
+Workspace& workspace() {
+  thread_local Workspace ws;
+  return ws;
+}
+
+struct Problem {
+  bool ta, tb;
+  int64_t M, N, K;
+  float alpha;
+  const float* A;  // op(A) [M, K]: A [M, lda] or A^T with A [K, lda]
+  int64_t lda;
+  const float* B;  // op(B) [K, N]: B [K, ldb] or B^T with B [N, ldb]
+  int64_t ldb;
+  float beta;
+  float* C;  // [M, ldc]
+  int64_t ldc;
+  GemmEpilogue ep;
+};
+
+// ---- portable kernels -------------------------------------------------------------------------
+
+void portable_activation(Activation act, float* x, int64_t n) {
+  if (act == Activation::kRelu) {
+    for (int64_t i = 0; i < n; ++i) x[i] = x[i] < 0.0f ? 0.0f : x[i];  // NaN stays NaN
+  } else if (act == Activation::kGelu) {
+    for (int64_t i = 0; i < n; ++i) x[i] = gelu(x[i]);
+  }
+}
+
+void portable_micro_kernel(int64_t kc, const float* a, int64_t a_rs, int64_t a_cs, const float* b,
+                           int64_t b_rs, float* c, int64_t ldc, const TileArgs& t) {
+  float acc[kMR][kNR] = {};
+  for (int64_t k = 0; k < kc; ++k) {
+    const float* bk = b + k * b_rs;
+    for (int i = 0; i < kMR; ++i) {
+      const float ai = a[i * a_rs + k * a_cs];
+      for (int j = 0; j < kNR; ++j) acc[i][j] += ai * bk[j];
+    }
+  }
+  for (int i = 0; i < kMR; ++i) {
+    float* ci = c + i * ldc;
+    for (int j = 0; j < kNR; ++j) {
+      float v = t.alpha * acc[i][j];
+      if (t.load_c) v += t.beta * ci[j];
+      if (t.bias) v += t.bias[j];
+      ci[j] = v;
+    }
+    portable_activation(t.act, ci, kNR);
+    if (t.residual) {
+      const float* ri = t.residual + i * t.ldr;
+      for (int j = 0; j < kNR; ++j) ci[j] += ri[j];
+    }
+  }
+}
+
+// b: [nr, ldb], dst: [kc, kNR].
+void portable_pack_b_trans(int64_t kc, int nr, const float* b, int64_t ldb, float* dst) {
+  for (int j = 0; j < nr; ++j) {
+    const float* src = b + j * ldb;
+    for (int64_t k = 0; k < kc; ++k) dst[k * kNR + j] = src[k];
+  }
+  for (int j = nr; j < kNR; ++j) {
+    for (int64_t k = 0; k < kc; ++k) dst[k * kNR + j] = 0.0f;
+  }
+}
+
+const CpuKernels kPortableKernels = {"portable", portable_micro_kernel, portable_pack_b_trans,
+                                     portable_activation};
+
+// ---- kernel selection -------------------------------------------------------------------------
+
+bool cpu_has_avx2_fma() {
+#if (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__))
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#elif defined(_MSC_VER) && defined(_M_X64)
+  int r[4];
+  __cpuid(r, 0);
+  if (r[0] < 7) return false;
+  __cpuid(r, 1);
+  const bool fma = (r[2] & (1 << 12)) != 0;
+  const bool osxsave = (r[2] & (1 << 27)) != 0;
+  if (!fma || !osxsave || (_xgetbv(0) & 0x6) != 0x6) return false;  // OS saves XMM and YMM state
+  __cpuidex(r, 7, 0);
+  return (r[1] & (1 << 5)) != 0;
+#else
+  return false;
+#endif
+}
+
+std::atomic<bool> g_force_portable{false};
+
+const CpuKernels& detected_kernels() {
+  static const CpuKernels* const chosen =
+      (avx2_kernels() != nullptr && cpu_has_avx2_fma()) ? avx2_kernels() : &kPortableKernels;
+  return *chosen;
+}
+
+const CpuKernels& active_kernels() {
+  return g_force_portable.load(std::memory_order_relaxed) ? kPortableKernels : detected_kernels();
+}
+
+// ---- packing ----------------------------------------------------------------------------------
+
+// Packs op(A)[i0:i0+mc, k0:k0+kc] into ceil(mc / kMR) panels of kc x kMR (k-major), zero-padded.
+void pack_a(const Problem& p, int64_t i0, int64_t mc, int64_t k0, int64_t kc, float* dst) {
+  for (int64_t ir = 0; ir < mc; ir += kMR) {
+    const int mr = static_cast<int>(std::min<int64_t>(kMR, mc - ir));
+    float* d = dst + ir * kc;
+    if (!p.ta) {
+      const float* s[kMR];
+      for (int r = 0; r < kMR; ++r) s[r] = p.A + (i0 + ir + std::min(r, mr - 1)) * p.lda + k0;
+      if (mr == kMR) {
+        for (int64_t k = 0; k < kc; ++k) {
+          for (int r = 0; r < kMR; ++r) d[k * kMR + r] = s[r][k];
+        }
+      } else {
+        for (int64_t k = 0; k < kc; ++k) {
+          for (int r = 0; r < kMR; ++r) d[k * kMR + r] = r < mr ? s[r][k] : 0.0f;
+        }
+      }
+    } else {
+      const float* s = p.A + k0 * p.lda + i0 + ir;
+      for (int64_t k = 0; k < kc; ++k) {
+        const float* sk = s + k * p.lda;
+        for (int r = 0; r < kMR; ++r) d[k * kMR + r] = r < mr ? sk[r] : 0.0f;
+      }
+    }
+  }
+}
+
+// Packs op(B)[k0:k0+kc, j0:j0+nc] into ceil(nc / kNR) panels of kc x kNR, zero-padded.
+void pack_b(const Problem& p, const CpuKernels& kern, int64_t k0, int64_t kc, int64_t j0, int64_t nc,
+            float* dst) {
+  for (int64_t jr = 0; jr < nc; jr += kNR) {
+    const int nr = static_cast<int>(std::min<int64_t>(kNR, nc - jr));
+    float* d = dst + jr * kc;
+    if (p.tb) {
+      kern.pack_b_trans(kc, nr, p.B + (j0 + jr) * p.ldb + k0, p.ldb, d);
+    } else {
+      for (int64_t k = 0; k < kc; ++k) {
+        const float* s = p.B + (k0 + k) * p.ldb + j0 + jr;
+        float* dk = d + k * kNR;
+        if (nr == kNR) {
+          std::memcpy(dk, s, kNR * sizeof(float));
+        } else {
+          int j = 0;
+          for (; j < nr; ++j) dk[j] = s[j];
+          for (; j < kNR; ++j) dk[j] = 0.0f;
+        }
+      }
+    }
+  }
+}
+
+// ---- tiles ------------------------------------------------------------------------------------
+
+// One mr x nr tile of C. Partial tiles go through a full-size staging tile, so the micro-kernel only
+// ever sees whole tiles; a and b must then still hold kMR rows / kNR columns (packed, zero-padded).
+void run_tile(const CpuKernels& kern, int64_t kc, const float* a, int64_t a_rs, int64_t a_cs,
+              const float* b, int64_t b_rs, float* c, int64_t ldc, int mr, int nr, const TileArgs& t) {
+  if (mr == kMR && nr == kNR) {
+    kern.micro_kernel(kc, a, a_rs, a_cs, b, b_rs, c, ldc, t);
+    return;
+  }
+  alignas(64) float ct[kMR * kNR] = {};
+  alignas(64) float rt[kMR * kNR] = {};
+  alignas(64) float bt[kNR] = {};
+  TileArgs s = t;
+  if (t.load_c) {
+    for (int i = 0; i < mr; ++i) std::memcpy(ct + i * kNR, c + i * ldc, nr * sizeof(float));
+  }
+  if (t.residual) {
+    for (int i = 0; i < mr; ++i) std::memcpy(rt + i * kNR, t.residual + i * t.ldr, nr * sizeof(float));
+    s.residual = rt;
+    s.ldr = kNR;
+  }
+  if (t.bias) {
+    std::memcpy(bt, t.bias, nr * sizeof(float));
+    s.bias = bt;
+  }
+  kern.micro_kernel(kc, a, a_rs, a_cs, b, b_rs, ct, kNR, s);
+  for (int i = 0; i < mr; ++i) std::memcpy(c + i * ldc, ct + i * kNR, nr * sizeof(float));
+}
+
+// Epilogue arguments of the tile at (i, j); `last` says whether this is the final K slice.
+TileArgs tile_args(const Problem& p, bool first, bool last, int64_t i, int64_t j) {
+  TileArgs t;
+  t.alpha = p.alpha;
+  t.beta = first ? p.beta : 1.0f;
+  t.load_c = !first || p.beta != 0.0f;
+  if (last) {
+    t.act = p.ep.act;
+    t.bias = p.ep.bias ? p.ep.bias + j : nullptr;
+    t.residual = p.ep.residual ? p.ep.residual + i * p.ep.ldr + j : nullptr;
+    t.ldr = p.ep.ldr;
+  }
+  return t;
+}
+
+// ---- drivers ----------------------------------------------------------------------------------
+
+// Plain triple loop: the fallback when scratch memory cannot be allocated.
+void reference_gemm(const Problem& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
+  for (int64_t i = m0; i < m1; ++i) {
+    float* ci = p.C + i * p.ldc;
+    for (int64_t j = n0; j < n1; ++j) {
+      float acc = 0.0f;
+      for (int64_t k = 0; k < p.K; ++k) {
+        const float av = p.ta ? p.A[k * p.lda + i] : p.A[i * p.lda + k];
+        const float bv = p.tb ? p.B[j * p.ldb + k] : p.B[k * p.ldb + j];
+        acc += av * bv;
+      }
+      float v = p.alpha * acc;
+      if (p.beta != 0.0f) v += p.beta * ci[j];
+      if (p.ep.bias) v += p.ep.bias[j];
+      ci[j] = v;
+    }
+    active_kernels().activation(p.ep.act, ci + n0, n1 - n0);
+    if (p.ep.residual) {
+      const float* ri = p.ep.residual + i * p.ep.ldr;
+      for (int64_t j = n0; j < n1; ++j) ci[j] += ri[j];
+    }
+  }
+}
+
+// Small problems: no blocking, op(A) read in place (only a partial last row panel is packed), op(B)
+// read in place when its rows are contiguous and N is a whole number of panels, else packed once.
+void gemm_small(const Problem& p, const CpuKernels& kern) {
+  Workspace& ws = workspace();
+  const int64_t M = p.M, N = p.N, K = p.K;
+  const bool direct_b = !p.tb && N % kNR == 0;
+  float* bp = nullptr;
+  if (!direct_b) {
+    bp = ws.b.get(static_cast<size_t>(round_up(N, kNR) * K));
+    if (!bp) return reference_gemm(p, 0, M, 0, N);
+    pack_b(p, kern, 0, K, 0, N, bp);
+  }
+  const int64_t m_full = M / kMR * kMR;
+  float* a_edge = nullptr;
+  if (m_full < M) {
+    a_edge = ws.a.get(static_cast<size_t>(kMR * K));
+    if (!a_edge) return reference_gemm(p, 0, M, 0, N);
+    pack_a(p, m_full, M - m_full, 0, K, a_edge);
+  }
+  const int64_t a_rs = p.ta ? 1 : p.lda;
+  const int64_t a_cs = p.ta ? p.lda : 1;
+  for (int64_t j = 0; j < N; j += kNR) {
+    const int nr = static_cast<int>(std::min<int64_t>(kNR, N - j));
+    const float* b = direct_b ? p.B + j : bp + j * K;
+    const int64_t b_rs = direct_b ? p.ldb : kNR;
+    for (int64_t i = 0; i < M; i += kMR) {
+      const TileArgs t = tile_args(p, true, true, i, j);
+      float* c = p.C + i * p.ldc + j;
+      if (i < m_full) {
+        run_tile(kern, K, p.A + i * a_rs, a_rs, a_cs, b, b_rs, c, p.ldc, kMR, nr, t);
+      } else {
+        run_tile(kern, K, a_edge, 1, kMR, b, b_rs, c, p.ldc, static_cast<int>(M - i), nr, t);
+      }
+    }
+  }
+}
+
+// Blocked, packed GEMM of the C block [m0, m1) x [n0, n1) on the calling thread.
+void gemm_blocked(const Problem& p, const CpuKernels& kern, int64_t m0, int64_t m1, int64_t n0,
+                  int64_t n1) {
+  Workspace& ws = workspace();
+  const int64_t K = p.K;
+  const int64_t kc_max = std::min(kKC, K);
+  float* bp = ws.b.get(static_cast<size_t>(round_up(std::min(kNC, n1 - n0), kNR) * kc_max));
+  float* ap = ws.a.get(static_cast<size_t>(round_up(std::min(kMC, m1 - m0), kMR) * kc_max));
+  if (!bp || !ap) return reference_gemm(p, m0, m1, n0, n1);
+  for (int64_t jc = n0; jc < n1; jc += kNC) {
+    const int64_t nc = std::min(kNC, n1 - jc);
+    for (int64_t pc = 0; pc < K; pc += kKC) {
+      const int64_t kc = std::min(kKC, K - pc);
+      const bool first = pc == 0;
+      const bool last = pc + kc == K;
+      pack_b(p, kern, pc, kc, jc, nc, bp);
+      for (int64_t ic = m0; ic < m1; ic += kMC) {
+        const int64_t mc = std::min(kMC, m1 - ic);
+        pack_a(p, ic, mc, pc, kc, ap);
+        for (int64_t jr = 0; jr < nc; jr += kNR) {
+          const int nr = static_cast<int>(std::min<int64_t>(kNR, nc - jr));
+          const float* b = bp + jr * kc;
+          for (int64_t ir = 0; ir < mc; ir += kMR) {
+            const int mr = static_cast<int>(std::min<int64_t>(kMR, mc - ir));
+            const int64_t i = ic + ir, j = jc + jr;
+            run_tile(kern, kc, ap + ir * kc, 1, kMR, b, kNR, p.C + i * p.ldc + j, p.ldc, mr, nr,
+                     tile_args(p, first, last, i, j));
+          }
+        }
+      }
+    }
+  }
+}
+
+// K == 0 or alpha == 0: C = act(beta * C + bias) + residual, with C not read when beta == 0.
+void epilogue_only(const Problem& p, const CpuKernels& kern) {
+  for (int64_t i = 0; i < p.M; ++i) {
+    float* ci = p.C + i * p.ldc;
+    for (int64_t j = 0; j < p.N; ++j) {
+      float v = p.beta == 0.0f ? 0.0f : p.beta * ci[j];
+      if (p.ep.bias) v += p.ep.bias[j];
+      ci[j] = v;
+    }
+    kern.activation(p.ep.act, ci, p.N);
+    if (p.ep.residual) {
+      const float* ri = p.ep.residual + i * p.ep.ldr;
+      for (int64_t j = 0; j < p.N; ++j) ci[j] += ri[j];
+    }
+  }
+}
+
+// Splits C into a gm x gn grid of `tasks` blocks (whole tiles each), choosing the grid that minimises
+// the largest block's arithmetic plus its packing traffic.
+void plan_grid(int64_t M, int64_t N, int tasks, int64_t* gm_out, int64_t* gn_out) {
+  const int64_t m_tiles = (M + kMR - 1) / kMR, n_tiles = (N + kNR - 1) / kNR;
+  double best = -1.0;
+  *gm_out = 1;
+  *gn_out = 1;
+  for (int64_t gm = 1; gm <= tasks; ++gm) {
+    if (tasks % gm != 0) continue;
+    const int64_t gn = tasks / gm;
+    if (gm > m_tiles || gn > n_tiles) continue;
+    const double mt = static_cast<double>((m_tiles + gm - 1) / gm * kMR);
+    const double nt = static_cast<double>((n_tiles + gn - 1) / gn * kNR);
+    const double cost = mt * nt + 8.0 * (mt + nt);  // packing an element ~ 8 tile multiply-adds
+    if (best < 0.0 || cost < best) {
+      best = cost;
+      *gm_out = gm;
+      *gn_out = gn;
+    }
+  }
+}
+
+}  // namespace
+
+void gemm_force_portable(bool on) { g_force_portable.store(on, std::memory_order_relaxed); }
+
+}  // namespace gemm_internal
+
+using namespace gemm_internal;
+
+void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+           int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc,
+           const GemmEpilogue& epilogue, ThreadPool* pool) {
+  if (M <= 0 || N <= 0) return;
+  const Problem p{trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, epilogue};
+  const CpuKernels& kern = active_kernels();
+  if (K <= 0 || alpha == 0.0f) return epilogue_only(p, kern);
+
+  const double work = static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
+  const int threads = pool ? pool->size() : 1;
+  if (threads > 1 && work >= kParallelWork) {
+    int64_t gm = 1, gn = 1;
+    plan_grid(M, N, threads, &gm, &gn);
+    if (gm * gn > 1) {
+      const int64_t m_step = ((M + kMR - 1) / kMR + gm - 1) / gm * kMR;
+      const int64_t n_step = ((N + kNR - 1) / kNR + gn - 1) / gn * kNR;
+      pool->parallel_for(gm * gn, 1, [&](int64_t begin, int64_t end) {
+        for (int64_t task = begin; task < end; ++task) {
+          const int64_t m0 = task / gn * m_step, n0 = task % gn * n_step;
+          const int64_t m1 = std::min(M, m0 + m_step), n1 = std::min(N, n0 + n_step);
+          if (m0 < m1 && n0 < n1) gemm_blocked(p, kern, m0, m1, n0, n1);
+        }
+      });
+      return;
+    }
+  }
+  if (work <= kSmallWork) return gemm_small(p, kern);
+  gemm_blocked(p, kern, 0, M, 0, N);
+}
+
+const char* gemm_kernel_name() { return active_kernels().name; }
+
+float gelu(float x) {
+  // 1 + erf(x / sqrt 2) == erfc(-x / sqrt 2), which stays accurate where erf is close to -1.
+  const double xd = static_cast<double>(x);
+  return static_cast<float>(0.5 * xd * std::erfc(-xd * 0.70710678118654752440));
+}
+
+void apply_activation(Activation act, float* x, int64_t n) {
+  if (act == Activation::kNone || !x || n <= 0) return;
+  active_kernels().activation(act, x, n);
+}
+
+}  // namespace informer

@@ -1,0 +1,119 @@
+// ProbSparse self-attention (ProbAttention in the reference), forward.
+// Sampled scores are dot products with gathered key rows: the reference's expanded
+// [B, H, Lq, Lk, d] key tensor is never built. Top-u selection is a partial selection.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <vector>
+
+#include "core/gemm.h"
+#include "core/thread_pool.h"
+#include "kernels/cpu/attention.h"
+
+namespace informer {
+
+namespace {
+
+float Dot(const float* a, const float* b, int64_t n) {
+  float s = 0.f;
+  for (int64_t i = 0; i < n; ++i) s += a[i] * b[i];
+  return s;
+}
+
+struct Scratch {
+  std::vector<float> measure, q_reduce, scores, context;
+  std::vector<int32_t> order;
+};
+
+// One (b, h) head. q/k/v/out point at the head's first element.
+void ProbHead(const AttentionShape& s, const float* q, int64_t q_row, const float* k, const float* v,
+              int64_t kv_row, float* out, int64_t out_row, bool masked, float scale, const int32_t* sample,
+              int64_t U, int64_t u, int32_t* top, float* probs, Scratch* sc) {
+  const int64_t Lq = s.Lq, Lk = s.Lk, d = s.d;
+  // 1. Sparsity measure from the sampled keys (unscaled dot products; sum divided by Lk as the
+  //    reference does).
+  sc->measure.resize(Lq);
+  for (int64_t i = 0; i < Lq; ++i) {
+    const float* qi = q + i * q_row;
+    const int32_t* idx = sample + i * U;
+    float mx = -std::numeric_limits<float>::infinity(), sum = 0.f;
+    for (int64_t j = 0; j < U; ++j) {
+      const float dot = Dot(qi, k + static_cast<int64_t>(idx[j]) * kv_row, d);
+      mx = std::max(mx, dot);
+      sum += dot;
+    }
+    sc->measure[i] = mx - sum / static_cast<float>(Lk);
+  }
+  // 2. Top-u queries by measure (set semantics, like topk(sorted=False)); ascending index order
+  //    keeps memory access in order.
+  sc->order.resize(Lq);
+  std::iota(sc->order.begin(), sc->order.end(), 0);
+  if (u < Lq) {
+    const float* m = sc->measure.data();
+    std::nth_element(sc->order.begin(), sc->order.begin() + u, sc->order.end(),
+                     [m](int32_t a, int32_t b) { return m[a] > m[b] || (m[a] == m[b] && a < b); });
+    std::sort(sc->order.begin(), sc->order.begin() + u);
+  }
+  const int32_t* sel = sc->order.data();
+  if (top) std::copy(sel, sel + u, top);
+
+  // 3. Initial context for the lazy rows: mean of V (unmasked) or cumulative sum (masked).
+  if (masked) {
+    for (int64_t j = 0; j < d; ++j) out[j] = v[j];
+    for (int64_t t = 1; t < Lq; ++t)
+      for (int64_t j = 0; j < d; ++j) out[t * out_row + j] = out[(t - 1) * out_row + j] + v[t * kv_row + j];
+  } else {
+    float* mean = out;  // row 0 holds the mean, then it is copied to every row
+    for (int64_t j = 0; j < d; ++j) mean[j] = 0.f;
+    for (int64_t t = 0; t < Lk; ++t)
+      for (int64_t j = 0; j < d; ++j) mean[j] += v[t * kv_row + j];
+    const float inv = 1.f / static_cast<float>(Lk);
+    for (int64_t j = 0; j < d; ++j) mean[j] *= inv;
+    for (int64_t t = 1; t < Lq; ++t) std::copy(mean, mean + d, out + t * out_row);
+  }
+
+  // 4. Full attention rows for the selected queries, written over their initial context.
+  sc->q_reduce.resize(u * d);
+  for (int64_t r = 0; r < u; ++r) std::copy(q + sel[r] * q_row, q + sel[r] * q_row + d, sc->q_reduce.data() + r * d);
+  float* p = probs;
+  if (!p) {
+    sc->scores.resize(u * Lk);
+    p = sc->scores.data();
+  }
+  sgemm(false, true, u, Lk, d, scale, sc->q_reduce.data(), d, k, kv_row, 0.f, p, Lk);
+  if (masked) {
+    const float ninf = -std::numeric_limits<float>::infinity();
+    for (int64_t r = 0; r < u; ++r)
+      for (int64_t j = sel[r] + 1; j < Lk; ++j) p[r * Lk + j] = ninf;
+  }
+  SoftmaxRows(p, u, Lk);
+  // The selected rows are scattered, so compute them into scratch and copy.
+  sc->context.resize(u * d);
+  float* ctx = sc->context.data();
+  sgemm(false, false, u, d, Lk, 1.f, p, Lk, v, kv_row, 0.f, ctx, d);
+  for (int64_t r = 0; r < u; ++r) std::copy(ctx + r * d, ctx + (r + 1) * d, out + sel[r] * out_row);
+}
+
+}  // namespace
+
+void ProbAttentionForward(const AttentionShape& s, const float* q, const float* k, const float* v,
+                          HeadLayout in_q, HeadLayout in_kv, float* out, HeadLayout out_layout,
+                          bool masked, float scale, const int32_t* sample, int64_t U, int64_t u,
+                          int32_t* top_out, float* probs) {
+  const int64_t BH = s.B * s.H;
+  const int64_t flops = s.Lq * U * s.d * 2 + u * s.Lk * s.d * 4;
+  const int64_t grain = flops >= (1 << 16) ? 1 : BH;
+  ThreadPool::global().parallel_for(BH, grain, [&](int64_t begin, int64_t end) {
+    thread_local Scratch sc;
+    for (int64_t bh = begin; bh < end; ++bh) {
+      const int64_t b = bh / s.H, h = bh % s.H;
+      ProbHead(s, q + b * in_q.batch + h * in_q.head, in_q.row, k + b * in_kv.batch + h * in_kv.head,
+               v + b * in_kv.batch + h * in_kv.head, in_kv.row, out + b * out_layout.batch + h * out_layout.head,
+               out_layout.row, masked, scale, sample, U, u, top_out ? top_out + bh * u : nullptr,
+               probs ? probs + bh * u * s.Lk : nullptr, &sc);
+    }
+  });
+}
+
+}  // namespace informer

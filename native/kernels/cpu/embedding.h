@@ -1,0 +1,19 @@
+// Embedding helpers: the sinusoid tables and the integer-mark temporal lookup.
+#pragma once
+#include <cstdint>
+#include <string>
+
+namespace informer {
+
+// Sinusoid table [rows, D] computed in float32 exactly as the reference:
+// table[p, 2i] = sin(p * w_i), table[p, 2i+1] = cos(p * w_i), w_i = exp(2i * -(ln 10000 / D)).
+// Used for the positional buffer `pe` and the 'fixed' temporal tables.
+void FillSinusoidTable(int64_t rows, int64_t D, float* table);
+
+// out[n, :] += table[int(marks[n, column]), :] for N rows; marks [N, n_mark] are truncated toward
+// zero like the reference's .long(). Returns the first offending row (>= 0) when an index is outside
+// [0, rows), else -1; nothing is written in that case.
+int64_t TemporalLookupAdd(int64_t N, int64_t n_mark, const float* marks, int column, const float* table,
+                          int64_t rows, int64_t D, float* out);
+
+}  // namespace informer

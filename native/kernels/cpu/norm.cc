@@ -1,0 +1,74 @@
+#include "kernels/cpu/norm.h"
+
+#include <cmath>
+#include <vector>
+
+#include "core/thread_pool.h"
+
+namespace informer {
+
+void LayerNormForward(int64_t rows, int64_t D, const float* x, const float* gamma, const float* beta, float* out,
+                      float* mean, float* rstd) {
+  const int64_t grain = rows * D >= (1 << 16) ? 64 : rows;
+  ThreadPool::global().parallel_for(rows, grain, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const float* xr = x + r * D;
+      float sum = 0.f;
+      for (int64_t j = 0; j < D; ++j) sum += xr[j];
+      const float mu = sum / static_cast<float>(D);
+      float sq = 0.f;
+      for (int64_t j = 0; j < D; ++j) {
+        const float c = xr[j] - mu;
+        sq += c * c;
+      }
+      const float rs = 1.f / std::sqrt(sq / static_cast<float>(D) + kNormEps);
+      float* o = out + r * D;
+      for (int64_t j = 0; j < D; ++j) o[j] = (xr[j] - mu) * rs * gamma[j] + beta[j];
+      if (mean) mean[r] = mu;
+      if (rstd) rstd[r] = rs;
+    }
+  });
+}
+
+void BatchNormForward(int64_t N, int64_t C, const float* x, const float* gamma, const float* beta,
+                      float* running_mean, float* running_var, int64_t* num_batches_tracked, bool train,
+                      float* out, float* mean, float* rstd) {
+  thread_local std::vector<double> sum, sq;
+  thread_local std::vector<float> mu, rs;
+  sum.assign(C, 0.0);
+  sq.assign(C, 0.0);
+  mu.resize(C);
+  rs.resize(C);
+  if (train) {
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t c = 0; c < C; ++c) sum[c] += x[n * C + c];
+    for (int64_t c = 0; c < C; ++c) mu[c] = static_cast<float>(sum[c] / static_cast<double>(N));
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t c = 0; c < C; ++c) {
+        const double d = static_cast<double>(x[n * C + c]) - mu[c];
+        sq[c] += d * d;
+      }
+    const double momentum = 0.1;
+    for (int64_t c = 0; c < C; ++c) {
+      const double var = sq[c] / static_cast<double>(N);
+      rs[c] = static_cast<float>(1.0 / std::sqrt(var + kNormEps));
+      const double unbiased = N > 1 ? sq[c] / static_cast<double>(N - 1) : var;
+      running_mean[c] = static_cast<float>((1.0 - momentum) * running_mean[c] + momentum * mu[c]);
+      running_var[c] = static_cast<float>((1.0 - momentum) * running_var[c] + momentum * unbiased);
+    }
+    if (num_batches_tracked) ++*num_batches_tracked;
+  } else {
+    for (int64_t c = 0; c < C; ++c) {
+      mu[c] = running_mean[c];
+      rs[c] = 1.f / std::sqrt(running_var[c] + kNormEps);
+    }
+  }
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t c = 0; c < C; ++c) out[n * C + c] = (x[n * C + c] - mu[c]) * rs[c] * gamma[c] + beta[c];
+  if (mean)
+    for (int64_t c = 0; c < C; ++c) mean[c] = mu[c];
+  if (rstd)
+    for (int64_t c = 0; c < C; ++c) rstd[c] = rs[c];
+}
+
+}  // namespace informer

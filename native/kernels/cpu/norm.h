@@ -1,0 +1,22 @@
+// Normalisation layers on [rows, D] (LayerNorm) and [B, L, C] channels-last (BatchNorm1d) tensors.
+#pragma once
+#include <cstdint>
+
+namespace informer {
+
+constexpr float kNormEps = 1e-5f;
+
+// LayerNorm over the last dimension (biased variance, eps 1e-5). mean/rstd [rows] (optional) keep
+// the statistics for the backward pass. out may alias x.
+void LayerNormForward(int64_t rows, int64_t D, const float* x, const float* gamma, const float* beta, float* out,
+                      float* mean, float* rstd);
+
+// BatchNorm1d over the channel axis of [N = B*L, C]. Train mode normalises with the batch
+// statistics (biased variance) and updates the running stats with momentum 0.1 and the unbiased
+// variance, incrementing num_batches_tracked; eval mode uses the running stats.
+// mean/rstd [C] (optional) receive the statistics used. out may alias x.
+void BatchNormForward(int64_t N, int64_t C, const float* x, const float* gamma, const float* beta,
+                      float* running_mean, float* running_var, int64_t* num_batches_tracked, bool train,
+                      float* out, float* mean, float* rstd);
+
+}  // namespace informer
