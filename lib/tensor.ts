@@ -30,14 +30,16 @@ const DTYPE_TO_CTOR: Readonly<Record<DType, string>> = Object.freeze({
 /** Bytes per element of each dtype. */
 export const DTYPE_SIZE: Readonly<Record<DType, number>> = Object.freeze({ F32: 4, I32: 4, I64: 8 });
 
+// %TypedArray%.prototype[Symbol.toStringTag] reads the internal slot, so it also recognises typed arrays
+// from another realm (vm contexts, some worker setups) where instanceof fails, and cannot be spoofed.
+const typedArrayTagGetter = Object.getOwnPropertyDescriptor(
+  Object.getPrototypeOf(Uint8Array.prototype) as object,
+  Symbol.toStringTag,
+)?.get;
+
 function typedArrayTag(x: unknown): string | undefined {
-  if (!ArrayBuffer.isView(x) || x instanceof DataView) return undefined;
-  // %TypedArray%.prototype[Symbol.toStringTag] reads the internal slot, so this also works for typed
-  // arrays from another realm (vm contexts, some worker setups) where instanceof fails.
-  const tag: unknown = Object.getOwnPropertyDescriptor(
-    Object.getPrototypeOf(Uint8Array.prototype) as object,
-    Symbol.toStringTag,
-  )?.get?.call(x);
+  if (!ArrayBuffer.isView(x) || typedArrayTagGetter === undefined) return undefined;
+  const tag: unknown = typedArrayTagGetter.call(x); // undefined for DataView
   return typeof tag === 'string' ? tag : undefined;
 }
 

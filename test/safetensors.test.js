@@ -382,3 +382,75 @@ t.test('golden fixtures with BatchNorm (paper_small, full_fixed)', { skip: FIXTU
     t.same(tensors['sample.2'].shape, [72, 25]);
   }
 });
+
+// ---------------------------------------------------------------------------------------------------
+// lib/tensor.ts helpers (kept here with the container tests; they could move to test/tensor.test.js).
+
+t.test('tensor helpers', async (t) => {
+  const { tensor, numel, assertShape, assertFinite, assertDtype, isTensor, dtypeOf, formatShape, unravelIndex } =
+    await import('../dist/tensor.js');
+  const { ValueError } = await import('../dist/errors.js');
+
+  t.equal(numel([]), 1, 'scalar');
+  t.equal(numel([2, 3, 4]), 24);
+  t.equal(numel([5, 0]), 0);
+  throwsLike(t, () => numel([2, -1]), ShapeError, [/-1/]);
+  throwsLike(t, () => numel([1.5]), ShapeError, [/1\.5/]);
+
+  const shape = [2, 3];
+  const x = tensor(new Float32Array(6), shape);
+  t.same(x.shape, [2, 3]);
+  t.not(x.shape, shape, 'shape copied');
+  t.equal(tensor(new BigInt64Array(1), []).data.length, 1);
+  throwsLike(t, () => tensor(new Float32Array(5), [2, 3]), ShapeError, [/\[2, 3\]/, /6 elements/, /5/]);
+  throwsLike(t, () => tensor(new Float32Array(5), [2, 3], 'xEnc'), ShapeError, [/^xEnc: /]);
+  throwsLike(t, () => tensor(new Float64Array(2), [2]), ShapeError, [/Float64Array/]);
+  throwsLike(t, () => tensor([1, 2], [2]), ShapeError, [/Array\(2\)/]);
+  throwsLike(t, () => tensor(new Float32Array(2), [2, -1]), ShapeError, [/non-negative integers/]);
+  throwsLike(t, () => tensor(new Float32Array(2), '2'), ShapeError, [/array/]);
+
+  t.ok(isTensor(x));
+  t.ok(isTensor({ data: new Int32Array(0), shape: [0, 7] }));
+  t.notOk(isTensor({ data: new Float32Array(5), shape: [2, 3] }), 'length mismatch');
+  t.notOk(isTensor({ data: new Float64Array(6), shape: [2, 3] }));
+  t.notOk(isTensor({ data: [1], shape: [1] }));
+  t.notOk(isTensor({ data: new Float32Array(1), shape: [-1] }));
+  t.notOk(isTensor(null));
+  t.notOk(isTensor(new Float32Array(1)));
+
+  t.equal(dtypeOf(new Float32Array(1)), 'F32');
+  t.equal(dtypeOf(new Int32Array(1)), 'I32');
+  t.equal(dtypeOf(new BigInt64Array(1)), 'I64');
+  t.equal(dtypeOf(new Uint8Array(1)), undefined);
+  t.equal(dtypeOf(Buffer.alloc(4)), undefined);
+  t.equal(dtypeOf(new DataView(new ArrayBuffer(4))), undefined);
+  t.equal(formatShape([32, 12, 7]), '[32, 12, 7]');
+  t.equal(formatShape([]), '[]');
+  t.same(unravelIndex(17, [2, 3, 4]), [1, 1, 1]);
+  t.same(unravelIndex(0, []), []);
+
+  const xEnc = tensor(new Float32Array(32 * 12 * 7), [32, 12, 7]);
+  t.same(assertShape('xEnc', xEnc, [null, 12, 7]), [32, 12, 7]);
+  const e = throwsLike(t, () => assertShape('xEnc', xEnc, [null, 12, 1], ['B', 'seqLen', 'encIn']), ShapeError,
+    [/^xEnc: expected shape \[B, 12, 1\], got \[32, 12, 7\]/, /encIn: expected 1, got 7/]);
+  t.equal(e?.code, 'ERR_INFORMER_SHAPE');
+  throwsLike(t, () => assertShape('xEnc', xEnc, [null, 12, 1]), ShapeError,
+    [/^xEnc: expected shape \[\*, 12, 1\], got \[32, 12, 7\]/, /dim 2: expected 1, got 7/]);
+  throwsLike(t, () => assertShape('xEnc', xEnc, [null, 12]), ShapeError, [/expected 2 dims, got 3/]);
+  throwsLike(t, () => assertShape('xEnc', { data: new Float32Array(3), shape: [2, 2] }, [2, 2]), ShapeError,
+    [/^xEnc: /, /4 elements/, /3/]);
+  throwsLike(t, () => assertShape('xEnc', new Float32Array(4), [4]), ShapeError, [/^xEnc: expected a Tensor/]);
+  throwsLike(t, () => assertShape('xEnc', undefined, [4]), ShapeError, [/^xEnc: expected a Tensor/, /undefined/]);
+  throwsLike(t, () => assertShape('xEnc', { data: new Float64Array(4), shape: [4] }, [4]), ShapeError, [/Float64Array/]);
+
+  t.equal(assertDtype('idx', tensor(new BigInt64Array(2), [2]), ['I32', 'I64']), 'I64');
+  throwsLike(t, () => assertDtype('idx', tensor(new Float32Array(2), [2]), 'I64'), ShapeError,
+    [/^idx: expected dtype I64 \(BigInt64Array\), got F32 \(Float32Array\)/]);
+
+  assertFinite('ok', new Float32Array([0, -1, 3.4e38, -0]));
+  const v = throwsLike(t, () => assertFinite('xEnc', new Float32Array([0, 1, NaN, 2, Infinity])), ValueError,
+    [/^xEnc: /, /NaN/, /flat index 2/, /2 non-finite values/]);
+  t.equal(v?.code, 'ERR_INFORMER_VALUE');
+  throwsLike(t, () => assertFinite('y', new Float32Array([1, -Infinity]), [1, 2]), ValueError,
+    [/-Infinity/, /flat index 1/, /\[0, 1\]/]);
+});
