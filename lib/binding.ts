@@ -37,6 +37,20 @@ export interface NativeCapture {
   activations: Record<string, { data: Float32Array; shape: number[] }>;
 }
 
+export interface NativeLossAndGrad {
+  loss: number;
+  /** Gradients in the float-arena layout (see paramInfo offsets). */
+  grads: Float32Array;
+}
+
+export interface NativeAdam {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+}
+
 export interface NativeModel {
   paramInfo(): NativeParamInfo[];
   readState(): { floats: Float32Array; ints: BigInt64Array };
@@ -45,6 +59,13 @@ export interface NativeModel {
   deterministicSamples(draw: number): Int32Array;
   forwardSync(inputs: NativeInputs, batch: number, opts?: NativeForwardOptions): Float32Array | NativeCapture;
   forward(inputs: NativeInputs, batch: number, opts?: NativeForwardOptions): Promise<Float32Array | NativeCapture>;
+  lossAndGrad(inputs: NativeInputs, batch: number, target: Float32Array, opts?: NativeForwardOptions): Promise<NativeLossAndGrad>;
+  lossAndGradSync(inputs: NativeInputs, batch: number, target: Float32Array, opts?: NativeForwardOptions): NativeLossAndGrad;
+  trainStep(inputs: NativeInputs, batch: number, target: Float32Array, adam: NativeAdam, opts?: NativeForwardOptions): Promise<number>;
+  trainStepSync(inputs: NativeInputs, batch: number, target: Float32Array, adam: NativeAdam, opts?: NativeForwardOptions): number;
+  getOptimizerState(): { step: number; m: Float32Array; v: Float32Array };
+  setOptimizerState(step: number, m: Float32Array, v: Float32Array): void;
+  resetOptimizer(): void;
   workspaceBytes(): number;
   dispose(): void;
 }

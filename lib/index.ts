@@ -4,5 +4,9 @@ export * from './tensor.js';
 export * from './safetensors.js';
 export * from './config.js';
 export { Informer } from './model.js';
-export type { Batch, ForwardOptions, ForwardWithActivations, SampleDraw, SampleIndexInput } from './model.js';
+export type {
+  Batch, ForwardOptions, ForwardWithActivations, LossAndGrad, OptimizerState, SampleDraw, SampleIndexInput, TrainOptions,
+} from './model.js';
+export { Adam } from './optim.js';
+export type { AdamOptions } from './optim.js';
 export { backends, nativeInfo } from './native.js';

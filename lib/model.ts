@@ -5,6 +5,7 @@ import { resolveConfig, toNativeConfig, configFromReference, toReferenceConfig, 
 import type { InformerConfig } from './config.js';
 import { ConfigError, DisposedError, FormatError, ShapeError, StateDictError, ValueError } from './errors.js';
 import { loadAddon } from './native.js';
+import { Adam } from './optim.js';
 import { readSafetensors, writeSafetensors } from './safetensors.js';
 import { assertShape, formatShape, type Tensor } from './tensor.js';
 
@@ -33,6 +34,25 @@ export interface ForwardOptions {
   /** Eval mode only: 'deterministic' (default) uses fixed per-layer indices derived from the seed, so the
    * same input always gives the same forecast; 'random' draws afresh every call, like the reference. */
   sampling?: 'deterministic' | 'random';
+}
+
+export interface TrainOptions extends Omit<ForwardOptions, 'mode'> {
+  /** 'train' (default): dropout and batch statistics, as the reference training loop. */
+  mode?: 'train' | 'eval';
+}
+
+export interface LossAndGrad {
+  /** Mean squared error over [B, predLen, cOut] (nn.MSELoss). */
+  loss: number;
+  /** d loss / d parameter for every trainable parameter, by reference name. */
+  grads: Record<string, Float32Array>;
+}
+
+/** Optimizer state for checkpoints: the Adam step count and moments in the parameter-arena layout. */
+export interface OptimizerState {
+  step: number;
+  m: Float32Array;
+  v: Float32Array;
 }
 
 export interface ForwardWithActivations {
@@ -197,6 +217,52 @@ export class Informer {
     return { output: { data: r.output, shape: [B, this.config.predLen, this.config.cOut] }, activations };
   }
 
+  /** Loss and gradients for one batch (one native call, off the main thread). Parameters are unchanged. */
+  async lossAndGrad(batch: Batch, target: Tensor, opts: TrainOptions = {}): Promise<LossAndGrad> {
+    const [inputs, B, nativeOpts] = this.#prepareTrain(batch, target, opts);
+    const r = await this.#model().lossAndGrad(inputs, B, target.data as Float32Array, nativeOpts);
+    return { loss: r.loss, grads: this.#gradRecord(r.grads) };
+  }
+
+  /** lossAndGrad on the calling thread. */
+  lossAndGradSync(batch: Batch, target: Tensor, opts: TrainOptions = {}): LossAndGrad {
+    const [inputs, B, nativeOpts] = this.#prepareTrain(batch, target, opts);
+    const r = this.#model().lossAndGradSync(inputs, B, target.data as Float32Array, nativeOpts);
+    return { loss: r.loss, grads: this.#gradRecord(r.grads) };
+  }
+
+  /**
+   * One training step in one native call off the main thread: forward (train mode), MSE loss,
+   * backward and an Adam update. Resolves to the batch loss before the update.
+   */
+  async trainStep(batch: Batch, target: Tensor, optimizer: Adam, opts: TrainOptions = {}): Promise<number> {
+    if (!(optimizer instanceof Adam)) throw new ConfigError('trainStep needs an Adam optimizer (new Adam({ lr }))');
+    const [inputs, B, nativeOpts] = this.#prepareTrain(batch, target, opts);
+    return this.#model().trainStep(inputs, B, target.data as Float32Array, optimizer.native(), nativeOpts);
+  }
+
+  /** trainStep on the calling thread. */
+  trainStepSync(batch: Batch, target: Tensor, optimizer: Adam, opts: TrainOptions = {}): number {
+    if (!(optimizer instanceof Adam)) throw new ConfigError('trainStep needs an Adam optimizer (new Adam({ lr }))');
+    const [inputs, B, nativeOpts] = this.#prepareTrain(batch, target, opts);
+    return this.#model().trainStepSync(inputs, B, target.data as Float32Array, optimizer.native(), nativeOpts);
+  }
+
+  /** Adam step count and moments (copies), e.g. to checkpoint a training run. */
+  optimizerState(): OptimizerState {
+    return this.#model().getOptimizerState();
+  }
+
+  setOptimizerState(state: OptimizerState): void {
+    if (typeof state !== 'object' || state === null) throw new ShapeError('optimizer state must be { step, m, v }');
+    this.#model().setOptimizerState(state.step, state.m, state.v);
+  }
+
+  /** Forgets the Adam moments (the next trainStep starts at step 1). */
+  resetOptimizer(): void {
+    this.#model().resetOptimizer();
+  }
+
   /** Bytes held by the activation workspace (grows to the largest batch seen). */
   workspaceBytes(): number {
     return this.#model().workspaceBytes();
@@ -241,6 +307,20 @@ export class Informer {
     };
     if (opts.sampleIndices !== undefined) nativeOpts.sampleIndices = this.#sampleIndices(opts.sampleIndices);
     return [{ xEnc, xMarkEnc, xDec, xMarkDec }, B, nativeOpts];
+  }
+
+  #prepareTrain(batch: Batch, target: Tensor, opts: TrainOptions): [NativeInputs, number, object] {
+    const [inputs, B, nativeOpts] = this.#prepare(batch, { ...opts, mode: opts.mode ?? 'train' }, false);
+    float32('target', target, [B, this.config.predLen, this.config.cOut], ['B', 'predLen', 'cOut']);
+    return [inputs, B, nativeOpts];
+  }
+
+  #gradRecord(flat: Float32Array): Record<string, Float32Array> {
+    const out: Record<string, Float32Array> = {};
+    for (const p of this.#model().paramInfo()) {
+      if (p.kind === 'trainable') out[p.name] = flat.slice(p.offset, p.offset + p.numel);
+    }
+    return out;
   }
 
   #sampleIndices(list: SampleIndexInput[]): Int32Array[] {

@@ -8,7 +8,7 @@
 namespace informer_addon {
 
 bool ParseForwardArgs(const Napi::CallbackInfo& info, const informer::Model& model, bool copy_inputs,
-                      ForwardArgs* out) {
+                      ForwardArgs* out, size_t opts_index) {
   Napi::Env env = info.Env();
   const informer::ModelConfig& c = model.config();
   if (info.Length() < 2 || !info[0].IsObject() || !info[1].IsNumber()) {
@@ -33,8 +33,8 @@ bool ParseForwardArgs(const Napi::CallbackInfo& info, const informer::Model& mod
       out->x[i] = out->owned[i].data();
     }
   }
-  if (info.Length() >= 3 && info[2].IsObject()) {
-    Napi::Object opts = info[2].As<Napi::Object>();
+  if (info.Length() > opts_index && info[opts_index].IsObject()) {
+    Napi::Object opts = info[opts_index].As<Napi::Object>();
     out->train = opts.Get("train").ToBoolean().Value();
     out->capture = opts.Get("capture").ToBoolean().Value();
     out->sampling = opts.Get("sampling").ToBoolean().Value() ? informer::Sampling::kRandom
@@ -76,19 +76,57 @@ bool ParseForwardArgs(const Napi::CallbackInfo& info, const informer::Model& mod
   return true;
 }
 
+informer::ForwardInput ForwardArgs::Input() const {
+  informer::ForwardInput in;
+  in.batch = batch;
+  in.x_enc = x[0];
+  in.x_mark_enc = x[1];
+  in.x_dec = x[2];
+  in.x_mark_dec = x[3];
+  return in;
+}
+
+informer::ForwardOptions ForwardArgs::Options() const {
+  informer::ForwardOptions opts;
+  opts.train = train;
+  opts.sampling = sampling;
+  if (has_samples) opts.sample_indices = &sample_views;
+  return opts;
+}
+
+bool ParseTarget(const Napi::CallbackInfo& info, size_t index, const informer::Model& model, ForwardArgs* args) {
+  const informer::ModelConfig& c = model.config();
+  const float* data = nullptr;
+  const size_t n = static_cast<size_t>(args->batch * c.pred_len * c.c_out);
+  if (info.Length() <= index || !GetFloat32(info.Env(), info[index], "target", n, &data)) {
+    if (!info.Env().IsExceptionPending()) ThrowShape(info.Env(), "target must be a Float32Array");
+    return false;
+  }
+  args->target.assign(data, data + n);
+  return true;
+}
+
+bool ParseAdam(const Napi::CallbackInfo& info, size_t index, ForwardArgs* args) {
+  Napi::Env env = info.Env();
+  if (info.Length() <= index || !info[index].IsObject()) {
+    ThrowConfig(env, "trainStep expects optimizer settings {lr, beta1, beta2, eps, weightDecay}");
+    return false;
+  }
+  Napi::Object o = info[index].As<Napi::Object>();
+  double lr, b1, b2, eps, wd;
+  if (!GetNumber(env, o, "lr", &lr) || !GetNumber(env, o, "beta1", &b1) || !GetNumber(env, o, "beta2", &b2) ||
+      !GetNumber(env, o, "eps", &eps) || !GetNumber(env, o, "weightDecay", &wd))
+    return false;
+  args->adam = {static_cast<float>(lr), static_cast<float>(b1), static_cast<float>(b2), static_cast<float>(eps),
+                static_cast<float>(wd)};
+  return true;
+}
+
 informer::Status RunForward(informer::Model& model, ForwardArgs& args, std::vector<float>* output,
                             std::vector<Activation>* activations, float* output_buffer) {
   const informer::ModelConfig& c = model.config();
-  informer::ForwardInput in;
-  in.batch = args.batch;
-  in.x_enc = args.x[0];
-  in.x_mark_enc = args.x[1];
-  in.x_dec = args.x[2];
-  in.x_mark_dec = args.x[3];
-  informer::ForwardOptions opts;
-  opts.train = args.train;
-  opts.sampling = args.sampling;
-  if (args.has_samples) opts.sample_indices = &args.sample_views;
+  const informer::ForwardInput in = args.Input();
+  informer::ForwardOptions opts = args.Options();
   informer::ActivationSink sink = [activations](const std::string& name, const float* data,
                                                 const std::vector<int64_t>& shape) {
     int64_t n = 1;

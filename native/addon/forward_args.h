@@ -26,11 +26,22 @@ struct ForwardArgs {
   std::vector<std::vector<int32_t>> samples;
   std::vector<informer::IndexMatrix> sample_views;
   bool has_samples = false;
+  std::vector<float> target;  // [B, pred_len, c_out] for lossAndGrad / trainStep
+  informer::AdamConfig adam;  // trainStep only
+
+  informer::ForwardInput Input() const;
+  informer::ForwardOptions Options() const;
 };
 
-// Parses (inputs, batch, opts) for `model`. Returns false with a typed error thrown.
+// Parses the target (argument `index`) of lossAndGrad / trainStep into args->target.
+bool ParseTarget(const Napi::CallbackInfo& info, size_t index, const informer::Model& model, ForwardArgs* args);
+
+// Parses Adam settings {lr, beta1, beta2, eps, weightDecay} (argument `index`).
+bool ParseAdam(const Napi::CallbackInfo& info, size_t index, ForwardArgs* args);
+
+// Parses (inputs, batch, opts) for `model` (opts is argument `opts_index`). Returns false with a typed error thrown.
 bool ParseForwardArgs(const Napi::CallbackInfo& info, const informer::Model& model, bool copy_inputs,
-                      ForwardArgs* out);
+                      ForwardArgs* out, size_t opts_index = 2);
 
 // Runs the pass (the caller holds the model's lock). Fills output [B, pred_len, c_out] and, when
 // args.capture, the intermediate activations.

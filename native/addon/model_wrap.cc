@@ -1,6 +1,7 @@
 #include "addon/model_wrap.h"
 
 #include <cstring>
+#include <functional>
 
 #include "addon/convert.h"
 #include "addon/errors.h"
@@ -22,25 +23,23 @@ const char* KindName(informer::ParamKind k) {
   return "unknown";
 }
 
-class ForwardWorker : public Napi::AsyncWorker {
+// Runs `work` on the libuv pool under the model's lock and settles a Promise with `result` (built on
+// the JS thread) or with the typed error of the returned Status. Nothing is thrown off-thread.
+class ModelTask : public Napi::AsyncWorker {
  public:
-  ForwardWorker(Napi::Env env, std::shared_ptr<ModelHandle> handle, ForwardArgs args)
-      : Napi::AsyncWorker(env, "informer.forward"),
+  using Work = std::function<informer::Status(informer::Model&)>;
+  using Result = std::function<Napi::Value(Napi::Env)>;
+  ModelTask(Napi::Env env, std::shared_ptr<ModelHandle> handle, Work work, Result result)
+      : Napi::AsyncWorker(env, "informer.model"),
         deferred_(Napi::Promise::Deferred::New(env)),
         handle_(std::move(handle)),
-        args_(std::move(args)) {
-    // The sample views point into args_.samples, which moved with args: rebuild them.
-    args_.sample_views.clear();
-    const auto& draws = handle_->model->sample_draws();
-    for (size_t i = 0; i < args_.samples.size(); ++i)
-      args_.sample_views.push_back({args_.samples[i].data(), draws[i].Lq, draws[i].U});
-    for (int i = 0; i < 4; ++i) args_.x[i] = args_.owned[i].data();
-  }
+        work_(std::move(work)),
+        result_(std::move(result)) {}
   Napi::Promise Promise() { return deferred_.Promise(); }
 
   void Execute() override {
     std::lock_guard<std::mutex> lock(handle_->mutex);
-    status_ = RunForward(*handle_->model, args_, &output_, &activations_, nullptr);
+    status_ = work_(*handle_->model);
   }
   void OnOK() override {
     Napi::Env env = Env();
@@ -49,18 +48,37 @@ class ForwardWorker : public Napi::AsyncWorker {
       deferred_.Reject(MakeError(env, status_));
       return;
     }
-    deferred_.Resolve(ForwardResult(env, output_, activations_, args_.capture));
+    deferred_.Resolve(result_(env));
   }
   void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
 
  private:
   Napi::Promise::Deferred deferred_;
   std::shared_ptr<ModelHandle> handle_;
-  ForwardArgs args_;
+  Work work_;
+  Result result_;
   informer::Status status_;
-  std::vector<float> output_;
-  std::vector<Activation> activations_;
 };
+
+// Arguments moved into a task: sample views are rebuilt so they point at the moved storage.
+std::shared_ptr<ForwardArgs> Own(ForwardArgs&& args, const informer::Model& model) {
+  auto a = std::make_shared<ForwardArgs>(std::move(args));
+  a->sample_views.clear();
+  const auto& draws = model.sample_draws();
+  for (size_t i = 0; i < a->samples.size(); ++i) a->sample_views.push_back({a->samples[i].data(), draws[i].Lq, draws[i].U});
+  for (int i = 0; i < 4; ++i)
+    if (!a->owned[i].empty()) a->x[i] = a->owned[i].data();
+  return a;
+}
+
+Napi::Value LossResult(Napi::Env env, double loss, const std::vector<float>& grads) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("loss", loss);
+  Napi::Float32Array g = Napi::Float32Array::New(env, grads.size());
+  std::memcpy(g.Data(), grads.data(), grads.size() * sizeof(float));
+  o.Set("grads", g);
+  return o;
+}
 
 }  // namespace
 
@@ -74,6 +92,13 @@ Napi::Function ModelWrap::Define(Napi::Env env) {
                          InstanceMethod<&ModelWrap::DeterministicSamples>("deterministicSamples"),
                          InstanceMethod<&ModelWrap::ForwardSync>("forwardSync"),
                          InstanceMethod<&ModelWrap::Forward>("forward"),
+                         InstanceMethod<&ModelWrap::LossAndGrad>("lossAndGrad"),
+                         InstanceMethod<&ModelWrap::LossAndGradSync>("lossAndGradSync"),
+                         InstanceMethod<&ModelWrap::TrainStep>("trainStep"),
+                         InstanceMethod<&ModelWrap::TrainStepSync>("trainStepSync"),
+                         InstanceMethod<&ModelWrap::GetOptimizerState>("getOptimizerState"),
+                         InstanceMethod<&ModelWrap::SetOptimizerState>("setOptimizerState"),
+                         InstanceMethod<&ModelWrap::ResetOptimizer>("resetOptimizer"),
                          InstanceMethod<&ModelWrap::WorkspaceBytes>("workspaceBytes"),
                          InstanceMethod<&ModelWrap::Dispose>("dispose"),
                      });
@@ -248,12 +273,107 @@ Napi::Value ModelWrap::Forward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto h = Handle(env);
   if (!h) return env.Undefined();
-  ForwardArgs args;
-  if (!ParseForwardArgs(info, *h->model, true, &args)) return env.Undefined();
-  auto* worker = new ForwardWorker(env, h, std::move(args));
-  Napi::Promise promise = worker->Promise();
-  worker->Queue();
+  ForwardArgs parsed;
+  if (!ParseForwardArgs(info, *h->model, true, &parsed)) return env.Undefined();
+  auto args = Own(std::move(parsed), *h->model);
+  auto output = std::make_shared<std::vector<float>>();
+  auto activations = std::make_shared<std::vector<Activation>>();
+  auto* task = new ModelTask(
+      env, h,
+      [args, output, activations](informer::Model& m) {
+        return RunForward(m, *args, output.get(), activations.get(), nullptr);
+      },
+      [args, output, activations](Napi::Env e) { return ForwardResult(e, *output, *activations, args->capture); });
+  Napi::Promise promise = task->Promise();
+  task->Queue();
   return promise;
+}
+
+// lossAndGrad(inputs, batch, target, opts) and its Sync twin: {loss, grads: Float32Array (arena layout)}.
+Napi::Value ModelWrap::LossAndGrad(const Napi::CallbackInfo& info) { return Train(info, false, true); }
+Napi::Value ModelWrap::LossAndGradSync(const Napi::CallbackInfo& info) { return Train(info, false, false); }
+// trainStep(inputs, batch, target, adam, opts) and its Sync twin: the loss before the update.
+Napi::Value ModelWrap::TrainStep(const Napi::CallbackInfo& info) { return Train(info, true, true); }
+Napi::Value ModelWrap::TrainStepSync(const Napi::CallbackInfo& info) { return Train(info, true, false); }
+
+Napi::Value ModelWrap::Train(const Napi::CallbackInfo& info, bool step, bool async) {
+  Napi::Env env = info.Env();
+  auto h = Handle(env);
+  if (!h) return env.Undefined();
+  ForwardArgs parsed;
+  const size_t opts_index = step ? 4 : 3;
+  if (!ParseForwardArgs(info, *h->model, true, &parsed, opts_index)) return env.Undefined();
+  if (info.Length() <= opts_index || !info[opts_index].IsObject()) parsed.train = true;  // training by default
+  if (!ParseTarget(info, 2, *h->model, &parsed)) return env.Undefined();
+  if (step && !ParseAdam(info, 3, &parsed)) return env.Undefined();
+  auto args = Own(std::move(parsed), *h->model);
+  auto loss = std::make_shared<double>(0.0);
+  auto work = [args, loss, step](informer::Model& m) {
+    const informer::ForwardInput in = args->Input();
+    const informer::ForwardOptions opts = args->Options();
+    return step ? m.TrainStep(in, args->target.data(), opts, args->adam, loss.get())
+                : m.LossAndGrad(in, args->target.data(), opts, loss.get(), nullptr);
+  };
+  std::shared_ptr<ModelHandle> handle = h;
+  auto result = [loss, step, handle](Napi::Env e) -> Napi::Value {
+    if (step) return Napi::Number::New(e, *loss);
+    return LossResult(e, *loss, handle->model->grads());
+  };
+  if (async) {
+    auto* task = new ModelTask(env, h, work, result);
+    Napi::Promise promise = task->Promise();
+    task->Queue();
+    return promise;
+  }
+  std::lock_guard<std::mutex> lock(h->mutex);
+  const informer::Status st = work(*h->model);
+  if (!st.ok()) return ThrowStatus(env, st);
+  return result(env);
+}
+
+// {step, m, v} (m and v empty before the first step).
+Napi::Value ModelWrap::GetOptimizerState(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto h = Handle(env);
+  if (!h) return env.Undefined();
+  std::lock_guard<std::mutex> lock(h->mutex);
+  informer::Model& m = *h->model;
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("step", static_cast<double>(m.adam_step()));
+  Napi::Float32Array mm = Napi::Float32Array::New(env, m.adam_m().size());
+  Napi::Float32Array vv = Napi::Float32Array::New(env, m.adam_v().size());
+  if (!m.adam_m().empty()) {
+    std::memcpy(mm.Data(), m.adam_m().data(), m.adam_m().size() * sizeof(float));
+    std::memcpy(vv.Data(), m.adam_v().data(), m.adam_v().size() * sizeof(float));
+  }
+  o.Set("m", mm);
+  o.Set("v", vv);
+  return o;
+}
+
+Napi::Value ModelWrap::SetOptimizerState(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto h = Handle(env);
+  if (!h) return env.Undefined();
+  if (info.Length() < 3 || !info[0].IsNumber()) return ThrowShape(env, "setOptimizerState expects (step, m, v)");
+  const size_t n = h->model->params().float_count();
+  const float *m = nullptr, *v = nullptr;
+  if (!GetFloat32(env, info[1], "m", n, &m) || !GetFloat32(env, info[2], "v", n, &v)) return env.Undefined();
+  const double step = info[0].As<Napi::Number>().DoubleValue();
+  if (!(step >= 0 && step == static_cast<int64_t>(step))) return ThrowValue(env, "step must be a non-negative integer");
+  std::lock_guard<std::mutex> lock(h->mutex);
+  const informer::Status st = h->model->SetAdamState(static_cast<int64_t>(step), m, v, n);
+  if (!st.ok()) return ThrowStatus(env, st);
+  return env.Undefined();
+}
+
+Napi::Value ModelWrap::ResetOptimizer(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto h = Handle(env);
+  if (!h) return env.Undefined();
+  std::lock_guard<std::mutex> lock(h->mutex);
+  h->model->ResetOptimizer();
+  return env.Undefined();
 }
 
 Napi::Value ModelWrap::WorkspaceBytes(const Napi::CallbackInfo& info) {

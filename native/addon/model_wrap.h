@@ -30,6 +30,14 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   Napi::Value DeterministicSamples(const Napi::CallbackInfo& info);
   Napi::Value ForwardSync(const Napi::CallbackInfo& info);
   Napi::Value Forward(const Napi::CallbackInfo& info);
+  Napi::Value LossAndGrad(const Napi::CallbackInfo& info);
+  Napi::Value LossAndGradSync(const Napi::CallbackInfo& info);
+  Napi::Value TrainStep(const Napi::CallbackInfo& info);
+  Napi::Value TrainStepSync(const Napi::CallbackInfo& info);
+  Napi::Value Train(const Napi::CallbackInfo& info, bool step, bool async);
+  Napi::Value GetOptimizerState(const Napi::CallbackInfo& info);
+  Napi::Value SetOptimizerState(const Napi::CallbackInfo& info);
+  Napi::Value ResetOptimizer(const Napi::CallbackInfo& info);
   Napi::Value WorkspaceBytes(const Napi::CallbackInfo& info);
   Napi::Value Dispose(const Napi::CallbackInfo& info);
 

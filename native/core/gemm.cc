@@ -33,8 +33,13 @@ constexpr int64_t kNC = 4096;  // multiple of kNR
 
 // Up to this many multiply-adds (M*N*K) the unblocked path runs (op(A) read in place).
 constexpr double kSmallWork = 1 << 18;
-// From this many multiply-adds the work is split over the pool.
+// From this many multiply-adds the work is split over the pool (measured break-even ~2^17 with the
+// workers awake).
 constexpr double kParallelWork = 1 << 18;
+// From this many, each thread gets several blocks, so a descheduled thread (shared VM cores) does not
+// hold up the others; the extra packing is well under 1%.
+constexpr double kBalanceWork = 1 << 24;
+constexpr int kTasksPerThread = 4;
 
 int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 
@@ -384,25 +389,29 @@ void epilogue_only(const Problem& p, const CpuKernels& kern) {
   }
 }
 
-// Splits C into a gm x gn grid of `tasks` blocks (whole tiles each), choosing the grid that minimises
-// the largest block's arithmetic plus its packing traffic.
+// Splits C into a gm x gn grid of blocks made of whole tiles: the most blocks up to `tasks` that the
+// tile counts allow, and among those grids the one that minimises a block's arithmetic plus its
+// packing traffic.
 void plan_grid(int64_t M, int64_t N, int tasks, int64_t* gm_out, int64_t* gn_out) {
   const int64_t m_tiles = (M + kMR - 1) / kMR, n_tiles = (N + kNR - 1) / kNR;
-  double best = -1.0;
   *gm_out = 1;
   *gn_out = 1;
-  for (int64_t gm = 1; gm <= tasks; ++gm) {
-    if (tasks % gm != 0) continue;
-    const int64_t gn = tasks / gm;
-    if (gm > m_tiles || gn > n_tiles) continue;
-    const double mt = static_cast<double>((m_tiles + gm - 1) / gm * kMR);
-    const double nt = static_cast<double>((n_tiles + gn - 1) / gn * kNR);
-    const double cost = mt * nt + 8.0 * (mt + nt);  // packing an element ~ 8 tile multiply-adds
-    if (best < 0.0 || cost < best) {
-      best = cost;
-      *gm_out = gm;
-      *gn_out = gn;
+  for (int64_t total = tasks; total > 1; --total) {
+    double best = -1.0;
+    for (int64_t gm = 1; gm <= total; ++gm) {
+      if (total % gm != 0) continue;
+      const int64_t gn = total / gm;
+      if (gm > m_tiles || gn > n_tiles) continue;
+      const double mt = static_cast<double>((m_tiles + gm - 1) / gm * kMR);
+      const double nt = static_cast<double>((n_tiles + gn - 1) / gn * kNR);
+      const double cost = mt * nt + 8.0 * (mt + nt);  // packing an element ~ 8 tile multiply-adds
+      if (best < 0.0 || cost < best) {
+        best = cost;
+        *gm_out = gm;
+        *gn_out = gn;
+      }
     }
+    if (best >= 0.0) return;
   }
 }
 
@@ -426,7 +435,7 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
   const int threads = pool ? pool->size() : 1;
   if (threads > 1 && work >= kParallelWork) {
     int64_t gm = 1, gn = 1;
-    plan_grid(M, N, threads, &gm, &gn);
+    plan_grid(M, N, threads * (work >= kBalanceWork ? kTasksPerThread : 1), &gm, &gn);
     if (gm * gn > 1) {
       const int64_t m_step = ((M + kMR - 1) / kMR + gm - 1) / gm * kMR;
       const int64_t n_step = ((N + kNR - 1) / kNR + gn - 1) / gn * kNR;

@@ -12,6 +12,8 @@
 #include "core/params.h"
 #include "core/rng.h"
 #include "core/status.h"
+#include "core/tape.h"
+#include "kernels/cpu/optim.h"
 
 namespace informer {
 
@@ -49,6 +51,7 @@ struct ForwardOptions {
   Sampling sampling = Sampling::kDeterministic;  // eval mode only; train mode always draws fresh
   const std::vector<IndexMatrix>* sample_indices = nullptr;  // replaces every draw when given
   const ActivationSink* sink = nullptr;
+  bool record = false;  // keep what the backward pass needs (set by LossAndGrad / TrainStep)
 };
 
 struct NamedTensor {
@@ -80,12 +83,29 @@ class Model {
   // out [B, pred_len, c_out].
   Status Forward(const ForwardInput& in, const ForwardOptions& opts, float* out);
 
+  // Forward (train mode unless opts.train is false), MSE loss against target [B, pred_len, c_out]
+  // and the gradient of every trainable parameter into grads() (same layout as the float arena;
+  // frozen tables and buffers get zero). out (optional) receives the forecast.
+  Status LossAndGrad(const ForwardInput& in, const float* target, const ForwardOptions& opts, double* loss,
+                     float* out);
+  const std::vector<float>& grads() const { return grads_; }
+
+  // One optimisation step: LossAndGrad, then Adam on every trainable parameter.
+  Status TrainStep(const ForwardInput& in, const float* target, const ForwardOptions& opts, const AdamConfig& adam,
+                   double* loss);
+  int64_t adam_step() const { return adam_step_; }
+  // Adam moments (empty until the first step) and the step count, for checkpoints.
+  std::vector<float>& adam_m() { return adam_m_; }
+  std::vector<float>& adam_v() { return adam_v_; }
+  Status SetAdamState(int64_t step, const float* m, const float* v, size_t n);
+  void ResetOptimizer();
+
   size_t workspace_bytes() const { return arena_.capacity_bytes(); }
   void Reseed(uint64_t seed) { rng_.Seed(seed); }
 
   // Parameter views of each layer, bound once so the forward pass does no name look-ups.
   struct Linear { const float *w, *b; };
-  struct Norm { const float *w, *b; };
+  struct NormW { const float *w, *b; };
   struct Attention { Linear q, k, v, o; };
   struct Embedding {
     std::string name;
@@ -93,43 +113,64 @@ class Model {
     Linear time;                        // timeF
     std::vector<const float*> tables;   // fixed / learned, in TemporalTables() order
   };
-  struct EncoderLayerW { std::string name; Attention attn; Linear ff1, ff2; Norm norm1, norm2; };
+  struct EncoderLayerW { std::string name; Attention attn; Linear ff1, ff2; NormW norm1, norm2; };
   struct DistilW {
     std::string name;
     const float *w, *b;
-    Norm bn;
+    NormW bn;
     float *running_mean, *running_var;
     int64_t* num_batches_tracked;
   };
-  struct EncoderW { std::string name; std::vector<EncoderLayerW> layers; std::vector<DistilW> distil; Norm norm; };
-  struct DecoderLayerW { std::string name; Attention self_attn, cross_attn; Linear ff1, ff2; Norm norm1, norm2, norm3; };
+  struct EncoderW { std::string name; std::vector<EncoderLayerW> layers; std::vector<DistilW> distil; NormW norm; };
+  struct DecoderLayerW { std::string name; Attention self_attn, cross_attn; Linear ff1, ff2; NormW norm1, norm2, norm3; };
 
   explicit Model(const ModelConfig& c);
   void Bind();
   struct Pass;
-  float* Embed(Pass& p, const Embedding& e, const float* x, const float* marks, int64_t L, int64_t C_in,
-               Status* st);
-  float* AttentionLayer(Pass& p, const Attention& a, const float* xq, const float* xkv, int64_t Lq, int64_t Lk,
-                        bool sparse, bool masked, bool mix, Status* st);
-  float* FeedForward(Pass& p, const Linear& ff1, const Linear& ff2, const float* x, int64_t rows);
-  float* EncoderLayer(Pass& p, const EncoderLayerW& w, const float* x, int64_t L, Status* st);
-  float* DistilLayer(Pass& p, const DistilW& w, const float* x, int64_t L);
-  float* RunEncoder(Pass& p, const EncoderW& e, const float* x, int64_t L, int64_t* L_out, Status* st);
-  float* DecoderLayer(Pass& p, const DecoderLayerW& w, const float* x, const float* enc, int64_t L, int64_t L_enc,
-                      Status* st);
-  void Dropout(Pass& p, float* x, int64_t n);
+  Status CheckInputs(const ForwardInput& in, const ForwardOptions& opts) const;
+  Status RunForward(Pass& p, const ForwardInput& in);
+  // RunForward with the arena already reset (LossAndGrad allocates its own buffers after it).
+  Status ForwardForTraining(const ForwardOptions& opts, const ForwardInput& in);
+  float* Embed(Pass& p, const Embedding& e, EmbeddingCache& cache, const float* x, const float* marks, int64_t L,
+               int64_t C_in, Status* st);
+  float* AttentionLayer(Pass& p, const Attention& a, AttentionCache& cache, const float* xq, const float* xkv,
+                        int64_t Lq, int64_t Lk, bool sparse, bool masked, bool mix, Status* st);
+  float* FeedForward(Pass& p, const Linear& ff1, const Linear& ff2, FeedForwardCache& cache, const float* x,
+                     int64_t rows);
+  float* ApplyLayerNorm(const NormW& w, LayerNormCache& cache, const float* x, int64_t rows);
+  float* EncoderLayer(Pass& p, const EncoderLayerW& w, EncoderLayerCache& cache, const float* x, int64_t L, Status* st);
+  float* DistilLayer(Pass& p, const DistilW& w, DistilCache& cache, const float* x, int64_t L);
+  float* RunEncoder(Pass& p, const EncoderW& e, EncoderCache& cache, const float* x, int64_t L, Status* st);
+  float* DecoderLayer(Pass& p, const DecoderLayerW& w, DecoderLayerCache& cache, const float* x, const float* enc,
+                      int64_t L, int64_t L_enc, Status* st);
+  uint8_t* Dropout(Pass& p, float* x, int64_t n);
   const int32_t* NextSample(Pass& p, Status* st);
   void Emit(Pass& p, const std::string& name, const float* data, int64_t L, int64_t C);
+
+  // Backward (model_backward.cc): d_out [B, L_dec, c_out] of the projection, grads into grads_.
+  void Backward(const float* d_projection);
+  float* Zeros(size_t n);
+  float* G(const float* param);  // the gradient slot of a parameter view
+  void EmbedBackward(const Embedding& e, const EmbeddingCache& c, const float* dy);
+  void AttentionBackward(const Attention& a, const AttentionCache& c, float* d_out, float* d_xq, float* d_xkv);
+  void FeedForwardBackward(const Linear& ff1, const Linear& ff2, const FeedForwardCache& c, float* d_out, float* d_x);
+  void NormBackward(const NormW& w, const LayerNormCache& c, const float* d_out, float* d_x);
+  void EncoderBackward(const EncoderW& e, const EncoderCache& c, const float* d_out, float* d_x);
+  void DistilBackward(const DistilW& w, const DistilCache& c, const float* d_out, float* d_x);
 
   ModelConfig config_;
   ParamTable params_;
   Embedding enc_embedding_, dec_embedding_;
   std::vector<EncoderW> encoders_;  // one, or one per stacked encoder
   std::vector<DecoderLayerW> decoder_layers_;
-  Norm decoder_norm_;
+  NormW decoder_norm_;
   Linear projection_;
   Rng rng_;
   Arena arena_;
+  Tape tape_;
+  std::vector<float> grads_;
+  std::vector<float> adam_m_, adam_v_;
+  int64_t adam_step_ = 0;
   std::vector<SampleDraw> draws_;
   std::vector<std::vector<int32_t>> deterministic_;
 };

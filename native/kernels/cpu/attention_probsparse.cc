@@ -1,4 +1,4 @@
-// ProbSparse self-attention (ProbAttention in the reference), forward.
+// ProbSparse self-attention (ProbAttention in the reference), forward and backward.
 // Sampled scores are dot products with gathered key rows: the reference's expanded
 // [B, H, Lq, Lk, d] key tensor is never built. Top-u selection is a partial selection.
 #include <algorithm>
@@ -112,6 +112,77 @@ void ProbAttentionForward(const AttentionShape& s, const float* q, const float* 
                v + b * in_kv.batch + h * in_kv.head, in_kv.row, out + b * out_layout.batch + h * out_layout.head,
                out_layout.row, masked, scale, sample, U, u, top_out ? top_out + bh * u : nullptr,
                probs ? probs + bh * u * s.Lk : nullptr, &sc);
+    }
+  });
+}
+
+namespace {
+
+struct BackScratch {
+  std::vector<float> d_sel, q_sel, dp, dq_sel, lazy_sum;
+  std::vector<uint8_t> selected;
+};
+
+void ProbHeadBackward(const AttentionShape& s, const float* q, int64_t q_row, const float* k, const float* v,
+                      int64_t kv_row, const float* d_out, int64_t out_row, bool masked, float scale, int64_t u,
+                      const int32_t* sel, const float* p, float* dq, float* dk, float* dv, BackScratch* sc) {
+  const int64_t Lq = s.Lq, Lk = s.Lk, d = s.d;
+  sc->selected.assign(Lq, 0);
+  for (int64_t r = 0; r < u; ++r) sc->selected[sel[r]] = 1;
+  // Lazy rows: their context was mean(V) (every key gets 1/Lk of their gradient) or cumsum(V)
+  // (key j gets the gradient of every lazy row t >= j).
+  sc->lazy_sum.assign(d, 0.f);
+  float* acc = sc->lazy_sum.data();
+  if (masked) {
+    for (int64_t t = Lq - 1; t >= 0; --t) {
+      if (!sc->selected[t])
+        for (int64_t e = 0; e < d; ++e) acc[e] += d_out[t * out_row + e];
+      for (int64_t e = 0; e < d; ++e) dv[t * kv_row + e] += acc[e];
+    }
+  } else {
+    for (int64_t t = 0; t < Lq; ++t)
+      if (!sc->selected[t])
+        for (int64_t e = 0; e < d; ++e) acc[e] += d_out[t * out_row + e];
+    const float inv = 1.f / static_cast<float>(Lk);
+    for (int64_t e = 0; e < d; ++e) acc[e] *= inv;
+    for (int64_t j = 0; j < Lk; ++j)
+      for (int64_t e = 0; e < d; ++e) dv[j * kv_row + e] += acc[e];
+  }
+  // Selected rows: ordinary softmax attention of the gathered queries.
+  sc->d_sel.resize(u * d);
+  sc->q_sel.resize(u * d);
+  for (int64_t r = 0; r < u; ++r) {
+    std::copy(d_out + sel[r] * out_row, d_out + sel[r] * out_row + d, sc->d_sel.data() + r * d);
+    std::copy(q + sel[r] * q_row, q + sel[r] * q_row + d, sc->q_sel.data() + r * d);
+  }
+  sc->dp.resize(u * Lk);
+  sgemm(false, true, u, Lk, d, 1.f, sc->d_sel.data(), d, v, kv_row, 0.f, sc->dp.data(), Lk);
+  sgemm(true, false, Lk, d, u, 1.f, p, Lk, sc->d_sel.data(), d, 1.f, dv, kv_row);
+  SoftmaxBackwardRows(p, sc->dp.data(), u, Lk);
+  sc->dq_sel.resize(u * d);
+  sgemm(false, false, u, d, Lk, scale, sc->dp.data(), Lk, k, kv_row, 0.f, sc->dq_sel.data(), d);
+  for (int64_t r = 0; r < u; ++r)
+    for (int64_t e = 0; e < d; ++e) dq[sel[r] * q_row + e] += sc->dq_sel[r * d + e];
+  sgemm(true, false, Lk, d, u, scale, sc->dp.data(), Lk, sc->q_sel.data(), d, 1.f, dk, kv_row);
+}
+
+}  // namespace
+
+void ProbAttentionBackward(const AttentionShape& s, const float* q, const float* k, const float* v,
+                           HeadLayout in_q, HeadLayout in_kv, const float* d_out, HeadLayout out_layout, bool masked,
+                           float scale, int64_t u, const int32_t* top, const float* probs, float* dq, float* dk,
+                           float* dv) {
+  const int64_t BH = s.B * s.H;
+  const int64_t flops = u * s.Lk * s.d * 8;
+  const int64_t grain = flops >= (1 << 16) ? 1 : BH;
+  ThreadPool::global().parallel_for(BH, grain, [&](int64_t begin, int64_t end) {
+    thread_local BackScratch sc;
+    for (int64_t bh = begin; bh < end; ++bh) {
+      const int64_t b = bh / s.H, h = bh % s.H;
+      const int64_t qo = b * in_q.batch + h * in_q.head, ko = b * in_kv.batch + h * in_kv.head;
+      ProbHeadBackward(s, q + qo, in_q.row, k + ko, v + ko, in_kv.row,
+                       d_out + b * out_layout.batch + h * out_layout.head, out_layout.row, masked, scale, u,
+                       top + bh * u, probs + bh * u * s.Lk, dq + qo, dk + ko, dv + ko, &sc);
     }
   });
 }

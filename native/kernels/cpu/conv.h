@@ -12,6 +12,12 @@ namespace informer {
 void CircularConv3Forward(int64_t B, int64_t L, int64_t C_in, int64_t C_out, const float* x, const float* weight,
                           const float* bias, float* cols, float* out);
 
+// Backward from the saved cols: dweight [C_out, C_in, 3] += dy^T cols, dbias += column sums of dy,
+// dx [B, L, C_in] += col2im(dy W) (dx may be null: the token conv's input is data).
+// d_cols [B*L, 3*C_in] is caller-provided scratch.
+void CircularConv3Backward(int64_t B, int64_t L, int64_t C_in, int64_t C_out, const float* cols, const float* weight,
+                           const float* dy, float* d_cols, float* dx, float* dweight, float* dbias);
+
 // im2col for the circular kernel-3 convolution (exposed for the backward pass and tests).
 void CircularIm2Col3(int64_t B, int64_t L, int64_t C, const float* x, float* cols);
 

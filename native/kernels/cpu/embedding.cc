@@ -31,4 +31,13 @@ int64_t TemporalLookupAdd(int64_t N, int64_t n_mark, const float* marks, int col
   return -1;
 }
 
+void TemporalLookupBackward(int64_t N, int64_t n_mark, const float* marks, int column, const float* dy, int64_t D,
+                            float* dtable) {
+  for (int64_t n = 0; n < N; ++n) {
+    float* row = dtable + static_cast<int64_t>(marks[n * n_mark + column]) * D;
+    const float* g = dy + n * D;
+    for (int64_t j = 0; j < D; ++j) row[j] += g[j];
+  }
+}
+
 }  // namespace informer

@@ -1,0 +1,182 @@
+// The backward pass: walks tape_ in reverse. Parameter gradients accumulate (+=) into grads_;
+// activation gradients live in the arena, zeroed where several paths add into them (residuals,
+// the encoder output read by every cross-attention, self-attention's shared input).
+#include <cmath>
+#include <cstring>
+
+#include "core/model.h"
+#include "kernels/cpu/attention.h"
+#include "kernels/cpu/conv.h"
+#include "kernels/cpu/embedding.h"
+#include "kernels/cpu/linear.h"
+#include "kernels/cpu/norm.h"
+#include "kernels/cpu/pointwise.h"
+
+namespace informer {
+
+float* Model::Zeros(size_t n) {
+  float* p = arena_.Alloc(n);
+  std::memset(p, 0, n * sizeof(float));
+  return p;
+}
+
+float* Model::G(const float* param) { return grads_.data() + (param - params_.floats().data()); }
+
+void Model::NormBackward(const NormW& w, const LayerNormCache& c, const float* d_out, float* d_x) {
+  LayerNormBackward(c.rows, config_.d_model, c.x, w.w, c.mean, c.rstd, d_out, d_x, G(w.w), G(w.b));
+}
+
+void Model::EmbedBackward(const Embedding& e, const EmbeddingCache& c, const float* dy) {
+  const ModelConfig& cfg = config_;
+  const int64_t N = tape_.B * c.L, D = cfg.d_model;
+  const float* d = dy;
+  if (c.keep) {
+    float* masked = arena_.Alloc(N * D);
+    std::memcpy(masked, dy, N * D * sizeof(float));
+    DropoutBackward(N * D, cfg.dropout, c.keep, masked);
+    d = masked;
+  }
+  // The inputs are data: only the weights get gradients. pe and 'fixed' tables are constants.
+  CircularConv3Backward(tape_.B, c.L, c.C_in, D, c.cols, e.conv_w, d, nullptr, nullptr, G(e.conv_w), G(e.conv_b));
+  if (cfg.embed == EmbedKind::kTimeF) {
+    LinearBackward(N, cfg.n_mark, D, c.marks, e.time.w, d, nullptr, false, G(e.time.w), G(e.time.b));
+  } else if (cfg.embed == EmbedKind::kLearned) {
+    const std::vector<TemporalTable> tabs = TemporalTables(cfg.minute_embed);
+    for (size_t i = 0; i < tabs.size(); ++i)
+      TemporalLookupBackward(N, cfg.n_mark, c.marks, tabs[i].column, d, D, G(e.tables[i]));
+  }
+}
+
+// d_out is the gradient of r = xq + Dropout(o); d_xq and d_xkv are accumulated into (and may be
+// the same buffer for self-attention). d_out is consumed (used as scratch).
+void Model::AttentionBackward(const Attention& a, const AttentionCache& c, float* d_out, float* d_xq, float* d_xkv) {
+  const ModelConfig& cfg = config_;
+  const int64_t B = tape_.B, D = cfg.d_model, H = cfg.n_heads, d = cfg.head_dim();
+  const int64_t nq = B * c.Lq * D, nk = B * c.Lk * D;
+  for (int64_t i = 0; i < nq; ++i) d_xq[i] += d_out[i];
+  if (c.out_keep) DropoutBackward(nq, cfg.dropout, c.out_keep, d_out);
+  float* d_ctx = arena_.Alloc(nq);
+  LinearBackward(B * c.Lq, D, D, c.ctx, a.o.w, d_out, d_ctx, false, G(a.o.w), G(a.o.b));
+  float* dq = Zeros(nq);
+  float* dk = Zeros(nk);
+  float* dv = Zeros(nk);
+  const HeadLayout out_layout = c.mix ? HeadLayout::HeadMajor(c.Lq, H, d) : HeadLayout::RowMajor(c.Lq, H, d);
+  const AttentionShape shape{B, H, c.Lq, c.Lk, d};
+  const float scale = 1.f / std::sqrt(static_cast<float>(d));
+  if (c.sparse)
+    ProbAttentionBackward(shape, c.q, c.k, c.v, HeadLayout::RowMajor(c.Lq, H, d), HeadLayout::RowMajor(c.Lk, H, d),
+                          d_ctx, out_layout, c.masked, scale, c.u, c.top, c.probs, dq, dk, dv);
+  else
+    FullAttentionBackward(shape, c.q, c.k, c.v, HeadLayout::RowMajor(c.Lq, H, d), HeadLayout::RowMajor(c.Lk, H, d),
+                          d_ctx, out_layout, scale, c.attn_keep ? cfg.dropout : 0.f, c.probs, c.attn_keep, dq, dk, dv);
+  LinearBackward(B * c.Lq, D, D, c.xq, a.q.w, dq, d_xq, true, G(a.q.w), G(a.q.b));
+  LinearBackward(B * c.Lk, D, D, c.xkv, a.k.w, dk, d_xkv, true, G(a.k.w), G(a.k.b));
+  LinearBackward(B * c.Lk, D, D, c.xkv, a.v.w, dv, d_xkv, true, G(a.v.w), G(a.v.b));
+}
+
+// d_out is the gradient of x + Dropout(W2 Dropout(act(W1 x))); d_x is accumulated into.
+void Model::FeedForwardBackward(const Linear& ff1, const Linear& ff2, const FeedForwardCache& c, float* d_out,
+                                float* d_x) {
+  const ModelConfig& cfg = config_;
+  const int64_t rows = c.rows, D = cfg.d_model, F = cfg.d_ff;
+  for (int64_t i = 0; i < rows * D; ++i) d_x[i] += d_out[i];
+  if (c.keep2) DropoutBackward(rows * D, cfg.dropout, c.keep2, d_out);
+  float* d_h = arena_.Alloc(rows * F);
+  LinearBackward(rows, F, D, c.h, ff2.w, d_out, d_h, false, G(ff2.w), G(ff2.b));
+  if (c.keep1) DropoutBackward(rows * F, cfg.dropout, c.keep1, d_h);
+  ActivationBackward(cfg.activation == FfnActivation::kGelu ? 2 : 1, rows * F, c.pre, d_h, d_h);
+  LinearBackward(rows, D, F, c.x, ff1.w, d_h, d_x, true, G(ff1.w), G(ff1.b));
+}
+
+void Model::DistilBackward(const DistilW& w, const DistilCache& c, const float* d_out, float* d_x) {
+  const int64_t B = tape_.B, D = config_.d_model, N = B * c.L;
+  float* d_elu = Zeros(N * D);
+  MaxPool3s2Backward(B, c.L, D, c.argmax, d_out, d_elu);
+  float* d_bn = Zeros(N * D);
+  EluBackward(N * D, c.bn, c.elu, d_elu, d_bn);
+  float* d_conv = Zeros(N * D);
+  BatchNormBackward(N, D, c.conv, w.bn.w, c.bn_mean, c.bn_rstd, tape_.train, d_bn, d_conv, G(w.bn.w), G(w.bn.b));
+  float* d_cols = arena_.Alloc(N * 3 * D);
+  CircularConv3Backward(B, c.L, D, D, c.cols, w.w, d_conv, d_cols, d_x, G(w.w), G(w.b));
+}
+
+// d_out [B, L_out, D] of the encoder's final LayerNorm; d_x [B, L_in, D] is accumulated into.
+void Model::EncoderBackward(const EncoderW& e, const EncoderCache& c, const float* d_out, float* d_x) {
+  const int64_t B = tape_.B, D = config_.d_model;
+  float* d = Zeros(B * c.L_out * D);
+  NormBackward(e.norm, c.norm, d_out, d);
+  for (size_t i = e.layers.size(); i-- > 0;) {
+    const int64_t L = c.lengths[i], n = B * L * D;
+    if (i < e.distil.size()) {
+      float* d_pre = Zeros(n);
+      DistilBackward(e.distil[i], c.distil[i], d, d_pre);
+      d = d_pre;
+    }
+    const EncoderLayerW& w = e.layers[i];
+    const EncoderLayerCache& lc = c.layers[i];
+    float* d_y = Zeros(n);
+    NormBackward(w.norm2, lc.norm2, d, d_y);
+    float* d_n1 = Zeros(n);
+    FeedForwardBackward(w.ff1, w.ff2, lc.ffn, d_y, d_n1);
+    float* d_a = Zeros(n);
+    NormBackward(w.norm1, lc.norm1, d_n1, d_a);
+    float* d_in = i == 0 ? d_x : Zeros(n);
+    AttentionBackward(w.attn, lc.attn, d_a, d_in, d_in);
+    d = d_in;
+  }
+}
+
+void Model::Backward(const float* d_projection) {
+  const ModelConfig& cfg = config_;
+  const Tape& t = tape_;
+  const int64_t B = t.B, D = cfg.d_model, Ld = cfg.dec_len(), Le = cfg.seq_len, n_dec = B * Ld * D;
+  float* d_h = arena_.Alloc(n_dec);
+  LinearBackward(B * Ld, D, cfg.c_out, t.decoder_norm.out, projection_.w, d_projection, d_h, false, G(projection_.w),
+                 G(projection_.b));
+  float* d_x = Zeros(n_dec);
+  NormBackward(decoder_norm_, t.decoder_norm, d_h, d_x);
+  float* d_enc = Zeros(B * t.L_enc * D);
+  for (size_t i = decoder_layers_.size(); i-- > 0;) {
+    const DecoderLayerW& w = decoder_layers_[i];
+    const DecoderLayerCache& c = t.decoder[i];
+    float* d_y = Zeros(n_dec);
+    NormBackward(w.norm3, c.norm3, d_x, d_y);
+    float* d_n2 = Zeros(n_dec);
+    FeedForwardBackward(w.ff1, w.ff2, c.ffn, d_y, d_n2);
+    float* d_b = Zeros(n_dec);
+    NormBackward(w.norm2, c.norm2, d_n2, d_b);
+    float* d_n1 = Zeros(n_dec);
+    AttentionBackward(w.cross_attn, c.cross_attn, d_b, d_n1, d_enc);
+    float* d_a = Zeros(n_dec);
+    NormBackward(w.norm1, c.norm1, d_n1, d_a);
+    float* d_in = Zeros(n_dec);
+    AttentionBackward(w.self_attn, c.self_attn, d_a, d_in, d_in);
+    d_x = d_in;
+  }
+  EmbedBackward(dec_embedding_, t.dec_embedding, d_x);
+
+  float* d_enc_x = Zeros(B * Le * D);
+  if (!cfg.stack) {
+    EncoderBackward(encoders_[0], t.encoders[0], d_enc, d_enc_x);
+  } else {
+    int64_t t0 = 0;
+    for (size_t i = 0; i < encoders_.size(); ++i) {
+      const EncoderCache& c = t.encoders[i];
+      const int64_t Li = c.L_in, Lo = c.L_out;
+      float* d_part = arena_.Alloc(B * Lo * D);
+      for (int64_t b = 0; b < B; ++b)
+        std::memcpy(d_part + b * Lo * D, d_enc + (b * t.L_enc + t0) * D, Lo * D * sizeof(float));
+      t0 += Lo;
+      float* d_xi = Zeros(B * Li * D);
+      EncoderBackward(encoders_[i], c, d_part, d_xi);
+      for (int64_t b = 0; b < B; ++b) {
+        float* dst = d_enc_x + (b * Le + Le - Li) * D;
+        const float* src = d_xi + b * Li * D;
+        for (int64_t j = 0; j < Li * D; ++j) dst[j] += src[j];
+      }
+    }
+  }
+  EmbedBackward(enc_embedding_, t.enc_embedding, d_enc_x);
+}
+
+}  // namespace informer
