@@ -10,3 +10,5 @@ export type {
 export { Adam } from './optim.js';
 export type { AdamOptions } from './optim.js';
 export { backends, nativeInfo } from './native.js';
+export * from './data/index.js';
+export * from './train/index.js';
