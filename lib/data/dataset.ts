@@ -223,6 +223,9 @@ export class ForecastDataset {
   private readonly splits = new Map<SplitName, WindowSplit>();
 
   private constructor(table: Table, opts: DatasetOptions) {
+    if (table === null || typeof table !== 'object' || !Array.isArray(table.columns) || typeof table.data !== 'object') {
+      throw new ConfigError('ForecastDataset.fromTable: expected a Table from readTable() or parseCsv()');
+    }
     if (opts === null || typeof opts !== 'object') throw new ConfigError('ForecastDataset.fromTable: options are required');
     const { features, target } = opts;
     if (features !== 'S' && features !== 'M' && features !== 'MS') throw new ConfigError(`features must be "S", "M" or "MS", got ${show(features)}`);

@@ -58,7 +58,7 @@ function parseIsoDate(s: string): number | null {
   if (m === null) return null;
   const [y, mo, d] = [Number(m[1]), Number(m[3]), Number(m[4])];
   const [h, mi, sec] = [Number(m[5] ?? 0), Number(m[6] ?? 0), Number(m[7] ?? 0)];
-  const ms = m[8] === undefined ? 0 : Math.floor(Number(`0.${m[8]}`) * 1000);
+  const ms = m[8] === undefined ? 0 : Number(m[8].slice(0, 3).padEnd(3, '0')); // truncated to whole ms
   if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo) || h > 23 || mi > 59 || sec > 59) return null;
   // A UTC offset is checked but not applied: the wall-clock time is what the time features describe
   // (as pandas' .hour does on tz-aware data), and "no timezone shifts" keeps naive and 'Z' data equal.
@@ -112,30 +112,28 @@ function listNames(names: readonly string[]): string {
   return names.map((n) => JSON.stringify(n)).join(', ');
 }
 
-function numericCell(v: unknown, source: string, col: string, where: string): number {
-  let x: number;
-  if (typeof v === 'number') x = v;
-  else if (typeof v === 'bigint') x = Number(v);
-  else if (typeof v === 'string') {
+function numericCell(v: unknown, source: string, col: string, locate: Locate, row: number): number {
+  if (typeof v === 'number' && Number.isFinite(v)) return v;
+  if (typeof v === 'string') {
     const s = v.trim();
-    if (s === '') throw new ValueError(`${source}: ${where}, column "${col}": empty cell (missing values are not allowed; fill or drop them first)`);
-    if (!NUM_RE.test(s)) {
-      const missing = /^(nan|na|n\/a|null|none|-?inf(inity)?)$/i.test(s);
-      throw new ValueError(
-        `${source}: ${where}, column "${col}": ${missing ? 'missing or non-finite' : 'non-numeric'} value ${show(v)}` +
-          (missing ? ' (fill or drop missing values first)' : ''),
-      );
+    if (NUM_RE.test(s)) {
+      const x = Number(s);
+      if (Number.isFinite(x)) return x;
     }
-    x = Number(s);
-  } else if (v === null || v === undefined) {
-    throw new ValueError(`${source}: ${where}, column "${col}": empty (null) cell (missing values are not allowed)`);
-  } else {
-    throw new ValueError(`${source}: ${where}, column "${col}": non-numeric value ${show(v)}`);
+  } else if (typeof v === 'bigint') {
+    return Number(v);
   }
-  if (!Number.isFinite(x)) {
-    throw new ValueError(`${source}: ${where}, column "${col}": non-finite value ${show(v)} (fill or drop it first)`);
+  // Error paths only: the location string is built when it is needed.
+  const at = `${source}: ${locate(row)}, column "${col}"`;
+  if (v === null || v === undefined || (typeof v === 'string' && v.trim() === '')) {
+    const what = typeof v === 'string' ? 'empty cell' : 'empty (null) cell';
+    throw new ValueError(`${at}: ${what} (missing values are not allowed; fill or drop them first)`);
   }
-  return x;
+  const s = typeof v === 'string' ? v.trim() : '';
+  if (typeof v === 'number' || NUM_RE.test(s) || /^(nan|na|n\/a|null|none|[+-]?inf(inity)?)$/i.test(s)) {
+    throw new ValueError(`${at}: missing or non-finite value ${show(v)} (fill or drop missing values first)`);
+  }
+  throw new ValueError(`${at}: non-numeric value ${show(v)}`);
 }
 
 function dateColumnValues(raw: ArrayLike<unknown>, source: string, col: string, locate: Locate): Float64Array {
@@ -233,7 +231,7 @@ function buildTable(src: RawColumns, opts: TableOptions, source: string, locate:
     const name = raw.names[c]!;
     const cells = raw.cells(c);
     const col = new Float64Array(raw.length);
-    for (let r = 0; r < raw.length; r++) col[r] = numericCell(cells[r], source, name, locate(r));
+    for (let r = 0; r < raw.length; r++) col[r] = numericCell(cells[r], source, name, locate, r);
     data[name] = col;
   }
   return {
