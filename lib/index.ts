@@ -12,3 +12,8 @@ export type { AdamOptions } from './optim.js';
 export { backends, nativeInfo } from './native.js';
 export * from './data/index.js';
 export * from './train/index.js';
+export {
+  exportOnnx, buildOnnxModel, checkOnnxModel, onnxSignature, exportModel, inferenceService, inferenceServiceYaml,
+  validateInferenceService, checkMlflowModelDir, checkTritonRepository, tritonConfig, DEFAULT_OPSET, EXPORT_FORMATS,
+} from './export/index.js';
+export type { OnnxExportOptions, OnnxExportResult, OnnxSignature, ExportModelOptions, ExportModelResult } from './export/index.js';

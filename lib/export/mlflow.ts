@@ -90,7 +90,7 @@ export function mlflowModelFiles(config: InformerConfig, onnxBytes: Uint8Array, 
     signature: { inputs: mlflowTensorSpecs(sig.inputs), outputs: mlflowTensorSpecs(sig.outputs), params: null },
     utc_time_created: utcNow(),
   };
-  files.MLmodel = stringify(mlmodel);
+  files.MLmodel = stringify(mlmodel, { lineWidth: 0 });
   return files;
 }
 

@@ -42,8 +42,6 @@ export function irVersionFor(opset: number): number {
 interface OpSpec {
   /** First opset in which the op exists in the form written here. */
   since: number;
-  /** Last opset of that form (ReduceMax/ReduceMean took `axes` as an attribute before 18). */
-  until?: number;
   inputs: [number, number];
   outputs: [number, number];
 }
@@ -356,6 +354,7 @@ export class GraphBuilder {
   #consts = new Map<string, Value>();
   #count = new Map<string, number>();
   #scope: string[] = [];
+  #bytes = 0;
 
   constructor(opset: number) {
     this.opset = opset;
@@ -399,6 +398,7 @@ export class GraphBuilder {
     if (data.length !== shape.reduce((a, d) => a * d, 1)) throw new ShapeError(`initializer ${name}: ${data.length} values for [${shape.join(', ')}]`);
     const v: Value = { name: this.#unique(name), dtype: 'float32', shape };
     this.#inits.push({ name: v.name, dims: shape, dataType: ONNX_TYPE.float32, rawData: rawBytes(data) });
+    this.#bytes += data.byteLength;
     return v;
   }
 
@@ -466,6 +466,11 @@ export class GraphBuilder {
     const k = keepdims ? 1 : 0;
     if (this.opset >= (AXES_INPUT_SINCE[op] as number)) return this.op(op, [x, this.ints(axes)], { keepdims: k });
     return this.op(op, [x], { axes, keepdims: k });
+  }
+
+  /** Bytes of float initializer data so far (protobuf caps a single-file model at 2 GiB). */
+  get initializerBytes(): number {
+    return this.#bytes;
   }
 
   get nodeCount(): number {

@@ -154,6 +154,10 @@ export function buildOnnxModel(model: Informer, opts: OnnxExportOptions = {}): U
   head(c, h, Ld, OUTPUT_NAME);
   progress('building', 1);
 
+  // A protobuf message is limited to 2 GiB; a self-contained model.onnx must fit in one.
+  if (g.initializerBytes > 2 ** 31 - 2 ** 24) {
+    throw new ConfigError(`the model's ${(g.initializerBytes / 2 ** 30).toFixed(2)} GiB of weights do not fit a single-file ONNX model (2 GiB protobuf limit)`);
+  }
   progress('serialising', 0);
   const shapes = (specs: TensorSpec[]) => specs.map((s) => `${s.name} [${s.shape.join(', ')}]`).join(', ');
   const proto = g.toModel({
@@ -355,7 +359,7 @@ export function checkOnnxModel(bytes: Uint8Array): OnnxCheckReport {
       fail(`${where}: op is not in the allow-list`);
       continue;
     }
-    if (opset < spec.since || (spec.until !== undefined && opset > spec.until)) fail(`${where}: not valid at opset ${opset}`);
+    if (opset < spec.since) fail(`${where}: not valid at opset ${opset}`);
     const inNames = node.input ?? [];
     const outNames = node.output ?? [];
     let maxIn = spec.inputs[1];

@@ -1,7 +1,10 @@
 // Activation workspace: a bump allocator that grows while a pass runs and then consolidates into
 // one block, so that after the first pass of a given batch size no step allocates memory.
+// mark()/rewind() release everything allocated after a mark: layers use it to drop their
+// temporaries (inference, and the backward pass) so the peak stays near what must be kept.
 #pragma once
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <vector>
 
@@ -9,15 +12,34 @@ namespace informer {
 
 class Arena {
  public:
-  // Returns 64-byte aligned storage for n floats, valid until the next Reset().
+  struct Mark {
+    size_t block, used, total;
+  };
+
+  // Returns 64-byte aligned storage for n floats, valid until it is rewound past or Reset().
   float* Alloc(size_t n) {
     n = (n + 15) & ~size_t(15);
-    if (blocks_.empty() || used_ + n > blocks_.back().size) NewBlock(n);
-    float* p = blocks_.back().data + used_;
+    if (blocks_.empty()) NewBlock(n);
+    while (used_ + n > blocks_[cur_].size) {
+      if (cur_ + 1 < blocks_.size()) {
+        ++cur_;
+        used_ = 0;
+      } else {
+        NewBlock(n);
+      }
+    }
+    float* p = blocks_[cur_].data + used_;
     used_ += n;
     total_ += n;
     if (total_ > peak_) peak_ = total_;
     return p;
+  }
+
+  Mark mark() const { return {cur_, used_, total_}; }
+  void rewind(const Mark& m) {
+    cur_ = m.block;
+    used_ = m.used;
+    total_ = m.total;
   }
 
   // Frees nothing; if the last pass needed more than one block, replace them with one block of the
@@ -27,6 +49,7 @@ class Arena {
       blocks_.clear();
       NewBlock(peak_);
     }
+    cur_ = 0;
     used_ = 0;
     total_ = 0;
   }
@@ -36,6 +59,7 @@ class Arena {
     for (const Block& b : blocks_) s += b.size * sizeof(float);
     return s;
   }
+  size_t peak_bytes() const { return peak_ * sizeof(float); }
 
  private:
   struct Block {
@@ -43,6 +67,7 @@ class Arena {
     float* data;
     size_t size;
   };
+  // Appends a block (at least twice the last one, so growth is geometric) and makes it current.
   void NewBlock(size_t min_floats) {
     size_t size = min_floats;
     if (!blocks_.empty() && blocks_.back().size * 2 > size) size = blocks_.back().size * 2;
@@ -52,10 +77,11 @@ class Arena {
     b.data = reinterpret_cast<float*>((addr + 63) & ~uintptr_t(63));
     b.size = size;
     blocks_.push_back(std::move(b));
+    cur_ = blocks_.size() - 1;
     used_ = 0;
   }
   std::vector<Block> blocks_;
-  size_t used_ = 0, total_ = 0, peak_ = 0;
+  size_t cur_ = 0, used_ = 0, total_ = 0, peak_ = 0;
 };
 
 }  // namespace informer

@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstring>
 #include <new>
+#include <utility>
 
 #include "core/gemm_internal.h"
 #include "core/thread_pool.h"
@@ -73,6 +74,7 @@ class PackBuffer {
 struct Workspace {
   PackBuffer a;  // packed op(A) block
   PackBuffer b;  // packed op(B) slice
+  PackBuffer r;  // staged residual block (residual aliasing C with several K slices)
 };
 
 Workspace& workspace() {
@@ -92,6 +94,8 @@ struct Problem {
   float* C;  // [M, ldc]
   int64_t ldc;
   GemmEpilogue ep;
+  // C coordinates of ep.residual[0]: (0, 0) except when the residual was staged for one C block.
+  int64_t res_i0 = 0, res_j0 = 0;
 };
 
 // ---- portable kernels -------------------------------------------------------------------------
@@ -104,6 +108,62 @@ void portable_activation(Activation act, float* x, int64_t n) {
   }
 }
 
+// Writes one finished kMR x kNR accumulator tile to C through the epilogue (see TileArgs). Each row
+// is finished in a local copy before C is written, so a residual that aliases C reads the old values.
+void portable_store_tile(const float (&acc)[kMR][kNR], float* c, int64_t ldc, const TileArgs& t) {
+  for (int i = 0; i < kMR; ++i) {
+    float* ci = c + i * ldc;
+    float row[kNR];
+    for (int j = 0; j < kNR; ++j) {
+      float v = t.alpha * acc[i][j];
+      if (t.load_c) v += t.beta * ci[j];
+      if (t.bias) v += t.bias[j];
+      row[j] = v;
+    }
+    portable_activation(t.act, row, kNR);
+    if (t.residual) {
+      const float* ri = t.residual + i * t.ldr;
+      for (int j = 0; j < kNR; ++j) row[j] += ri[j];
+    }
+    std::memcpy(ci, row, sizeof(row));
+  }
+}
+
+#if defined(__GNUC__) || defined(__clang__)
+// 4-wide generic vectors (SSE2 on x86-64, NEON on ARM). The tile is done as two 6 x 8 halves so the
+// 12 accumulators, 2 op(B) vectors and the broadcast fit in 16 registers.
+typedef float V4 __attribute__((vector_size(16)));
+
+V4 load4(const float* p) {
+  V4 v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+
+void portable_micro_kernel(int64_t kc, const float* a, int64_t a_rs, int64_t a_cs, const float* b,
+                           int64_t b_rs, float* c, int64_t ldc, const TileArgs& t) {
+  float acc[kMR][kNR];
+  for (int h = 0; h < kNR; h += 8) {
+    V4 acc_lo[kMR] = {}, acc_hi[kMR] = {};
+    const float* bk = b + h;
+    const float* ak = a;
+    for (int64_t k = 0; k < kc; ++k, bk += b_rs, ak += a_cs) {
+      const V4 b0 = load4(bk), b1 = load4(bk + 4);
+      for (int i = 0; i < kMR; ++i) {
+        const float s = ak[i * a_rs];
+        const V4 av = {s, s, s, s};
+        acc_lo[i] += av * b0;
+        acc_hi[i] += av * b1;
+      }
+    }
+    for (int i = 0; i < kMR; ++i) {
+      std::memcpy(&acc[i][h], &acc_lo[i], sizeof(V4));
+      std::memcpy(&acc[i][h + 4], &acc_hi[i], sizeof(V4));
+    }
+  }
+  portable_store_tile(acc, c, ldc, t);
+}
+#else
 void portable_micro_kernel(int64_t kc, const float* a, int64_t a_rs, int64_t a_cs, const float* b,
                            int64_t b_rs, float* c, int64_t ldc, const TileArgs& t) {
   float acc[kMR][kNR] = {};
@@ -114,21 +174,9 @@ void portable_micro_kernel(int64_t kc, const float* a, int64_t a_rs, int64_t a_c
       for (int j = 0; j < kNR; ++j) acc[i][j] += ai * bk[j];
     }
   }
-  for (int i = 0; i < kMR; ++i) {
-    float* ci = c + i * ldc;
-    for (int j = 0; j < kNR; ++j) {
-      float v = t.alpha * acc[i][j];
-      if (t.load_c) v += t.beta * ci[j];
-      if (t.bias) v += t.bias[j];
-      ci[j] = v;
-    }
-    portable_activation(t.act, ci, kNR);
-    if (t.residual) {
-      const float* ri = t.residual + i * t.ldr;
-      for (int j = 0; j < kNR; ++j) ci[j] += ri[j];
-    }
-  }
+  portable_store_tile(acc, c, ldc, t);
 }
+#endif
 
 // b: [nr, ldb], dst: [kc, kNR].
 void portable_pack_b_trans(int64_t kc, int nr, const float* b, int64_t ldb, float* dst) {
@@ -269,13 +317,19 @@ TileArgs tile_args(const Problem& p, bool first, bool last, int64_t i, int64_t j
   if (last) {
     t.act = p.ep.act;
     t.bias = p.ep.bias ? p.ep.bias + j : nullptr;
-    t.residual = p.ep.residual ? p.ep.residual + i * p.ep.ldr + j : nullptr;
+    t.residual = p.ep.residual ? p.ep.residual + (i - p.res_i0) * p.ep.ldr + (j - p.res_j0) : nullptr;
     t.ldr = p.ep.ldr;
   }
   return t;
 }
 
 // ---- drivers ----------------------------------------------------------------------------------
+
+float activate(Activation act, float v) {
+  if (act == Activation::kRelu) return v < 0.0f ? 0.0f : v;
+  if (act == Activation::kGelu) return gelu(v);
+  return v;
+}
 
 // Plain triple loop: the fallback when scratch memory cannot be allocated.
 void reference_gemm(const Problem& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
@@ -291,12 +345,9 @@ void reference_gemm(const Problem& p, int64_t m0, int64_t m1, int64_t n0, int64_
       float v = p.alpha * acc;
       if (p.beta != 0.0f) v += p.beta * ci[j];
       if (p.ep.bias) v += p.ep.bias[j];
+      v = activate(p.ep.act, v);
+      if (p.ep.residual) v += p.ep.residual[(i - p.res_i0) * p.ep.ldr + (j - p.res_j0)];
       ci[j] = v;
-    }
-    active_kernels().activation(p.ep.act, ci + n0, n1 - n0);
-    if (p.ep.residual) {
-      const float* ri = p.ep.residual + i * p.ep.ldr;
-      for (int64_t j = n0; j < n1; ++j) ci[j] += ri[j];
     }
   }
 }
@@ -338,15 +389,43 @@ void gemm_small(const Problem& p, const CpuKernels& kern) {
   }
 }
 
+// Whether the memory spans of the residual and of C intersect.
+bool residual_overlaps_c(const Problem& p) {
+  const auto span = [](const float* base, int64_t rows, int64_t ld, int64_t cols) {
+    const uintptr_t lo = reinterpret_cast<uintptr_t>(base);
+    return std::make_pair(lo, lo + static_cast<uintptr_t>(((rows - 1) * ld + cols) * sizeof(float)));
+  };
+  const auto r = span(p.ep.residual, p.M, p.ep.ldr, p.N);
+  const auto c = span(p.C, p.M, p.ldc, p.N);
+  return r.first < c.second && c.first < r.second;
+}
+
 // Blocked, packed GEMM of the C block [m0, m1) x [n0, n1) on the calling thread.
-void gemm_blocked(const Problem& p, const CpuKernels& kern, int64_t m0, int64_t m1, int64_t n0,
+void gemm_blocked(const Problem& problem, const CpuKernels& kern, int64_t m0, int64_t m1, int64_t n0,
                   int64_t n1) {
   Workspace& ws = workspace();
-  const int64_t K = p.K;
+  const int64_t K = problem.K;
   const int64_t kc_max = std::min(kKC, K);
   float* bp = ws.b.get(static_cast<size_t>(round_up(std::min(kNC, n1 - n0), kNR) * kc_max));
   float* ap = ws.a.get(static_cast<size_t>(round_up(std::min(kMC, m1 - m0), kMR) * kc_max));
-  if (!bp || !ap) return reference_gemm(p, m0, m1, n0, n1);
+  if (!bp || !ap) return reference_gemm(problem, m0, m1, n0, n1);
+
+  // With several K slices C holds partial sums before the residual is read; a residual stored in C
+  // itself (x = x + f(x)) is therefore copied out first, for this block only.
+  Problem p = problem;
+  if (p.ep.residual && K > kKC && residual_overlaps_c(p)) {
+    const int64_t rows = m1 - m0, cols = n1 - n0;
+    float* staged = ws.r.get(static_cast<size_t>(rows * cols));
+    if (!staged) return reference_gemm(problem, m0, m1, n0, n1);
+    for (int64_t i = 0; i < rows; ++i) {
+      std::memcpy(staged + i * cols, problem.ep.residual + (m0 + i) * problem.ep.ldr + n0,
+                  static_cast<size_t>(cols) * sizeof(float));
+    }
+    p.ep.residual = staged;
+    p.ep.ldr = cols;
+    p.res_i0 = m0;
+    p.res_j0 = n0;
+  }
   for (int64_t jc = n0; jc < n1; jc += kNC) {
     const int64_t nc = std::min(kNC, n1 - jc);
     for (int64_t pc = 0; pc < K; pc += kKC) {
@@ -372,19 +451,26 @@ void gemm_blocked(const Problem& p, const CpuKernels& kern, int64_t m0, int64_t 
   }
 }
 
-// K == 0 or alpha == 0: C = act(beta * C + bias) + residual, with C not read when beta == 0.
+// K == 0 or alpha == 0: C = act(beta * C + bias) + residual, with C not read when beta == 0. Rows go
+// through a small local buffer so a residual that aliases C is read before C is written.
 void epilogue_only(const Problem& p, const CpuKernels& kern) {
+  constexpr int64_t kChunk = 256;
+  float buf[kChunk];
   for (int64_t i = 0; i < p.M; ++i) {
     float* ci = p.C + i * p.ldc;
-    for (int64_t j = 0; j < p.N; ++j) {
-      float v = p.beta == 0.0f ? 0.0f : p.beta * ci[j];
-      if (p.ep.bias) v += p.ep.bias[j];
-      ci[j] = v;
-    }
-    kern.activation(p.ep.act, ci, p.N);
-    if (p.ep.residual) {
-      const float* ri = p.ep.residual + i * p.ep.ldr;
-      for (int64_t j = 0; j < p.N; ++j) ci[j] += ri[j];
+    const float* ri = p.ep.residual ? p.ep.residual + i * p.ep.ldr : nullptr;
+    for (int64_t j0 = 0; j0 < p.N; j0 += kChunk) {
+      const int64_t n = std::min(kChunk, p.N - j0);
+      for (int64_t j = 0; j < n; ++j) {
+        float v = p.beta == 0.0f ? 0.0f : p.beta * ci[j0 + j];
+        if (p.ep.bias) v += p.ep.bias[j0 + j];
+        buf[j] = v;
+      }
+      kern.activation(p.ep.act, buf, n);
+      if (ri) {
+        for (int64_t j = 0; j < n; ++j) buf[j] += ri[j0 + j];
+      }
+      std::memcpy(ci + j0, buf, static_cast<size_t>(n) * sizeof(float));
     }
   }
 }

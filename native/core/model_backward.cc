@@ -29,6 +29,7 @@ void Model::NormBackward(const NormW& w, const LayerNormCache& c, const float* d
 void Model::EmbedBackward(const Embedding& e, const EmbeddingCache& c, const float* dy) {
   const ModelConfig& cfg = config_;
   const int64_t N = tape_.B * c.L, D = cfg.d_model;
+  const Arena::Mark scratch = arena_.mark();
   const float* d = dy;
   if (c.keep) {
     float* masked = arena_.Alloc(N * D);
@@ -45,6 +46,7 @@ void Model::EmbedBackward(const Embedding& e, const EmbeddingCache& c, const flo
     for (size_t i = 0; i < tabs.size(); ++i)
       TemporalLookupBackward(N, cfg.n_mark, c.marks, tabs[i].column, d, D, G(e.tables[i]));
   }
+  arena_.rewind(scratch);
 }
 
 // d_out is the gradient of r = xq + Dropout(o); d_xq and d_xkv are accumulated into (and may be
@@ -55,6 +57,7 @@ void Model::AttentionBackward(const Attention& a, const AttentionCache& c, float
   const int64_t nq = B * c.Lq * D, nk = B * c.Lk * D;
   for (int64_t i = 0; i < nq; ++i) d_xq[i] += d_out[i];
   if (c.out_keep) DropoutBackward(nq, cfg.dropout, c.out_keep, d_out);
+  const Arena::Mark scratch = arena_.mark();
   float* d_ctx = arena_.Alloc(nq);
   LinearBackward(B * c.Lq, D, D, c.ctx, a.o.w, d_out, d_ctx, false, G(a.o.w), G(a.o.b));
   float* dq = Zeros(nq);
@@ -72,6 +75,7 @@ void Model::AttentionBackward(const Attention& a, const AttentionCache& c, float
   LinearBackward(B * c.Lq, D, D, c.xq, a.q.w, dq, d_xq, true, G(a.q.w), G(a.q.b));
   LinearBackward(B * c.Lk, D, D, c.xkv, a.k.w, dk, d_xkv, true, G(a.k.w), G(a.k.b));
   LinearBackward(B * c.Lk, D, D, c.xkv, a.v.w, dv, d_xkv, true, G(a.v.w), G(a.v.b));
+  arena_.rewind(scratch);
 }
 
 // d_out is the gradient of x + Dropout(W2 Dropout(act(W1 x))); d_x is accumulated into.
@@ -81,15 +85,18 @@ void Model::FeedForwardBackward(const Linear& ff1, const Linear& ff2, const Feed
   const int64_t rows = c.rows, D = cfg.d_model, F = cfg.d_ff;
   for (int64_t i = 0; i < rows * D; ++i) d_x[i] += d_out[i];
   if (c.keep2) DropoutBackward(rows * D, cfg.dropout, c.keep2, d_out);
+  const Arena::Mark scratch = arena_.mark();
   float* d_h = arena_.Alloc(rows * F);
   LinearBackward(rows, F, D, c.h, ff2.w, d_out, d_h, false, G(ff2.w), G(ff2.b));
   if (c.keep1) DropoutBackward(rows * F, cfg.dropout, c.keep1, d_h);
   ActivationBackward(cfg.activation == FfnActivation::kGelu ? 2 : 1, rows * F, c.pre, d_h, d_h);
   LinearBackward(rows, D, F, c.x, ff1.w, d_h, d_x, true, G(ff1.w), G(ff1.b));
+  arena_.rewind(scratch);
 }
 
 void Model::DistilBackward(const DistilW& w, const DistilCache& c, const float* d_out, float* d_x) {
   const int64_t B = tape_.B, D = config_.d_model, N = B * c.L;
+  const Arena::Mark scratch = arena_.mark();
   float* d_elu = Zeros(N * D);
   MaxPool3s2Backward(B, c.L, D, c.argmax, d_out, d_elu);
   float* d_bn = Zeros(N * D);
@@ -98,6 +105,7 @@ void Model::DistilBackward(const DistilW& w, const DistilCache& c, const float* 
   BatchNormBackward(N, D, c.conv, w.bn.w, c.bn_mean, c.bn_rstd, tape_.train, d_bn, d_conv, G(w.bn.w), G(w.bn.b));
   float* d_cols = arena_.Alloc(N * 3 * D);
   CircularConv3Backward(B, c.L, D, D, c.cols, w.w, d_conv, d_cols, d_x, G(w.w), G(w.b));
+  arena_.rewind(scratch);
 }
 
 // d_out [B, L_out, D] of the encoder's final LayerNorm; d_x [B, L_in, D] is accumulated into.
@@ -114,14 +122,16 @@ void Model::EncoderBackward(const EncoderW& e, const EncoderCache& c, const floa
     }
     const EncoderLayerW& w = e.layers[i];
     const EncoderLayerCache& lc = c.layers[i];
+    float* d_in = i == 0 ? d_x : Zeros(n);
+    const Arena::Mark scratch = arena_.mark();
     float* d_y = Zeros(n);
     NormBackward(w.norm2, lc.norm2, d, d_y);
     float* d_n1 = Zeros(n);
     FeedForwardBackward(w.ff1, w.ff2, lc.ffn, d_y, d_n1);
     float* d_a = Zeros(n);
     NormBackward(w.norm1, lc.norm1, d_n1, d_a);
-    float* d_in = i == 0 ? d_x : Zeros(n);
     AttentionBackward(w.attn, lc.attn, d_a, d_in, d_in);
+    arena_.rewind(scratch);
     d = d_in;
   }
 }
@@ -139,6 +149,8 @@ void Model::Backward(const float* d_projection) {
   for (size_t i = decoder_layers_.size(); i-- > 0;) {
     const DecoderLayerW& w = decoder_layers_[i];
     const DecoderLayerCache& c = t.decoder[i];
+    float* d_in = Zeros(n_dec);
+    const Arena::Mark scratch = arena_.mark();
     float* d_y = Zeros(n_dec);
     NormBackward(w.norm3, c.norm3, d_x, d_y);
     float* d_n2 = Zeros(n_dec);
@@ -149,8 +161,8 @@ void Model::Backward(const float* d_projection) {
     AttentionBackward(w.cross_attn, c.cross_attn, d_b, d_n1, d_enc);
     float* d_a = Zeros(n_dec);
     NormBackward(w.norm1, c.norm1, d_n1, d_a);
-    float* d_in = Zeros(n_dec);
     AttentionBackward(w.self_attn, c.self_attn, d_a, d_in, d_in);
+    arena_.rewind(scratch);
     d_x = d_in;
   }
   EmbedBackward(dec_embedding_, t.dec_embedding, d_x);

@@ -73,8 +73,10 @@ float* Model::Embed(Pass& p, const Embedding& e, EmbeddingCache& c, const float*
   c.L = L;
   c.C_in = C_in;
   c.out = arena_.Alloc(N * D);
+  const Arena::Mark scratch = arena_.mark();
   c.cols = arena_.Alloc(N * 3 * C_in);
   CircularConv3Forward(B, L, C_in, D, x, e.conv_w, e.conv_b, c.cols, c.out);
+  if (!p.opts.record) arena_.rewind(scratch);  // im2col is only needed by the backward pass
   for (int64_t b = 0; b < B; ++b)
     for (int64_t t = 0; t < L; ++t) {
       float* o = c.out + (b * L + t) * D;
@@ -116,6 +118,9 @@ float* Model::AttentionLayer(Pass& p, const Attention& a, AttentionCache& c, con
   c.sparse = sparse;
   c.masked = masked;
   c.mix = mix;
+  c.out = arena_.Alloc(B * Lq * D);
+  // Without a backward pass to feed, the projections and context are temporaries.
+  const Arena::Mark scratch = arena_.mark();
   c.q = arena_.Alloc(B * Lq * D);
   c.k = arena_.Alloc(B * Lk * D);
   c.v = arena_.Alloc(B * Lk * D);
@@ -147,11 +152,11 @@ float* Model::AttentionLayer(Pass& p, const Attention& a, AttentionCache& c, con
     FullAttentionForward(shape, c.q, c.k, c.v, HeadLayout::RowMajor(Lq, H, d), HeadLayout::RowMajor(Lk, H, d), c.ctx,
                          out_layout, masked, scale, p.dropout ? cfg.dropout : 0.f, &rng_, c.probs, c.attn_keep);
   }
-  c.out = arena_.Alloc(B * Lq * D);
   LinearForward(B * Lq, D, D, c.ctx, a.o.w, a.o.b, c.out, Activation::kNone, p.dropout ? nullptr : xq);
   c.out_keep = Dropout(p, c.out, B * Lq * D);
   if (p.dropout)
     for (int64_t i = 0; i < B * Lq * D; ++i) c.out[i] += xq[i];
+  if (!p.opts.record) arena_.rewind(scratch);
   return c.out;
 }
 
@@ -163,6 +168,8 @@ float* Model::FeedForward(Pass& p, const Linear& ff1, const Linear& ff2, FeedFor
   const Activation act = cfg.activation == FfnActivation::kGelu ? Activation::kGelu : Activation::kRelu;
   c.x = x;
   c.rows = rows;
+  c.out = arena_.Alloc(rows * D);
+  const Arena::Mark scratch = arena_.mark();
   c.h = arena_.Alloc(rows * F);
   if (p.opts.record) {
     // Keep the pre-activation for the backward pass; the activation runs as a separate sweep.
@@ -175,11 +182,11 @@ float* Model::FeedForward(Pass& p, const Linear& ff1, const Linear& ff2, FeedFor
     LinearForward(rows, D, F, x, ff1.w, ff1.b, c.h, act);
   }
   c.keep1 = Dropout(p, c.h, rows * F);
-  c.out = arena_.Alloc(rows * D);
   LinearForward(rows, F, D, c.h, ff2.w, ff2.b, c.out, Activation::kNone, p.dropout ? nullptr : x);
   c.keep2 = Dropout(p, c.out, rows * D);
   if (p.dropout)
     for (int64_t i = 0; i < rows * D; ++i) c.out[i] += x[i];
+  if (!p.opts.record) arena_.rewind(scratch);
   return c.out;
 }
 
@@ -201,6 +208,8 @@ float* Model::DistilLayer(Pass& p, const DistilW& w, DistilCache& c, const float
   c.x = x;
   c.L = L;
   c.Lo = DistilledLength(static_cast<int>(L));
+  c.out = arena_.Alloc(B * c.Lo * D);
+  const Arena::Mark scratch = arena_.mark();
   c.cols = arena_.Alloc(N * 3 * D);
   c.conv = arena_.Alloc(N * D);
   CircularConv3Forward(B, L, D, D, x, w.w, w.b, c.cols, c.conv);
@@ -211,9 +220,9 @@ float* Model::DistilLayer(Pass& p, const DistilW& w, DistilCache& c, const float
                    c.bn, c.bn_mean, c.bn_rstd);
   c.elu = arena_.Alloc(N * D);
   EluForward(N * D, c.bn, c.elu);
-  c.out = arena_.Alloc(B * c.Lo * D);
   c.argmax = reinterpret_cast<int32_t*>(arena_.Alloc(B * c.Lo * D));
   MaxPool3s2Forward(B, L, D, c.elu, c.out, c.argmax);
+  if (!p.opts.record) arena_.rewind(scratch);
   Emit(p, w.name, c.out, c.Lo, D);
   return c.out;
 }

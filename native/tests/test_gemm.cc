@@ -276,6 +276,63 @@ void test_gelu() {
   informer::gemm_internal::gemm_force_portable(false);
 }
 
+// residual == C (x = x + f(x) in place), including K deep enough for several K slices, where C holds
+// partial sums before the residual is needed.
+void test_residual_aliasing_c() {
+  uint32_t seed = 700;
+  for (int64_t K : {32, 300, 600}) {
+    for (int64_t M : {12, 67, 200}) {
+      for (float beta : {0.0f, 1.0f}) {
+        for (ThreadPool* pool : {static_cast<ThreadPool*>(nullptr), &ThreadPool::global()}) {
+          Case c;
+          c.tb = true;
+          c.M = M;
+          c.N = 45;
+          c.K = K;
+          c.pad = 2;
+          c.beta = beta;
+          c.bias = true;
+          c.act = Activation::kGelu;
+          Data d = make_data(c, seed++);  // inputs only; the reference is computed here
+          if (beta == 0.0f) d.C0 = test::Rng(seed).uniform_vector(static_cast<int64_t>(d.C0.size()));
+          std::vector<float> want = d.C0;
+          for (int64_t i = 0; i < M; ++i) {
+            for (int64_t j = 0; j < c.N; ++j) {
+              double acc = 0.0;
+              for (int64_t k = 0; k < K; ++k) {
+                acc += static_cast<double>(d.A[i * d.lda + k]) * d.B[j * d.ldb + k];
+              }
+              double v = c.alpha * acc + (beta != 0.0f ? beta * d.C0[i * d.ldc + j] : 0.0) + d.bias[j];
+              want[i * d.ldc + j] = static_cast<float>(gelu_ref(v) + d.C0[i * d.ldc + j]);
+            }
+          }
+          std::vector<float> C = d.C0;
+          GemmEpilogue ep;
+          ep.bias = d.bias.data();
+          ep.act = c.act;
+          ep.residual = C.data();
+          ep.ldr = d.ldc;
+          informer::sgemm(false, true, M, c.N, K, c.alpha, d.A.data(), d.lda, d.B.data(), d.ldb, beta,
+                          C.data(), d.ldc, ep, pool);
+          const std::string label = "residual aliases C: " + c.name() + (pool ? " pool" : " serial");
+          CHECK_ALLCLOSE_MSG(C.data(), want.data(), static_cast<int64_t>(C.size()),
+                             2e-5 * std::sqrt(static_cast<double>(K)), 1e-4, label.c_str());
+        }
+      }
+    }
+  }
+  // K == 0: C = act(beta * C + bias) + C.
+  std::vector<float> c0 = {1, -2, 3, -4, 5, -6};
+  std::vector<float> C = c0;
+  GemmEpilogue ep;
+  ep.act = Activation::kRelu;
+  ep.residual = C.data();
+  ep.ldr = 3;
+  informer::sgemm(false, false, 2, 3, 0, 1.0f, nullptr, 0, nullptr, 0, 1.0f, C.data(), 3, ep);
+  const float want[6] = {2, -2, 6, -4, 10, -6};
+  CHECK_ALLCLOSE_MSG(C.data(), want, 6, 0.0, 0.0, "K == 0 with residual aliasing C");
+}
+
 // Two threads issuing large and small products at once through the global pool.
 void test_concurrent_callers() {
   Case big;
@@ -320,6 +377,7 @@ int main() {
   test_degenerate();
   test_epilogue_options();
   test_shapes();
+  test_residual_aliasing_c();
   test_concurrent_callers();
   return test::finish("test_gemm");
 }

@@ -8,6 +8,7 @@
 #include "core/rng.h"
 #include "core/thread_pool.h"
 #include "kernels/cpu/attention.h"
+#include "kernels/cpu/pointwise.h"
 
 namespace informer {
 
@@ -92,8 +93,7 @@ void FullAttentionForward(const AttentionShape& s, const float* q, const float* 
     const bool drop = dropout > 0.f && rng && drop_mask;
     if (drop) {
       // Drawn sequentially so the stream does not depend on the thread count.
-      const float keep = 1.f - dropout;
-      for (int64_t i = 0; i < BH * LL; ++i) drop_mask[i] = rng->UniformFloat() < keep ? 1 : 0;
+      BernoulliMask(BH * LL, 1.f - dropout, rng, drop_mask);
     }
     const float inv_keep = 1.f / (1.f - dropout);
     pool.parallel_for(BH, HeadGrain(s), [&](int64_t begin, int64_t end) {

@@ -1,8 +1,10 @@
 #include "kernels/cpu/pointwise.h"
 
 #include <cmath>
+#include <vector>
 
 #include "core/rng.h"
+#include "kernels/cpu/fast_math.h"
 
 namespace informer {
 
@@ -14,13 +16,29 @@ void EluBackward(int64_t n, const float* x, const float* y, const float* dy, flo
   for (int64_t i = 0; i < n; ++i) dx[i] += dy[i] * (x[i] > 0.f ? 1.f : y[i] + 1.f);
 }
 
-void DropoutForward(int64_t n, float p, Rng* rng, float* x, uint8_t* keep) {
-  const float keep_prob = 1.f - p, scale = 1.f / keep_prob;
-  for (int64_t i = 0; i < n; ++i) {
-    const bool k = rng->UniformFloat() < keep_prob;
-    x[i] = k ? x[i] * scale : 0.f;
-    if (keep) keep[i] = k ? 1 : 0;
+void BernoulliMask(int64_t n, float keep_prob, Rng* rng, uint8_t* keep) {
+  // Four 16-bit draws per 64-bit output: keep_prob is resolved to 1/65536, plenty for dropout.
+  const uint32_t threshold = static_cast<uint32_t>(keep_prob * 65536.0f + 0.5f);
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    uint64_t r = rng->Next();
+    for (int k = 0; k < 4; ++k, r >>= 16) keep[i + k] = (r & 0xFFFF) < threshold ? 1 : 0;
   }
+  if (i < n) {
+    uint64_t r = rng->Next();
+    for (; i < n; ++i, r >>= 16) keep[i] = (r & 0xFFFF) < threshold ? 1 : 0;
+  }
+}
+
+void DropoutForward(int64_t n, float p, Rng* rng, float* x, uint8_t* keep) {
+  const float scale = 1.f / (1.f - p);
+  thread_local std::vector<uint8_t> scratch;
+  if (!keep) {
+    scratch.resize(n);
+    keep = scratch.data();
+  }
+  BernoulliMask(n, 1.f - p, rng, keep);
+  for (int64_t i = 0; i < n; ++i) x[i] = keep[i] ? x[i] * scale : 0.f;
 }
 
 void DropoutBackward(int64_t n, float p, const uint8_t* keep, float* dy) {
@@ -33,12 +51,12 @@ void ActivationBackward(int act, int64_t n, const float* pre, const float* dy, f
     for (int64_t i = 0; i < n; ++i) dx[i] = pre[i] > 0.f ? dy[i] : 0.f;
     return;
   }
-  // d/dx [x Phi(x)] = Phi(x) + x phi(x), exact erf form.
+  // d/dx [x Phi(x)] = Phi(x) + x phi(x) for the exact (erf) GELU.
   constexpr float kInvSqrt2 = 0.70710678118654752f, kInvSqrt2Pi = 0.39894228040143268f;
   for (int64_t i = 0; i < n; ++i) {
     const float x = pre[i];
-    const float cdf = 0.5f * (1.f + std::erf(x * kInvSqrt2));
-    const float pdf = kInvSqrt2Pi * std::exp(-0.5f * x * x);
+    const float cdf = 0.5f * (1.f + FastErf(x * kInvSqrt2));
+    const float pdf = kInvSqrt2Pi * FastExp(-0.5f * x * x);
     dx[i] = dy[i] * (cdf + x * pdf);
   }
 }

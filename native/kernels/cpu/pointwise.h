@@ -12,6 +12,9 @@ void EluForward(int64_t n, const float* x, float* out);
 // dx += dy * elu'(x) where y = elu(x) was saved: elu'(x) = 1 for x > 0, else y + 1.
 void EluBackward(int64_t n, const float* x, const float* y, const float* dy, float* dx);
 
+// keep[i] = 1 with probability keep_prob (else 0), from rng.
+void BernoulliMask(int64_t n, float keep_prob, Rng* rng, uint8_t* keep);
+
 // Inverted dropout in place: each element kept with probability 1 - p and scaled by 1/(1 - p).
 // keep [n] (optional) receives 1 for kept elements, 0 for dropped ones, for the backward pass.
 void DropoutForward(int64_t n, float p, Rng* rng, float* x, uint8_t* keep);
