@@ -81,4 +81,8 @@ export interface NativeAddon {
   NativeModel: new (config: NativeConfig) => NativeModel;
   setErrorClasses(classes: Record<number, new (message: string) => Error>): void;
   info(): NativeInfo;
+  kernels: {
+    sgemm(transA: boolean, transB: boolean, M: number, N: number, K: number, A: Float32Array, B: Float32Array, C: Float32Array, threaded: boolean): void;
+    attention(kind: 'prob' | 'full', B: number, H: number, L: number, d: number, q: Float32Array, k: Float32Array, v: Float32Array, out: Float32Array, masked: boolean): void;
+  };
 }

@@ -68,6 +68,11 @@ export function nativeInfo() {
   return loadAddon().info();
 }
 
+/** Raw kernels (GEMM, attention) for benchmarks and tests; sizes are checked natively. */
+export function kernels() {
+  return loadAddon().kernels;
+}
+
 /** Backends usable in this process ('cpu'; 'cuda' once the CUDA backend is built and a GPU is present). */
 export function backends(): string[] {
   return loadAddon().info().backends;

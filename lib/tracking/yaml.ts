@@ -1,5 +1,5 @@
-// YAML the way MLflow writes it. MLflow dumps meta.yaml and MLmodel with PyYAML's SafeDumper
-// (`default_flow_style=False`, keys sorted, width 80, indent 2); this emitter follows PyYAML's
+// YAML the way MLflow writes it. MLflow dumps meta.yaml and MLmodel with PyYAML's CSafeDumper
+// (libyaml; `default_flow_style=False`, keys sorted, width 80, indent 2); this emitter follows libyaml's
 // emitter rules (scalar analysis, YAML 1.1 implicit types, quoting style, line folding, indentless
 // sequences in mappings) so files written here are byte-identical to MLflow's for the same data, and
 // a string that YAML 1.1 would read as something else (`yes`, `'1'`, `null`, a date) is quoted.
@@ -47,88 +47,74 @@ function plainIsString(text: string): boolean {
   return !RESOLVERS.some(([firsts, re]) => firsts.includes(first) && re.test(text));
 }
 
-const BREAKS = '\n\x85\u2028\u2029';
-const WS_OR_END = '\0 \t\r\n\x85\u2028\u2029';
-
-interface Analysis {
-  chars: string[];
-  empty: boolean;
-  multiline: boolean;
-  allowBlockPlain: boolean;
-  allowSingleQuoted: boolean;
-}
-
-function isPrintableUnicode(cp: number): boolean {
+// libyaml's character classes (yaml_private.h): MLflow dumps through CSafeDumper, i.e. libyaml.
+const isBreak = (ch: string): boolean => ch === '\n' || ch === '\r' || ch === '\x85' || ch === '\u2028' || ch === '\u2029';
+const isBlankz = (ch: string | undefined): boolean => ch === undefined || ch === ' ' || ch === '\t' || ch === '\0' || isBreak(ch);
+function isPrintable(cp: number): boolean {
   return (
-    (cp === 0x85 || (cp >= 0xa0 && cp <= 0xd7ff) || (cp >= 0xe000 && cp <= 0xfffd) || (cp >= 0x10000 && cp < 0x10ffff)) &&
-    cp !== 0xfeff
+    cp === 0x0a || (cp >= 0x20 && cp <= 0x7e) || (cp >= 0xa0 && cp <= 0xd7ff) ||
+    (cp >= 0xe000 && cp <= 0xfffd && cp !== 0xfeff)
   );
 }
 
-// PyYAML Emitter.analyze_scalar, restricted to what block context needs.
-function analyze(text: string, allowUnicode: boolean): Analysis {
+interface Analysis {
+  chars: string[];
+  multiline: boolean;
+  blockPlainAllowed: boolean;
+  singleQuotedAllowed: boolean;
+}
+
+// libyaml yaml_emitter_analyze_scalar, restricted to what block context needs.
+function analyze(text: string, unicode: boolean): Analysis {
   const chars = Array.from(text);
-  if (chars.length === 0) {
-    return { chars, empty: true, multiline: false, allowBlockPlain: true, allowSingleQuoted: true };
-  }
-  let blockIndicators = text.startsWith('---') || text.startsWith('...');
-  let lineBreaks = false;
-  let special = false;
-  let leadingSpace = false, leadingBreak = false, trailingSpace = false, trailingBreak = false;
-  let breakSpace = false, spaceBreak = false;
-  let precededByWs = true;
-  let followedByWs = chars.length === 1 || WS_OR_END.includes(chars[1]!);
-  let prevSpace = false, prevBreak = false;
   const n = chars.length;
+  if (n === 0) return { chars, multiline: false, blockPlainAllowed: true, singleQuotedAllowed: true };
+  let blockIndicators = text.startsWith('---') || text.startsWith('...');
+  let lineBreaks = false, special = false;
+  let leadingSpace = false, leadingBreak = false, trailingSpace = false, trailingBreak = false;
+  let breakSpace = false, spaceBreak = false, prevSpace = false, prevBreak = false;
+  let precededByWs = true;
   for (let i = 0; i < n; i++) {
     const ch = chars[i]!;
+    const followedByWs = isBlankz(chars[i + 1]);
     if (i === 0) {
       if ('#,[]{}&*!|>\'"%@`'.includes(ch)) blockIndicators = true;
-      if ('?:'.includes(ch) && followedByWs) blockIndicators = true;
-      if (ch === '-' && followedByWs) blockIndicators = true;
+      if ((ch === '?' || ch === ':' || ch === '-') && followedByWs) blockIndicators = true;
     } else {
       if (ch === ':' && followedByWs) blockIndicators = true;
       if (ch === '#' && precededByWs) blockIndicators = true;
     }
-    if (BREAKS.includes(ch)) lineBreaks = true;
     const cp = ch.codePointAt(0)!;
-    if (!(ch === '\n' || (cp >= 0x20 && cp <= 0x7e))) {
-      if (isPrintableUnicode(cp)) {
-        if (!allowUnicode) special = true;
-      } else special = true;
-    }
+    if (!isPrintable(cp) || (cp > 0x7f && !unicode)) special = true;
+    if (isBreak(ch)) lineBreaks = true;
     if (ch === ' ') {
       if (i === 0) leadingSpace = true;
       if (i === n - 1) trailingSpace = true;
       if (prevBreak) breakSpace = true;
       prevSpace = true;
       prevBreak = false;
-    } else if (BREAKS.includes(ch)) {
+    } else if (isBreak(ch)) {
       if (i === 0) leadingBreak = true;
       if (i === n - 1) trailingBreak = true;
       if (prevSpace) spaceBreak = true;
       prevSpace = false;
       prevBreak = true;
     } else {
-      prevSpace = false;
-      prevBreak = false;
+      prevSpace = prevBreak = false;
     }
-    precededByWs = WS_OR_END.includes(ch);
-    followedByWs = i + 2 >= n || WS_OR_END.includes(chars[i + 2]!);
+    precededByWs = isBlankz(ch);
   }
-  let allowBlockPlain = true;
-  let allowSingleQuoted = true;
-  if (leadingSpace || leadingBreak || trailingSpace || trailingBreak) allowBlockPlain = false;
-  if (breakSpace) allowBlockPlain = allowSingleQuoted = false;
-  if (spaceBreak || special) allowBlockPlain = allowSingleQuoted = false;
-  if (lineBreaks) allowBlockPlain = false;
-  if (blockIndicators) allowBlockPlain = false;
-  return { chars, empty: false, multiline: lineBreaks, allowBlockPlain, allowSingleQuoted };
+  let blockPlainAllowed = !(leadingSpace || leadingBreak || trailingSpace || trailingBreak);
+  let singleQuotedAllowed = true;
+  if (breakSpace) blockPlainAllowed = singleQuotedAllowed = false;
+  if (spaceBreak || special) blockPlainAllowed = singleQuotedAllowed = false;
+  if (lineBreaks || blockIndicators) blockPlainAllowed = false;
+  return { chars, multiline: lineBreaks, blockPlainAllowed, singleQuotedAllowed };
 }
 
-const ESCAPES: Record<string, string> = {
-  '\0': '0', '\x07': 'a', '\x08': 'b', '\x09': 't', '\x0A': 'n', '\x0B': 'v', '\x0C': 'f',
-  '\x0D': 'r', '\x1B': 'e', '"': '"', '\\': '\\', '\x85': 'N', '\xA0': '_', '\u2028': 'L', '\u2029': 'P',
+const ESCAPES: Record<number, string> = {
+  0x00: '0', 0x07: 'a', 0x08: 'b', 0x09: 't', 0x0a: 'n', 0x0b: 'v', 0x0c: 'f', 0x0d: 'r', 0x1b: 'e',
+  0x22: '"', 0x5c: '\\', 0x85: 'N', 0xa0: '_', 0x2028: 'L', 0x2029: 'P',
 };
 
 interface Ctx {
@@ -136,7 +122,8 @@ interface Ctx {
   simpleKey?: boolean;
 }
 
-// A port of the parts of PyYAML's Emitter used by `yaml.safe_dump(data, default_flow_style=False)`.
+// A port of the parts of libyaml's emitter used by `yaml.dump(data, Dumper=CSafeDumper,
+// default_flow_style=False)`: block mappings and sequences, empty collections as {} and [].
 class Emitter {
   private out = '';
   private column = 0;
@@ -151,7 +138,7 @@ class Emitter {
 
   constructor(
     private readonly sortKeys: boolean,
-    private readonly allowUnicode: boolean,
+    private readonly unicode: boolean,
   ) {}
 
   dump(value: unknown): string {
@@ -160,9 +147,25 @@ class Emitter {
     return this.out;
   }
 
-  private write(s: string, width = Array.from(s).length): void {
+  private put(s: string): void {
     this.out += s;
-    this.column += width;
+    this.column += s.length;
+  }
+
+  private write(ch: string): void {
+    this.out += ch;
+    this.column += 1;
+  }
+
+  private putBreak(): void {
+    this.out += '\n';
+    this.column = 0;
+  }
+
+  private writeBreak(ch: string): void {
+    if (ch === '\n') return this.putBreak();
+    this.out += ch;
+    this.column = 0;
   }
 
   private increaseIndent(flow: boolean, indentless = false): void {
@@ -175,29 +178,19 @@ class Emitter {
     this.indent = this.indents.pop() ?? null;
   }
 
-  private writeIndicator(ind: string, needWhitespace: boolean, whitespace = false, indention = false): void {
-    const data = this.whitespace || !needWhitespace ? ind : ' ' + ind;
-    this.whitespace = whitespace;
-    this.indention = this.indention && indention;
-    this.write(data);
+  private writeIndicator(ind: string, needWhitespace: boolean, isWhitespace = false, isIndention = false): void {
+    if (needWhitespace && !this.whitespace) this.put(' ');
+    this.put(ind);
+    this.whitespace = isWhitespace;
+    this.indention = this.indention && isIndention;
   }
 
   private writeIndent(): void {
     const indent = this.indent ?? 0;
-    if (!this.indention || this.column > indent || (this.column === indent && !this.whitespace)) {
-      this.writeLineBreak();
-    }
-    if (this.column < indent) {
-      this.whitespace = true;
-      this.write(' '.repeat(indent - this.column));
-    }
-  }
-
-  private writeLineBreak(data = '\n'): void {
+    if (!this.indention || this.column > indent || (this.column === indent && !this.whitespace)) this.putBreak();
+    while (this.column < indent) this.put(' ');
     this.whitespace = true;
     this.indention = true;
-    this.out += data;
-    this.column = 0;
   }
 
   private node(value: unknown, ctx: Ctx): void {
@@ -221,7 +214,8 @@ class Emitter {
       this.increaseIndent(false);
       for (const [k, v] of entries) {
         this.writeIndent();
-        if (this.isSimpleKey(k)) {
+        // libyaml: a key is simple when it is one line of at most 128 UTF-8 bytes.
+        if (!/[\n\r\x85\u2028\u2029]/.test(k) && Buffer.byteLength(k, 'utf8') <= 128) {
           this.node(k, { mapping: true, simpleKey: true });
           this.writeIndicator(':', false);
         } else {
@@ -246,150 +240,105 @@ class Emitter {
     this.writeIndicator(close, false);
   }
 
-  // libyaml (which MLflow uses through CSafeDumper) takes a key as simple up to 128 UTF-8 bytes.
-  private isSimpleKey(key: string): boolean {
-    return key !== '' && !/[\n\x85\u2028\u2029]/.test(key) && Buffer.byteLength(key, 'utf8') <= 128;
-  }
-
   private scalar(value: unknown): void {
-    if (value === null || value === undefined) return this.writePlain(Array.from('null'));
-    if (typeof value === 'boolean') return this.writePlain(Array.from(value ? 'true' : 'false'));
-    if (typeof value === 'number') return this.writePlain(Array.from(yamlNumber(value)));
-    if (typeof value === 'bigint') return this.writePlain(Array.from(value.toString()));
+    if (value === null || value === undefined) return this.writePlain(['n', 'u', 'l', 'l'], false);
+    if (typeof value === 'boolean') return this.writePlain(Array.from(String(value)), false);
+    if (typeof value === 'number') return this.writePlain(Array.from(yamlNumber(value)), false);
+    if (typeof value === 'bigint') return this.writePlain(Array.from(value.toString()), false);
     const text = String(value);
-    const a = analyze(text, this.allowUnicode);
-    const split = !this.simpleKeyContext;
-    if (
-      plainIsString(text) &&
-      !(this.simpleKeyContext && (a.empty || a.multiline)) &&
-      a.allowBlockPlain
-    ) {
-      return this.writePlain(a.chars, split);
+    const a = analyze(text, this.unicode);
+    const allowBreaks = !this.simpleKeyContext;
+    if (this.simpleKeyContext && a.multiline) return this.writeDoubleQuoted(a.chars, allowBreaks);
+    if (a.blockPlainAllowed && plainIsString(text) && !(text === '' && this.simpleKeyContext)) {
+      return this.writePlain(a.chars, allowBreaks);
     }
-    if (a.allowSingleQuoted && !(this.simpleKeyContext && a.multiline)) {
-      return this.writeSingleQuoted(a.chars, split);
-    }
-    this.writeDoubleQuoted(a.chars, split);
+    if (a.singleQuotedAllowed) return this.writeSingleQuoted(a.chars, allowBreaks);
+    this.writeDoubleQuoted(a.chars, allowBreaks);
   }
 
-  private writePlain(text: string[], split = true): void {
-    if (text.length === 0) return;
-    if (!this.whitespace) this.write(' ');
+  private writePlain(chars: string[], allowBreaks: boolean): void {
+    if (!this.whitespace && chars.length > 0) this.put(' ');
+    let spaces = false, breaks = false;
+    for (let i = 0; i < chars.length; i++) {
+      const ch = chars[i]!;
+      if (ch === ' ') {
+        if (allowBreaks && !spaces && this.column > this.bestWidth && chars[i + 1] !== ' ') this.writeIndent();
+        else this.write(ch);
+        spaces = true;
+      } else if (isBreak(ch)) {
+        if (!breaks && ch === '\n') this.putBreak();
+        this.writeBreak(ch);
+        this.indention = true;
+        breaks = true;
+      } else {
+        if (breaks) this.writeIndent();
+        this.write(ch);
+        this.indention = false;
+        spaces = breaks = false;
+      }
+    }
     this.whitespace = false;
     this.indention = false;
-    let spaces = false, breaks = false;
-    let start = 0;
-    for (let end = 0; end <= text.length; end++) {
-      const ch = end < text.length ? text[end]! : null;
-      if (spaces) {
-        if (ch !== ' ') {
-          if (start + 1 === end && this.column > this.bestWidth && split) {
-            this.writeIndent();
-            this.whitespace = false;
-            this.indention = false;
-          } else this.write(text.slice(start, end).join(''), end - start);
-          start = end;
-        }
-      } else if (breaks) {
-        if (ch === null || !BREAKS.includes(ch)) {
-          this.writeBreaks(text, start, end);
-          this.whitespace = false;
-          this.indention = false;
-          start = end;
-        }
-      } else if (ch === null || (' ' + BREAKS).includes(ch)) {
-        this.write(text.slice(start, end).join(''), end - start);
-        start = end;
-      }
-      if (ch !== null) {
-        spaces = ch === ' ';
-        breaks = BREAKS.includes(ch);
-      }
-    }
   }
 
-  private writeBreaks(text: string[], start: number, end: number): void {
-    if (text[start] === '\n') this.writeLineBreak();
-    for (const br of text.slice(start, end)) this.writeLineBreak(br === '\n' ? '\n' : br);
-    this.writeIndent();
-  }
-
-  private writeSingleQuoted(text: string[], split: boolean): void {
+  private writeSingleQuoted(chars: string[], allowBreaks: boolean): void {
     this.writeIndicator("'", true);
+    const n = chars.length;
     let spaces = false, breaks = false;
-    let start = 0;
-    for (let end = 0; end <= text.length; end++) {
-      const ch = end < text.length ? text[end]! : null;
-      if (spaces) {
-        if (ch === null || ch !== ' ') {
-          if (start + 1 === end && this.column > this.bestWidth && split && start !== 0 && end !== text.length) {
-            this.writeIndent();
-          } else this.write(text.slice(start, end).join(''), end - start);
-          start = end;
-        }
-      } else if (breaks) {
-        if (ch === null || !BREAKS.includes(ch)) {
-          this.writeBreaks(text, start, end);
-          start = end;
-        }
-      } else if (ch === null || (' ' + BREAKS).includes(ch) || ch === "'") {
-        if (start < end) {
-          this.write(text.slice(start, end).join(''), end - start);
-          start = end;
-        }
-      }
-      if (ch === "'") {
-        this.write("''");
-        start = end + 1;
-      }
-      if (ch !== null) {
-        spaces = ch === ' ';
-        breaks = BREAKS.includes(ch);
+    for (let i = 0; i < n; i++) {
+      const ch = chars[i]!;
+      if (ch === ' ') {
+        if (allowBreaks && !spaces && this.column > this.bestWidth && i !== 0 && i !== n - 1 && chars[i + 1] !== ' ') {
+          this.writeIndent();
+        } else this.write(ch);
+        spaces = true;
+      } else if (isBreak(ch)) {
+        if (!breaks && ch === '\n') this.putBreak();
+        this.writeBreak(ch);
+        this.indention = true;
+        breaks = true;
+      } else {
+        if (breaks) this.writeIndent();
+        if (ch === "'") this.write("'");
+        this.write(ch);
+        this.indention = false;
+        spaces = breaks = false;
       }
     }
+    if (breaks) this.writeIndent();
     this.writeIndicator("'", false);
+    this.whitespace = false;
+    this.indention = false;
   }
 
-  private writeDoubleQuoted(text: string[], split: boolean): void {
+  private writeDoubleQuoted(chars: string[], allowBreaks: boolean): void {
     this.writeIndicator('"', true);
-    let start = 0;
-    for (let end = 0; end <= text.length; end++) {
-      const ch = end < text.length ? text[end]! : null;
-      const cp = ch === null ? 0 : ch.codePointAt(0)!;
-      if (
-        ch === null ||
-        '"\\\x85\u2028\u2029\uFEFF'.includes(ch) ||
-        !((cp >= 0x20 && cp <= 0x7e) ||
-          (this.allowUnicode && ((cp >= 0xa0 && cp <= 0xd7ff) || (cp >= 0xe000 && cp <= 0xfffd))))
-      ) {
-        if (start < end) {
-          this.write(text.slice(start, end).join(''), end - start);
-          start = end;
-        }
-        if (ch !== null) {
-          let data: string;
-          if (ESCAPES[ch] !== undefined) data = '\\' + ESCAPES[ch];
-          else if (cp <= 0xff) data = '\\x' + hex(cp, 2);
-          else if (cp <= 0xffff) data = '\\u' + hex(cp, 4);
-          else data = '\\U' + hex(cp, 8);
-          this.write(data);
-          start = end + 1;
-        }
-      }
-      if (
-        end > 0 && end < text.length - 1 && (ch === ' ' || start >= end) &&
-        this.column + (end - start) > this.bestWidth && split
-      ) {
-        const data = text.slice(start, end).join('') + '\\';
-        if (start < end) start = end;
-        this.write(data);
-        this.writeIndent();
-        this.whitespace = false;
-        this.indention = false;
-        if (text[start] === ' ') this.write('\\');
+    const n = chars.length;
+    let spaces = false;
+    for (let i = 0; i < n; i++) {
+      const ch = chars[i]!;
+      const cp = ch.codePointAt(0)!;
+      if (!isPrintable(cp) || (!this.unicode && cp > 0x7f) || isBreak(ch) || ch === '"' || ch === '\\') {
+        const esc = ESCAPES[cp];
+        if (esc !== undefined) this.put('\\' + esc);
+        else if (cp <= 0xff) this.put('\\x' + hex(cp, 2));
+        else if (cp <= 0xffff) this.put('\\u' + hex(cp, 4));
+        else this.put('\\U' + hex(cp, 8));
+        spaces = false;
+      } else if (ch === ' ') {
+        if (allowBreaks && !spaces && this.column > this.bestWidth && i !== 0 && i !== n - 1) {
+          this.writeIndent();
+          if (chars[i + 1] === ' ') this.put('\\');
+        } else this.write(ch);
+        spaces = true;
+      } else {
+        this.write(ch);
+        spaces = false;
       }
     }
     this.writeIndicator('"', false);
+    this.whitespace = false;
+    this.indention = false;
   }
 }
 

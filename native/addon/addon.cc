@@ -2,6 +2,7 @@
 #include <napi.h>
 
 #include "addon/errors.h"
+#include "addon/kernels_wrap.h"
 #include "addon/model_wrap.h"
 #include "core/gemm.h"
 #include "core/thread_pool.h"
@@ -28,6 +29,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeModel", ModelWrap::Define(env));
   exports.Set("setErrorClasses", Napi::Function::New(env, SetErrorClasses, "setErrorClasses"));
   exports.Set("info", Napi::Function::New(env, Info, "info"));
+  exports.Set("kernels", KernelFunctions(env));
   return exports;
 }
 

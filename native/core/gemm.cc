@@ -32,8 +32,10 @@ constexpr int64_t kKC = 256;
 constexpr int64_t kMC = 144;  // multiple of kMR
 constexpr int64_t kNC = 4096;  // multiple of kNR
 
-// Up to this many multiply-adds (M*N*K) the unblocked path runs (op(A) read in place).
+// Up to this many multiply-adds (M*N*K) the unblocked path runs (op(A) read in place); its op(B) panel
+// buffer is padded N x K, so very deep products take the blocked path.
 constexpr double kSmallWork = 1 << 18;
+constexpr int64_t kSmallMaxK = 1024;
 // From this many multiply-adds the work is split over the pool (measured break-even ~2^17 with the
 // workers awake).
 constexpr double kParallelWork = 1 << 18;
@@ -288,19 +290,23 @@ void run_tile(const CpuKernels& kern, int64_t kc, const float* a, int64_t a_rs, 
     kern.micro_kernel(kc, a, a_rs, a_cs, b, b_rs, c, ldc, t);
     return;
   }
-  alignas(64) float ct[kMR * kNR] = {};
-  alignas(64) float rt[kMR * kNR] = {};
-  alignas(64) float bt[kNR] = {};
+  // Staging buffers are filled only when the kernel will read them (ct is always written in full).
+  alignas(64) float ct[kMR * kNR];
+  alignas(64) float rt[kMR * kNR];
+  alignas(64) float bt[kNR];
   TileArgs s = t;
   if (t.load_c) {
+    std::memset(ct, 0, sizeof(ct));
     for (int i = 0; i < mr; ++i) std::memcpy(ct + i * kNR, c + i * ldc, nr * sizeof(float));
   }
   if (t.residual) {
+    std::memset(rt, 0, sizeof(rt));
     for (int i = 0; i < mr; ++i) std::memcpy(rt + i * kNR, t.residual + i * t.ldr, nr * sizeof(float));
     s.residual = rt;
     s.ldr = kNR;
   }
   if (t.bias) {
+    std::memset(bt, 0, sizeof(bt));
     std::memcpy(bt, t.bias, nr * sizeof(float));
     s.bias = bt;
   }
@@ -523,19 +529,25 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
     int64_t gm = 1, gn = 1;
     plan_grid(M, N, threads * (work >= kBalanceWork ? kTasksPerThread : 1), &gm, &gn);
     if (gm * gn > 1) {
-      const int64_t m_step = ((M + kMR - 1) / kMR + gm - 1) / gm * kMR;
-      const int64_t n_step = ((N + kNR - 1) / kNR + gn - 1) / gn * kNR;
-      pool->parallel_for(gm * gn, 1, [&](int64_t begin, int64_t end) {
+      struct Grid {
+        const Problem* p;
+        const CpuKernels* kern;
+        int64_t gn, m_step, n_step;
+      } grid{&p, &kern, gn, ((M + kMR - 1) / kMR + gm - 1) / gm * kMR,
+             ((N + kNR - 1) / kNR + gn - 1) / gn * kNR};
+      // One captured pointer fits std::function's inline storage: no allocation per call.
+      pool->parallel_for(gm * gn, 1, [g = &grid](int64_t begin, int64_t end) {
         for (int64_t task = begin; task < end; ++task) {
-          const int64_t m0 = task / gn * m_step, n0 = task % gn * n_step;
-          const int64_t m1 = std::min(M, m0 + m_step), n1 = std::min(N, n0 + n_step);
-          if (m0 < m1 && n0 < n1) gemm_blocked(p, kern, m0, m1, n0, n1);
+          const int64_t m0 = task / g->gn * g->m_step, n0 = task % g->gn * g->n_step;
+          const int64_t m1 = std::min(g->p->M, m0 + g->m_step);
+          const int64_t n1 = std::min(g->p->N, n0 + g->n_step);
+          if (m0 < m1 && n0 < n1) gemm_blocked(*g->p, *g->kern, m0, m1, n0, n1);
         }
       });
       return;
     }
   }
-  if (work <= kSmallWork) return gemm_small(p, kern);
+  if (work <= kSmallWork && K <= kSmallMaxK) return gemm_small(p, kern);
   gemm_blocked(p, kern, 0, M, 0, N);
 }
 

@@ -57,13 +57,13 @@ void TestFull(const Case& c, bool causal, bool mix) {
   // Without kept probabilities (inference, row blocks) and with them (training layout).
   FullAttentionForward(s, q.data(), k.data(), v.data(), HeadLayout::RowMajor(c.Lq, c.H, c.d),
                        HeadLayout::RowMajor(c.Lk, c.H, c.d), out.data(), lay, causal, float(scale), 0.f, nullptr,
-                       nullptr);
+                       nullptr, nullptr);
   CHECK_ALLCLOSE(out.data(), ref.data(), out.size(), 1e-5, 1e-4);
   std::vector<float> probs(c.B * c.H * c.Lq * c.Lk);
   std::fill(out.begin(), out.end(), 0.f);
   FullAttentionForward(s, q.data(), k.data(), v.data(), HeadLayout::RowMajor(c.Lq, c.H, c.d),
                        HeadLayout::RowMajor(c.Lk, c.H, c.d), out.data(), lay, causal, float(scale), 0.f, nullptr,
-                       probs.data());
+                       probs.data(), nullptr);
   CHECK_ALLCLOSE(out.data(), ref.data(), out.size(), 1e-5, 1e-4);
   for (int64_t r = 0; r < c.B * c.H * c.Lq; ++r) {
     double sum = 0;
@@ -183,7 +183,7 @@ int main() {
       ProbAttentionForward(s, q.data(), k.data(), v.data(), lay, lay, a.data(), lay, masked, 0.35f, sample.data(), U, u,
                            nullptr, nullptr);
       FullAttentionForward(s, q.data(), k.data(), v.data(), lay, lay, f.data(), lay, masked, 0.35f, 0.f, nullptr,
-                           nullptr);
+                           nullptr, nullptr);
       CHECK_ALLCLOSE(a.data(), f.data(), a.size(), 1e-6, 1e-5);
     }
   }

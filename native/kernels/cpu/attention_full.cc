@@ -8,6 +8,7 @@
 #include "core/rng.h"
 #include "core/thread_pool.h"
 #include "kernels/cpu/attention.h"
+#include "kernels/cpu/fast_math.h"
 #include "kernels/cpu/pointwise.h"
 
 namespace informer {
@@ -19,7 +20,7 @@ void SoftmaxRows(float* x, int64_t rows, int64_t n) {
     for (int64_t j = 0; j < n; ++j) mx = std::max(mx, row[j]);
     float sum = 0.f;
     for (int64_t j = 0; j < n; ++j) {
-      const float e = std::exp(row[j] - mx);
+      const float e = FastExp(row[j] - mx);  // -inf (masked) clamps to exp(-87) ~ 1e-38, i.e. 0 in the sum
       row[j] = e;
       sum += e;
     }

@@ -26,13 +26,12 @@ struct Scratch {
   std::vector<int32_t> order;
 };
 
-// One (b, h) head. q/k/v/out point at the head's first element.
-void ProbHead(const AttentionShape& s, const float* q, int64_t q_row, const float* k, const float* v,
-              int64_t kv_row, float* out, int64_t out_row, bool masked, float scale, const int32_t* sample,
-              int64_t U, int64_t u, int32_t* top, float* probs, Scratch* sc) {
+// Top-u queries by the sparsity measure M[i] = max_j q_i.k_s(i,j) - sum_j q_i.k_s(i,j) / Lk
+// (unscaled dot products; the sum is divided by Lk as the reference does). Leaves the selected
+// indices, ascending, in sc->order[0:u] (set semantics, like topk(sorted=False)).
+void SelectQueries(const AttentionShape& s, const float* q, int64_t q_row, const float* k, int64_t kv_row,
+                   const int32_t* sample, int64_t U, int64_t u, Scratch* sc) {
   const int64_t Lq = s.Lq, Lk = s.Lk, d = s.d;
-  // 1. Sparsity measure from the sampled keys (unscaled dot products; sum divided by Lk as the
-  //    reference does).
   sc->measure.resize(Lq);
   for (int64_t i = 0; i < Lq; ++i) {
     const float* qi = q + i * q_row;
@@ -45,35 +44,46 @@ void ProbHead(const AttentionShape& s, const float* q, int64_t q_row, const floa
     }
     sc->measure[i] = mx - sum / static_cast<float>(Lk);
   }
-  // 2. Top-u queries by measure (set semantics, like topk(sorted=False)); ascending index order
-  //    keeps memory access in order.
-  sc->order.resize(Lq);
-  std::iota(sc->order.begin(), sc->order.end(), 0);
-  if (u < Lq) {
-    const float* m = sc->measure.data();
-    std::nth_element(sc->order.begin(), sc->order.begin() + u, sc->order.end(),
-                     [m](int32_t a, int32_t b) { return m[a] > m[b] || (m[a] == m[b] && a < b); });
-    std::sort(sc->order.begin(), sc->order.begin() + u);
-  }
-  const int32_t* sel = sc->order.data();
-  if (top) std::copy(sel, sel + u, top);
+  const float* m = sc->measure.data();
+  std::nth_element(sc->order.begin(), sc->order.begin() + u, sc->order.end(),
+                   [m](int32_t a, int32_t b) { return m[a] > m[b] || (m[a] == m[b] && a < b); });
+  std::sort(sc->order.begin(), sc->order.begin() + u);
+}
 
-  // 3. Initial context for the lazy rows: mean of V (unmasked) or cumulative sum (masked).
+// Initial context of the lazy rows: cumulative sum of V (masked) or its mean (unmasked).
+void LazyContext(const AttentionShape& s, const float* v, int64_t kv_row, float* out, int64_t out_row, bool masked) {
+  const int64_t Lq = s.Lq, Lk = s.Lk, d = s.d;
   if (masked) {
     for (int64_t j = 0; j < d; ++j) out[j] = v[j];
     for (int64_t t = 1; t < Lq; ++t)
       for (int64_t j = 0; j < d; ++j) out[t * out_row + j] = out[(t - 1) * out_row + j] + v[t * kv_row + j];
-  } else {
-    float* mean = out;  // row 0 holds the mean, then it is copied to every row
-    for (int64_t j = 0; j < d; ++j) mean[j] = 0.f;
-    for (int64_t t = 0; t < Lk; ++t)
-      for (int64_t j = 0; j < d; ++j) mean[j] += v[t * kv_row + j];
-    const float inv = 1.f / static_cast<float>(Lk);
-    for (int64_t j = 0; j < d; ++j) mean[j] *= inv;
-    for (int64_t t = 1; t < Lq; ++t) std::copy(mean, mean + d, out + t * out_row);
+    return;
   }
+  float* mean = out;  // row 0 holds the mean, then it is copied to every row
+  for (int64_t j = 0; j < d; ++j) mean[j] = 0.f;
+  for (int64_t t = 0; t < Lk; ++t)
+    for (int64_t j = 0; j < d; ++j) mean[j] += v[t * kv_row + j];
+  const float inv = 1.f / static_cast<float>(Lk);
+  for (int64_t j = 0; j < d; ++j) mean[j] *= inv;
+  for (int64_t t = 1; t < Lq; ++t) std::copy(mean, mean + d, out + t * out_row);
+}
 
-  // 4. Full attention rows for the selected queries, written over their initial context.
+// One (b, h) head. q/k/v/out point at the head's first element.
+void ProbHead(const AttentionShape& s, const float* q, int64_t q_row, const float* k, const float* v,
+              int64_t kv_row, float* out, int64_t out_row, bool masked, float scale, const int32_t* sample,
+              int64_t U, int64_t u, int32_t* top, float* probs, Scratch* sc) {
+  const int64_t Lk = s.Lk, d = s.d;
+  // With u == Lq every query is selected (short sequences): no measure, no lazy rows.
+  sc->order.resize(s.Lq);
+  std::iota(sc->order.begin(), sc->order.end(), 0);
+  if (u < s.Lq) {
+    SelectQueries(s, q, q_row, k, kv_row, sample, U, u, sc);
+    LazyContext(s, v, kv_row, out, out_row, masked);
+  }
+  const int32_t* sel = sc->order.data();
+  if (top) std::copy(sel, sel + u, top);
+
+  // Full attention rows for the selected queries, written over their initial context.
   sc->q_reduce.resize(u * d);
   for (int64_t r = 0; r < u; ++r) std::copy(q + sel[r] * q_row, q + sel[r] * q_row + d, sc->q_reduce.data() + r * d);
   float* p = probs;

@@ -1,0 +1,41 @@
+// Tracking URIs and file URIs: which local folder a URI names.
+import * as path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { ConfigError } from '../errors.js';
+import { TrackingError } from './errors.js';
+
+/** Absolute store folder for a tracking URI: a `file:` URI or a plain path; default $MLFLOW_TRACKING_URI, then ./mlruns. */
+export function resolveStorePath(uri?: string): string {
+  const raw = (uri ?? process.env.MLFLOW_TRACKING_URI ?? '').trim();
+  const u = raw === '' ? './mlruns' : raw;
+  if (/^file:/i.test(u)) {
+    if (!/^file:\/\//i.test(u)) return path.resolve(decodeURIComponent(u.slice(5)));
+    try {
+      return fileURLToPath(u);
+    } catch (e) {
+      throw new ConfigError(`cannot use tracking URI '${u}': ${(e as Error).message}`, { cause: e });
+    }
+  }
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(u);
+  if (scheme !== null && scheme[1]!.length > 1) {
+    throw new ConfigError(
+      `tracking URI '${u}' is not supported: informer-node writes a local MLflow FileStore only (no tracking server, ` +
+        `database or Databricks). Use a folder path or a file:// URI, e.g. MLFLOW_TRACKING_URI=file:///path/to/mlruns`,
+    );
+  }
+  return path.resolve(u);
+}
+
+/** The `file://` URI of a local path. */
+export function pathToUri(p: string): string {
+  return pathToFileURL(p).href;
+}
+
+/** The local path of a `file:` URI or plain path; other schemes are a TrackingError. */
+export function uriToPath(uri: string): string {
+  if (/^file:\/\//i.test(uri)) return fileURLToPath(uri);
+  if (/^file:/i.test(uri)) return path.resolve(decodeURIComponent(uri.slice(5)));
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(uri);
+  if (scheme !== null && scheme[1]!.length > 1) throw new TrackingError(`'${uri}' is not a local file location`);
+  return path.resolve(uri);
+}
