@@ -8,7 +8,7 @@
 #include "core/rng.h"
 #include "core/thread_pool.h"
 #include "kernels/cpu/attention.h"
-#include "kernels/cpu/fast_math.h"
+#include "kernels/cpu/vecmath.h"
 #include "kernels/cpu/pointwise.h"
 
 namespace informer {
@@ -18,13 +18,8 @@ void SoftmaxRows(float* x, int64_t rows, int64_t n) {
     float* row = x + r * n;
     float mx = -std::numeric_limits<float>::infinity();
     for (int64_t j = 0; j < n; ++j) mx = std::max(mx, row[j]);
-    float sum = 0.f;
-    for (int64_t j = 0; j < n; ++j) {
-      const float e = FastExp(row[j] - mx);  // -inf (masked) clamps to exp(-87) ~ 1e-38, i.e. 0 in the sum
-      row[j] = e;
-      sum += e;
-    }
-    const float inv = 1.f / sum;
+    // Masked (-inf) entries clamp to exp(-87) ~ 1e-38: zero for every practical purpose.
+    const float inv = 1.f / ExpShiftSum(row, n, mx);
     for (int64_t j = 0; j < n; ++j) row[j] *= inv;
   }
 }

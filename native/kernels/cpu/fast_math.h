@@ -2,13 +2,15 @@
 // FastExp: Cody-Waite reduction to |r| <= ln2/2 and a degree-6 Taylor polynomial (relative error
 // about 2e-7). FastErf: Abramowitz & Stegun 7.1.26 (absolute error below 6e-7 in float arithmetic).
 #pragma once
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 
 namespace informer {
 
-inline float FastExp(float x) {
-  x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
+static inline float FastExp(float x) {
+  x = std::min(std::max(x, -87.0f), 88.0f);
   // n = round(x / ln2) through the 1.5 * 2^23 trick (exact for |n| < 2^22).
   const float shifted = x * 1.44269504088896341f + 12582912.0f;
   const float n = shifted - 12582912.0f;
@@ -28,8 +30,8 @@ inline float FastExp(float x) {
   return p * scale;
 }
 
-inline float FastErf(float x) {
-  const float ax = x < 0.f ? -x : x;
+static inline float FastErf(float x) {
+  const float ax = std::fabs(x);
   const float t = 1.0f / (1.0f + 0.3275911f * ax);
   float poly = 1.061405429f;
   poly = poly * t - 1.453152027f;
@@ -38,7 +40,7 @@ inline float FastErf(float x) {
   poly = poly * t + 0.254829592f;
   poly *= t;
   const float y = 1.0f - poly * FastExp(-ax * ax);
-  return x < 0.f ? -y : y;
+  return std::copysign(y, x);
 }
 
 }  // namespace informer

@@ -4,7 +4,7 @@
 #include <vector>
 
 #include "core/rng.h"
-#include "kernels/cpu/fast_math.h"
+#include "kernels/cpu/vecmath.h"
 
 namespace informer {
 
@@ -48,17 +48,13 @@ void DropoutBackward(int64_t n, float p, const uint8_t* keep, float* dy) {
 
 void ActivationBackward(int act, int64_t n, const float* pre, const float* dy, float* dx) {
   if (act == 1) {
-    for (int64_t i = 0; i < n; ++i) dx[i] = pre[i] > 0.f ? dy[i] : 0.f;
+    for (int64_t i = 0; i < n; ++i) {
+      const float g = dy[i];  // unconditional load, so the select vectorises
+      dx[i] = pre[i] > 0.f ? g : 0.f;
+    }
     return;
   }
-  // d/dx [x Phi(x)] = Phi(x) + x phi(x) for the exact (erf) GELU.
-  constexpr float kInvSqrt2 = 0.70710678118654752f, kInvSqrt2Pi = 0.39894228040143268f;
-  for (int64_t i = 0; i < n; ++i) {
-    const float x = pre[i];
-    const float cdf = 0.5f * (1.f + FastErf(x * kInvSqrt2));
-    const float pdf = kInvSqrt2Pi * FastExp(-0.5f * x * x);
-    dx[i] = dy[i] * (cdf + x * pdf);
-  }
+  GeluBackward(n, pre, dy, dx);
 }
 
 void MaxPool3s2Forward(int64_t B, int64_t L, int64_t C, const float* x, float* out, int32_t* argmax) {

@@ -1,0 +1,47 @@
+#include "kernels/cpu/vecmath.h"
+
+#include "kernels/cpu/fast_math.h"
+
+namespace informer {
+
+namespace {
+
+bool UseAvx2() {
+#if defined(__x86_64__) || defined(_M_X64)
+  static const bool ok = vecmath_internal::Avx2Available();
+  return ok;
+#else
+  return false;
+#endif
+}
+
+constexpr float kInvSqrt2 = 0.70710678118654752f, kInvSqrt2Pi = 0.39894228040143268f;
+
+}  // namespace
+
+float ExpShiftSum(float* x, int64_t n, float shift) {
+#if defined(__x86_64__) || defined(_M_X64)
+  if (UseAvx2()) return vecmath_internal::ExpShiftSumAvx2(x, n, shift);
+#endif
+  float sum = 0.f;
+  for (int64_t j = 0; j < n; ++j) {
+    x[j] = FastExp(x[j] - shift);
+    sum += x[j];
+  }
+  return sum;
+}
+
+void GeluBackward(int64_t n, const float* pre, const float* dy, float* dx) {
+#if defined(__x86_64__) || defined(_M_X64)
+  if (UseAvx2()) return vecmath_internal::GeluBackwardAvx2(n, pre, dy, dx);
+#endif
+  // d/dx [x Phi(x)] = Phi(x) + x phi(x).
+  for (int64_t i = 0; i < n; ++i) {
+    const float x = pre[i];
+    const float cdf = 0.5f * (1.f + FastErf(x * kInvSqrt2));
+    const float pdf = kInvSqrt2Pi * FastExp(-0.5f * x * x);
+    dx[i] = dy[i] * (cdf + x * pdf);
+  }
+}
+
+}  // namespace informer

@@ -1,0 +1,23 @@
+// Vectorised exp-based loops for the attention softmax and the GELU backward. An AVX2/FMA version
+// (vecmath_avx2.cc, compiled with -mavx2 -mfma) is chosen at run time; the portable version uses
+// the scalar FastExp/FastErf of fast_math.h. Compilers do not vectorise the clamped polynomial on
+// their own, hence the explicit intrinsics.
+#pragma once
+#include <cstdint>
+
+namespace informer {
+
+// x[j] = exp(x[j] - shift) for j < n (x may hold -inf: it becomes 0); returns the sum.
+float ExpShiftSum(float* x, int64_t n, float shift);
+
+// dx[i] = dy[i] * gelu'(pre[i]) with the exact (erf) GELU; dx may alias dy.
+void GeluBackward(int64_t n, const float* pre, const float* dy, float* dx);
+
+namespace vecmath_internal {
+// Implemented in vecmath_avx2.cc (x86-64 only); nullptr entries elsewhere.
+float ExpShiftSumAvx2(float* x, int64_t n, float shift);
+void GeluBackwardAvx2(int64_t n, const float* pre, const float* dy, float* dx);
+bool Avx2Available();
+}  // namespace vecmath_internal
+
+}  // namespace informer
