@@ -39,6 +39,13 @@ function keyClash(kind: string, key: string, e: unknown): never {
   throw e;
 }
 
+function stepOptions(key: string, v: number | LogMetricOptions | undefined): LogMetricOptions {
+  if (v === undefined) return {};
+  if (typeof v === 'number') return { step: v };
+  if (v === null || typeof v !== 'object') throw new ValueError(`metric '${key}': the third argument is the step (an integer) or { step, timestamp }`);
+  return v;
+}
+
 /** A run in a RunStore; obtained from RunStore#createRun / #getRun or the fluent startRun. */
 export class Run {
   constructor(
@@ -103,7 +110,7 @@ export class Run {
    */
   logMetric(key: string, value: number, stepOrOptions?: number | LogMetricOptions): void {
     validateKey('metric', key);
-    const opts = typeof stepOrOptions === 'number' ? { step: stepOrOptions } : (stepOrOptions ?? {});
+    const opts = stepOptions(key, stepOrOptions);
     const step = opts.step ?? 0;
     const timestamp = opts.timestamp ?? this.store.now();
     validateMetric(key, value, step, timestamp);
@@ -116,7 +123,7 @@ export class Run {
 
   /** Logs several metrics at one step / timestamp. */
   logMetrics(metrics: Record<string, number>, stepOrOptions?: number | LogMetricOptions): void {
-    const opts = typeof stepOrOptions === 'number' ? { step: stepOrOptions } : (stepOrOptions ?? {});
+    const opts = stepOptions('*', stepOrOptions);
     const timestamp = opts.timestamp ?? this.store.now();
     for (const [k, v] of Object.entries(metrics)) this.logMetric(k, v, { step: opts.step ?? 0, timestamp });
   }

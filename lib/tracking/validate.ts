@@ -52,16 +52,26 @@ export function validateTagValue(key: string, value: string): string {
   return value;
 }
 
+function describe(v: unknown): string {
+  if (typeof v === 'bigint') return `${v}n`;
+  if (typeof v === 'number' || v === undefined) return String(v);
+  try {
+    return JSON.stringify(v) ?? String(v);
+  } catch {
+    return String(v);
+  }
+}
+
 /** Checks a metric point. NaN and ±Infinity are accepted, as in MLflow (written `nan`, `inf`, `-inf`). */
 export function validateMetric(key: string, value: unknown, step: unknown, timestamp: unknown): void {
   if (typeof value !== 'number') {
-    throw new ValueError(`metric '${key}' value must be a number, got ${typeof value} ${JSON.stringify(value)}`);
+    throw new ValueError(`metric '${key}' value must be a number, got ${typeof value} ${describe(value)}`);
   }
   if (typeof step !== 'number' || !Number.isSafeInteger(step)) {
-    throw new ValueError(`metric '${key}' step must be an integer, got ${JSON.stringify(step)}`);
+    throw new ValueError(`metric '${key}' step must be an integer, got ${describe(step)}`);
   }
   if (typeof timestamp !== 'number' || !Number.isSafeInteger(timestamp) || timestamp < 0) {
-    throw new ValueError(`metric '${key}' timestamp must be a non-negative integer (epoch milliseconds), got ${JSON.stringify(timestamp)}`);
+    throw new ValueError(`metric '${key}' timestamp must be a non-negative integer (epoch milliseconds), got ${describe(timestamp)}`);
   }
 }
 

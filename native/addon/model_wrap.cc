@@ -356,7 +356,7 @@ Napi::Value ModelWrap::SetOptimizerState(const Napi::CallbackInfo& info) {
   auto h = Handle(env);
   if (!h) return env.Undefined();
   if (info.Length() < 3 || !info[0].IsNumber()) return ThrowShape(env, "setOptimizerState expects (step, m, v)");
-  const size_t n = h->model->params().float_count();
+  const size_t n = h->model->params().param_float_count();
   const float *m = nullptr, *v = nullptr;
   if (!GetFloat32(env, info[1], "m", n, &m) || !GetFloat32(env, info[2], "v", n, &v)) return env.Undefined();
   const double step = info[0].As<Napi::Number>().DoubleValue();

@@ -26,7 +26,7 @@ uint64_t DrawSeed(uint64_t seed, size_t draw) {
 
 }  // namespace
 
-Model::Model(const ModelConfig& c) : config_(c), params_(c), rng_(c.seed), grads_(params_.float_count(), 0.f) {}
+Model::Model(const ModelConfig& c) : config_(c), params_(c), rng_(c.seed) {}
 
 Status Model::Create(const ModelConfig& config, std::unique_ptr<Model>* out) {
   INFORMER_RETURN_IF_ERROR(ValidateConfig(config));

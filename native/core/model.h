@@ -84,8 +84,8 @@ class Model {
   Status Forward(const ForwardInput& in, const ForwardOptions& opts, float* out);
 
   // Forward (train mode unless opts.train is false), MSE loss against target [B, pred_len, c_out]
-  // and the gradient of every trainable parameter into grads() (same layout as the float arena;
-  // frozen tables and buffers get zero). out (optional) receives the forecast.
+  // and the gradient of every trainable parameter into grads() (the parameter prefix of the float
+  // arena, same offsets; frozen tables get zero). out (optional) receives the forecast.
   Status LossAndGrad(const ForwardInput& in, const float* target, const ForwardOptions& opts, double* loss,
                      float* out);
   const std::vector<float>& grads() const { return grads_; }

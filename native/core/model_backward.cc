@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "core/model.h"
+#include "core/gemm.h"
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/conv.h"
 #include "kernels/cpu/embedding.h"
@@ -38,7 +39,9 @@ void Model::EmbedBackward(const Embedding& e, const EmbeddingCache& c, const flo
     d = masked;
   }
   // The inputs are data: only the weights get gradients. pe and 'fixed' tables are constants.
-  CircularConv3Backward(tape_.B, c.L, c.C_in, D, c.cols, e.conv_w, d, nullptr, nullptr, G(e.conv_w), G(e.conv_b));
+  float* cols = arena_.Alloc(N * 3 * c.C_in);
+  CircularIm2Col3(tape_.B, c.L, c.C_in, c.x, cols);
+  CircularConv3Backward(tape_.B, c.L, c.C_in, D, cols, e.conv_w, d, nullptr, nullptr, G(e.conv_w), G(e.conv_b));
   if (cfg.embed == EmbedKind::kTimeF) {
     LinearBackward(N, cfg.n_mark, D, c.marks, e.time.w, d, nullptr, false, G(e.time.w), G(e.time.b));
   } else if (cfg.embed == EmbedKind::kLearned) {
@@ -86,8 +89,14 @@ void Model::FeedForwardBackward(const Linear& ff1, const Linear& ff2, const Feed
   for (int64_t i = 0; i < rows * D; ++i) d_x[i] += d_out[i];
   if (c.keep2) DropoutBackward(rows * D, cfg.dropout, c.keep2, d_out);
   const Arena::Mark scratch = arena_.mark();
-  float* d_h = arena_.Alloc(rows * F);
-  LinearBackward(rows, F, D, c.h, ff2.w, d_out, d_h, false, G(ff2.w), G(ff2.b));
+  // conv2's input, recomputed: Dropout(act(pre)). Its gradient then overwrites it: LinearBackward
+  // reads x for dW before it writes dx.
+  float* h = arena_.Alloc(rows * F);
+  std::memcpy(h, c.pre, rows * F * sizeof(float));
+  apply_activation(cfg.activation == FfnActivation::kGelu ? Activation::kGelu : Activation::kRelu, h, rows * F);
+  if (c.keep1) DropoutBackward(rows * F, cfg.dropout, c.keep1, h);  // same mask and scale as the forward
+  float* d_h = h;
+  LinearBackward(rows, F, D, h, ff2.w, d_out, d_h, false, G(ff2.w), G(ff2.b));
   if (c.keep1) DropoutBackward(rows * F, cfg.dropout, c.keep1, d_h);
   ActivationBackward(cfg.activation == FfnActivation::kGelu ? 2 : 1, rows * F, c.pre, d_h, d_h);
   LinearBackward(rows, D, F, c.x, ff1.w, d_h, d_x, true, G(ff1.w), G(ff1.b));
@@ -100,11 +109,13 @@ void Model::DistilBackward(const DistilW& w, const DistilCache& c, const float* 
   float* d_elu = Zeros(N * D);
   MaxPool3s2Backward(B, c.L, D, c.argmax, d_out, d_elu);
   float* d_bn = Zeros(N * D);
-  EluBackward(N * D, c.bn, c.elu, d_elu, d_bn);
+  EluBackward(N * D, c.bn, d_elu, d_bn);
   float* d_conv = Zeros(N * D);
   BatchNormBackward(N, D, c.conv, w.bn.w, c.bn_mean, c.bn_rstd, tape_.train, d_bn, d_conv, G(w.bn.w), G(w.bn.b));
+  float* cols = arena_.Alloc(N * 3 * D);
+  CircularIm2Col3(B, c.L, D, c.x, cols);
   float* d_cols = arena_.Alloc(N * 3 * D);
-  CircularConv3Backward(B, c.L, D, D, c.cols, w.w, d_conv, d_cols, d_x, G(w.w), G(w.b));
+  CircularConv3Backward(B, c.L, D, D, cols, w.w, d_conv, d_cols, d_x, G(w.w), G(w.b));
   arena_.rewind(scratch);
 }
 
@@ -123,14 +134,15 @@ void Model::EncoderBackward(const EncoderW& e, const EncoderCache& c, const floa
     const EncoderLayerW& w = e.layers[i];
     const EncoderLayerCache& lc = c.layers[i];
     float* d_in = i == 0 ? d_x : Zeros(n);
+    // Two scratch buffers take turns along the layer's chain: norm2 -> FFN -> norm1 -> attention.
     const Arena::Mark scratch = arena_.mark();
-    float* d_y = Zeros(n);
-    NormBackward(w.norm2, lc.norm2, d, d_y);
-    float* d_n1 = Zeros(n);
-    FeedForwardBackward(w.ff1, w.ff2, lc.ffn, d_y, d_n1);
-    float* d_a = Zeros(n);
-    NormBackward(w.norm1, lc.norm1, d_n1, d_a);
-    AttentionBackward(w.attn, lc.attn, d_a, d_in, d_in);
+    float* a = Zeros(n);
+    float* b = Zeros(n);
+    NormBackward(w.norm2, lc.norm2, d, a);
+    FeedForwardBackward(w.ff1, w.ff2, lc.ffn, a, b);
+    std::memset(a, 0, n * sizeof(float));
+    NormBackward(w.norm1, lc.norm1, b, a);
+    AttentionBackward(w.attn, lc.attn, a, d_in, d_in);
     arena_.rewind(scratch);
     d = d_in;
   }
@@ -150,18 +162,20 @@ void Model::Backward(const float* d_projection) {
     const DecoderLayerW& w = decoder_layers_[i];
     const DecoderLayerCache& c = t.decoder[i];
     float* d_in = Zeros(n_dec);
+    // Two scratch buffers take turns along the chain norm3 -> FFN -> norm2 -> cross -> norm1 -> self.
     const Arena::Mark scratch = arena_.mark();
-    float* d_y = Zeros(n_dec);
-    NormBackward(w.norm3, c.norm3, d_x, d_y);
-    float* d_n2 = Zeros(n_dec);
-    FeedForwardBackward(w.ff1, w.ff2, c.ffn, d_y, d_n2);
-    float* d_b = Zeros(n_dec);
-    NormBackward(w.norm2, c.norm2, d_n2, d_b);
-    float* d_n1 = Zeros(n_dec);
-    AttentionBackward(w.cross_attn, c.cross_attn, d_b, d_n1, d_enc);
-    float* d_a = Zeros(n_dec);
-    NormBackward(w.norm1, c.norm1, d_n1, d_a);
-    AttentionBackward(w.self_attn, c.self_attn, d_a, d_in, d_in);
+    float* a = Zeros(n_dec);
+    float* b = Zeros(n_dec);
+    const size_t bytes = n_dec * sizeof(float);
+    NormBackward(w.norm3, c.norm3, d_x, a);
+    FeedForwardBackward(w.ff1, w.ff2, c.ffn, a, b);
+    std::memset(a, 0, bytes);
+    NormBackward(w.norm2, c.norm2, b, a);
+    std::memset(b, 0, bytes);
+    AttentionBackward(w.cross_attn, c.cross_attn, a, b, d_enc);
+    std::memset(a, 0, bytes);
+    NormBackward(w.norm1, c.norm1, b, a);
+    AttentionBackward(w.self_attn, c.self_attn, a, d_in, d_in);
     arena_.rewind(scratch);
     d_x = d_in;
   }

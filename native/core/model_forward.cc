@@ -74,9 +74,9 @@ float* Model::Embed(Pass& p, const Embedding& e, EmbeddingCache& c, const float*
   c.C_in = C_in;
   c.out = arena_.Alloc(N * D);
   const Arena::Mark scratch = arena_.mark();
-  c.cols = arena_.Alloc(N * 3 * C_in);
-  CircularConv3Forward(B, L, C_in, D, x, e.conv_w, e.conv_b, c.cols, c.out);
-  if (!p.opts.record) arena_.rewind(scratch);  // im2col is only needed by the backward pass
+  float* cols = arena_.Alloc(N * 3 * C_in);  // recomputed by the backward pass
+  CircularConv3Forward(B, L, C_in, D, x, e.conv_w, e.conv_b, cols, c.out);
+  arena_.rewind(scratch);
   for (int64_t b = 0; b < B; ++b)
     for (int64_t t = 0; t < L; ++t) {
       float* o = c.out + (b * L + t) * D;
@@ -169,24 +169,32 @@ float* Model::FeedForward(Pass& p, const Linear& ff1, const Linear& ff2, FeedFor
   c.x = x;
   c.rows = rows;
   c.out = arena_.Alloc(rows * D);
-  const Arena::Mark scratch = arena_.mark();
-  c.h = arena_.Alloc(rows * F);
+  c.pre = nullptr;
+  c.keep1 = nullptr;
   if (p.opts.record) {
-    // Keep the pre-activation for the backward pass; the activation runs as a separate sweep.
+    // Keep the pre-activation and the dropout mask; the activated hidden layer (conv2's input) is
+    // recomputed by the backward pass, which saves rows * d_ff floats per layer.
     c.pre = arena_.Alloc(rows * F);
     LinearForward(rows, D, F, x, ff1.w, ff1.b, c.pre);
-    std::memcpy(c.h, c.pre, rows * F * sizeof(float));
-    apply_activation(act, c.h, rows * F);
-  } else {
-    c.pre = nullptr;
-    LinearForward(rows, D, F, x, ff1.w, ff1.b, c.h, act);
+    if (p.dropout) c.keep1 = reinterpret_cast<uint8_t*>(arena_.Alloc((rows * F + 3) / 4));
   }
-  c.keep1 = Dropout(p, c.h, rows * F);
-  LinearForward(rows, F, D, c.h, ff2.w, ff2.b, c.out, Activation::kNone, p.dropout ? nullptr : x);
+  const Arena::Mark scratch = arena_.mark();
+  float* h = arena_.Alloc(rows * F);
+  if (c.pre) {
+    std::memcpy(h, c.pre, rows * F * sizeof(float));
+    apply_activation(act, h, rows * F);
+  } else {
+    LinearForward(rows, D, F, x, ff1.w, ff1.b, h, act);
+  }
+  if (p.dropout) {
+    uint8_t* keep = c.keep1 ? c.keep1 : reinterpret_cast<uint8_t*>(arena_.Alloc((rows * F + 3) / 4));
+    DropoutForward(rows * F, cfg.dropout, &rng_, h, keep);
+  }
+  LinearForward(rows, F, D, h, ff2.w, ff2.b, c.out, Activation::kNone, p.dropout ? nullptr : x);
+  arena_.rewind(scratch);
   c.keep2 = Dropout(p, c.out, rows * D);
   if (p.dropout)
     for (int64_t i = 0; i < rows * D; ++i) c.out[i] += x[i];
-  if (!p.opts.record) arena_.rewind(scratch);
   return c.out;
 }
 
@@ -203,6 +211,9 @@ float* Model::EncoderLayer(Pass& p, const EncoderLayerW& w, EncoderLayerCache& c
 }
 
 // Self-attention distilling: circular Conv1d(D, D, 3) -> BatchNorm1d -> ELU -> MaxPool1d(3, 2, 1).
+// Self-attention distilling: circular Conv1d(D, D, 3) -> BatchNorm1d -> ELU -> MaxPool1d(3, 2, 1).
+// Kept for the backward pass: the conv output, BatchNorm statistics and output, and the pooling
+// argmax; im2col and the ELU output are recomputed or not needed.
 float* Model::DistilLayer(Pass& p, const DistilW& w, DistilCache& c, const float* x, int64_t L) {
   const int64_t B = p.B, D = config_.d_model, N = B * L;
   c.x = x;
@@ -210,19 +221,20 @@ float* Model::DistilLayer(Pass& p, const DistilW& w, DistilCache& c, const float
   c.Lo = DistilledLength(static_cast<int>(L));
   c.out = arena_.Alloc(B * c.Lo * D);
   const Arena::Mark scratch = arena_.mark();
-  c.cols = arena_.Alloc(N * 3 * D);
   c.conv = arena_.Alloc(N * D);
-  CircularConv3Forward(B, L, D, D, x, w.w, w.b, c.cols, c.conv);
   c.bn_mean = arena_.Alloc(D);
   c.bn_rstd = arena_.Alloc(D);
   c.bn = arena_.Alloc(N * D);
+  c.argmax = reinterpret_cast<int32_t*>(arena_.Alloc(B * c.Lo * D));
+  const Arena::Mark kept = arena_.mark();
+  float* cols = arena_.Alloc(N * 3 * D);
+  CircularConv3Forward(B, L, D, D, x, w.w, w.b, cols, c.conv);
   BatchNormForward(N, D, c.conv, w.bn.w, w.bn.b, w.running_mean, w.running_var, w.num_batches_tracked, p.opts.train,
                    c.bn, c.bn_mean, c.bn_rstd);
-  c.elu = arena_.Alloc(N * D);
-  EluForward(N * D, c.bn, c.elu);
-  c.argmax = reinterpret_cast<int32_t*>(arena_.Alloc(B * c.Lo * D));
-  MaxPool3s2Forward(B, L, D, c.elu, c.out, c.argmax);
-  if (!p.opts.record) arena_.rewind(scratch);
+  float* elu = cols;  // im2col is dead once the conv ran; reuse its space
+  EluForward(N * D, c.bn, elu);
+  MaxPool3s2Forward(B, L, D, elu, c.out, c.argmax);
+  arena_.rewind(p.opts.record ? kept : scratch);
   Emit(p, w.name, c.out, c.Lo, D);
   return c.out;
 }

@@ -36,7 +36,8 @@ Status Model::LossAndGrad(const ForwardInput& in, const float* target, const For
     for (int64_t b = 0; b < B; ++b)
       std::memcpy(d_proj + (b * Ld + c.label_len) * c.c_out, d_pred + b * c.pred_len * c.c_out,
                   c.pred_len * c.c_out * sizeof(float));
-    std::fill(grads_.begin(), grads_.end(), 0.f);
+    // Allocated on first use: inference-only models never pay for a gradient buffer.
+    grads_.assign(params_.param_float_count(), 0.f);
     Backward(d_proj);
   } catch (const std::bad_alloc&) {
     return Status(StatusCode::kOutOfMemory, "out of memory in the training step (batch " + std::to_string(B) + ")");
@@ -70,9 +71,9 @@ Status Model::TrainStep(const ForwardInput& in, const float* target, const Forwa
 }
 
 Status Model::SetAdamState(int64_t step, const float* m, const float* v, size_t n) {
-  if (n != grads_.size())
+  if (n != params_.param_float_count())
     return ShapeMismatch("optimizer state has " + std::to_string(n) + " values, the model has " +
-                         std::to_string(grads_.size()));
+                         std::to_string(params_.param_float_count()));
   if (step < 0) return InvalidValue("optimizer step must be >= 0");
   adam_m_.assign(m, m + n);
   adam_v_.assign(v, v + n);

@@ -116,6 +116,20 @@ ParamTable::ParamTable(const ModelConfig& c) {
   }
   AddNorm("decoder.norm", c.d_model);
   AddLinear("projection", c.c_out, c.d_model);
+  // Parameters (trainable and frozen) first, float buffers after them: gradients and Adam moments
+  // then cover just the prefix [0, param_float_count) instead of also shadowing the position tables.
+  size_t offset = 0;
+  for (ParamInfo& p : entries_)
+    if (p.kind == ParamKind::kTrainable || p.kind == ParamKind::kFrozen) {
+      p.offset = offset;
+      offset += p.numel;
+    }
+  param_float_count_ = offset;
+  for (ParamInfo& p : entries_)
+    if (p.kind == ParamKind::kBuffer) {
+      p.offset = offset;
+      offset += p.numel;
+    }
   floats_.assign(float_count_, 0.f);
   ints_.assign(int_count_, 0);
 }

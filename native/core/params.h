@@ -22,7 +22,7 @@ struct ParamInfo {
   std::string name;
   std::vector<int64_t> shape;
   ParamKind kind;
-  size_t offset;  // into the float arena, or into the int64 table for kIntBuffer
+  size_t offset;  // into the float arena (parameters first, then buffers), or the int64 table
   size_t numel;
 };
 
@@ -33,6 +33,8 @@ class ParamTable {
   const std::vector<ParamInfo>& entries() const { return entries_; }
   const ParamInfo* Find(const std::string& name) const;
   size_t float_count() const { return float_count_; }
+  // Floats of the parameters proper (trainable and frozen), which come first in the arena.
+  size_t param_float_count() const { return param_float_count_; }
   size_t int_count() const { return int_count_; }
 
   std::vector<float>& floats() { return floats_; }
@@ -57,7 +59,7 @@ class ParamTable {
 
   std::vector<ParamInfo> entries_;
   std::map<std::string, size_t> index_;
-  size_t float_count_ = 0, int_count_ = 0;
+  size_t float_count_ = 0, int_count_ = 0, param_float_count_ = 0;
   std::vector<float> floats_;
   std::vector<int64_t> ints_;
 };

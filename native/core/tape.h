@@ -33,8 +33,7 @@ struct AttentionCache {
 // Position-wise feed-forward with the residual: out = x + Dropout(W2 Dropout(act(W1 x + b1)) + b2).
 struct FeedForwardCache {
   const float* x = nullptr;  // [rows, D]
-  float* pre = nullptr;      // [rows, F] before the activation
-  float* h = nullptr;        // [rows, F] after activation and dropout (conv2's input)
+  float* pre = nullptr;      // [rows, F] before the activation (conv2's input is recomputed from it)
   uint8_t *keep1 = nullptr, *keep2 = nullptr;
   float* out = nullptr;      // [rows, D]
   int64_t rows = 0;
@@ -49,13 +48,11 @@ struct EncoderLayerCache {
 
 // Distilling ConvLayer: conv -> BatchNorm -> ELU -> MaxPool.
 struct DistilCache {
-  const float* x = nullptr;  // [B, L, D]
-  float* cols = nullptr;     // [B*L, 3D]
+  const float* x = nullptr;  // [B, L, D] (im2col is recomputed from it)
   float* conv = nullptr;     // [B, L, D] conv output (BatchNorm input)
   float* bn_mean = nullptr;  // [D] statistics used (batch in train, running in eval)
   float* bn_rstd = nullptr;  // [D]
   float* bn = nullptr;       // [B, L, D] BatchNorm output (ELU input)
-  float* elu = nullptr;      // [B, L, D]
   int32_t* argmax = nullptr; // [B, L', D]
   float* out = nullptr;      // [B, L', D]
   int64_t L = 0, Lo = 0;
@@ -73,7 +70,6 @@ struct EncoderCache {
 struct EmbeddingCache {
   const float* x = nullptr;      // [B, L, C_in]
   const float* marks = nullptr;  // [B, L, n_mark]
-  float* cols = nullptr;         // [B*L, 3*C_in]
   uint8_t* keep = nullptr;
   float* out = nullptr;          // [B, L, D]
   int64_t L = 0, C_in = 0;

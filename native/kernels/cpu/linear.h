@@ -12,7 +12,8 @@ void LinearForward(int64_t rows, int64_t in, int64_t out, const float* x, const 
                    Activation act = Activation::kNone, const float* residual = nullptr);
 
 // Given dy [rows, out]: dw [out, in] += dy^T x, db [out] += column sums of dy (db may be null), and
-// dx [rows, in] = dy W (accumulate: dx += dy W). dx may be null when the input needs no gradient.
+// dx [rows, in] = dy W (accumulate: dx += dy W). dx may be null when the input needs no gradient,
+// and may be x itself (dw is computed before dx is written).
 void LinearBackward(int64_t rows, int64_t in, int64_t out, const float* x, const float* w, const float* dy, float* dx,
                     bool accumulate_dx, float* dw, float* db);
 

@@ -12,8 +12,8 @@ void EluForward(int64_t n, const float* x, float* out) {
   for (int64_t i = 0; i < n; ++i) out[i] = x[i] > 0.f ? x[i] : std::expm1(x[i]);
 }
 
-void EluBackward(int64_t n, const float* x, const float* y, const float* dy, float* dx) {
-  for (int64_t i = 0; i < n; ++i) dx[i] += dy[i] * (x[i] > 0.f ? 1.f : y[i] + 1.f);
+void EluBackward(int64_t n, const float* x, const float* dy, float* dx) {
+  for (int64_t i = 0; i < n; ++i) dx[i] += dy[i] * (x[i] > 0.f ? 1.f : std::exp(x[i]));
 }
 
 void BernoulliMask(int64_t n, float keep_prob, Rng* rng, uint8_t* keep) {

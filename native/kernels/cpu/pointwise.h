@@ -9,8 +9,8 @@ class Rng;
 // ELU with alpha 1: x > 0 ? x : exp(x) - 1. out may alias x.
 void EluForward(int64_t n, const float* x, float* out);
 
-// dx += dy * elu'(x) where y = elu(x) was saved: elu'(x) = 1 for x > 0, else y + 1.
-void EluBackward(int64_t n, const float* x, const float* y, const float* dy, float* dx);
+// dx += dy * elu'(x): 1 for x > 0, else exp(x).
+void EluBackward(int64_t n, const float* x, const float* dy, float* dx);
 
 // keep[i] = 1 with probability keep_prob (else 0), from rng.
 void BernoulliMask(int64_t n, float keep_prob, Rng* rng, uint8_t* keep);

@@ -1,0 +1,117 @@
+// Dynamic batching: requests for one model that arrive together are concatenated along the batch axis
+// into ONE forward call and the output is split back. One call is in flight per model at a time (the
+// native model runs one pass at a time anyway), so under load every request that arrives while a call
+// runs joins the next one: batches grow with the load instead of queueing native calls.
+
+import type { Batch } from '../model.js';
+import type { Tensor } from '../tensor.js';
+import { concatBatches } from './predictor.js';
+
+export interface BatcherOptions {
+  /** How long the first request of an idle batcher waits for company, in ms (default 0: the
+   * current event-loop turn, via setImmediate). */
+  windowMs?: number;
+  /** Most batch rows per forward call (default 64); a single larger request still runs alone. */
+  maxBatch?: number;
+}
+
+export interface BatcherStats {
+  /** Forward calls made. */
+  calls: number;
+  /** Requests served (or failed). */
+  requests: number;
+  /** Batch rows served (sum of request batch sizes). */
+  items: number;
+  /** Most rows in one call. */
+  largestBatch: number;
+  /** Requests waiting now. */
+  pending: number;
+}
+
+interface Pending {
+  batch: Batch;
+  rows: number;
+  resolve: (out: Float32Array) => void;
+  reject: (e: unknown) => void;
+}
+
+export type ForwardFn = (batch: Batch) => Promise<Tensor<Float32Array>>;
+
+export class Batcher {
+  readonly windowMs: number;
+  readonly maxBatch: number;
+  readonly #run: ForwardFn;
+  #queue: Pending[] = [];
+  #inFlight = false;
+  #timer: ReturnType<typeof setTimeout> | ReturnType<typeof setImmediate> | undefined;
+  #stats = { calls: 0, requests: 0, items: 0, largestBatch: 0 };
+
+  constructor(run: ForwardFn, opts: BatcherOptions = {}) {
+    this.#run = run;
+    this.windowMs = opts.windowMs ?? 0;
+    this.maxBatch = opts.maxBatch ?? 64;
+    if (!(this.windowMs >= 0 && Number.isFinite(this.windowMs))) throw new RangeError(`batchWindowMs must be a number >= 0, got ${String(opts.windowMs)}`);
+    if (!Number.isSafeInteger(this.maxBatch) || this.maxBatch < 1) throw new RangeError(`maxBatch must be an integer >= 1, got ${String(opts.maxBatch)}`);
+  }
+
+  get stats(): BatcherStats {
+    return { ...this.#stats, pending: this.#queue.length };
+  }
+
+  /** The forecast rows of `batch` (flat [B, predLen, cOut]), computed together with its neighbours. */
+  submit(batch: Batch): Promise<Float32Array> {
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ batch, rows: batch.xEnc.shape[0]!, resolve, reject });
+      this.#schedule(false);
+    });
+  }
+
+  #schedule(afterCall: boolean): void {
+    if (this.#inFlight || this.#timer !== undefined || this.#queue.length === 0) return;
+    // After a call, the queue already waited for it: flush at the next turn, not after a window.
+    if (this.windowMs > 0 && !afterCall) this.#timer = setTimeout(() => this.#flush(), this.windowMs);
+    else this.#timer = setImmediate(() => this.#flush());
+  }
+
+  #flush(): void {
+    this.#timer = undefined;
+    const take: Pending[] = [];
+    let rows = 0;
+    while (this.#queue.length > 0 && (take.length === 0 || rows + this.#queue[0]!.rows <= this.maxBatch)) {
+      const p = this.#queue.shift()!;
+      take.push(p);
+      rows += p.rows;
+    }
+    if (take.length === 0) return;
+    const s = this.#stats;
+    s.calls++;
+    s.requests += take.length;
+    s.items += rows;
+    s.largestBatch = Math.max(s.largestBatch, rows);
+    this.#inFlight = true;
+    let call: Promise<Tensor<Float32Array>>;
+    try {
+      call = this.#run(concatBatches(take.map((p) => p.batch)));
+    } catch (e) {
+      call = Promise.reject(e);
+    }
+    call
+      .then(
+        (out) => {
+          const per = out.data.length / rows;
+          let o = 0;
+          for (const p of take) {
+            p.resolve(out.data.subarray(o, o + p.rows * per));
+            o += p.rows * per;
+          }
+        },
+        (e: unknown) => {
+          for (const p of take) p.reject(e);
+        },
+      )
+      .finally(() => {
+        this.#inFlight = false;
+        this.#schedule(true);
+      });
+  }
+}

@@ -1,0 +1,16 @@
+// lib/serve: the in-process Predictor (raw history in, dated forecast out) and the Open Inference
+// Protocol v2 REST server.
+export { Predictor, concatBatches } from './predictor.js';
+export type { Forecast, History, PredictorBackend, PredictorOptions, PreparedHistory } from './predictor.js';
+export {
+  PREPROCESSING_KEY, checkPreprocessing, preprocessingFromDataset, preprocessingFromMetadata, resolvePreprocessing, savePredictorModel,
+} from './preprocessing.js';
+export type { PreprocessingInfo } from './preprocessing.js';
+export { OnnxBackend } from './onnx-backend.js';
+export type { OnnxBackendOptions } from './onnx-backend.js';
+export { Batcher } from './batcher.js';
+export type { BatcherOptions, BatcherStats, ForwardFn } from './batcher.js';
+export { RequestError, inferResponse, modelMetadata, modelSignature, parseInferRequest } from './oip.js';
+export type { InferRequest, ModelSignature } from './oip.js';
+export { createServer, loadServedModel, serve } from './server.js';
+export type { InformerServer, ModelEntry, PredictorEntry, ServeOptions, ServedModel, ServerOptions } from './server.js';

@@ -1,0 +1,75 @@
+// onnxruntime-node as an alternative forward engine: the model is exported in memory (or an existing
+// model.onnx is used) and run by an InferenceSession. Note that onnxruntime-node's run() executes on
+// the JavaScript thread (inside a setImmediate), so it blocks the event loop while it computes.
+
+import * as ort from 'onnxruntime-node';
+
+import { ConfigError, ShapeError } from '../errors.js';
+import { buildOnnxModel, INPUT_NAMES, OUTPUT_NAME } from '../export/onnx.js';
+import type { Batch, Informer } from '../model.js';
+import type { Tensor } from '../tensor.js';
+
+export interface OnnxBackendOptions {
+  /** An existing model.onnx exported from this model; default: export the model in memory. */
+  onnxPath?: string;
+  /** onnxruntime intra-op threads (default 2; 0 lets onnxruntime choose). */
+  intraOpThreads?: number;
+}
+
+export class OnnxBackend {
+  readonly session: ort.InferenceSession;
+  readonly #predLen: number;
+  readonly #cOut: number;
+
+  private constructor(session: ort.InferenceSession, predLen: number, cOut: number) {
+    this.session = session;
+    this.#predLen = predLen;
+    this.#cOut = cOut;
+  }
+
+  /** A session for `model` (exported in memory unless opts.onnxPath is given). */
+  static async create(model: Informer, opts: OnnxBackendOptions = {}): Promise<OnnxBackend> {
+    const threads = opts.intraOpThreads ?? 2;
+    if (!Number.isSafeInteger(threads) || threads < 0) throw new ConfigError(`intraOpThreads must be an integer >= 0, got ${String(threads)}`);
+    const options: ort.InferenceSession.SessionOptions = {
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+      graphOptimizationLevel: 'all',
+    };
+    const source = opts.onnxPath ?? buildOnnxModel(model);
+    let session: ort.InferenceSession;
+    try {
+      session = typeof source === 'string' ? await ort.InferenceSession.create(source, options) : await ort.InferenceSession.create(source, options);
+    } catch (e) {
+      throw new ConfigError(`onnxruntime could not load ${opts.onnxPath ?? 'the exported model'}: ${(e as Error).message}`, { cause: e });
+    }
+    const names = [...session.inputNames].sort().join(',');
+    if (names !== [...INPUT_NAMES].sort().join(',') || !session.outputNames.includes(OUTPUT_NAME)) {
+      await session.release();
+      throw new ConfigError(`${opts.onnxPath ?? 'model'}: expected inputs ${INPUT_NAMES.join(', ')} and output ${OUTPUT_NAME}, got ${session.inputNames.join(', ')} -> ${session.outputNames.join(', ')}`);
+    }
+    return new OnnxBackend(session, model.config.predLen, model.config.cOut);
+  }
+
+  /** Forecast [B, predLen, cOut] for a batch already shaped for the model. */
+  async forward(batch: Batch): Promise<Tensor<Float32Array>> {
+    const f = (t: Tensor): ort.Tensor => new ort.Tensor('float32', t.data as Float32Array, t.shape);
+    const out = await this.session.run({
+      x_enc: f(batch.xEnc),
+      x_mark_enc: f(batch.xMarkEnc),
+      x_dec: f(batch.xDec),
+      x_mark_dec: f(batch.xMarkDec),
+    });
+    const t = out[OUTPUT_NAME];
+    const B = batch.xEnc.shape[0]!;
+    if (t === undefined || !(t.data instanceof Float32Array) || t.data.length !== B * this.#predLen * this.#cOut) {
+      throw new ShapeError(`onnxruntime returned no float32 '${OUTPUT_NAME}' of shape [${B}, ${this.#predLen}, ${this.#cOut}]`);
+    }
+    return { data: t.data, shape: [B, this.#predLen, this.#cOut] };
+  }
+
+  async dispose(): Promise<void> {
+    await this.session.release();
+  }
+}

@@ -1,0 +1,321 @@
+// Open Inference Protocol v2 REST server on fastify, serving several models at once. Inference
+// requests for one model are micro-batched into one forward call (see batcher.ts). Every error is
+// `{"error": "..."}` with a 4xx/5xx status; fastify's own error shape is replaced.
+
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+
+import type { ForecastDataset } from '../data/dataset.js';
+import { ConfigError, InformerError, ShapeError, ValueError } from '../errors.js';
+import { Informer } from '../model.js';
+import { Batcher, type BatcherStats } from './batcher.js';
+import { inferResponse, modelMetadata, modelSignature, parseInferRequest, RequestError, type ModelSignature } from './oip.js';
+import { readSafetensors } from '../safetensors.js';
+import { Predictor, type PredictorOptions } from './predictor.js';
+import { PREPROCESSING_KEY, type PreprocessingInfo } from './preprocessing.js';
+
+/** A model served without a Predictor; with preprocessing it also gets the forecast endpoint. */
+export interface ModelEntry {
+  model: Informer;
+  preprocessing?: PreprocessingInfo | ForecastDataset | null;
+  /** Default '1'. */
+  version?: string;
+}
+
+export interface PredictorEntry {
+  predictor: Predictor;
+  version?: string;
+}
+
+export type ServedModel = Predictor | ModelEntry | PredictorEntry;
+
+export interface ServerOptions {
+  /** Models by name. A Promise entry is "not ready" (503) until it resolves, e.g. while loading. */
+  models: Record<string, ServedModel | Promise<ServedModel>>;
+  /** Largest accepted request body in bytes (default 8 MiB); larger bodies get 413. */
+  maxBodyBytes?: number;
+  /** How long a request waits for others to share its forward call, in ms (default 0: same event-loop turn). */
+  batchWindowMs?: number;
+  /** Most batch rows per forward call (default 64). */
+  maxBatch?: number;
+  /** fastify logger (default false). */
+  logger?: boolean;
+}
+
+export interface InformerServer {
+  app: FastifyInstance;
+  /** Starts listening; resolves to the base URL (port 0 picks a free port). */
+  listen(port?: number, host?: string): Promise<string>;
+  close(): Promise<void>;
+  /** Batching counters per ready model (calls = forward calls made). */
+  stats(): Record<string, BatcherStats>;
+  /** The base URL once listening. */
+  readonly url: string | undefined;
+}
+
+interface Slot {
+  name: string;
+  version: string;
+  ready: boolean;
+  loadError?: string;
+  sig?: ModelSignature;
+  metadata?: object;
+  predictor?: Predictor | null;
+  batcher?: Batcher;
+}
+
+type ReadySlot = Required<Omit<Slot, 'loadError'>>;
+
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+const DEFAULT_BODY_LIMIT = 8 * 1024 * 1024;
+
+let packageVersion: string | undefined;
+function serverVersion(): string {
+  if (packageVersion === undefined) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+      packageVersion = typeof pkg.version === 'string' ? pkg.version : '0.0.0';
+    } catch {
+      packageVersion = '0.0.0';
+    }
+  }
+  return packageVersion;
+}
+
+function toPredictorOrModel(entry: ServedModel): { model: Informer; predictor: Predictor | null; version: string } {
+  if (entry instanceof Predictor) return { model: entry.model, predictor: entry, version: '1' };
+  if (typeof entry !== 'object' || entry === null) throw new ConfigError('a served model must be a Predictor, { predictor } or { model, preprocessing? }');
+  const version = entry.version ?? '1';
+  if (typeof version !== 'string' || version === '' || version.includes('/')) throw new ConfigError(`version must be a non-empty string without '/', got ${String(version)}`);
+  if ('predictor' in entry) {
+    if (!(entry.predictor instanceof Predictor)) throw new ConfigError('{ predictor } must hold a Predictor');
+    return { model: entry.predictor.model, predictor: entry.predictor, version };
+  }
+  if (!(entry.model instanceof Informer)) throw new ConfigError('{ model } must hold an Informer');
+  const predictor = entry.preprocessing ? new Predictor(entry.model, entry.preprocessing) : null;
+  return { model: entry.model, predictor, version };
+}
+
+function errorStatus(e: unknown): number {
+  const code = (e as { statusCode?: unknown }).statusCode;
+  if (typeof code === 'number' && code >= 400 && code < 600) return code;
+  if (e instanceof ValueError || e instanceof ShapeError || e instanceof ConfigError) return 400;
+  return 500;
+}
+
+export async function createServer(opts: ServerOptions): Promise<InformerServer> {
+  if (typeof opts !== 'object' || opts === null || typeof opts.models !== 'object' || opts.models === null) {
+    throw new ConfigError('createServer needs { models: { name: Predictor | { model, preprocessing? } } }');
+  }
+  const bodyLimit = opts.maxBodyBytes ?? DEFAULT_BODY_LIMIT;
+  if (!Number.isSafeInteger(bodyLimit) || bodyLimit < 1) throw new ConfigError(`maxBodyBytes must be a positive integer, got ${String(bodyLimit)}`);
+  const batcherOpts = { windowMs: opts.batchWindowMs, maxBatch: opts.maxBatch };
+  new Batcher(async () => ({ data: new Float32Array(0), shape: [0] }), batcherOpts); // validates the options now
+
+  const slots = new Map<string, Slot>();
+  const activate = (slot: Slot, entry: ServedModel): void => {
+    const { model, predictor, version } = toPredictorOrModel(entry);
+    const sig = modelSignature(model.config);
+    const run = predictor !== null ? predictor.forward.bind(predictor) : model.forward.bind(model);
+    Object.assign(slot, { version, sig, predictor, metadata: modelMetadata(slot.name, [version], sig), batcher: new Batcher((b) => run(b), batcherOpts), ready: true });
+  };
+  for (const [name, entry] of Object.entries(opts.models)) {
+    if (!NAME_RE.test(name)) throw new ConfigError(`model name ${JSON.stringify(name)} must be 1-128 letters, digits, '.', '_' or '-' (it is a URL path segment)`);
+    const slot: Slot = { name, version: '1', ready: false };
+    slots.set(name, slot);
+    if (entry instanceof Promise) {
+      entry.then(
+        (e) => {
+          try {
+            activate(slot, e);
+          } catch (err) {
+            slot.loadError = (err as Error).message;
+          }
+        },
+        (err: unknown) => {
+          slot.loadError = err instanceof Error ? err.message : String(err);
+        },
+      );
+    } else {
+      activate(slot, entry);
+    }
+  }
+  if (slots.size === 0) throw new ConfigError('createServer needs at least one model');
+
+  const app = Fastify({
+    logger: opts.logger ?? false,
+    bodyLimit,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
+
+  // Our own JSON parser: a clear 400 for malformed JSON, and any content type is read as JSON (curl -d
+  // sends application/x-www-form-urlencoded). The body limit still applies (413).
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
+    try {
+      done(null, JSON.parse(body as string));
+    } catch (e) {
+      done(new RequestError(400, `malformed JSON body: ${(e as Error).message}`), undefined);
+    }
+  });
+  app.setErrorHandler((err: unknown, req: FastifyRequest, reply: FastifyReply) => {
+    const status = errorStatus(err);
+    const e = err as { code?: string; message?: string };
+    let message = e.message ?? String(err);
+    if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') message = `request body is larger than the limit of ${bodyLimit} bytes`;
+    else if (status >= 500) {
+      req.log.error(err);
+      if (!(err instanceof InformerError)) message = `internal error: ${message}`;
+    }
+    void reply.code(status).send({ error: message });
+  });
+  app.setNotFoundHandler((req, reply) => {
+    void reply.code(404).send({ error: `no route ${req.method} ${req.url.split('?')[0]}; see GET /v2 and /v2/models/{name}` });
+  });
+
+  const lookup = (params: unknown): ReadySlot => {
+    const { name, version } = params as { name: string; version?: string };
+    const slot = slots.get(name);
+    if (slot === undefined) throw new RequestError(404, `unknown model ${JSON.stringify(name)}; this server has ${[...slots.keys()].join(', ')}`);
+    if (slot.ready && version !== undefined && version !== slot.version) {
+      throw new RequestError(404, `model ${JSON.stringify(name)} has no version ${JSON.stringify(version)} (versions: ${slot.version})`);
+    }
+    if (!slot.ready) {
+      throw new RequestError(503, `model ${JSON.stringify(name)} is not ready: ${slot.loadError !== undefined ? `loading failed: ${slot.loadError}` : 'still loading'}`);
+    }
+    return slot as ReadySlot;
+  };
+
+  app.get('/v2/health/live', async () => ({ live: true }));
+  app.get('/v2/health/ready', async (_req, reply) => {
+    const waiting = [...slots.values()].filter((s) => !s.ready).map((s) => s.name);
+    if (waiting.length > 0) return reply.code(503).send({ error: `not ready: model(s) ${waiting.join(', ')} not loaded` });
+    return { ready: true };
+  });
+  app.get('/v2', async () => ({ name: 'informer-node', version: serverVersion(), extensions: [] }));
+
+  const both = (suffix: string): string[] => [`/v2/models/:name${suffix}`, `/v2/models/:name/versions/:version${suffix}`];
+  for (const url of both('')) app.get(url, async (req) => lookup(req.params).metadata);
+  for (const url of both('/ready')) {
+    app.get(url, async (req) => ({ name: lookup(req.params).name, ready: true }));
+  }
+  for (const url of both('/infer')) {
+    app.post(url, async (req) => {
+      const slot = lookup(req.params);
+      const r = parseInferRequest(req.body, slot.sig);
+      const out = await slot.batcher.submit(r.batch);
+      return inferResponse(slot.name, slot.version, r.id, r.rows, out, slot.sig);
+    });
+  }
+  // Not part of the OIP: raw history in ({ dates, values: { column: [...] } }), dated forecast out.
+  for (const url of both('/forecast')) {
+    app.post(url, async (req) => {
+      const slot = lookup(req.params);
+      if (slot.predictor === null) {
+        throw new RequestError(400, `model ${JSON.stringify(slot.name)} was served without preprocessing metadata, so it cannot forecast from raw history; use /infer with tensors, or save it with savePredictorModel`);
+      }
+      const p = slot.predictor.prepare(req.body as never);
+      const out = await slot.batcher.submit(p.batch);
+      return { model_name: slot.name, model_version: slot.version, ...slot.predictor.finish(out, p.future) };
+    });
+  }
+
+  let url: string | undefined;
+  return {
+    app,
+    async listen(port = 0, host = '127.0.0.1') {
+      await app.listen({ port, host });
+      const addr = app.server.address();
+      const p = typeof addr === 'object' && addr !== null ? addr.port : port;
+      url = `http://${host.includes(':') ? `[${host}]` : host}:${p}`;
+      return url;
+    },
+    async close() {
+      await app.close();
+    },
+    stats() {
+      const out: Record<string, BatcherStats> = {};
+      for (const s of slots.values()) if (s.batcher !== undefined) out[s.name] = s.batcher.stats;
+      return out;
+    },
+    get url() {
+      return url;
+    },
+  };
+}
+
+export interface ServeOptions extends Omit<ServerOptions, 'models'>, PredictorOptions {
+  /** Default 8080 (0: any free port). */
+  port?: number;
+  /** Default '127.0.0.1'. */
+  host?: string;
+  /** Where the startup lines go (default console.log). */
+  log?: (line: string) => void;
+}
+
+/**
+ * Loads a model file as a Predictor when it carries preprocessing metadata, else as a bare model
+ * (served over /infer only).
+ */
+export async function loadServedModel(path: string, opts: PredictorOptions = {}): Promise<Predictor | ModelEntry> {
+  const bytes = readFileSync(path);
+  if (readSafetensors(bytes).metadata[PREPROCESSING_KEY] !== undefined) return Predictor.load(bytes, opts);
+  return { model: Informer.load(bytes) };
+}
+
+/**
+ * Loads the models (names: file names without .safetensors, or the keys of a record), starts the
+ * server and prints its URL. close() also frees the models.
+ */
+export async function serve(modelPaths: string[] | Record<string, string>, opts: ServeOptions = {}): Promise<InformerServer> {
+  const log = opts.log ?? ((line: string) => console.log(line));
+  const named: [string, string][] = Array.isArray(modelPaths)
+    ? modelPaths.map((p) => [basename(p).replace(/\.safetensors$/i, ''), p])
+    : Object.entries(modelPaths);
+  if (named.length === 0) throw new ConfigError('serve needs at least one model file');
+  const seen = new Set<string>();
+  for (const [name] of named) {
+    if (seen.has(name)) throw new ConfigError(`two models are named ${JSON.stringify(name)}; pass { name: path } to name them`);
+    seen.add(name);
+  }
+  const { port = 8080, host = '127.0.0.1', log: _log, backend, onnxPath, intraOpThreads, ...serverOpts } = opts;
+  const models: Record<string, Predictor | ModelEntry> = {};
+  const dispose = async (): Promise<void> => {
+    for (const m of Object.values(models)) await (m instanceof Predictor ? m.dispose() : m.model.dispose());
+  };
+  try {
+    for (const [name, path] of named) {
+      models[name] = await loadServedModel(path, { backend, onnxPath, intraOpThreads });
+      const m = models[name]!;
+      const c = (m instanceof Predictor ? m.model : m.model).config;
+      const how = m instanceof Predictor ? `${m.backend}, forecast endpoint on` : 'native, no preprocessing metadata: /infer only';
+      log(`model ${name}: ${path} (seqLen ${c.seqLen}, predLen ${c.predLen}, encIn ${c.encIn}; ${how})`);
+    }
+  } catch (e) {
+    await dispose();
+    throw e;
+  }
+  const server = await createServer({ ...serverOpts, models });
+  let url: string;
+  try {
+    url = await server.listen(port, host);
+  } catch (e) {
+    await dispose();
+    throw e;
+  }
+  log(`informer-node serving ${named.map(([n]) => n).join(', ')} at ${url} (Open Inference Protocol v2: POST ${url}/v2/models/<name>/infer)`);
+  return {
+    ...server,
+    get url() {
+      return server.url;
+    },
+    async close() {
+      await server.close();
+      await dispose();
+    },
+  };
+}
