@@ -17,3 +17,4 @@ export {
   validateInferenceService, checkMlflowModelDir, checkTritonRepository, tritonConfig, DEFAULT_OPSET, EXPORT_FORMATS,
 } from './export/index.js';
 export type { OnnxExportOptions, OnnxExportResult, OnnxSignature, ExportModelOptions, ExportModelResult } from './export/index.js';
+export * from './plots/index.js';
