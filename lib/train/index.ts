@@ -3,3 +3,5 @@ export type { EpochEvent, Forecasts, StepEvent, TestMetrics, TrainerOptions, Tra
 export { EarlyStopping } from './early-stopping.js';
 export { adjustedLearningRate } from './schedule.js';
 export type { LrAdjust } from './schedule.js';
+export { autologCallbacks, fitWithRun, forecastPlot, logTrainedModel, logTrainingResult, runParams } from './autolog.js';
+export type { AutologOptions, AutologResult } from './autolog.js';

@@ -124,9 +124,12 @@ export class Trainer {
     this.optimizer = new Adam({ lr: o.learningRate, weightDecay: o.weightDecay });
   }
 
-  /** Runs the whole schedule; resolves when training ends (finished, stopped early or cancelled). */
-  async fit(): Promise<TrainResult> {
-    const o = this.options;
+  /**
+   * Runs the whole schedule; resolves when training ends (finished, stopped early or cancelled).
+   * `callbacks` replace the options' onStep/onEpoch for this call (autologging chains them).
+   */
+  async fit(callbacks: Pick<TrainerOptions, 'onStep' | 'onEpoch'> = {}): Promise<TrainResult> {
+    const o = { ...this.options, ...callbacks };
     const started = Date.now();
     const train = this.dataset.split('train');
     const stopper = new EarlyStopping(o.patience, o.delta);
