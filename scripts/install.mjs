@@ -3,7 +3,7 @@
 // INFORMER_CUDA allows it) and compiles the TypeScript when the sources are present.
 //   INFORMER_CUDA=OFF|AUTO|ON   (default AUTO)   --force: clean rebuild
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, statSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
@@ -64,3 +64,6 @@ if (force || stale) {
     if (!run(process.execPath, [tsc, '-p', 'tsconfig.json'])) process.exit(1);
   }
 }
+// The `informer` bin must be executable for npx / npm's bin links.
+const cli = join(root, 'dist', 'cli', 'index.js');
+if (existsSync(cli)) chmodSync(cli, 0o755);

@@ -102,9 +102,11 @@ export class Trainer {
   readonly optimizer: Adam;
 
   constructor(readonly model: Informer, readonly dataset: ForecastDataset, opts: TrainerOptions = {}) {
+    const given = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as TrainerOptions;
     const o = {
       epochs: 6, batchSize: 32, learningRate: 1e-4, weightDecay: 0, patience: 3, delta: 0, lradj: 'type1' as LrAdjust,
-      seed: model.config.seed, dropLast: true, testEachEpoch: true, inverse: false, ...opts,
+      seed: model.config.seed, dropLast: true, testEachEpoch: true, inverse: false,
+      ...given,  // an option given as undefined keeps its default
     };
     checkInt('epochs', o.epochs, 1);
     checkInt('batchSize', o.batchSize, 1);

@@ -1,0 +1,41 @@
+#!/usr/bin/env node
+// The `informer` command: train, predict, export, serve, runs, models, info.
+import { createRequire } from 'node:module';
+
+import { Command } from 'commander';
+
+import { InformerError } from '../errors.js';
+import { nativeInfo } from '../native.js';
+import { exportCommand } from './export.js';
+import { predictCommand } from './predict.js';
+import { modelsCommand, runsCommand } from './runs.js';
+import { serveCommand } from './serve.js';
+import { trainCommand } from './train.js';
+
+const require = createRequire(import.meta.url);
+const { version } = require('../../package.json') as { version: string };
+
+const program = new Command('informer')
+  .description('Informer time-series forecasting in Node.js: train, track, export, serve')
+  .version(version)
+  .showHelpAfterError();
+program.addCommand(trainCommand());
+program.addCommand(predictCommand());
+program.addCommand(exportCommand());
+program.addCommand(serveCommand());
+program.addCommand(runsCommand());
+program.addCommand(modelsCommand());
+program.command('info')
+  .description('what this build and machine offer: backends, GEMM kernel, threads')
+  .action(() => console.log(JSON.stringify({ version, ...nativeInfo() }, null, 2)));
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  // Typed library errors are the user's to fix: a one-line message, not a stack trace.
+  if (e instanceof InformerError) {
+    console.error(`informer: ${e.name}: ${e.message}`);
+    process.exit(2);
+  }
+  throw e;
+}

@@ -1,0 +1,33 @@
+// `informer serve <model...> --port`: the Open Inference Protocol v2 REST server.
+import { Command, Option } from 'commander';
+
+import { serve } from '../serve/server.js';
+import { resolveModelFile } from './model-arg.js';
+
+export function serveCommand(): Command {
+  return new Command('serve')
+    .description('serve models over the Open Inference Protocol v2 (KServe V2) REST API; name=path to name a model')
+    .argument('<models...>', 'model files, folders or URIs; prefix with name= to choose the model name')
+    .option('--port <n>', 'port', (v) => Number(v), 8080)
+    .option('--host <host>', 'interface to bind', '127.0.0.1')
+    .addOption(new Option('--backend <backend>', 'inference engine').choices(['native', 'onnx']).default('native'))
+    .option('--mlruns <dir>', 'tracking store for runs:/ and models:/ URIs')
+    .action(async (args: string[], o) => {
+      const models: Record<string, string> = {};
+      for (const a of args) {
+        const eq = a.indexOf('=');
+        const explicit = eq > 0 && !/^(runs|models):\//.test(a);
+        const ref = explicit ? a.slice(eq + 1) : a;
+        const file = resolveModelFile(ref, o.mlruns);
+        const name = explicit ? a.slice(0, eq) : (file.split(/[\\/]/).slice(-2).join('-').replace(/\.safetensors$/i, '').replace(/[^A-Za-z0-9_.-]/g, '-'));
+        models[name] = file;
+      }
+      const server = await serve(models, { port: o.port, host: o.host, backend: o.backend });
+      const stop = async () => {
+        await server.close();
+        process.exit(0);
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    });
+}
