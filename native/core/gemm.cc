@@ -5,7 +5,7 @@
 // then for each MC-tall row block op(A) is packed into kMR x kc panels (kept in L2) and the micro-kernel
 // sweeps the tiles. Small problems skip the blocking and read op(A) in place, so a 12x32x32 Linear
 // costs little more than its arithmetic. Every tile's epilogue runs in the micro-kernel while the tile is
-// still in registers.
+// still in registers. The residual may be C itself (x = x + f(x)): it is always read before C is written.
 #include "core/gemm.h"
 
 #include <algorithm>

@@ -14,14 +14,7 @@
 namespace informer {
 
 void SoftmaxRows(float* x, int64_t rows, int64_t n) {
-  for (int64_t r = 0; r < rows; ++r) {
-    float* row = x + r * n;
-    float mx = -std::numeric_limits<float>::infinity();
-    for (int64_t j = 0; j < n; ++j) mx = std::max(mx, row[j]);
-    // Masked (-inf) entries clamp to exp(-87) ~ 1e-38: zero for every practical purpose.
-    const float inv = 1.f / ExpShiftSum(row, n, mx);
-    for (int64_t j = 0; j < n; ++j) row[j] *= inv;
-  }
+  for (int64_t r = 0; r < rows; ++r) SoftmaxRow(x + r * n, n);
 }
 
 void SoftmaxBackwardRows(const float* p, float* dp, int64_t rows, int64_t n) {

@@ -31,6 +31,16 @@ float ExpShiftSum(float* x, int64_t n, float shift) {
   return sum;
 }
 
+void SoftmaxRow(float* x, int64_t n) {
+#if defined(__x86_64__) || defined(_M_X64)
+  if (UseAvx2()) return vecmath_internal::SoftmaxRowAvx2(x, n);
+#endif
+  float mx = x[0];
+  for (int64_t j = 1; j < n; ++j) mx = x[j] > mx ? x[j] : mx;
+  const float inv = 1.f / ExpShiftSum(x, n, mx);
+  for (int64_t j = 0; j < n; ++j) x[j] *= inv;
+}
+
 void GeluBackward(int64_t n, const float* pre, const float* dy, float* dx) {
 #if defined(__x86_64__) || defined(_M_X64)
   if (UseAvx2()) return vecmath_internal::GeluBackwardAvx2(n, pre, dy, dx);

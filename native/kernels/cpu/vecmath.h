@@ -10,12 +10,16 @@ namespace informer {
 // x[j] = exp(x[j] - shift) for j < n (x may hold -inf: it becomes 0); returns the sum.
 float ExpShiftSum(float* x, int64_t n, float shift);
 
+// In-place softmax of one row of n values (-inf entries become 0).
+void SoftmaxRow(float* x, int64_t n);
+
 // dx[i] = dy[i] * gelu'(pre[i]) with the exact (erf) GELU; dx may alias dy.
 void GeluBackward(int64_t n, const float* pre, const float* dy, float* dx);
 
 namespace vecmath_internal {
 // Implemented in vecmath_avx2.cc (x86-64 only); nullptr entries elsewhere.
 float ExpShiftSumAvx2(float* x, int64_t n, float shift);
+void SoftmaxRowAvx2(float* x, int64_t n);
 void GeluBackwardAvx2(int64_t n, const float* pre, const float* dy, float* dx);
 bool Avx2Available();
 }  // namespace vecmath_internal

@@ -5,6 +5,8 @@
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
 
+#include <cmath>
+
 #include "kernels/cpu/fast_math.h"
 
 namespace informer {
@@ -67,6 +69,21 @@ float ExpShiftSumAvx2(float* x, int64_t n, float shift) {
     sum += x[j];
   }
   return sum;
+}
+
+void SoftmaxRowAvx2(float* x, int64_t n) {
+  __m256 vmax = _mm256_set1_ps(-INFINITY);
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8) vmax = _mm256_max_ps(vmax, _mm256_loadu_ps(x + j));
+  alignas(32) float lanes[8];
+  _mm256_store_ps(lanes, vmax);
+  float mx = lanes[0];
+  for (int k = 1; k < 8; ++k) mx = lanes[k] > mx ? lanes[k] : mx;
+  for (; j < n; ++j) mx = x[j] > mx ? x[j] : mx;
+  const float inv = 1.f / ExpShiftSumAvx2(x, n, mx);
+  const __m256 vinv = _mm256_set1_ps(inv);
+  for (j = 0; j + 8 <= n; j += 8) _mm256_storeu_ps(x + j, _mm256_mul_ps(_mm256_loadu_ps(x + j), vinv));
+  for (; j < n; ++j) x[j] *= inv;
 }
 
 void GeluBackwardAvx2(int64_t n, const float* pre, const float* dy, float* dx) {
