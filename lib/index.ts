@@ -18,3 +18,10 @@ export {
 } from './export/index.js';
 export type { OnnxExportOptions, OnnxExportResult, OnnxSignature, ExportModelOptions, ExportModelResult } from './export/index.js';
 export * from './plots/index.js';
+export * as tracking from './tracking/index.js';
+export {
+  setTrackingUri, setExperiment, startRun, activeRun, endRun, logParam, logParams, logMetric, logMetrics, setTag,
+  logArtifact, logModel, registerModel, setAlias, getModelVersion, loadModel, resolveModelUri, searchRuns, getRun,
+  getMetricHistory, compareRuns,
+} from './tracking/fluent.js';
+export { RunStore, Run } from './tracking/index.js';

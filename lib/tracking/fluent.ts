@@ -94,6 +94,14 @@ function endAll(status: EndStatus): void {
   }
 }
 
+// signal-exit (used by many CLIs and test runners) also stands back when other listeners exist; its
+// listeners are not counted as handlers, or neither of us would let the process die.
+function signalExitListeners(): number {
+  const v4 = (globalThis as unknown as Record<symbol, { count?: unknown } | undefined>)[Symbol.for('signal-exit emitter')];
+  const v3 = (process as unknown as { __signal_exit_emitter__?: { count?: unknown } }).__signal_exit_emitter__;
+  return (typeof v4?.count === 'number' ? v4.count : 0) + (typeof v3?.count === 'number' ? v3.count : 0);
+}
+
 function installExitHooks(): void {
   if (hooksInstalled) return;
   hooksInstalled = true;
@@ -102,7 +110,7 @@ function installExitHooks(): void {
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     const handler = (): void => {
       // Only when nobody else handles the signal does the process die of it: then the runs were killed.
-      if (process.listenerCount(sig) > 1) return;
+      if (process.listenerCount(sig) - 1 - signalExitListeners() > 0) return;
       endAll('KILLED');
       process.removeListener(sig, handler);
       process.kill(process.pid, sig);

@@ -114,6 +114,7 @@ export class Run {
     const step = opts.step ?? 0;
     const timestamp = opts.timestamp ?? this.store.now();
     validateMetric(key, value, step, timestamp);
+    // No deleted-run check here (unlike params/tags): it would read meta.yaml for every point of a training loop.
     try {
       this.store.appendLine(path.join(this.dir, 'metrics', key), `${timestamp} ${pyFloatRepr(value)} ${step}\n`);
     } catch (e) {

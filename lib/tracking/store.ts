@@ -64,6 +64,13 @@ export interface CreateRunOptions {
   startTime?: number;
 }
 
+// A plain path becomes a file:// URI, as MLflow's resolve_uri_if_local does; URIs are kept.
+function resolveArtifactLocation(location: string | undefined): string | undefined {
+  if (location === undefined) return undefined;
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(location);
+  return scheme !== null && scheme[1]!.length > 1 ? location : pathToUri(path.resolve(location));
+}
+
 function defaultUser(): string {
   const env = process.env;
   const fromEnv = env.LOGNAME || env.USER || env.LNAME || env.USERNAME;
@@ -304,7 +311,7 @@ export class RunStore {
       this.createFile(path.join(dir, 'meta.yaml'), this.experimentYaml({
         experimentId: id,
         name,
-        artifactLocation: options.artifactLocation ?? `${this.rootUri}/${id}`,
+        artifactLocation: resolveArtifactLocation(options.artifactLocation) ?? `${this.rootUri}/${id}`,
         lifecycleStage: 'active',
         creationTime: t,
         lastUpdateTime: t,

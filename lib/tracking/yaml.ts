@@ -3,8 +3,9 @@
 // emitter rules (scalar analysis, YAML 1.1 implicit types, quoting style, line folding, indentless
 // sequences in mappings) so files written here are byte-identical to MLflow's for the same data, and
 // a string that YAML 1.1 would read as something else (`yes`, `'1'`, `null`, a date) is quoted.
-// Reading uses the `yaml` package with the YAML 1.1 schema, which is what PyYAML reads.
-import { parse } from 'yaml';
+// Reading resolves plain scalars with the same (PyYAML) rules, so `1e5`, `y` or `0o17` stay strings
+// as they do for MLflow; the `yaml` package does the parsing.
+import { isMap, isScalar, isSeq, parseDocument } from 'yaml';
 import { pyFloatRepr } from './pyformat.js';
 
 /** Options of dumpYaml. */
@@ -15,36 +16,103 @@ export interface DumpYamlOptions {
   allowUnicode?: boolean;
 }
 
-/** Parses YAML with YAML 1.1 semantics, as PyYAML (and so MLflow) reads it. */
-export function parseYaml(text: string): unknown {
-  return parse(text, { version: '1.1' });
-}
-
-// YAML 1.1 implicit resolvers of PyYAML (resolver.py), keyed by the scalar's first character.
-const RESOLVERS: Array<[string, RegExp]> = [
-  ['yYnNtTfFoO', /^(?:yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$/],
+// YAML 1.1 implicit resolvers of PyYAML (resolver.py), each tried only for its first characters.
+type Kind = 'bool' | 'float' | 'int' | 'merge' | 'null' | 'timestamp' | 'value';
+const RESOLVERS: Array<[Kind, string, RegExp]> = [
+  ['bool', 'yYnNtTfFoO', /^(?:yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$/],
   [
+    'float',
     '-+0123456789.',
     /^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$/,
   ],
   [
+    'int',
     '-+0123456789',
     /^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+)$/,
   ],
-  ['<', /^(?:<<)$/],
-  ['~nN', /^(?:~|null|Null|NULL)$/],
+  ['merge', '<', /^(?:<<)$/],
+  ['null', '~nN', /^(?:~|null|Null|NULL)$/],
   [
+    'timestamp',
     '0123456789',
     /^(?:[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]|[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?(?:[Tt]|[ \t]+)[0-9][0-9]?:[0-9][0-9]:[0-9][0-9](?:\.[0-9]*)?(?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)$/,
   ],
-  ['=', /^(?:=)$/],
+  ['value', '=', /^(?:=)$/],
 ];
+
+function resolveKind(text: string): Kind | 'str' {
+  if (text === '') return 'null'; // the empty plain scalar is null
+  const first = text[0]!;
+  for (const [kind, firsts, re] of RESOLVERS) if (firsts.includes(first) && re.test(text)) return kind;
+  return 'str';
+}
 
 /** Whether a plain scalar with this text would read back as a string. */
 function plainIsString(text: string): boolean {
-  if (text === '') return false; // the empty plain scalar is null
-  const first = text[0]!;
-  return !RESOLVERS.some(([firsts, re]) => firsts.includes(first) && re.test(text));
+  return resolveKind(text) === 'str';
+}
+
+// PyYAML's constructors for int and float (base-60 included); ints beyond 2^53 stay decimal strings.
+function sexagesimal(body: string): number {
+  return body.split(':').reduce((acc, part) => acc * 60 + Number(part), 0);
+}
+
+function constructInt(text: string): number | string {
+  let t = text.replace(/_/g, '');
+  const sign = t.startsWith('-') ? -1 : 1;
+  if (t[0] === '-' || t[0] === '+') t = t.slice(1);
+  let v: number;
+  if (t === '0') v = 0;
+  else if (t.startsWith('0b')) v = parseInt(t.slice(2), 2);
+  else if (t.startsWith('0x')) v = parseInt(t.slice(2), 16);
+  else if (t.startsWith('0')) v = parseInt(t, 8);
+  else if (t.includes(':')) v = sexagesimal(t);
+  else {
+    v = Number(t);
+    if (!Number.isSafeInteger(v)) return (sign < 0 ? '-' : '') + t;
+  }
+  return sign * v;
+}
+
+function constructFloat(text: string): number {
+  let t = text.replace(/_/g, '').toLowerCase();
+  const sign = t.startsWith('-') ? -1 : 1;
+  if (t[0] === '-' || t[0] === '+') t = t.slice(1);
+  if (t === '.inf') return sign * Infinity;
+  if (t === '.nan') return NaN;
+  return sign * (t.includes(':') ? sexagesimal(t) : Number(t));
+}
+
+function plainValue(text: string): unknown {
+  switch (resolveKind(text)) {
+    case 'null': return null;
+    case 'bool': return /^(?:yes|true|on)$/i.test(text);
+    case 'int': return constructInt(text);
+    case 'float': return constructFloat(text);
+    default: return text; // strings; timestamps are kept as their text
+  }
+}
+
+function toData(node: unknown): unknown {
+  if (node === null || node === undefined) return null;
+  if (isMap(node)) {
+    const out: Record<string, unknown> = {};
+    for (const pair of node.items) out[String(toData(pair.key))] = toData(pair.value);
+    return out;
+  }
+  if (isSeq(node)) return node.items.map(toData);
+  if (isScalar(node)) {
+    const text = node.value === null || node.value === undefined ? '' : String(node.value);
+    return node.type === 'PLAIN' ? plainValue(text) : text;
+  }
+  throw new Error('YAML anchors, aliases and tags are not supported here');
+}
+
+/** Parses YAML as PyYAML's safe_load (and so MLflow) reads it: YAML 1.1 implicit types. */
+export function parseYaml(text: string): unknown {
+  const doc = parseDocument(text, { schema: 'failsafe', version: '1.1' });
+  if (doc.errors.length > 0) throw doc.errors[0];
+  return toData(doc.contents);
 }
 
 // libyaml's character classes (yaml_private.h): MLflow dumps through CSafeDumper, i.e. libyaml.
