@@ -21,7 +21,8 @@ export * from './plots/index.js';
 export * as tracking from './tracking/index.js';
 export {
   setTrackingUri, setExperiment, startRun, activeRun, endRun, logParam, logParams, logMetric, logMetrics, setTag,
-  logArtifact, logModel, registerModel, setAlias, getModelVersion, loadModel, resolveModelUri, searchRuns, getRun,
+  logArtifact, logModel, registerModel, setAlias, getModelVersion, resolveModelUri, searchRuns, getRun,
   getMetricHistory, compareRuns,
 } from './tracking/fluent.js';
 export { RunStore, Run } from './tracking/index.js';
+export { loadModel } from './load-model.js';
