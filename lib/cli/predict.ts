@@ -1,9 +1,8 @@
 // `informer predict <model> --history <csv>`: a saved or registered model plus recent history in,
 // a dated forecast (original units) out, as CSV or JSON.
-import { writeFileSync, renameSync } from 'node:fs';
-
 import { Command, Option } from 'commander';
 
+import { writeFileAtomic } from '../atomic-write.js';
 import { readTable } from '../data/table.js';
 import { Predictor } from '../serve/predictor.js';
 import { resolveModelFile } from './model-arg.js';
@@ -30,9 +29,7 @@ export function predictCommand(): Command {
       if (!o.output) {
         process.stdout.write(text);
       } else {
-        const tmp = `${o.output}.tmp-${process.pid}`;
-        writeFileSync(tmp, text);
-        renameSync(tmp, o.output);
+        writeFileAtomic(o.output, text);
         console.error(`wrote ${f.dates.length} forecast rows to ${o.output}`);
       }
       await predictor.dispose?.();

@@ -1,7 +1,8 @@
 // ONNX export of an Informer (eval mode, the model's fixed ProbSparse key samples baked in) and a
 // structural checker for the files it writes.
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
+
+import { writeFileAtomic } from '../atomic-write.js';
 
 import { markColumns, toReferenceConfig, type InformerConfig } from '../config.js';
 import { ConfigError, FormatError, ShapeError, StateDictError } from '../errors.js';
@@ -174,23 +175,7 @@ export function buildOnnxModel(model: Informer, opts: OnnxExportOptions = {}): U
   return bytes;
 }
 
-/** Writes `data` to `path` through a temp file in the same folder and a rename (never a partial file). */
-export function writeFileAtomic(path: string, data: Uint8Array | string): void {
-  const tmp = `${path}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
-  let fd: number | undefined;
-  try {
-    fd = fs.openSync(tmp, 'wx', 0o644);
-    fs.writeFileSync(fd, data);
-    fs.fsyncSync(fd);
-    fs.closeSync(fd);
-    fd = undefined;
-    fs.renameSync(tmp, path);
-  } catch (e) {
-    if (fd !== undefined) fs.closeSync(fd);
-    fs.rmSync(tmp, { force: true });
-    throw e;
-  }
-}
+export { writeFileAtomic };
 
 export interface OnnxExportResult {
   path: string;

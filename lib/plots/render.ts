@@ -1,10 +1,8 @@
 // Shared plumbing of lib/plots: Vega-Lite spec → SVG string (headless, no canvas or browser), input
 // checks that throw the library's typed errors, min/max downsampling and an atomic SVG writer.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
+import { writeFileAtomic } from '../atomic-write.js';
 import { ConfigError, ValueError } from '../errors.js';
 
 // vega-scenegraph keeps module-level id counters (clip paths, gradients) and may measure text with
@@ -45,15 +43,7 @@ export function renderSvg(spec: TopLevelSpec): Promise<string> {
 /** Writes `svg` to `file` through a temp file in the same folder and a rename (never a partial file). */
 export function writeSvgAtomic(file: string, svg: string): void {
   if (typeof svg !== 'string' || !svg.startsWith('<svg')) throw new ValueError('writeSvgAtomic: svg must be an SVG string');
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
-  try {
-    fs.writeFileSync(tmp, svg, { flag: 'wx' });
-    fs.renameSync(tmp, file);
-  } catch (e) {
-    fs.rmSync(tmp, { force: true });
-    throw e;
-  }
+  writeFileAtomic(file, svg);
 }
 
 /** Common size/title options of every plot. */
