@@ -100,6 +100,13 @@ bool ParseConfig(Napi::Env env, Napi::Value value, informer::ModelConfig* c) {
 }
 
 bool GetFloat32(Napi::Env env, Napi::Value value, const char* name, size_t expected, const float** data) {
+  float* p = nullptr;
+  if (!GetFloat32(env, value, name, expected, &p)) return false;
+  *data = p;
+  return true;
+}
+
+bool GetFloat32(Napi::Env env, Napi::Value value, const char* name, size_t expected, float** data) {
   if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
     ThrowShape(env, std::string(name) + " must be a Float32Array");
     return false;

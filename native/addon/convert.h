@@ -19,6 +19,7 @@ bool GetNumber(Napi::Env env, Napi::Object obj, const char* key, double* out);
 bool ParseConfig(Napi::Env env, Napi::Value value, informer::ModelConfig* out);
 
 // A Float32Array argument of exactly `expected` elements; `name` is used in the error message.
+bool GetFloat32(Napi::Env env, Napi::Value value, const char* name, size_t expected, float** data);
 bool GetFloat32(Napi::Env env, Napi::Value value, const char* name, size_t expected, const float** data);
 
 }  // namespace informer_addon

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <string>
 
+#include "addon/convert.h"
 #include "addon/errors.h"
 #include "core/config.h"
 #include "core/gemm.h"
@@ -25,21 +26,6 @@ bool Dim(Napi::Env env, Napi::Value v, const char* name, int64_t* out) {
   return true;
 }
 
-bool Floats(Napi::Env env, Napi::Value v, const char* name, size_t n, float** data) {
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
-    ThrowShape(env, std::string(name) + " must be a Float32Array");
-    return false;
-  }
-  Napi::Float32Array a = v.As<Napi::Float32Array>();
-  if (a.ElementLength() != n) {
-    ThrowShape(env, std::string(name) + " has " + std::to_string(a.ElementLength()) + " elements, expected " +
-                        std::to_string(n));
-    return false;
-  }
-  *data = a.Data();
-  return true;
-}
-
 // sgemm(transA, transB, M, N, K, A, B, C, threaded): C = op(A) op(B), row-major, dense.
 Napi::Value Sgemm(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -48,8 +34,8 @@ Napi::Value Sgemm(const Napi::CallbackInfo& info) {
   int64_t M, N, K;
   if (!Dim(env, info[2], "M", &M) || !Dim(env, info[3], "N", &N) || !Dim(env, info[4], "K", &K)) return env.Undefined();
   float *A, *B, *C;
-  if (!Floats(env, info[5], "A", M * K, &A) || !Floats(env, info[6], "B", K * N, &B) ||
-      !Floats(env, info[7], "C", M * N, &C))
+  if (!GetFloat32(env, info[5], "A", M * K, &A) || !GetFloat32(env, info[6], "B", K * N, &B) ||
+      !GetFloat32(env, info[7], "C", M * N, &C))
     return env.Undefined();
   informer::sgemm(ta, tb, M, N, K, 1.f, A, ta ? M : K, B, tb ? K : N, 0.f, C, N, informer::GemmEpilogue(),
                   threaded ? &informer::ThreadPool::global() : nullptr);
@@ -69,8 +55,8 @@ Napi::Value Attention(const Napi::CallbackInfo& info) {
     return env.Undefined();
   const size_t n = static_cast<size_t>(B * L * H * d);
   float *q, *k, *v, *out;
-  if (!Floats(env, info[5], "q", n, &q) || !Floats(env, info[6], "k", n, &k) || !Floats(env, info[7], "v", n, &v) ||
-      !Floats(env, info[8], "out", n, &out))
+  if (!GetFloat32(env, info[5], "q", n, &q) || !GetFloat32(env, info[6], "k", n, &k) || !GetFloat32(env, info[7], "v", n, &v) ||
+      !GetFloat32(env, info[8], "out", n, &out))
     return env.Undefined();
   const bool masked = info[9].ToBoolean();
   const informer::AttentionShape s{B, H, L, L, d};

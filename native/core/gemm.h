@@ -2,6 +2,7 @@
 // micro-kernel chosen at run time (portable fallback otherwise) and a fused epilogue.
 //
 //   C[M,N] = act(alpha * op(A)[M,K] * op(B)[K,N] + beta * C + bias[N]) + residual[M,N]
+// residual may be C itself (an in-place x = x + f(x)).
 //
 // Row-major throughout. op(A) = A (lda >= K) or A^T (A stored K x M, lda >= M); same for B.
 // A Linear layer y = x W^T + b with W [out, in] is sgemm(false, true, rows, out, in, 1, x, in, W, in,
