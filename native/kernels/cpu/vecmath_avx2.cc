@@ -71,19 +71,48 @@ float ExpShiftSumAvx2(float* x, int64_t n, float shift) {
   return sum;
 }
 
+// Lanes [0, r) set: the tail of a row handled with masked loads and stores instead of scalar code
+// (attention rows are short: 12 to 100 keys).
+inline __m256i TailMask(int64_t r) {
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(r)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+inline float HorizontalMax(__m256 v) {
+  __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+  m = _mm_max_ss(m, _mm_shuffle_ps(m, m, 1));
+  return _mm_cvtss_f32(m);
+}
+
+inline float HorizontalSum(__m256 v) {
+  __m128 m = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  m = _mm_add_ps(m, _mm_movehl_ps(m, m));
+  m = _mm_add_ss(m, _mm_shuffle_ps(m, m, 1));
+  return _mm_cvtss_f32(m);
+}
+
 void SoftmaxRowAvx2(float* x, int64_t n) {
-  __m256 vmax = _mm256_set1_ps(-INFINITY);
-  int64_t j = 0;
-  for (; j + 8 <= n; j += 8) vmax = _mm256_max_ps(vmax, _mm256_loadu_ps(x + j));
-  alignas(32) float lanes[8];
-  _mm256_store_ps(lanes, vmax);
-  float mx = lanes[0];
-  for (int k = 1; k < 8; ++k) mx = lanes[k] > mx ? lanes[k] : mx;
-  for (; j < n; ++j) mx = x[j] > mx ? x[j] : mx;
-  const float inv = 1.f / ExpShiftSumAvx2(x, n, mx);
-  const __m256 vinv = _mm256_set1_ps(inv);
-  for (j = 0; j + 8 <= n; j += 8) _mm256_storeu_ps(x + j, _mm256_mul_ps(_mm256_loadu_ps(x + j), vinv));
-  for (; j < n; ++j) x[j] *= inv;
+  const int64_t full = n & ~int64_t(7), r = n - full;
+  const __m256i tail = TailMask(r);
+  const __m256 ninf = _mm256_set1_ps(-INFINITY);
+  __m256 vmax = ninf;
+  for (int64_t j = 0; j < full; j += 8) vmax = _mm256_max_ps(vmax, _mm256_loadu_ps(x + j));
+  if (r) vmax = _mm256_max_ps(vmax, _mm256_blendv_ps(ninf, _mm256_maskload_ps(x + full, tail), _mm256_castsi256_ps(tail)));
+  const __m256 shift = _mm256_set1_ps(HorizontalMax(vmax));
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t j = 0; j < full; j += 8) {
+    const __m256 e = Exp8(_mm256_sub_ps(_mm256_loadu_ps(x + j), shift));
+    _mm256_storeu_ps(x + j, e);
+    acc = _mm256_add_ps(acc, e);
+  }
+  __m256 etail = _mm256_setzero_ps();
+  if (r) {
+    etail = _mm256_and_ps(Exp8(_mm256_sub_ps(_mm256_maskload_ps(x + full, tail), shift)), _mm256_castsi256_ps(tail));
+    acc = _mm256_add_ps(acc, etail);
+  }
+  const __m256 inv = _mm256_set1_ps(1.f / HorizontalSum(acc));
+  for (int64_t j = 0; j < full; j += 8) _mm256_storeu_ps(x + j, _mm256_mul_ps(_mm256_loadu_ps(x + j), inv));
+  if (r) _mm256_maskstore_ps(x + full, tail, _mm256_mul_ps(etail, inv));
 }
 
 void GeluBackwardAvx2(int64_t n, const float* pre, const float* dy, float* dx) {
