@@ -8,6 +8,7 @@
 #include "core/rng.h"
 #include "core/thread_pool.h"
 #include "kernels/cpu/attention.h"
+#include "kernels/cpu/reduce.h"
 #include "kernels/cpu/vecmath.h"
 #include "kernels/cpu/pointwise.h"
 
@@ -21,8 +22,7 @@ void SoftmaxBackwardRows(const float* p, float* dp, int64_t rows, int64_t n) {
   for (int64_t r = 0; r < rows; ++r) {
     const float* pr = p + r * n;
     float* g = dp + r * n;
-    float dot = 0.f;
-    for (int64_t j = 0; j < n; ++j) dot += g[j] * pr[j];
+    const float dot = ReduceDot(g, pr, n);
     for (int64_t j = 0; j < n; ++j) g[j] = pr[j] * (g[j] - dot);
   }
 }

@@ -10,16 +10,11 @@
 #include "core/gemm.h"
 #include "core/thread_pool.h"
 #include "kernels/cpu/attention.h"
+#include "kernels/cpu/reduce.h"
 
 namespace informer {
 
 namespace {
-
-float Dot(const float* a, const float* b, int64_t n) {
-  float s = 0.f;
-  for (int64_t i = 0; i < n; ++i) s += a[i] * b[i];
-  return s;
-}
 
 struct Scratch {
   std::vector<float> measure, q_reduce, scores, context;
@@ -38,7 +33,7 @@ void SelectQueries(const AttentionShape& s, const float* q, int64_t q_row, const
     const int32_t* idx = sample + i * U;
     float mx = -std::numeric_limits<float>::infinity(), sum = 0.f;
     for (int64_t j = 0; j < U; ++j) {
-      const float dot = Dot(qi, k + static_cast<int64_t>(idx[j]) * kv_row, d);
+      const float dot = ReduceDot(qi, k + static_cast<int64_t>(idx[j]) * kv_row, d);
       mx = std::max(mx, dot);
       sum += dot;
     }

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "core/thread_pool.h"
+#include "kernels/cpu/reduce.h"
 
 namespace informer {
 
@@ -12,14 +13,8 @@ void LayerNormForward(int64_t rows, int64_t D, const float* x, const float* gamm
   auto run = [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
       const float* xr = x + r * D;
-      float sum = 0.f;
-      for (int64_t j = 0; j < D; ++j) sum += xr[j];
-      const float mu = sum / static_cast<float>(D);
-      float sq = 0.f;
-      for (int64_t j = 0; j < D; ++j) {
-        const float c = xr[j] - mu;
-        sq += c * c;
-      }
+      const float mu = ReduceSum(xr, D) / static_cast<float>(D);
+      const float sq = ReduceSquaredDeviation(xr, mu, D);
       const float rs = 1.f / std::sqrt(sq / static_cast<float>(D) + kNormEps);
       float* o = out + r * D;
       for (int64_t j = 0; j < D; ++j) o[j] = (xr[j] - mu) * rs * gamma[j] + beta[j];
