@@ -26,3 +26,5 @@ export {
 } from './tracking/fluent.js';
 export { RunStore, Run } from './tracking/index.js';
 export { loadModel } from './load-model.js';
+export { Predictor, createServer, serve, savePredictorModel, preprocessingFromDataset } from './serve/index.js';
+export type { Forecast, History, PredictorOptions, PreprocessingInfo, ServeOptions, ServerOptions } from './serve/index.js';
