@@ -4,7 +4,7 @@
 // latency percentiles, the server's event-loop delay (perf_hooks.monitorEventLoopDelay, read over IPC),
 // and how many requests each native forward call served.
 //
-//   node bench/server.bench.mjs [--duration 10] [--connections 8,16,32,64] [--rate 5000] [--window 0]
+//   node bench/server.bench.mjs [--duration 10] [--connections 4,8,16,32,64] [--window 0]
 import { fork } from 'node:child_process';
 import os from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -73,8 +73,9 @@ function ask(proc, msg) {
 async function parent() {
   const { default: autocannon } = await import('autocannon');
   const duration = Number(arg('duration', '10'));
-  const connections = arg('connections', '8,16,32,64').split(',').map(Number);
-  const rate = Number(arg('rate', '5000'));
+  // Closed loop (each connection waits for its answer): latency ~ connections / throughput. autocannon's
+  // overallRate is not used because it sends each second's quota in a burst, which measures queueing.
+  const connections = arg('connections', '4,8,16,32,64').split(',').map(Number);
   const proc = fork(fileURLToPath(import.meta.url), ['--child', ...process.argv.slice(2)], { stdio: 'inherit' });
   const { port } = await new Promise((resolve) => proc.once('message', resolve));
   const base = `http://127.0.0.1:${port}`;
@@ -101,9 +102,11 @@ async function parent() {
   };
 
   await run('warm-up', '/v2/models/seed/infer', inferBody, { connections: 16, duration: 2 });
+  await ask(proc, 'reset');
+  await new Promise((r) => setTimeout(r, 2000));
+  const idle = await ask(proc, 'stats'); // the event-loop delay baseline without load
   const rows = [];
   for (const c of connections) rows.push(await run(`infer, ${c} connections`, '/v2/models/seed/infer', inferBody, { connections: c }));
-  rows.push(await run(`infer, fixed ${rate} req/s, 64 connections`, '/v2/models/seed/infer', inferBody, { connections: 64, overallRate: rate }));
   rows.push(await run('forecast (raw history), 16 connections', '/v2/models/seed/forecast', forecastBody, { connections: 16 }));
   proc.send('exit');
 
@@ -111,6 +114,7 @@ async function parent() {
   console.log(`\nServer benchmark: ${cpu.length} x ${cpu[0]?.model ?? 'cpu'}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}; ` +
     `autocannon ${duration} s per row, server in a child process on 127.0.0.1, batchWindowMs ${arg('window', '0')}; ` +
     `infer body ${inferBody.length} B, forecast body ${forecastBody.length} B\n`);
+  console.log(`Server event-loop delay at idle: p50 ${idle.loop.p50.toFixed(2)} / p99 ${idle.loop.p99.toFixed(2)} / max ${idle.loop.max.toFixed(2)} ms (monitorEventLoopDelay, 1 ms resolution).\n`);
   console.log('| load | req/s | p50 ms | p97.5 ms | p99 ms | max ms | non-2xx | server event-loop delay p50 / p99 / max ms | requests per native call | server CPU |');
   console.log('|---|---|---|---|---|---|---|---|---|---|');
   for (const { label, r, s } of rows) {

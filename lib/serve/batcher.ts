@@ -3,6 +3,7 @@
 // native model runs one pass at a time anyway), so under load every request that arrives while a call
 // runs joins the next one: batches grow with the load instead of queueing native calls.
 
+import { ConfigError } from '../errors.js';
 import type { Batch } from '../model.js';
 import type { Tensor } from '../tensor.js';
 import { concatBatches } from './predictor.js';
@@ -35,6 +36,15 @@ interface Pending {
   reject: (e: unknown) => void;
 }
 
+/** The options with defaults applied; ConfigError when one is out of range. */
+export function checkBatcherOptions(opts: BatcherOptions): Required<BatcherOptions> {
+  const windowMs = opts.windowMs ?? 0;
+  const maxBatch = opts.maxBatch ?? 64;
+  if (typeof windowMs !== 'number' || !(windowMs >= 0 && Number.isFinite(windowMs))) throw new ConfigError(`batchWindowMs must be a number >= 0, got ${String(windowMs)}`);
+  if (!Number.isSafeInteger(maxBatch) || maxBatch < 1) throw new ConfigError(`maxBatch must be an integer >= 1, got ${String(maxBatch)}`);
+  return { windowMs, maxBatch };
+}
+
 export type ForwardFn = (batch: Batch) => Promise<Tensor<Float32Array>>;
 
 export class Batcher {
@@ -48,10 +58,7 @@ export class Batcher {
 
   constructor(run: ForwardFn, opts: BatcherOptions = {}) {
     this.#run = run;
-    this.windowMs = opts.windowMs ?? 0;
-    this.maxBatch = opts.maxBatch ?? 64;
-    if (!(this.windowMs >= 0 && Number.isFinite(this.windowMs))) throw new RangeError(`batchWindowMs must be a number >= 0, got ${String(opts.windowMs)}`);
-    if (!Number.isSafeInteger(this.maxBatch) || this.maxBatch < 1) throw new RangeError(`maxBatch must be an integer >= 1, got ${String(opts.maxBatch)}`);
+    ({ windowMs: this.windowMs, maxBatch: this.maxBatch } = checkBatcherOptions(opts));
   }
 
   get stats(): BatcherStats {

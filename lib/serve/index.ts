@@ -8,7 +8,7 @@ export {
 export type { PreprocessingInfo } from './preprocessing.js';
 export { OnnxBackend } from './onnx-backend.js';
 export type { OnnxBackendOptions } from './onnx-backend.js';
-export { Batcher } from './batcher.js';
+export { Batcher, checkBatcherOptions } from './batcher.js';
 export type { BatcherOptions, BatcherStats, ForwardFn } from './batcher.js';
 export { RequestError, inferResponse, modelMetadata, modelSignature, parseInferRequest } from './oip.js';
 export type { InferRequest, ModelSignature } from './oip.js';

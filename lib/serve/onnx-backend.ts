@@ -1,8 +1,9 @@
 // onnxruntime-node as an alternative forward engine: the model is exported in memory (or an existing
 // model.onnx is used) and run by an InferenceSession. Note that onnxruntime-node's run() executes on
 // the JavaScript thread (inside a setImmediate), so it blocks the event loop while it computes.
+// onnxruntime-node is imported on first use, so importing the package does not load its binary.
 
-import * as ort from 'onnxruntime-node';
+import type * as Ort from 'onnxruntime-node';
 
 import { ConfigError, ShapeError } from '../errors.js';
 import { buildOnnxModel, INPUT_NAMES, OUTPUT_NAME } from '../export/onnx.js';
@@ -17,11 +18,13 @@ export interface OnnxBackendOptions {
 }
 
 export class OnnxBackend {
-  readonly session: ort.InferenceSession;
+  readonly session: Ort.InferenceSession;
+  readonly #ort: typeof Ort;
   readonly #predLen: number;
   readonly #cOut: number;
 
-  private constructor(session: ort.InferenceSession, predLen: number, cOut: number) {
+  private constructor(ort: typeof Ort, session: Ort.InferenceSession, predLen: number, cOut: number) {
+    this.#ort = ort;
     this.session = session;
     this.#predLen = predLen;
     this.#cOut = cOut;
@@ -31,14 +34,15 @@ export class OnnxBackend {
   static async create(model: Informer, opts: OnnxBackendOptions = {}): Promise<OnnxBackend> {
     const threads = opts.intraOpThreads ?? 2;
     if (!Number.isSafeInteger(threads) || threads < 0) throw new ConfigError(`intraOpThreads must be an integer >= 0, got ${String(threads)}`);
-    const options: ort.InferenceSession.SessionOptions = {
+    const ort = await import('onnxruntime-node');
+    const options: Ort.InferenceSession.SessionOptions = {
       intraOpNumThreads: threads,
       interOpNumThreads: 1,
       executionMode: 'sequential',
       graphOptimizationLevel: 'all',
     };
     const source = opts.onnxPath ?? buildOnnxModel(model);
-    let session: ort.InferenceSession;
+    let session: Ort.InferenceSession;
     try {
       session = typeof source === 'string' ? await ort.InferenceSession.create(source, options) : await ort.InferenceSession.create(source, options);
     } catch (e) {
@@ -49,12 +53,13 @@ export class OnnxBackend {
       await session.release();
       throw new ConfigError(`${opts.onnxPath ?? 'model'}: expected inputs ${INPUT_NAMES.join(', ')} and output ${OUTPUT_NAME}, got ${session.inputNames.join(', ')} -> ${session.outputNames.join(', ')}`);
     }
-    return new OnnxBackend(session, model.config.predLen, model.config.cOut);
+    return new OnnxBackend(ort, session, model.config.predLen, model.config.cOut);
   }
 
   /** Forecast [B, predLen, cOut] for a batch already shaped for the model. */
   async forward(batch: Batch): Promise<Tensor<Float32Array>> {
-    const f = (t: Tensor): ort.Tensor => new ort.Tensor('float32', t.data as Float32Array, t.shape);
+    const T = this.#ort.Tensor;
+    const f = (t: Tensor): Ort.Tensor => new T('float32', t.data as Float32Array, t.shape);
     const out = await this.session.run({
       x_enc: f(batch.xEnc),
       x_mark_enc: f(batch.xMarkEnc),

@@ -5,12 +5,12 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 import type { ForecastDataset } from '../data/dataset.js';
 import { ConfigError, InformerError, ShapeError, ValueError } from '../errors.js';
 import { Informer } from '../model.js';
-import { Batcher, type BatcherStats } from './batcher.js';
+import { Batcher, checkBatcherOptions, type BatcherStats } from './batcher.js';
 import { inferResponse, modelMetadata, modelSignature, parseInferRequest, RequestError, type ModelSignature } from './oip.js';
 import { readSafetensors } from '../safetensors.js';
 import { Predictor, type PredictorOptions } from './predictor.js';
@@ -111,8 +111,7 @@ export async function createServer(opts: ServerOptions): Promise<InformerServer>
   }
   const bodyLimit = opts.maxBodyBytes ?? DEFAULT_BODY_LIMIT;
   if (!Number.isSafeInteger(bodyLimit) || bodyLimit < 1) throw new ConfigError(`maxBodyBytes must be a positive integer, got ${String(bodyLimit)}`);
-  const batcherOpts = { windowMs: opts.batchWindowMs, maxBatch: opts.maxBatch };
-  new Batcher(async () => ({ data: new Float32Array(0), shape: [0] }), batcherOpts); // validates the options now
+  const batcherOpts = checkBatcherOptions({ windowMs: opts.batchWindowMs, maxBatch: opts.maxBatch });
 
   const slots = new Map<string, Slot>();
   const activate = (slot: Slot, entry: ServedModel): void => {
@@ -144,6 +143,7 @@ export async function createServer(opts: ServerOptions): Promise<InformerServer>
   }
   if (slots.size === 0) throw new ConfigError('createServer needs at least one model');
 
+  const { default: Fastify } = await import('fastify'); // loaded on first use, not when the package is imported
   const app = Fastify({
     logger: opts.logger ?? false,
     bodyLimit,
@@ -262,9 +262,9 @@ export interface ServeOptions extends Omit<ServerOptions, 'models'>, PredictorOp
  * (served over /infer only).
  */
 export async function loadServedModel(path: string, opts: PredictorOptions = {}): Promise<Predictor | ModelEntry> {
-  const bytes = readFileSync(path);
-  if (readSafetensors(bytes).metadata[PREPROCESSING_KEY] !== undefined) return Predictor.load(bytes, opts);
-  return { model: Informer.load(bytes) };
+  // Reads the file twice at startup, so that every error message names the path.
+  if (readSafetensors(path).metadata[PREPROCESSING_KEY] !== undefined) return Predictor.load(path, opts);
+  return { model: Informer.load(path) };
 }
 
 /**
