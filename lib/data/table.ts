@@ -372,14 +372,23 @@ export function parseCsv(text: string, opts: ParseCsvOptions = {}): Table {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Parquet (parquet-wasm decodes to Arrow IPC, apache-arrow reads it; loaded lazily so CSV users never
-// pay for the WebAssembly module)
+// Parquet: parquet-wasm decodes into Arrow arrays in WebAssembly memory, arrow-js-ffi reads them as
+// apache-arrow vectors through the Arrow C data interface (copied out, so the wasm table can be
+// freed at once, with no IPC serialisation in between). Loaded lazily so CSV users never pay for
+// the WebAssembly module.
 
 async function parseParquet(bytes: Uint8Array, opts: TableOptions, source: string): Promise<Table> {
-  const [{ readParquet }, arrow] = await Promise.all([import('parquet-wasm'), import('apache-arrow')]);
-  let table;
+  const [{ readParquet, wasmMemory }, ffi, arrow] = await Promise.all([
+    import('parquet-wasm'), import('arrow-js-ffi'), import('apache-arrow'),
+  ]);
+  let table: import('apache-arrow').Table;
   try {
-    table = arrow.tableFromIPC(readParquet(bytes).intoIPCStream());
+    const ffiTable = readParquet(bytes).intoFFI();
+    try {
+      table = ffi.parseTable(wasmMemory().buffer, ffiTable.arrayAddrs(), ffiTable.schemaAddr(), true) as unknown as import('apache-arrow').Table;
+    } finally {
+      ffiTable.drop();
+    }
   } catch (e) {
     throw new FormatError(`${source}: not a readable Parquet file (${e instanceof Error ? e.message : String(e)})`, { cause: e });
   }
