@@ -8,14 +8,14 @@ import { fileURLToPath } from 'node:url';
 import t from 'tap';
 
 import {
-  ForecastDataset, Informer, Trainer, fitWithRun, getMetricHistory, getRun, loadModel, parseCsv, setExperiment,
+  ForecastDataset, Informer, Trainer, getMetricHistory, getRun, loadModel, parseCsv, setExperiment,
   setTrackingUri, startRun,
 } from '../dist/index.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const text = readFileSync(join(root, 'data', 'alibaba_pod.csv'), 'utf8').split('\n').slice(0, 1501).join('\n');
 
-t.test('fitWithRun logs the whole run', async (t) => {
+t.test('a Trainer given a run autologs it', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'informer-autolog-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   setTrackingUri(join(dir, 'mlruns'));
@@ -24,7 +24,7 @@ t.test('fitWithRun logs the whole run', async (t) => {
   const model = new Informer({ ...data.modelConfig(), dModel: 16, nHeads: 2, eLayers: 1, dLayers: 1, dFf: 16, seed: 2 });
   t.teardown(() => model.dispose());
   const result = await startRun({ runName: 'autolog-test' }, (run) =>
-    fitWithRun(new Trainer(model, data, { epochs: 2, batchSize: 16 }), run, { registeredModelName: 'tiny', logEveryNSteps: 5 }));
+    new Trainer(model, data, { epochs: 2, batchSize: 16, run, autolog: { registeredModelName: 'tiny', logEveryNSteps: 5 } }).fit());
   const record = getRun(result.model.runId);
   t.equal(record.info.status, 'FINISHED');
   t.equal(record.data.params.seq_len, '12');

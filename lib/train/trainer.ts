@@ -7,6 +7,8 @@ import { forecastMetrics, type ForecastMetrics } from '../data/metrics.js';
 import type { Informer } from '../model.js';
 import { Adam } from '../optim.js';
 import type { Tensor } from '../tensor.js';
+import type { Run } from '../tracking/run.js';
+import { fitWithRun, type AutologOptions } from './autolog.js';
 import { EarlyStopping } from './early-stopping.js';
 import { adjustedLearningRate, type LrAdjust } from './schedule.js';
 
@@ -36,6 +38,10 @@ export interface TrainerOptions {
   maxStepsPerEpoch?: number;
   /** Cancels training between steps; the best checkpoint so far is restored. */
   signal?: AbortSignal;
+  /** A tracking run: fit() autologs params, metrics, plots and the model into it (see fitWithRun). */
+  run?: Run;
+  /** Settings of that autologging. */
+  autolog?: AutologOptions;
   onStep?: (event: StepEvent) => void;
   onEpoch?: (event: EpochEvent) => void;
 }
@@ -97,8 +103,9 @@ function checkInt(name: string, v: number, min: number): number {
 }
 
 export class Trainer {
-  readonly options: Required<Omit<TrainerOptions, 'signal' | 'onStep' | 'onEpoch' | 'maxStepsPerEpoch'>> &
-    Pick<TrainerOptions, 'signal' | 'onStep' | 'onEpoch' | 'maxStepsPerEpoch'>;
+  readonly options: Required<Omit<TrainerOptions, 'signal' | 'onStep' | 'onEpoch' | 'maxStepsPerEpoch' | 'run' | 'autolog'>> &
+    Pick<TrainerOptions, 'signal' | 'onStep' | 'onEpoch' | 'maxStepsPerEpoch' | 'run' | 'autolog'>;
+  #autologging = false;
   readonly optimizer: Adam;
 
   constructor(readonly model: Informer, readonly dataset: ForecastDataset, opts: TrainerOptions = {}) {
@@ -131,6 +138,14 @@ export class Trainer {
    * `callbacks` replace the options' onStep/onEpoch for this call (autologging chains them).
    */
   async fit(callbacks: Pick<TrainerOptions, 'onStep' | 'onEpoch'> = {}): Promise<TrainResult> {
+    if (this.options.run && !this.#autologging) {
+      this.#autologging = true;
+      try {
+        return await fitWithRun(this, this.options.run, this.options.autolog);
+      } finally {
+        this.#autologging = false;
+      }
+    }
     const o = { ...this.options, ...callbacks };
     const started = Date.now();
     const train = this.dataset.split('train');
