@@ -3,7 +3,7 @@
 import type { TopLevelSpec } from 'vega-lite';
 import { ConfigError, ShapeError, ValueError } from '../errors.js';
 import { parseDate } from '../data/table.js';
-import { checkFinite, minMaxIndices, renderSvg, sizeOptions, type PlotSize } from './render.js';
+import { checkFinite, specFrame, minMaxIndices, renderSvg, sizeOptions, type PlotSize } from './render.js';
 
 /** One forecast window: `values[j]` is the forecast for `dates[start + j]`. */
 export interface ForecastWindow {
@@ -82,12 +82,7 @@ export function forecastSpec(series: ForecastSeries, opts: ForecastPlotOptions =
   const domain = SERIES.filter((s) => rows.some((r) => r.series === s));
   const pickScale = <T>(range: T[]) => ({ domain, range: domain.map((s) => range[SERIES.indexOf(s)]!) });
   const spec = {
-    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-    ...(title !== undefined ? { title } : {}),
-    width,
-    height,
-    autosize: { type: 'fit', contains: 'padding' },
-    background: 'white',
+    ...specFrame(title, width, height),
     data: { values: rows },
     encoding: {
       x: { field: 't', type: 'temporal', title: 'time (UTC)', scale: { type: 'utc' } },

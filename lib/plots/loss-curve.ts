@@ -2,7 +2,7 @@
 // the learning rate on a right-hand axis when it changes, and the best (lowest val) epoch marked.
 import type { TopLevelSpec } from 'vega-lite';
 import { ValueError } from '../errors.js';
-import { checkFinite, renderSvg, sizeOptions, type PlotSize } from './render.js';
+import { checkFinite, specFrame, renderSvg, sizeOptions, type PlotSize } from './render.js';
 
 /** One epoch of a run (Trainer's EpochEvent fits). */
 export interface LossEpoch {
@@ -125,12 +125,7 @@ export function lossCurveSpec(epochs: LossEpoch[], opts: LossCurveOptions = {}):
     });
   }
   const spec = {
-    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-    ...(title !== undefined ? { title } : {}),
-    width,
-    height,
-    autosize: { type: 'fit', contains: 'padding' },
-    background: 'white',
+    ...specFrame(title, width, height),
     layer,
     ...(showLr ? { resolve: { scale: { y: 'independent' } } } : {}),
   };

@@ -69,6 +69,18 @@ export function sizeOptions(fn: string, opts: PlotSize, width: number, height: n
 }
 
 /** Throws ValueError naming `label` (series and index, e.g. 'valLoss[3]') unless `v` is a finite number. */
+/** The top of every plot's Vega-Lite spec: schema, title, size and a white background. */
+export function specFrame(title: string | undefined, width: number, height: number) {
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    ...(title !== undefined ? { title } : {}),
+    width,
+    height,
+    autosize: { type: 'fit', contains: 'padding' },
+    background: 'white',
+  } as const;
+}
+
 export function checkFinite(fn: string, label: string, v: unknown): number {
   if (typeof v !== 'number' || !Number.isFinite(v)) throw new ValueError(`${fn}: ${label} must be a finite number, got ${String(v)}`);
   return v;

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FormatError } from '../errors.js';
 import { TrackingError } from './errors.js';
-import { readValueFiles } from './store.js';
+import { readKeyedFiles, readValueFiles } from './store.js';
 import type { RunStore } from './store.js';
 import { matchesFilter, parseFilter, parseOrderBy, sortBy } from './filter.js';
 import type { Lookup } from './filter.js';
@@ -61,22 +61,7 @@ function latest(points: Metric[]): Metric | undefined {
 }
 
 function readMetricDir(dir: string): Record<string, Metric[]> {
-  const out: Record<string, Metric[]> = {};
-  const walk = (d: string, prefix: string): void => {
-    let entries: fs.Dirent[];
-    try {
-      entries = fs.readdirSync(d, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      const key = prefix + e.name;
-      if (e.isDirectory()) walk(path.join(d, e.name), key + '/');
-      else if (e.isFile()) out[key] = parseMetricFile(path.join(d, e.name), key);
-    }
-  };
-  walk(dir, '');
-  return out;
+  return readKeyedFiles(dir, parseMetricFile);
 }
 
 function readRunDir(store: RunStore, dir: string): RunRecord {

@@ -98,9 +98,12 @@ function subdirs(dir: string): string[] {
   }
 }
 
-/** Reads a folder of value files (params/, tags/, aliases/) into key -> content; keys may contain '/'. */
-export function readValueFiles(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
+/**
+ * Reads every file below `dir` (params/, tags/, metrics/, aliases/) as key -> read(file, key), in
+ * sorted order; keys are the relative paths, so they may contain '/'. A missing folder is empty.
+ */
+export function readKeyedFiles<T>(dir: string, read: (file: string, key: string) => T): Record<string, T> {
+  const out: Record<string, T> = {};
   const walk = (d: string, prefix: string): void => {
     let entries: fs.Dirent[];
     try {
@@ -111,11 +114,16 @@ export function readValueFiles(dir: string): Record<string, string> {
     for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
       const key = prefix + e.name;
       if (e.isDirectory()) walk(path.join(d, e.name), key + '/');
-      else if (e.isFile()) out[key] = fs.readFileSync(path.join(d, e.name), 'utf8');
+      else if (e.isFile()) out[key] = read(path.join(d, e.name), key);
     }
   };
   walk(dir, '');
   return out;
+}
+
+/** Reads a folder of value files (params/, tags/, aliases/) into key -> content. */
+export function readValueFiles(dir: string): Record<string, string> {
+  return readKeyedFiles(dir, (file) => fs.readFileSync(file, 'utf8'));
 }
 
 /** A local MLflow FileStore folder. */
