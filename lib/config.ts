@@ -34,7 +34,7 @@ export interface InformerConfig {
   dFf: number;
   /** ProbSparse sampling factor c. */
   factor: number;
-  /** Decoder placeholder value: 0 zeros, 1 ones. */
+  /** Value of the decoder input's predLen padding steps: 0 zeros, 1 ones. */
   padding: 0 | 1;
   /** Self-attention distilling (ConvLayer) between encoder layers. */
   distil: boolean;

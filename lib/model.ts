@@ -15,7 +15,7 @@ export interface Batch {
   xEnc: Tensor;
   /** [B, seqLen, nMark] time features of the encoder window */
   xMarkEnc: Tensor;
-  /** [B, labelLen + predLen, decIn]: the last labelLen steps, then the placeholder */
+  /** [B, labelLen + predLen, decIn]: the last labelLen steps, then predLen padding steps */
   xDec: Tensor;
   /** [B, labelLen + predLen, nMark] */
   xMarkDec: Tensor;

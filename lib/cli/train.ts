@@ -51,7 +51,7 @@ const MODEL_OPTIONS: [string, keyof InformerConfig, 'int' | 'num' | 'str', strin
   ['d-layers', 'dLayers', 'int', 'decoder layers (1)'],
   ['d-ff', 'dFf', 'int', 'feed-forward width (2048)'],
   ['factor', 'factor', 'int', 'ProbSparse sampling factor c (5)'],
-  ['padding', 'padding', 'int', 'decoder placeholder: 0 zeros, 1 ones (0)'],
+  ['padding', 'padding', 'int', 'value of the decoder input padding steps: 0 zeros, 1 ones (0)'],
   ['dropout', 'dropout', 'num', 'dropout probability (0.05)'],
   ['attn', 'attn', 'str', "attention: 'prob' or 'full' (prob)"],
   ['embed', 'embed', 'str', "time encoding: 'timeF', 'fixed' or 'learned' (timeF)"],

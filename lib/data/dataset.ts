@@ -33,7 +33,7 @@ export interface DatasetOptions {
   split?: SplitSpec;
   /** Standardise with statistics of the train rows (default true). */
   scale?: boolean;
-  /** Decoder placeholder: 0 zeros (default), 1 ones. */
+  /** Value of the decoder input padding steps: 0 zeros (default), 1 ones. */
   padding?: 0 | 1;
   /** Input columns for M/MS (the reference's cols); default all numeric columns. The target is always last. */
   columns?: string[];
@@ -45,7 +45,7 @@ export interface WindowBatch {
   xEnc: Tensor<Float32Array>;
   /** [B, seqLen, nMark] */
   xMarkEnc: Tensor<Float32Array>;
-  /** [B, labelLen + predLen, decIn]: the last labelLen steps of y, then predLen placeholders. */
+  /** [B, labelLen + predLen, decIn]: the last labelLen steps of y, then predLen padding steps. */
   xDec: Tensor<Float32Array>;
   /** [B, labelLen + predLen, nMark] */
   xMarkDec: Tensor<Float32Array>;

@@ -1,6 +1,6 @@
 // Predictor: raw history in, dated forecast on the original scale out. It builds exactly the inputs the
 // training windows had (ForecastDataset): the last seqLen rows scaled with the training statistics,
-// the decoder's last labelLen rows followed by predLen placeholders, and time features of the history
+// the decoder's last labelLen rows followed by predLen padding steps, and time features of the history
 // dates plus the future dates generated from the data's frequency.
 
 import { readFileSync } from 'node:fs';

@@ -19,7 +19,7 @@ struct ModelConfig {
   int d_model = 512, n_heads = 8, e_layers = 2, d_layers = 1, d_ff = 2048;
   std::vector<int> s_layers = {3, 2, 1};  // encoder depths of the stack (model 'informerstack')
   int factor = 5;
-  int padding = 0;  // decoder placeholder value: 0 or 1 (the batch's x_dec carries it; kept for export)
+  int padding = 0;  // value of the decoder input padding steps: 0 or 1 (the batch's x_dec carries it; kept for export)
   bool distil = true;
   float dropout = 0.05f;
   AttnKind attn = AttnKind::kProb;
