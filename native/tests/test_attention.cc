@@ -151,18 +151,26 @@ void TestProb(const Case& c, bool masked) {
   CHECK_ALLCLOSE(out.data(), ref.data(), out.size(), 1e-5, 1e-4);
   for (int64_t bh = 0; bh < c.B * c.H; ++bh)
     CHECK(std::is_sorted(top.begin() + bh * u, top.begin() + (bh + 1) * u));
+  // Inference (nothing kept for backward): tiny heads take the in-register path.
+  std::fill(out.begin(), out.end(), 0.f);
+  ProbAttentionForward(s, q.data(), k.data(), v.data(), HeadLayout::RowMajor(c.Lq, c.H, c.d),
+                       HeadLayout::RowMajor(c.Lk, c.H, c.d), out.data(), HeadLayout::RowMajor(c.Lq, c.H, c.d), masked,
+                       float(1.0 / std::sqrt(double(c.d))), sample.data(), U, u, nullptr, nullptr);
+  CHECK_ALLCLOSE(out.data(), ref.data(), out.size(), 1e-5, 1e-4);
 }
 
 }  // namespace
 
 int main() {
-  const Case cases[] = {{2, 4, 12, 12, 8}, {1, 2, 18, 18, 16}, {3, 8, 96, 96, 64}, {2, 3, 72, 48, 5}, {1, 1, 1, 7, 3}};
+  const Case cases[] = {{2, 4, 12, 12, 8}, {1, 2, 18, 18, 16}, {3, 8, 96, 96, 64}, {2, 3, 72, 48, 5}, {1, 1, 1, 7, 3},
+                        {2, 4, 18, 12, 8}, {1, 2, 40, 300, 8}, {1, 2, 9, 9, 8}};
   for (const Case& c : cases) {
     TestFull(c, false, false);
     TestFull(c, false, true);
     if (c.Lq == c.Lk) TestFull(c, true, true);
   }
-  const Case prob_cases[] = {{2, 4, 12, 12, 8}, {1, 2, 18, 18, 16}, {2, 8, 96, 96, 64}, {2, 4, 72, 72, 16}, {1, 3, 300, 300, 8}};
+  const Case prob_cases[] = {{2, 4, 12, 12, 8}, {1, 2, 18, 18, 16}, {2, 8, 96, 96, 64}, {2, 4, 72, 72, 16},
+                             {1, 3, 300, 300, 8}, {2, 4, 18, 18, 8}, {1, 2, 72, 72, 8}};
   for (const Case& c : prob_cases) {
     TestProb(c, false);
     TestProb(c, true);

@@ -108,6 +108,10 @@ void FullAttentionForward(const AttentionShape& s, const float* q, const float* 
     if (scratch.size() < static_cast<size_t>(block * s.Lk)) scratch.resize(block * s.Lk);
     for (int64_t bh = begin; bh < end; ++bh) {
       const HeadPtrs hp = Head(s, bh, q, k, v, in_q, in_kv, out_layout);
+      // Tiny heads: the whole head in registers, no GEMM calls.
+      if (SmallHeadAttention(s.Lq, s.Lk, s.d, hp.q, in_q.row, nullptr, hp.k, hp.v, in_kv.row, scale, causal, nullptr,
+                             out + hp.out_offset, out_layout.row))
+        continue;
       for (int64_t r0 = 0; r0 < s.Lq; r0 += block) {
         const int64_t rows = std::min(block, s.Lq - r0);
         // Causal rows only see keys up to their own position.

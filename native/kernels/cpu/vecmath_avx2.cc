@@ -5,6 +5,7 @@
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "kernels/cpu/fast_math.h"
@@ -113,6 +114,52 @@ void SoftmaxRowAvx2(float* x, int64_t n) {
   const __m256 inv = _mm256_set1_ps(1.f / HorizontalSum(acc));
   for (int64_t j = 0; j < full; j += 8) _mm256_storeu_ps(x + j, _mm256_mul_ps(_mm256_loadu_ps(x + j), inv));
   if (r) _mm256_maskstore_ps(x + full, tail, _mm256_mul_ps(etail, inv));
+}
+
+void SmallHeadAttention8Avx2(int64_t rows, int64_t Lk, const float* q, int64_t q_row, const int32_t* q_index,
+                             const float* k, const float* v, int64_t kv_row, float scale, bool causal,
+                             const int32_t* positions, float* out, int64_t out_row) {
+  // K transposed once per head ([8][Lk], padded to whole vectors) so a row's scores are 8 FMAs per
+  // 8 keys with broadcast query elements.
+  const int64_t nv = (Lk + 7) / 8;
+  alignas(32) float kt[8][256];
+  alignas(32) float scores[256];
+  for (int64_t j = 0; j < nv * 8; ++j)
+    for (int e = 0; e < 8; ++e) kt[e][j] = j < Lk ? k[j * kv_row + e] : 0.f;
+  const __m256 lane = _mm256_setr_ps(0, 1, 2, 3, 4, 5, 6, 7);
+  const __m256 ninf = _mm256_set1_ps(-INFINITY);
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* qr = q + (q_index ? q_index[r] : r) * q_row;
+    __m256 qe[8];
+    for (int e = 0; e < 8; ++e) qe[e] = _mm256_set1_ps(qr[e] * scale);
+    // Keys past Lk, and past the query's position when causal, are -inf.
+    const float limit = static_cast<float>(causal ? std::min<int64_t>(Lk, (positions ? positions[r] : r) + 1) : Lk);
+    __m256 vmax = ninf;
+    for (int64_t c = 0; c < nv; ++c) {
+      __m256 s = _mm256_mul_ps(qe[0], _mm256_load_ps(&kt[0][c * 8]));
+      for (int e = 1; e < 8; ++e) s = _mm256_fmadd_ps(qe[e], _mm256_load_ps(&kt[e][c * 8]), s);
+      const __m256 idx = _mm256_add_ps(lane, _mm256_set1_ps(static_cast<float>(c * 8)));
+      s = _mm256_blendv_ps(s, ninf, _mm256_cmp_ps(idx, _mm256_set1_ps(limit), _CMP_GE_OQ));
+      _mm256_store_ps(scores + c * 8, s);
+      vmax = _mm256_max_ps(vmax, s);
+    }
+    const __m256 shift = _mm256_set1_ps(HorizontalMax(vmax));
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t c = 0; c < nv; ++c) {
+      const __m256 e = Exp8(_mm256_sub_ps(_mm256_load_ps(scores + c * 8), shift));
+      // exp of a masked entry clamps to ~1e-38: zero it so it adds nothing.
+      const __m256 idx = _mm256_add_ps(lane, _mm256_set1_ps(static_cast<float>(c * 8)));
+      const __m256 p = _mm256_andnot_ps(_mm256_cmp_ps(idx, _mm256_set1_ps(limit), _CMP_GE_OQ), e);
+      _mm256_store_ps(scores + c * 8, p);
+      acc = _mm256_add_ps(acc, p);
+    }
+    const float inv = 1.f / HorizontalSum(acc);
+    const int64_t keys = static_cast<int64_t>(limit);
+    __m256 o = _mm256_setzero_ps();
+    for (int64_t j = 0; j < keys; ++j) o = _mm256_fmadd_ps(_mm256_set1_ps(scores[j]), _mm256_loadu_ps(v + j * kv_row), o);
+    const int64_t dst = positions ? positions[r] : r;
+    _mm256_storeu_ps(out + dst * out_row, _mm256_mul_ps(o, _mm256_set1_ps(inv)));
+  }
 }
 
 void GeluBackwardAvx2(int64_t n, const float* pre, const float* dy, float* dx) {
