@@ -69,7 +69,18 @@ void FullAttentionForward(const AttentionShape& s, const float* q, const float* 
   ThreadPool& pool = ThreadPool::global();
 
   if (probs) {
-    // Training layout: keep every head's probabilities for the backward pass.
+    // Training layout: keep every head's probabilities for the backward pass. Without dropout, tiny
+    // heads compute probabilities and output in one in-register pass.
+    if (!(dropout > 0.f && rng && drop_mask) && SmallHeadSupported(s.d, s.Lk)) {
+      pool.parallel_for(BH, HeadGrain(s), [&](int64_t begin, int64_t end) {
+        for (int64_t bh = begin; bh < end; ++bh) {
+          const HeadPtrs hp = Head(s, bh, q, k, v, in_q, in_kv, out_layout);
+          SmallHeadAttention(s.Lq, s.Lk, s.d, hp.q, in_q.row, nullptr, hp.k, hp.v, in_kv.row, scale, causal, nullptr,
+                             out + hp.out_offset, out_layout.row, probs + bh * LL);
+        }
+      });
+      return;
+    }
     pool.parallel_for(BH, HeadGrain(s), [&](int64_t begin, int64_t end) {
       for (int64_t bh = begin; bh < end; ++bh) {
         const HeadPtrs hp = Head(s, bh, q, k, v, in_q, in_kv, out_layout);
@@ -109,9 +120,11 @@ void FullAttentionForward(const AttentionShape& s, const float* q, const float* 
     for (int64_t bh = begin; bh < end; ++bh) {
       const HeadPtrs hp = Head(s, bh, q, k, v, in_q, in_kv, out_layout);
       // Tiny heads: the whole head in registers, no GEMM calls.
-      if (SmallHeadAttention(s.Lq, s.Lk, s.d, hp.q, in_q.row, nullptr, hp.k, hp.v, in_kv.row, scale, causal, nullptr,
-                             out + hp.out_offset, out_layout.row))
+      if (SmallHeadSupported(s.d, s.Lk)) {
+        SmallHeadAttention(s.Lq, s.Lk, s.d, hp.q, in_q.row, nullptr, hp.k, hp.v, in_kv.row, scale, causal, nullptr,
+                           out + hp.out_offset, out_layout.row, nullptr);
         continue;
+      }
       for (int64_t r0 = 0; r0 < s.Lq; r0 += block) {
         const int64_t rows = std::min(block, s.Lq - r0);
         // Causal rows only see keys up to their own position.

@@ -79,9 +79,12 @@ void ProbHead(const AttentionShape& s, const float* q, int64_t q_row, const floa
   const int32_t* sel = sc->order.data();
   if (top) std::copy(sel, sel + u, top);
 
-  // Full attention rows for the selected queries, written over their initial context. At inference
-  // (no probabilities to keep) tiny heads run whole in registers.
-  if (!probs && SmallHeadAttention(u, Lk, d, q, q_row, sel, k, v, kv_row, scale, masked, sel, out, out_row)) return;
+  // Full attention rows for the selected queries, written over their initial context (tiny heads
+  // whole in registers).
+  if (SmallHeadSupported(d, Lk)) {
+    SmallHeadAttention(u, Lk, d, q, q_row, sel, k, v, kv_row, scale, masked, sel, out, out_row, probs);
+    return;
+  }
   sc->q_reduce.resize(u * d);
   for (int64_t r = 0; r < u; ++r) std::copy(q + sel[r] * q_row, q + sel[r] * q_row + d, sc->q_reduce.data() + r * d);
   float* p = probs;

@@ -41,17 +41,15 @@ void SoftmaxRow(float* x, int64_t n) {
   for (int64_t j = 0; j < n; ++j) x[j] *= inv;
 }
 
-bool SmallHeadAttention(int64_t rows, int64_t Lk, int64_t d, const float* q, int64_t q_row, const int32_t* q_index,
+bool SmallHeadSupported(int64_t d, int64_t Lk) { return d == 8 && Lk <= 256 && UseAvx2(); }
+
+void SmallHeadAttention(int64_t rows, int64_t Lk, int64_t d, const float* q, int64_t q_row, const int32_t* q_index,
                         const float* k, const float* v, int64_t kv_row, float scale, bool causal,
-                        const int32_t* positions, float* out, int64_t out_row) {
+                        const int32_t* positions, float* out, int64_t out_row, float* probs) {
 #if defined(__x86_64__) || defined(_M_X64)
-  if (d == 8 && Lk <= 256 && UseAvx2()) {
-    vecmath_internal::SmallHeadAttention8Avx2(rows, Lk, q, q_row, q_index, k, v, kv_row, scale, causal, positions,
-                                              out, out_row);
-    return true;
-  }
+  vecmath_internal::SmallHeadAttention8Avx2(rows, Lk, q, q_row, q_index, k, v, kv_row, scale, causal, positions, out,
+                                            out_row, probs);
 #endif
-  return false;
 }
 
 void GeluBackward(int64_t n, const float* pre, const float* dy, float* dx) {

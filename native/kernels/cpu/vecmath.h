@@ -13,13 +13,16 @@ float ExpShiftSum(float* x, int64_t n, float shift);
 // In-place softmax of one row of n values (-inf entries become 0).
 void SoftmaxRow(float* x, int64_t n);
 
-// Inference attention for one head of width 8 (the seed configuration's), whole rows in registers:
+// True when SmallHeadAttention handles such a head: width 8, at most 256 keys, a CPU with AVX2/FMA.
+bool SmallHeadSupported(int64_t d, int64_t Lk);
+
+// Attention for one head of width 8 (the seed configuration's), whole rows in registers:
 // out[r] = softmax_j(scale * q[r] . k[j], keys j > pos(r) masked when causal) . v for `rows` query
-// rows, where pos(r) = positions ? positions[r] : r. Returns false (nothing written) when the
-// CPU lacks AVX2/FMA or the head does not fit (d != 8, more than 256 keys): use the general path.
-bool SmallHeadAttention(int64_t rows, int64_t Lk, int64_t d, const float* q, int64_t q_row, const int32_t* q_index,
+// rows, where pos(r) = positions ? positions[r] : r. probs [rows, Lk] (optional) receives the
+// softmax probabilities, as the backward pass needs them. Only for heads SmallHeadSupported(d, Lk).
+void SmallHeadAttention(int64_t rows, int64_t Lk, int64_t d, const float* q, int64_t q_row, const int32_t* q_index,
                         const float* k, const float* v, int64_t kv_row, float scale, bool causal,
-                        const int32_t* positions, float* out, int64_t out_row);
+                        const int32_t* positions, float* out, int64_t out_row, float* probs);
 
 // dx[i] = dy[i] * gelu'(pre[i]) with the exact (erf) GELU; dx may alias dy.
 void GeluBackward(int64_t n, const float* pre, const float* dy, float* dx);
@@ -30,7 +33,7 @@ float ExpShiftSumAvx2(float* x, int64_t n, float shift);
 void SoftmaxRowAvx2(float* x, int64_t n);
 void SmallHeadAttention8Avx2(int64_t rows, int64_t Lk, const float* q, int64_t q_row, const int32_t* q_index,
                              const float* k, const float* v, int64_t kv_row, float scale, bool causal,
-                             const int32_t* positions, float* out, int64_t out_row);
+                             const int32_t* positions, float* out, int64_t out_row, float* probs);
 void GeluBackwardAvx2(int64_t n, const float* pre, const float* dy, float* dx);
 bool Avx2Available();
 }  // namespace vecmath_internal

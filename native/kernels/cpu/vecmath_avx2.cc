@@ -118,7 +118,7 @@ void SoftmaxRowAvx2(float* x, int64_t n) {
 
 void SmallHeadAttention8Avx2(int64_t rows, int64_t Lk, const float* q, int64_t q_row, const int32_t* q_index,
                              const float* k, const float* v, int64_t kv_row, float scale, bool causal,
-                             const int32_t* positions, float* out, int64_t out_row) {
+                             const int32_t* positions, float* out, int64_t out_row, float* probs) {
   // K transposed once per head ([8][Lk], padded to whole vectors) so a row's scores are 8 FMAs per
   // 8 keys with broadcast query elements.
   const int64_t nv = (Lk + 7) / 8;
@@ -155,6 +155,13 @@ void SmallHeadAttention8Avx2(int64_t rows, int64_t Lk, const float* q, int64_t q
     }
     const float inv = 1.f / HorizontalSum(acc);
     const int64_t keys = static_cast<int64_t>(limit);
+    if (probs) {
+      const __m256 vinv = _mm256_set1_ps(inv);
+      float* pr = probs + r * Lk;
+      const int64_t full = Lk / 8;
+      for (int64_t c = 0; c < full; ++c) _mm256_storeu_ps(pr + c * 8, _mm256_mul_ps(_mm256_load_ps(scores + c * 8), vinv));
+      for (int64_t j = full * 8; j < Lk; ++j) pr[j] = scores[j] * inv;
+    }
     __m256 o = _mm256_setzero_ps();
     for (int64_t j = 0; j < keys; ++j) o = _mm256_fmadd_ps(_mm256_set1_ps(scores[j]), _mm256_loadu_ps(v + j * kv_row), o);
     const int64_t dst = positions ? positions[r] : r;
