@@ -41,6 +41,9 @@ const variants = [
   ['learned embed, freq t, no mix', { embed: 'learned', freq: 't', mix: false }],
   ['distil off, three encoder layers, two decoder layers', { distil: false, eLayers: 3, dLayers: 2 }],
   ['informerstack [2,1]', { model: 'informerstack', sLayers: [2, 1] }],
+  // Head width 8 takes the in-register attention kernels (forward and backward).
+  ['width-8 heads, prob attention', { dModel: 16, nHeads: 2 }],
+  ['width-8 heads, full attention, no mix', { dModel: 16, nHeads: 2, attn: 'full', mix: false }],
 ];
 
 function randomDirection(n, seed) {

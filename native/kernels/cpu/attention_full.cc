@@ -156,6 +156,11 @@ void FullAttentionBackward(const AttentionShape& s, const float* q, const float*
       const int64_t qo = b * in_q.batch + h * in_q.head, ko = b * in_kv.batch + h * in_kv.head;
       const float* go = d_out + b * out_layout.batch + h * out_layout.head;
       const float* p = probs + bh * LL;
+      if (!drop && SmallHeadSupported(s.d, s.Lk)) {
+        SmallHeadAttentionBackward(s.Lq, s.Lk, q + qo, in_q.row, nullptr, k + ko, v + ko, in_kv.row, go,
+                                   out_layout.row, p, scale, dq + qo, dk + ko, dv + ko);
+        continue;
+      }
       const float* attn = p;
       if (drop) {
         a.resize(LL);

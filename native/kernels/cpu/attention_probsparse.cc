@@ -160,6 +160,10 @@ void ProbHeadBackward(const AttentionShape& s, const float* q, int64_t q_row, co
       for (int64_t e = 0; e < d; ++e) dv[j * kv_row + e] += acc[e];
   }
   // Selected rows: ordinary softmax attention of the gathered queries.
+  if (SmallHeadSupported(d, Lk)) {
+    SmallHeadAttentionBackward(u, Lk, q, q_row, sel, k, v, kv_row, d_out, out_row, p, scale, dq, dk, dv);
+    return;
+  }
   sc->d_sel.resize(u * d);
   sc->q_sel.resize(u * d);
   for (int64_t r = 0; r < u; ++r) {

@@ -52,6 +52,15 @@ void SmallHeadAttention(int64_t rows, int64_t Lk, int64_t d, const float* q, int
 #endif
 }
 
+void SmallHeadAttentionBackward(int64_t rows, int64_t Lk, const float* q, int64_t q_row, const int32_t* q_index,
+                                const float* k, const float* v, int64_t kv_row, const float* d_out, int64_t out_row,
+                                const float* probs, float scale, float* dq, float* dk, float* dv) {
+#if defined(__x86_64__) || defined(_M_X64)
+  vecmath_internal::SmallHeadAttentionBackward8Avx2(rows, Lk, q, q_row, q_index, k, v, kv_row, d_out, out_row, probs,
+                                                    scale, dq, dk, dv);
+#endif
+}
+
 void GeluBackward(int64_t n, const float* pre, const float* dy, float* dx) {
 #if defined(__x86_64__) || defined(_M_X64)
   if (UseAvx2()) return vecmath_internal::GeluBackwardAvx2(n, pre, dy, dx);

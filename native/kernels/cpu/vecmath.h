@@ -24,6 +24,13 @@ void SmallHeadAttention(int64_t rows, int64_t Lk, int64_t d, const float* q, int
                         const float* k, const float* v, int64_t kv_row, float scale, bool causal,
                         const int32_t* positions, float* out, int64_t out_row, float* probs);
 
+// Backward of SmallHeadAttention from its probabilities [rows, Lk]: for each row r (query
+// q_index[r], or r), d_out row pos(r) gives dP = dOut V^T, then dS = softmax'(dP), and
+// dq[q row] += scale dS K, dk += scale dS^T q, dv += P^T dOut (all accumulated).
+void SmallHeadAttentionBackward(int64_t rows, int64_t Lk, const float* q, int64_t q_row, const int32_t* q_index,
+                                const float* k, const float* v, int64_t kv_row, const float* d_out, int64_t out_row,
+                                const float* probs, float scale, float* dq, float* dk, float* dv);
+
 // dx[i] = dy[i] * gelu'(pre[i]) with the exact (erf) GELU; dx may alias dy.
 void GeluBackward(int64_t n, const float* pre, const float* dy, float* dx);
 
@@ -34,6 +41,9 @@ void SoftmaxRowAvx2(float* x, int64_t n);
 void SmallHeadAttention8Avx2(int64_t rows, int64_t Lk, const float* q, int64_t q_row, const int32_t* q_index,
                              const float* k, const float* v, int64_t kv_row, float scale, bool causal,
                              const int32_t* positions, float* out, int64_t out_row, float* probs);
+void SmallHeadAttentionBackward8Avx2(int64_t rows, int64_t Lk, const float* q, int64_t q_row, const int32_t* q_index,
+                                     const float* k, const float* v, int64_t kv_row, const float* d_out,
+                                     int64_t out_row, const float* probs, float scale, float* dq, float* dk, float* dv);
 void GeluBackwardAvx2(int64_t n, const float* pre, const float* dy, float* dx);
 bool Avx2Available();
 }  // namespace vecmath_internal

@@ -169,6 +169,50 @@ void SmallHeadAttention8Avx2(int64_t rows, int64_t Lk, const float* q, int64_t q
   }
 }
 
+void SmallHeadAttentionBackward8Avx2(int64_t rows, int64_t Lk, const float* q, int64_t q_row, const int32_t* q_index,
+                                     const float* k, const float* v, int64_t kv_row, const float* d_out,
+                                     int64_t out_row, const float* probs, float scale, float* dq, float* dk,
+                                     float* dv) {
+  const int64_t nv = (Lk + 7) / 8;
+  alignas(32) float vt[8][256];
+  alignas(32) float ds[256];
+  for (int64_t j = 0; j < nv * 8; ++j)
+    for (int e = 0; e < 8; ++e) vt[e][j] = j < Lk ? v[j * kv_row + e] : 0.f;
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t qi = q_index ? q_index[r] : r;
+    const float* g = d_out + qi * out_row;
+    const float* p = probs + r * Lk;
+    __m256 ge[8];
+    for (int e = 0; e < 8; ++e) ge[e] = _mm256_set1_ps(g[e]);
+    // dP = dOut . V^T over the keys, and dot = sum_j dP_j P_j for the softmax backward.
+    __m256 dot = _mm256_setzero_ps();
+    for (int64_t c = 0; c < nv; ++c) {
+      __m256 dp = _mm256_mul_ps(ge[0], _mm256_load_ps(&vt[0][c * 8]));
+      for (int e = 1; e < 8; ++e) dp = _mm256_fmadd_ps(ge[e], _mm256_load_ps(&vt[e][c * 8]), dp);
+      _mm256_store_ps(ds + c * 8, dp);
+      const int64_t valid = std::min<int64_t>(8, Lk - c * 8);
+      const __m256 pv = valid == 8 ? _mm256_loadu_ps(p + c * 8) : _mm256_maskload_ps(p + c * 8, TailMask(valid));
+      dot = _mm256_fmadd_ps(dp, pv, dot);
+    }
+    const float dsum = HorizontalSum(dot);
+    const __m256 gr = _mm256_loadu_ps(g);
+    const __m256 qr = _mm256_loadu_ps(q + qi * q_row);
+    __m256 dq_acc = _mm256_setzero_ps();
+    for (int64_t j = 0; j < Lk; ++j) {
+      const float pj = p[j];
+      const float dsj = pj * (ds[j] - dsum) * scale;  // softmax backward, times the score scale
+      float* dvj = dv + j * kv_row;
+      _mm256_storeu_ps(dvj, _mm256_fmadd_ps(_mm256_set1_ps(pj), gr, _mm256_loadu_ps(dvj)));
+      const __m256 s = _mm256_set1_ps(dsj);
+      dq_acc = _mm256_fmadd_ps(s, _mm256_loadu_ps(k + j * kv_row), dq_acc);
+      float* dkj = dk + j * kv_row;
+      _mm256_storeu_ps(dkj, _mm256_fmadd_ps(s, qr, _mm256_loadu_ps(dkj)));
+    }
+    float* dqr = dq + qi * q_row;
+    _mm256_storeu_ps(dqr, _mm256_add_ps(_mm256_loadu_ps(dqr), dq_acc));
+  }
+}
+
 void GeluBackwardAvx2(int64_t n, const float* pre, const float* dy, float* dx) {
   const __m256 half = _mm256_set1_ps(0.5f), inv_sqrt2 = _mm256_set1_ps(0.70710678118654752f);
   const __m256 inv_sqrt2pi = _mm256_set1_ps(0.39894228040143268f);
