@@ -7,7 +7,7 @@ import { ConfigError, DisposedError, FormatError, ShapeError, StateDictError, Va
 import { loadAddon } from './native.js';
 import { Adam } from './optim.js';
 import { readSafetensors, writeSafetensors } from './safetensors.js';
-import { assertShape, formatShape, type Tensor } from './tensor.js';
+import { assertDtype, assertShape, formatShape, type Tensor } from './tensor.js';
 
 /** The four model inputs (row-major Float32 tensors). */
 export interface Batch {
@@ -359,8 +359,8 @@ export class Informer {
 
 function float32(name: string, t: Tensor, expected: (number | null)[], labels: string[]): Float32Array {
   assertShape(name, t, expected, labels);
-  if (!(t.data instanceof Float32Array)) throw new ShapeError(`${name} must hold Float32Array data`);
-  return t.data;
+  assertDtype(name, t, 'F32');
+  return t.data as Float32Array;
 }
 
 function listNames(names: string[]): string {

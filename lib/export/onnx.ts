@@ -175,8 +175,6 @@ export function buildOnnxModel(model: Informer, opts: OnnxExportOptions = {}): U
   return bytes;
 }
 
-export { writeFileAtomic };
-
 export interface OnnxExportResult {
   path: string;
   bytes: number;

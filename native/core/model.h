@@ -129,8 +129,10 @@ class Model {
   struct Pass;
   Status CheckInputs(const ForwardInput& in, const ForwardOptions& opts) const;
   Status RunForward(Pass& p, const ForwardInput& in);
-  // RunForward with the arena already reset (LossAndGrad allocates its own buffers after it).
-  Status ForwardForTraining(const ForwardOptions& opts, const ForwardInput& in);
+  // The forecast rows (the last pred_len decoder positions) of the last pass: out [B, pred_len, c_out].
+  void CopyForecast(int64_t B, float* out) const;
+  // One pass (dropout as the options say) into an arena the caller has reset.
+  Status RunPass(const ForwardOptions& opts, const ForwardInput& in);
   float* Embed(Pass& p, const Embedding& e, EmbeddingCache& cache, const float* x, const float* marks, int64_t L,
                int64_t C_in, Status* st);
   float* AttentionLayer(Pass& p, const Attention& a, AttentionCache& cache, const float* xq, const float* xkv,

@@ -332,7 +332,14 @@ Status Model::RunForward(Pass& p, const ForwardInput& in) {
   return Status::Ok();
 }
 
-Status Model::ForwardForTraining(const ForwardOptions& opts, const ForwardInput& in) {
+void Model::CopyForecast(int64_t B, float* out) const {
+  const ModelConfig& c = config_;
+  const int64_t Ld = c.dec_len(), n = c.pred_len * c.c_out;
+  for (int64_t b = 0; b < B; ++b)
+    std::memcpy(out + b * n, tape_.projection + (b * Ld + c.label_len) * c.c_out, n * sizeof(float));
+}
+
+Status Model::RunPass(const ForwardOptions& opts, const ForwardInput& in) {
   Pass p{opts, in.batch};
   p.dropout = opts.train && config_.dropout > 0.f;
   return RunForward(p, in);
@@ -377,18 +384,12 @@ Status Model::CheckInputs(const ForwardInput& in, const ForwardOptions& opts) co
 }
 
 Status Model::Forward(const ForwardInput& in, const ForwardOptions& opts, float* out) {
-  const ModelConfig& c = config_;
   if (!out) return ShapeMismatch("forward needs an output buffer");
   INFORMER_RETURN_IF_ERROR(CheckInputs(in, opts));
   try {
     arena_.Reset();
-    Pass p{opts, in.batch};
-    p.dropout = opts.train && c.dropout > 0.f;
-    INFORMER_RETURN_IF_ERROR(RunForward(p, in));
-    const int64_t Ld = c.dec_len();
-    for (int64_t b = 0; b < in.batch; ++b)
-      std::memcpy(out + b * c.pred_len * c.c_out, tape_.projection + (b * Ld + c.label_len) * c.c_out,
-                  c.pred_len * c.c_out * sizeof(float));
+    INFORMER_RETURN_IF_ERROR(RunPass(opts, in));
+    CopyForecast(in.batch, out);
   } catch (const std::bad_alloc&) {
     return Status(StatusCode::kOutOfMemory, "out of memory in the forward pass (batch " + Str(in.batch) + ")");
   }

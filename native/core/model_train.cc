@@ -23,12 +23,10 @@ Status Model::LossAndGrad(const ForwardInput& in, const float* target, const For
     arena_.Reset();
     ForwardOptions recorded = opts;
     recorded.record = true;
-    INFORMER_RETURN_IF_ERROR(ForwardForTraining(recorded, in));
+    INFORMER_RETURN_IF_ERROR(RunPass(recorded, in));
     // Forecast rows are the last pred_len decoder positions; only they reach the loss.
     float* pred = arena_.Alloc(n);
-    for (int64_t b = 0; b < B; ++b)
-      std::memcpy(pred + b * c.pred_len * c.c_out, tape_.projection + (b * Ld + c.label_len) * c.c_out,
-                  c.pred_len * c.c_out * sizeof(float));
+    CopyForecast(B, pred);
     if (out) std::memcpy(out, pred, n * sizeof(float));
     float* d_pred = arena_.Alloc(n);
     *loss = MseForwardBackward(n, pred, target, d_pred);
