@@ -67,6 +67,8 @@ export interface NativeModel {
   setOptimizerState(step: number, m: Float32Array, v: Float32Array): void;
   resetOptimizer(): void;
   workspaceBytes(): number;
+  device(): 'cpu' | 'cuda';
+  setDevice(device: 'cpu' | 'cuda'): void;
   dispose(): void;
 }
 
@@ -75,6 +77,8 @@ export interface NativeInfo {
   threads: number;
   backends: string[];
   cudaBuilt: boolean;
+  /** The GPU the CUDA backend uses, or why none can be used; null when built without CUDA. */
+  cudaDevice: string | null;
 }
 
 export interface NativeAddon {

@@ -5,7 +5,8 @@ export * from './safetensors.js';
 export * from './config.js';
 export { Informer } from './model.js';
 export type {
-  Batch, ForwardOptions, ForwardWithActivations, LossAndGrad, OptimizerState, SampleDraw, SampleIndexInput, TrainOptions,
+  Batch, DeviceName, ForwardOptions, ForwardWithActivations, LossAndGrad, ModelOptions, OptimizerState, SampleDraw,
+  SampleIndexInput, TrainOptions,
 } from './model.js';
 export { Adam } from './optim.js';
 export type { AdamOptions } from './optim.js';

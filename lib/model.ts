@@ -66,18 +66,57 @@ export type SampleDraw = NativeSampleDraw;
 
 const STATE_PREFIX = 'param.';
 
+/** Where a model computes: 'cpu', 'cuda' (an NVIDIA GPU; the addon must be built with CUDA), or 'auto'
+ * (the GPU when `backends()` lists 'cuda', else the CPU). */
+export type DeviceName = 'cpu' | 'cuda' | 'auto';
+
+export interface ModelOptions {
+  /** Default 'cpu'. */
+  device?: DeviceName;
+}
+
+function resolveDevice(device: unknown): 'cpu' | 'cuda' {
+  if (device === undefined || device === 'cpu') return 'cpu';
+  if (device === 'cuda') return 'cuda';
+  if (device === 'auto') return loadAddon().info().backends.includes('cuda') ? 'cuda' : 'cpu';
+  throw new ConfigError(`device must be 'cpu', 'cuda' or 'auto', got ${JSON.stringify(device)}`);
+}
+
 export class Informer {
   readonly config: InformerConfig;
   readonly nMark: number;
   #native: NativeModel | undefined;
   #draws: SampleDraw[];
 
-  constructor(config: Partial<InformerConfig> = {}) {
+  constructor(config: Partial<InformerConfig> = {}, options: ModelOptions = {}) {
     this.config = resolveConfig(config);
     this.nMark = markColumns(this.config.freq, this.config.embed);
+    const device = resolveDevice(options.device);
     const { NativeModel } = loadAddon();
     this.#native = new NativeModel(toNativeConfig(this.config));
     this.#draws = this.#native.sampleDraws();
+    if (device !== 'cpu') {
+      try {
+        this.#native.setDevice(device);
+      } catch (e) {
+        this.dispose();
+        throw e;
+      }
+    }
+  }
+
+  /** The device the model computes on. */
+  get device(): 'cpu' | 'cuda' {
+    return this.#model().device();
+  }
+
+  /**
+   * Moves the model to another device, keeping its parameters, BatchNorm statistics and optimizer
+   * state. Throws ConfigError (naming the reason) when the device is not available. Returns `this`.
+   */
+  to(device: DeviceName): this {
+    this.#model().setDevice(resolveDevice(device));
+    return this;
   }
 
   /**
@@ -85,10 +124,11 @@ export class Informer {
    * checkpoint saved with safetensors loads unchanged). Tensors named `param.<name>` (the golden fixture
    * files) are accepted too. Missing, unexpected or misshaped tensors throw StateDictError.
    */
-  static fromStateDict(config: Partial<InformerConfig>, tensors: Record<string, Tensor>): Informer {
+  static fromStateDict(config: Partial<InformerConfig>, tensors: Record<string, Tensor>, options: ModelOptions = {}): Informer {
     const model = new Informer(config);
     try {
       model.loadStateDict(tensors);
+      if (options.device !== undefined) model.to(options.device);
     } catch (e) {
       model.dispose();
       throw e;
@@ -97,7 +137,7 @@ export class Informer {
   }
 
   /** Loads a model saved by `save()` (config in `__metadata__.config`, reference snake_case). */
-  static load(pathOrBytes: string | Uint8Array): Informer {
+  static load(pathOrBytes: string | Uint8Array, options: ModelOptions = {}): Informer {
     const { tensors, metadata } = readSafetensors(pathOrBytes);
     const where = typeof pathOrBytes === 'string' ? pathOrBytes : '<bytes>';
     if (metadata.config === undefined) {
@@ -112,7 +152,7 @@ export class Informer {
     if (typeof args !== 'object' || args === null || Array.isArray(args)) {
       throw new FormatError(`${where}: __metadata__.config must be a JSON object`);
     }
-    return Informer.fromStateDict(configFromReference(args as Record<string, unknown>), tensors);
+    return Informer.fromStateDict(configFromReference(args as Record<string, unknown>), tensors, options);
   }
 
   /** Writes the state dict and config as one safetensors file (atomically: temp file, then rename). */

@@ -5,7 +5,11 @@
 #include "addon/kernels_wrap.h"
 #include "addon/model_wrap.h"
 #include "core/gemm.h"
+#include "core/ops.h"
 #include "core/thread_pool.h"
+#ifdef INFORMER_HAS_CUDA
+#include "cuda/backend.h"
+#endif
 
 namespace informer_addon {
 
@@ -16,16 +20,19 @@ static Napi::Value Info(const Napi::CallbackInfo& info) {
   o.Set("threads", informer::ThreadPool::global().size());
   Napi::Array backends = Napi::Array::New(env);
   backends.Set(0u, "cpu");
+  const informer::BackendProvider* cuda = informer::FindBackend(informer::Device::kCuda);
+  if (cuda && cuda->device_count() > 0) backends.Set(1u, "cuda");
   o.Set("backends", backends);
-#ifdef INFORMER_HAS_CUDA
-  o.Set("cudaBuilt", true);
-#else
-  o.Set("cudaBuilt", false);
-#endif
+  o.Set("cudaBuilt", cuda != nullptr);
+  // The GPU in use, or why there is none (null when the addon was built without CUDA).
+  o.Set("cudaDevice", cuda ? Napi::Value(Napi::String::New(env, cuda->describe())) : env.Null());
   return o;
 }
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+#ifdef INFORMER_HAS_CUDA
+  informer::cuda::RegisterBackend();  // the core finds it through FindBackend(Device::kCuda)
+#endif
   exports.Set("NativeModel", ModelWrap::Define(env));
   exports.Set("setErrorClasses", Napi::Function::New(env, SetErrorClasses, "setErrorClasses"));
   exports.Set("info", Napi::Function::New(env, Info, "info"));

@@ -100,6 +100,8 @@ Napi::Function ModelWrap::Define(Napi::Env env) {
                          InstanceMethod<&ModelWrap::SetOptimizerState>("setOptimizerState"),
                          InstanceMethod<&ModelWrap::ResetOptimizer>("resetOptimizer"),
                          InstanceMethod<&ModelWrap::WorkspaceBytes>("workspaceBytes"),
+                         InstanceMethod<&ModelWrap::Device>("device"),
+                         InstanceMethod<&ModelWrap::SetDevice>("setDevice"),
                          InstanceMethod<&ModelWrap::Dispose>("dispose"),
                      });
 }
@@ -155,6 +157,8 @@ Napi::Value ModelWrap::ReadState(const Napi::CallbackInfo& info) {
   auto h = Handle(env);
   if (!h) return env.Undefined();
   std::lock_guard<std::mutex> lock(h->mutex);
+  const informer::Status synced = h->model->SyncHost();  // a GPU model's live copy is on the device
+  if (!synced.ok()) return ThrowStatus(env, synced);
   const auto& floats = h->model->params().floats();
   const auto& ints = h->model->params().ints();
   Napi::Float32Array f = Napi::Float32Array::New(env, floats.size());
@@ -338,6 +342,8 @@ Napi::Value ModelWrap::GetOptimizerState(const Napi::CallbackInfo& info) {
   if (!h) return env.Undefined();
   std::lock_guard<std::mutex> lock(h->mutex);
   informer::Model& m = *h->model;
+  const informer::Status synced = m.SyncHost();
+  if (!synced.ok()) return ThrowStatus(env, synced);
   Napi::Object o = Napi::Object::New(env);
   o.Set("step", static_cast<double>(m.adam_step()));
   Napi::Float32Array mm = Napi::Float32Array::New(env, m.adam_m().size());
@@ -373,6 +379,28 @@ Napi::Value ModelWrap::ResetOptimizer(const Napi::CallbackInfo& info) {
   if (!h) return env.Undefined();
   std::lock_guard<std::mutex> lock(h->mutex);
   h->model->ResetOptimizer();
+  return env.Undefined();
+}
+
+Napi::Value ModelWrap::Device(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto h = Handle(env);
+  if (!h) return env.Undefined();
+  std::lock_guard<std::mutex> lock(h->mutex);
+  return Napi::String::New(env, informer::DeviceName(h->model->device()));
+}
+
+// setDevice('cpu' | 'cuda'): moves parameters, buffers and optimiser state (synchronously).
+Napi::Value ModelWrap::SetDevice(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto h = Handle(env);
+  if (!h) return env.Undefined();
+  if (info.Length() < 1 || !info[0].IsString()) return ThrowConfig(env, "setDevice expects 'cpu' or 'cuda'");
+  const std::string name = info[0].As<Napi::String>().Utf8Value();
+  if (name != "cpu" && name != "cuda") return ThrowConfig(env, "unknown device '" + name + "' (expected 'cpu' or 'cuda')");
+  std::lock_guard<std::mutex> lock(h->mutex);
+  const informer::Status st = h->model->SetDevice(name == "cuda" ? informer::Device::kCuda : informer::Device::kCpu);
+  if (!st.ok()) return ThrowStatus(env, st);
   return env.Undefined();
 }
 

@@ -39,6 +39,8 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   Napi::Value SetOptimizerState(const Napi::CallbackInfo& info);
   Napi::Value ResetOptimizer(const Napi::CallbackInfo& info);
   Napi::Value WorkspaceBytes(const Napi::CallbackInfo& info);
+  Napi::Value Device(const Napi::CallbackInfo& info);
+  Napi::Value SetDevice(const Napi::CallbackInfo& info);
   Napi::Value Dispose(const Napi::CallbackInfo& info);
 
   // nullptr (with a DisposedError thrown) once disposed.

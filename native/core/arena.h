@@ -2,16 +2,36 @@
 // one block, so that after the first pass of a given batch size no step allocates memory.
 // mark()/rewind() release everything allocated after a mark: layers use it to drop their
 // temporaries (inference, and the backward pass) so the peak stays near what must be kept.
+// Blocks come from the host heap, or from a device allocator (SetAllocator) for a GPU model: the
+// arena never touches the memory it hands out.
 #pragma once
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <new>
 #include <vector>
 
 namespace informer {
 
 class Arena {
  public:
+  // Block allocation on the model's device; alloc throws std::bad_alloc when out of memory.
+  struct Allocator {
+    void* (*alloc)(void* ctx, size_t bytes) = nullptr;
+    void (*free)(void* ctx, void* p) = nullptr;
+    void* ctx = nullptr;
+  };
+  Arena() = default;
+  Arena(const Arena&) = delete;
+  Arena& operator=(const Arena&) = delete;
+  ~Arena() { Release(); }
+
+  // Frees every block and allocates from `a` from now on (a default Allocator is the host heap).
+  void SetAllocator(const Allocator& a) {
+    Release();
+    allocator_ = a;
+  }
+
   struct Mark {
     size_t block, used, total;
   };
@@ -46,7 +66,7 @@ class Arena {
   // peak size so the next pass of the same size bump-allocates from a single region.
   void Reset() {
     if (blocks_.size() > 1) {
-      blocks_.clear();
+      Release();
       NewBlock(peak_);
     }
     cur_ = 0;
@@ -63,17 +83,28 @@ class Arena {
 
  private:
   struct Block {
-    std::unique_ptr<float[]> storage;
+    void* storage;
     float* data;
     size_t size;
   };
+  void Release() {
+    for (Block& b : blocks_) {
+      if (allocator_.free)
+        allocator_.free(allocator_.ctx, b.storage);
+      else
+        ::operator delete(b.storage);
+    }
+    blocks_.clear();
+    cur_ = used_ = total_ = 0;
+  }
   // Appends a block (at least twice the last one, so growth is geometric) and makes it current.
   void NewBlock(size_t min_floats) {
     size_t size = min_floats;
     if (!blocks_.empty() && blocks_.back().size * 2 > size) size = blocks_.back().size * 2;
     Block b;
-    b.storage.reset(new float[size + 16]);
-    const uintptr_t addr = reinterpret_cast<uintptr_t>(b.storage.get());
+    const size_t bytes = (size + 64) * sizeof(float);
+    b.storage = allocator_.alloc ? allocator_.alloc(allocator_.ctx, bytes) : ::operator new(bytes);
+    const uintptr_t addr = reinterpret_cast<uintptr_t>(b.storage);
     b.data = reinterpret_cast<float*>((addr + 63) & ~uintptr_t(63));
     b.size = size;
     blocks_.push_back(std::move(b));
@@ -81,6 +112,7 @@ class Arena {
     used_ = 0;
   }
   std::vector<Block> blocks_;
+  Allocator allocator_;
   size_t cur_ = 0, used_ = 0, total_ = 0, peak_ = 0;
 };
 

@@ -4,13 +4,6 @@
 #include <cstring>
 #include <new>
 
-#include "core/gemm.h"
-#include "core/thread_pool.h"
-#include "kernels/cpu/attention.h"
-#include "kernels/cpu/conv.h"
-#include "kernels/cpu/embedding.h"
-#include "kernels/cpu/norm.h"
-#include "kernels/cpu/pointwise.h"
 
 namespace informer {
 
@@ -27,6 +20,7 @@ uint64_t DrawSeed(uint64_t seed, size_t draw) {
 }  // namespace
 
 Model::Model(const ModelConfig& c) : config_(c), params_(c), rng_(c.seed) {}
+Model::~Model() = default;
 
 Status Model::Create(const ModelConfig& config, std::unique_ptr<Model>* out) {
   INFORMER_RETURN_IF_ERROR(ValidateConfig(config));
@@ -37,6 +31,8 @@ Status Model::Create(const ModelConfig& config, std::unique_ptr<Model>* out) {
     return Status(StatusCode::kOutOfMemory, "out of memory allocating the parameters");
   }
   InitParams(m->config_, &m->params_, &m->rng_);
+  m->UseOps(MakeCpuOps(&m->arena_));
+  m->param_base_ = m->params_.floats().data();
   m->Bind();
   *out = std::move(m);
   return Status::Ok();
@@ -45,8 +41,14 @@ Status Model::Create(const ModelConfig& config, std::unique_ptr<Model>* out) {
 void Model::Bind() {
   ParamTable& P = params_;
   const ModelConfig& c = config_;
-  auto linear = [&](const std::string& n) { return Linear{P.F(n + ".weight"), P.F(n + ".bias")}; };
-  auto norm = [&](const std::string& n) { return NormW{P.F(n + ".weight"), P.F(n + ".bias")}; };
+  const float* host = P.floats().data();
+  // The same offsets as the host table, on the model's device.
+  auto F = [&](const std::string& n) -> float* {
+    const float* h = P.F(n);
+    return h ? param_base_ + (h - host) : nullptr;
+  };
+  auto linear = [&](const std::string& n) { return Linear{F(n + ".weight"), F(n + ".bias")}; };
+  auto norm = [&](const std::string& n) { return NormW{F(n + ".weight"), F(n + ".bias")}; };
   auto attention = [&](const std::string& n) {
     return Attention{linear(n + ".query_projection"), linear(n + ".key_projection"), linear(n + ".value_projection"),
                      linear(n + ".out_projection")};
@@ -54,15 +56,15 @@ void Model::Bind() {
   auto embedding = [&](const std::string& n) {
     Embedding e;
     e.name = n;
-    e.conv_w = P.F(n + ".value_embedding.tokenConv.weight");
-    e.conv_b = P.F(n + ".value_embedding.tokenConv.bias");
-    e.pe = P.F(n + ".position_embedding.pe");
+    e.conv_w = F(n + ".value_embedding.tokenConv.weight");
+    e.conv_b = F(n + ".value_embedding.tokenConv.bias");
+    e.pe = F(n + ".position_embedding.pe");
     if (c.embed == EmbedKind::kTimeF) {
       e.time = linear(n + ".temporal_embedding.embed");
     } else {
       const std::string suffix = c.embed == EmbedKind::kFixed ? ".emb.weight" : ".weight";
       for (const TemporalTable& t : TemporalTables(c.minute_embed))
-        e.tables.push_back(P.F(n + ".temporal_embedding." + t.name + suffix));
+        e.tables.push_back(F(n + ".temporal_embedding." + t.name + suffix));
     }
     return e;
   };
@@ -77,8 +79,8 @@ void Model::Bind() {
     if (c.distil)
       for (int i = 0; i + 1 < layers; ++i) {
         const std::string l = n + ".conv_layers." + Str(i);
-        e.distil.push_back({l, P.F(l + ".downConv.weight"), P.F(l + ".downConv.bias"), norm(l + ".norm"),
-                            P.F(l + ".norm.running_mean"), P.F(l + ".norm.running_var"),
+        e.distil.push_back({l, F(l + ".downConv.weight"), F(l + ".downConv.bias"), norm(l + ".norm"),
+                            F(l + ".norm.running_mean"), F(l + ".norm.running_var"),
                             P.I(l + ".norm.num_batches_tracked")});
       }
     e.norm = norm(n + ".norm");
@@ -167,7 +169,8 @@ Status Model::LoadState(const std::vector<NamedTensor>& tensors) {
     else
       std::memcpy(params_.floats().data() + p.offset, by_entry[i]->data, p.numel * sizeof(float));
   }
-  return Status::Ok();
+  host_stale_ = false;
+  return PushParams();
 }
 
 }  // namespace informer

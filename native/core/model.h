@@ -1,6 +1,7 @@
 // The Informer model (REFERENCE.md): parameter table, seeded generator, activation arena and the
 // forward pass as one native call. No N-API here; every failure is a Status.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -9,6 +10,7 @@
 
 #include "core/arena.h"
 #include "core/config.h"
+#include "core/ops.h"
 #include "core/params.h"
 #include "core/rng.h"
 #include "core/status.h"
@@ -68,8 +70,18 @@ class Model {
   static Status Create(const ModelConfig& config, std::unique_ptr<Model>* out);
 
   const ModelConfig& config() const { return config_; }
+  // The host copy of every parameter and buffer. On a GPU the device copy is the live one: call
+  // SyncHost() before reading this after training, and after writing it directly call PushParams().
   ParamTable& params() { return params_; }
   const ParamTable& params() const { return params_; }
+
+  // Where the model computes. Moving keeps the weights, buffers and optimiser state; kCuda needs a
+  // registered CUDA backend (FindBackend) with a device.
+  Device device() const { return device_; }
+  Status SetDevice(Device d);
+  // Brings the host copies of parameters, buffers and Adam moments up to date (no-op on the CPU).
+  Status SyncHost();
+  Status PushParams();
 
   // Replaces every parameter and buffer; all-or-nothing. Missing, extra, misshaped or non-finite
   // tensors are a kStateDict / kInvalidValue error naming the tensor.
@@ -88,6 +100,7 @@ class Model {
   // arena, same offsets; frozen tables get zero). out (optional) receives the forecast.
   Status LossAndGrad(const ForwardInput& in, const float* target, const ForwardOptions& opts, double* loss,
                      float* out);
+  // On the host (a GPU model copies them back at the end of LossAndGrad).
   const std::vector<float>& grads() const { return grads_; }
 
   // One optimisation step: LossAndGrad, then Adam on every trainable parameter.
@@ -125,16 +138,23 @@ class Model {
   struct DecoderLayerW { std::string name; Attention self_attn, cross_attn; Linear ff1, ff2; NormW norm1, norm2, norm3; };
 
   explicit Model(const ModelConfig& c);
+  ~Model();
+  // Points every layer view into the parameters on the model's device (param_base_).
   void Bind();
   struct Pass;
   Status CheckInputs(const ForwardInput& in, const ForwardOptions& opts) const;
+  Status CheckMarkIndices(const std::string& layer, const float* marks, int64_t N, int64_t L) const;
   Status RunForward(Pass& p, const ForwardInput& in);
-  // The forecast rows (the last pred_len decoder positions) of the last pass: out [B, pred_len, c_out].
-  void CopyForecast(int64_t B, float* out) const;
+  // The forecast rows (the last pred_len decoder positions) of the last pass, [B, pred_len, c_out]:
+  // into device memory (ForecastRows) or host memory (CopyForecast).
+  void ForecastRows(int64_t B, float* out);
+  void CopyForecast(int64_t B, float* out);
+  Status ComputeLossAndGrad(const ForwardInput& in, const float* target, const ForwardOptions& opts, double* loss,
+                            float* out);
   // One pass (dropout as the options say) into an arena the caller has reset.
   Status RunPass(const ForwardOptions& opts, const ForwardInput& in);
   float* Embed(Pass& p, const Embedding& e, EmbeddingCache& cache, const float* x, const float* marks, int64_t L,
-               int64_t C_in, Status* st);
+               int64_t C_in);
   float* AttentionLayer(Pass& p, const Attention& a, AttentionCache& cache, const float* xq, const float* xkv,
                         int64_t Lq, int64_t Lk, bool sparse, bool masked, bool mix, Status* st);
   float* FeedForward(Pass& p, const Linear& ff1, const Linear& ff2, FeedForwardCache& cache, const float* x,
@@ -160,8 +180,39 @@ class Model {
   void EncoderBackward(const EncoderW& e, const EncoderCache& c, const float* d_out, float* d_x);
   void DistilBackward(const DistilW& w, const DistilCache& c, const float* d_out, float* d_x);
 
+  // Memory the model keeps on its device (parameters, gradients, Adam moments of a GPU model).
+  struct DeviceArray {
+    Ops* ops = nullptr;
+    float* data = nullptr;
+    size_t n = 0;
+    DeviceArray() = default;
+    DeviceArray(const DeviceArray&) = delete;
+    DeviceArray& operator=(const DeviceArray&) = delete;
+    ~DeviceArray() { Reset(); }
+    void Reset() {
+      if (data) ops->Free(data);
+      data = nullptr, n = 0;
+    }
+    void Allocate(Ops* o, size_t count) {  // throws std::bad_alloc
+      Reset();
+      ops = o;
+      data = static_cast<float*>(o->Malloc(std::max<size_t>(count, 1) * sizeof(float)));
+      n = count;
+    }
+  };
+  void UseOps(std::unique_ptr<Ops> ops);
+  Status EnsureDeviceGrads();
+
   ModelConfig config_;
   ParamTable params_;
+  Device device_ = Device::kCpu;
+  std::unique_ptr<Ops> ops_;
+  // Bases the bound views point into: the host arrays on the CPU, the DeviceArrays on a GPU.
+  float* param_base_ = nullptr;
+  float* grad_base_ = nullptr;
+  DeviceArray device_params_, device_grads_, device_adam_m_, device_adam_v_;
+  bool host_stale_ = false;  // the device copy changed since the last SyncHost
+  std::vector<int32_t> sample_scratch_;
   Embedding enc_embedding_, dec_embedding_;
   std::vector<EncoderW> encoders_;  // one, or one per stacked encoder
   std::vector<DecoderLayerW> decoder_layers_;

@@ -4,27 +4,22 @@
 #include <cmath>
 #include <cstring>
 
-#include "core/model.h"
 #include "core/gemm.h"
-#include "kernels/cpu/attention.h"
-#include "kernels/cpu/conv.h"
-#include "kernels/cpu/embedding.h"
-#include "kernels/cpu/linear.h"
-#include "kernels/cpu/norm.h"
-#include "kernels/cpu/pointwise.h"
+#include "core/model.h"
+#include "core/ops.h"
 
 namespace informer {
 
 float* Model::Zeros(size_t n) {
   float* p = arena_.Alloc(n);
-  std::memset(p, 0, n * sizeof(float));
+  ops_->Zero(p, n);
   return p;
 }
 
-float* Model::G(const float* param) { return grads_.data() + (param - params_.floats().data()); }
+float* Model::G(const float* param) { return grad_base_ + (param - param_base_); }
 
 void Model::NormBackward(const NormW& w, const LayerNormCache& c, const float* d_out, float* d_x) {
-  LayerNormBackward(c.rows, config_.d_model, c.x, w.w, c.mean, c.rstd, d_out, d_x, G(w.w), G(w.b));
+  ops_->LayerNormBackward(c.rows, config_.d_model, c.x, w.w, c.mean, c.rstd, d_out, d_x, G(w.w), G(w.b));
 }
 
 void Model::EmbedBackward(const Embedding& e, const EmbeddingCache& c, const float* dy) {
@@ -34,20 +29,20 @@ void Model::EmbedBackward(const Embedding& e, const EmbeddingCache& c, const flo
   const float* d = dy;
   if (c.keep) {
     float* masked = arena_.Alloc(N * D);
-    std::memcpy(masked, dy, N * D * sizeof(float));
-    DropoutBackward(N * D, cfg.dropout, c.keep, masked);
+    ops_->Copy(masked, dy, N * D);
+    ops_->DropoutBackward(N * D, cfg.dropout, c.keep, masked);
     d = masked;
   }
   // The inputs are data: only the weights get gradients. pe and 'fixed' tables are constants.
   float* cols = arena_.Alloc(N * 3 * c.C_in);
-  CircularIm2Col3(tape_.B, c.L, c.C_in, c.x, cols);
-  CircularConv3Backward(tape_.B, c.L, c.C_in, D, cols, e.conv_w, d, nullptr, nullptr, G(e.conv_w), G(e.conv_b));
+  ops_->CircularIm2Col3(tape_.B, c.L, c.C_in, c.x, cols);
+  ops_->CircularConv3Backward(tape_.B, c.L, c.C_in, D, cols, e.conv_w, d, nullptr, nullptr, G(e.conv_w), G(e.conv_b));
   if (cfg.embed == EmbedKind::kTimeF) {
-    LinearBackward(N, cfg.n_mark, D, c.marks, e.time.w, d, nullptr, false, G(e.time.w), G(e.time.b));
+    ops_->LinearBackward(N, cfg.n_mark, D, c.marks, e.time.w, d, nullptr, false, G(e.time.w), G(e.time.b));
   } else if (cfg.embed == EmbedKind::kLearned) {
     const std::vector<TemporalTable> tabs = TemporalTables(cfg.minute_embed);
     for (size_t i = 0; i < tabs.size(); ++i)
-      TemporalLookupBackward(N, cfg.n_mark, c.marks, tabs[i].column, d, D, G(e.tables[i]));
+      ops_->TemporalLookupBackward(N, cfg.n_mark, c.marks, tabs[i].column, d, tabs[i].rows, D, G(e.tables[i]));
   }
   arena_.rewind(scratch);
 }
@@ -58,11 +53,11 @@ void Model::AttentionBackward(const Attention& a, const AttentionCache& c, float
   const ModelConfig& cfg = config_;
   const int64_t B = tape_.B, D = cfg.d_model, H = cfg.n_heads, d = cfg.head_dim();
   const int64_t nq = B * c.Lq * D, nk = B * c.Lk * D;
-  for (int64_t i = 0; i < nq; ++i) d_xq[i] += d_out[i];
-  if (c.out_keep) DropoutBackward(nq, cfg.dropout, c.out_keep, d_out);
+  ops_->Add(nq, d_out, d_xq);
+  if (c.out_keep) ops_->DropoutBackward(nq, cfg.dropout, c.out_keep, d_out);
   const Arena::Mark scratch = arena_.mark();
   float* d_ctx = arena_.Alloc(nq);
-  LinearBackward(B * c.Lq, D, D, c.ctx, a.o.w, d_out, d_ctx, false, G(a.o.w), G(a.o.b));
+  ops_->LinearBackward(B * c.Lq, D, D, c.ctx, a.o.w, d_out, d_ctx, false, G(a.o.w), G(a.o.b));
   float* dq = Zeros(nq);
   float* dk = Zeros(nk);
   float* dv = Zeros(nk);
@@ -70,14 +65,15 @@ void Model::AttentionBackward(const Attention& a, const AttentionCache& c, float
   const AttentionShape shape{B, H, c.Lq, c.Lk, d};
   const float scale = 1.f / std::sqrt(static_cast<float>(d));
   if (c.sparse)
-    ProbAttentionBackward(shape, c.q, c.k, c.v, HeadLayout::RowMajor(c.Lq, H, d), HeadLayout::RowMajor(c.Lk, H, d),
-                          d_ctx, out_layout, c.masked, scale, c.u, c.top, c.probs, dq, dk, dv);
+    ops_->ProbAttentionBackward(shape, c.q, c.k, c.v, HeadLayout::RowMajor(c.Lq, H, d), HeadLayout::RowMajor(c.Lk, H, d),
+                                d_ctx, out_layout, c.masked, scale, c.u, c.top, c.probs, dq, dk, dv);
   else
-    FullAttentionBackward(shape, c.q, c.k, c.v, HeadLayout::RowMajor(c.Lq, H, d), HeadLayout::RowMajor(c.Lk, H, d),
-                          d_ctx, out_layout, scale, c.attn_keep ? cfg.dropout : 0.f, c.probs, c.attn_keep, dq, dk, dv);
-  LinearBackward(B * c.Lq, D, D, c.xq, a.q.w, dq, d_xq, true, G(a.q.w), G(a.q.b));
-  LinearBackward(B * c.Lk, D, D, c.xkv, a.k.w, dk, d_xkv, true, G(a.k.w), G(a.k.b));
-  LinearBackward(B * c.Lk, D, D, c.xkv, a.v.w, dv, d_xkv, true, G(a.v.w), G(a.v.b));
+    ops_->FullAttentionBackward(shape, c.q, c.k, c.v, HeadLayout::RowMajor(c.Lq, H, d), HeadLayout::RowMajor(c.Lk, H, d),
+                                d_ctx, out_layout, scale, c.attn_keep ? cfg.dropout : 0.f, c.probs, c.attn_keep, dq,
+                                dk, dv);
+  ops_->LinearBackward(B * c.Lq, D, D, c.xq, a.q.w, dq, d_xq, true, G(a.q.w), G(a.q.b));
+  ops_->LinearBackward(B * c.Lk, D, D, c.xkv, a.k.w, dk, d_xkv, true, G(a.k.w), G(a.k.b));
+  ops_->LinearBackward(B * c.Lk, D, D, c.xkv, a.v.w, dv, d_xkv, true, G(a.v.w), G(a.v.b));
   arena_.rewind(scratch);
 }
 
@@ -86,20 +82,21 @@ void Model::FeedForwardBackward(const Linear& ff1, const Linear& ff2, const Feed
                                 float* d_x) {
   const ModelConfig& cfg = config_;
   const int64_t rows = c.rows, D = cfg.d_model, F = cfg.d_ff;
-  for (int64_t i = 0; i < rows * D; ++i) d_x[i] += d_out[i];
-  if (c.keep2) DropoutBackward(rows * D, cfg.dropout, c.keep2, d_out);
+  ops_->Add(rows * D, d_out, d_x);
+  if (c.keep2) ops_->DropoutBackward(rows * D, cfg.dropout, c.keep2, d_out);
   const Arena::Mark scratch = arena_.mark();
   // conv2's input, recomputed: Dropout(act(pre)). Its gradient then overwrites it: LinearBackward
   // reads x for dW before it writes dx.
   float* h = arena_.Alloc(rows * F);
-  std::memcpy(h, c.pre, rows * F * sizeof(float));
-  apply_activation(cfg.activation == FfnActivation::kGelu ? Activation::kGelu : Activation::kRelu, h, rows * F);
-  if (c.keep1) DropoutBackward(rows * F, cfg.dropout, c.keep1, h);  // same mask and scale as the forward
+  const Activation act = cfg.activation == FfnActivation::kGelu ? Activation::kGelu : Activation::kRelu;
+  ops_->Copy(h, c.pre, rows * F);
+  ops_->ActivationForward(act, rows * F, h);
+  if (c.keep1) ops_->DropoutBackward(rows * F, cfg.dropout, c.keep1, h);  // same mask and scale as the forward
   float* d_h = h;
-  LinearBackward(rows, F, D, h, ff2.w, d_out, d_h, false, G(ff2.w), G(ff2.b));
-  if (c.keep1) DropoutBackward(rows * F, cfg.dropout, c.keep1, d_h);
-  ActivationBackward(cfg.activation == FfnActivation::kGelu ? 2 : 1, rows * F, c.pre, d_h, d_h);
-  LinearBackward(rows, D, F, c.x, ff1.w, d_h, d_x, true, G(ff1.w), G(ff1.b));
+  ops_->LinearBackward(rows, F, D, h, ff2.w, d_out, d_h, false, G(ff2.w), G(ff2.b));
+  if (c.keep1) ops_->DropoutBackward(rows * F, cfg.dropout, c.keep1, d_h);
+  ops_->ActivationBackward(act, rows * F, c.pre, d_h, d_h);
+  ops_->LinearBackward(rows, D, F, c.x, ff1.w, d_h, d_x, true, G(ff1.w), G(ff1.b));
   arena_.rewind(scratch);
 }
 
@@ -107,15 +104,16 @@ void Model::DistilBackward(const DistilW& w, const DistilCache& c, const float* 
   const int64_t B = tape_.B, D = config_.d_model, N = B * c.L;
   const Arena::Mark scratch = arena_.mark();
   float* d_elu = Zeros(N * D);
-  MaxPool3s2Backward(B, c.L, D, c.argmax, d_out, d_elu);
+  ops_->MaxPool3s2Backward(B, c.L, D, c.argmax, d_out, d_elu);
   float* d_bn = Zeros(N * D);
-  EluBackward(N * D, c.bn, d_elu, d_bn);
+  ops_->EluBackward(N * D, c.bn, d_elu, d_bn);
   float* d_conv = Zeros(N * D);
-  BatchNormBackward(N, D, c.conv, w.bn.w, c.bn_mean, c.bn_rstd, tape_.train, d_bn, d_conv, G(w.bn.w), G(w.bn.b));
+  ops_->BatchNormBackward(N, D, c.conv, w.bn.w, c.bn_mean, c.bn_rstd, tape_.train, d_bn, d_conv, G(w.bn.w),
+                          G(w.bn.b));
   float* cols = arena_.Alloc(N * 3 * D);
-  CircularIm2Col3(B, c.L, D, c.x, cols);
+  ops_->CircularIm2Col3(B, c.L, D, c.x, cols);
   float* d_cols = arena_.Alloc(N * 3 * D);
-  CircularConv3Backward(B, c.L, D, D, cols, w.w, d_conv, d_cols, d_x, G(w.w), G(w.b));
+  ops_->CircularConv3Backward(B, c.L, D, D, cols, w.w, d_conv, d_cols, d_x, G(w.w), G(w.b));
   arena_.rewind(scratch);
 }
 
@@ -140,7 +138,7 @@ void Model::EncoderBackward(const EncoderW& e, const EncoderCache& c, const floa
     float* b = Zeros(n);
     NormBackward(w.norm2, lc.norm2, d, a);
     FeedForwardBackward(w.ff1, w.ff2, lc.ffn, a, b);
-    std::memset(a, 0, n * sizeof(float));
+    ops_->Zero(a, n);
     NormBackward(w.norm1, lc.norm1, b, a);
     AttentionBackward(w.attn, lc.attn, a, d_in, d_in);
     arena_.rewind(scratch);
@@ -153,7 +151,7 @@ void Model::Backward(const float* d_projection) {
   const Tape& t = tape_;
   const int64_t B = t.B, D = cfg.d_model, Ld = cfg.dec_len(), Le = cfg.seq_len, n_dec = B * Ld * D;
   float* d_h = arena_.Alloc(n_dec);
-  LinearBackward(B * Ld, D, cfg.c_out, t.decoder_norm.out, projection_.w, d_projection, d_h, false, G(projection_.w),
+  ops_->LinearBackward(B * Ld, D, cfg.c_out, t.decoder_norm.out, projection_.w, d_projection, d_h, false, G(projection_.w),
                  G(projection_.b));
   float* d_x = Zeros(n_dec);
   NormBackward(decoder_norm_, t.decoder_norm, d_h, d_x);
@@ -166,14 +164,13 @@ void Model::Backward(const float* d_projection) {
     const Arena::Mark scratch = arena_.mark();
     float* a = Zeros(n_dec);
     float* b = Zeros(n_dec);
-    const size_t bytes = n_dec * sizeof(float);
     NormBackward(w.norm3, c.norm3, d_x, a);
     FeedForwardBackward(w.ff1, w.ff2, c.ffn, a, b);
-    std::memset(a, 0, bytes);
+    ops_->Zero(a, n_dec);
     NormBackward(w.norm2, c.norm2, b, a);
-    std::memset(b, 0, bytes);
+    ops_->Zero(b, n_dec);
     AttentionBackward(w.cross_attn, c.cross_attn, a, b, d_enc);
-    std::memset(a, 0, bytes);
+    ops_->Zero(a, n_dec);
     NormBackward(w.norm1, c.norm1, b, a);
     AttentionBackward(w.self_attn, c.self_attn, a, d_in, d_in);
     arena_.rewind(scratch);
@@ -190,16 +187,11 @@ void Model::Backward(const float* d_projection) {
       const EncoderCache& c = t.encoders[i];
       const int64_t Li = c.L_in, Lo = c.L_out;
       float* d_part = arena_.Alloc(B * Lo * D);
-      for (int64_t b = 0; b < B; ++b)
-        std::memcpy(d_part + b * Lo * D, d_enc + (b * t.L_enc + t0) * D, Lo * D * sizeof(float));
+      ops_->CopyRows(d_part, Lo * D, d_enc + t0 * D, t.L_enc * D, Lo * D, B);
       t0 += Lo;
       float* d_xi = Zeros(B * Li * D);
       EncoderBackward(encoders_[i], c, d_part, d_xi);
-      for (int64_t b = 0; b < B; ++b) {
-        float* dst = d_enc_x + (b * Le + Le - Li) * D;
-        const float* src = d_xi + b * Li * D;
-        for (int64_t j = 0; j < Li * D; ++j) dst[j] += src[j];
-      }
+      ops_->Add2D(B, Li * D, d_xi, Li * D, d_enc_x + (Le - Li) * D, Le * D);
     }
   }
   EmbedBackward(enc_embedding_, t.enc_embedding, d_enc_x);

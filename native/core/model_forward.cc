@@ -1,18 +1,12 @@
 // The forward pass: every layer writes its output and what its backward pass needs into the
-// activation arena and records the pointers in tape_.
+// activation arena and records the pointers in tape_. Kernels run through ops_, on the model's device.
 #include <cmath>
 #include <cstring>
 #include <new>
 
 #include "core/gemm.h"
 #include "core/model.h"
-#include "core/thread_pool.h"
-#include "kernels/cpu/attention.h"
-#include "kernels/cpu/conv.h"
-#include "kernels/cpu/embedding.h"
-#include "kernels/cpu/linear.h"
-#include "kernels/cpu/norm.h"
-#include "kernels/cpu/pointwise.h"
+#include "core/ops.h"
 
 namespace informer {
 
@@ -28,13 +22,17 @@ std::string Str(int64_t v) { return std::to_string(v); }
 }  // namespace
 
 void Model::Emit(Pass& p, const std::string& name, const float* data, int64_t L, int64_t C) {
-  if (p.opts.sink) (*p.opts.sink)(name, data, {p.B, L, C});
+  if (!p.opts.sink) return;
+  if (device_ == Device::kCpu) return (*p.opts.sink)(name, data, {p.B, L, C});
+  std::vector<float> host(static_cast<size_t>(p.B * L * C));
+  ops_->Download(host.data(), data, host.size() * sizeof(float));
+  (*p.opts.sink)(name, host.data(), {p.B, L, C});
 }
 
 uint8_t* Model::Dropout(Pass& p, float* x, int64_t n) {
   if (!p.dropout) return nullptr;
   uint8_t* keep = reinterpret_cast<uint8_t*>(arena_.Alloc((n + 3) / 4));
-  DropoutForward(n, config_.dropout, &rng_, x, keep);
+  ops_->DropoutForward(n, config_.dropout, &rng_, x, keep);
   return keep;
 }
 
@@ -45,11 +43,15 @@ const int32_t* Model::NextSample(Pass& p, Status* st) {
     return nullptr;
   }
   const SampleDraw& d = draws_[i];
-  if (p.opts.sample_indices) return (*p.opts.sample_indices)[i].data;  // validated in CheckInputs
-  if (!p.opts.train && p.opts.sampling == Sampling::kDeterministic) return deterministic_samples(i).data();
-  int32_t* s = reinterpret_cast<int32_t*>(arena_.Alloc(d.Lq * d.U));
-  for (int64_t j = 0; j < d.Lq * d.U; ++j) s[j] = static_cast<int32_t>(rng_.UniformInt(static_cast<uint32_t>(d.Lk)));
-  return s;
+  const size_t n = static_cast<size_t>(d.Lq * d.U);
+  if (p.opts.sample_indices) return ops_->ToDevice((*p.opts.sample_indices)[i].data, n);  // validated in CheckInputs
+  if (!p.opts.train && p.opts.sampling == Sampling::kDeterministic)
+    return ops_->ToDevice(deterministic_samples(i).data(), n);
+  // Drawn on the host from the model's generator (the same stream on every device); the attention
+  // kernel consumes it before the next draw reuses the buffer.
+  sample_scratch_.resize(n);
+  for (int32_t& v : sample_scratch_) v = static_cast<int32_t>(rng_.UniformInt(static_cast<uint32_t>(d.Lk)));
+  return ops_->ToDevice(sample_scratch_.data(), n);
 }
 
 float* Model::ApplyLayerNorm(const NormW& w, LayerNormCache& c, const float* x, int64_t rows) {
@@ -59,13 +61,13 @@ float* Model::ApplyLayerNorm(const NormW& w, LayerNormCache& c, const float* x, 
   c.mean = arena_.Alloc(rows);
   c.rstd = arena_.Alloc(rows);
   c.out = arena_.Alloc(rows * D);
-  LayerNormForward(rows, D, x, w.w, w.b, c.out, c.mean, c.rstd);
+  ops_->LayerNormForward(rows, D, x, w.w, w.b, c.out, c.mean, c.rstd);
   return c.out;
 }
 
 // Dropout(TokenEmbedding(x) + PositionalEmbedding + TemporalEmbedding(marks)).
 float* Model::Embed(Pass& p, const Embedding& e, EmbeddingCache& c, const float* x, const float* marks, int64_t L,
-                    int64_t C_in, Status* st) {
+                    int64_t C_in) {
   const ModelConfig& cfg = config_;
   const int64_t B = p.B, D = cfg.d_model, N = B * L;
   c.x = x;
@@ -75,31 +77,18 @@ float* Model::Embed(Pass& p, const Embedding& e, EmbeddingCache& c, const float*
   c.out = arena_.Alloc(N * D);
   const Arena::Mark scratch = arena_.mark();
   float* cols = arena_.Alloc(N * 3 * C_in);  // recomputed by the backward pass
-  CircularConv3Forward(B, L, C_in, D, x, e.conv_w, e.conv_b, cols, c.out);
+  ops_->CircularConv3Forward(B, L, C_in, D, x, e.conv_w, e.conv_b, cols, c.out);
   arena_.rewind(scratch);
-  for (int64_t b = 0; b < B; ++b)
-    for (int64_t t = 0; t < L; ++t) {
-      float* o = c.out + (b * L + t) * D;
-      const float* pe = e.pe + t * D;
-      for (int64_t j = 0; j < D; ++j) o[j] += pe[j];
-    }
+  ops_->Add2D(B, L * D, e.pe, 0, c.out, L * D);  // the positional table, broadcast over the batch
   if (cfg.embed == EmbedKind::kTimeF) {
     GemmEpilogue ep;
     ep.bias = e.time.b;
-    sgemm(false, true, N, D, cfg.n_mark, 1.f, marks, cfg.n_mark, e.time.w, cfg.n_mark, 1.f, c.out, D, ep,
-          &ThreadPool::global());
+    ops_->Sgemm(false, true, N, D, cfg.n_mark, 1.f, marks, cfg.n_mark, e.time.w, cfg.n_mark, 1.f, c.out, D, ep);
   } else {
+    // Mark indices were range-checked on the host (CheckInputs).
     const std::vector<TemporalTable> tabs = TemporalTables(cfg.minute_embed);
-    for (size_t i = 0; i < tabs.size(); ++i) {
-      const int64_t bad = TemporalLookupAdd(N, cfg.n_mark, marks, tabs[i].column, e.tables[i], tabs[i].rows, D, c.out);
-      if (bad >= 0) {
-        *st = InvalidValue(e.name + " time mark column " + Str(tabs[i].column) + " (" + tabs[i].name +
-                           ") at batch " + Str(bad / L) + ", step " + Str(bad % L) + " is " +
-                           std::to_string(marks[bad * cfg.n_mark + tabs[i].column]) + ", outside [0, " +
-                           Str(tabs[i].rows) + ")");
-        return nullptr;
-      }
-    }
+    for (size_t i = 0; i < tabs.size(); ++i)
+      ops_->TemporalLookupAdd(N, cfg.n_mark, marks, tabs[i].column, e.tables[i], tabs[i].rows, D, c.out);
   }
   c.keep = Dropout(p, c.out, N * D);
   return c.out;
@@ -124,9 +113,9 @@ float* Model::AttentionLayer(Pass& p, const Attention& a, AttentionCache& c, con
   c.q = arena_.Alloc(B * Lq * D);
   c.k = arena_.Alloc(B * Lk * D);
   c.v = arena_.Alloc(B * Lk * D);
-  LinearForward(B * Lq, D, D, xq, a.q.w, a.q.b, c.q);
-  LinearForward(B * Lk, D, D, xkv, a.k.w, a.k.b, c.k);
-  LinearForward(B * Lk, D, D, xkv, a.v.w, a.v.b, c.v);
+  ops_->LinearForward(B * Lq, D, D, xq, a.q.w, a.q.b, c.q, Activation::kNone, nullptr);
+  ops_->LinearForward(B * Lk, D, D, xkv, a.k.w, a.k.b, c.k, Activation::kNone, nullptr);
+  ops_->LinearForward(B * Lk, D, D, xkv, a.v.w, a.v.b, c.v, Activation::kNone, nullptr);
   c.ctx = arena_.Alloc(B * Lq * D);
   // mix: the reference transposes the context to [B, H, L, d] and reads that memory as [B, L, D].
   const HeadLayout out_layout = mix ? HeadLayout::HeadMajor(Lq, H, d) : HeadLayout::RowMajor(Lq, H, d);
@@ -144,18 +133,18 @@ float* Model::AttentionLayer(Pass& p, const Attention& a, AttentionCache& c, con
       c.top = reinterpret_cast<int32_t*>(arena_.Alloc(B * H * c.u));
       c.probs = arena_.Alloc(B * H * c.u * Lk);
     }
-    ProbAttentionForward(shape, c.q, c.k, c.v, HeadLayout::RowMajor(Lq, H, d), HeadLayout::RowMajor(Lk, H, d), c.ctx,
-                         out_layout, masked, scale, sample, U, c.u, c.top, c.probs);
+    ops_->ProbAttentionForward(shape, c.q, c.k, c.v, HeadLayout::RowMajor(Lq, H, d), HeadLayout::RowMajor(Lk, H, d), c.ctx,
+                               out_layout, masked, scale, sample, U, c.u, c.top, c.probs);
   } else {
     if (p.opts.record || p.dropout) c.probs = arena_.Alloc(B * H * Lq * Lk);
     if (p.dropout) c.attn_keep = reinterpret_cast<uint8_t*>(arena_.Alloc((B * H * Lq * Lk + 3) / 4));
-    FullAttentionForward(shape, c.q, c.k, c.v, HeadLayout::RowMajor(Lq, H, d), HeadLayout::RowMajor(Lk, H, d), c.ctx,
-                         out_layout, masked, scale, p.dropout ? cfg.dropout : 0.f, &rng_, c.probs, c.attn_keep);
+    ops_->FullAttentionForward(shape, c.q, c.k, c.v, HeadLayout::RowMajor(Lq, H, d), HeadLayout::RowMajor(Lk, H, d),
+                               c.ctx, out_layout, masked, scale, p.dropout ? cfg.dropout : 0.f, &rng_, c.probs,
+                               c.attn_keep);
   }
-  LinearForward(B * Lq, D, D, c.ctx, a.o.w, a.o.b, c.out, Activation::kNone, p.dropout ? nullptr : xq);
+  ops_->LinearForward(B * Lq, D, D, c.ctx, a.o.w, a.o.b, c.out, Activation::kNone, p.dropout ? nullptr : xq);
   c.out_keep = Dropout(p, c.out, B * Lq * D);
-  if (p.dropout)
-    for (int64_t i = 0; i < B * Lq * D; ++i) c.out[i] += xq[i];
+  if (p.dropout) ops_->Add(B * Lq * D, xq, c.out);
   if (!p.opts.record) arena_.rewind(scratch);
   return c.out;
 }
@@ -175,26 +164,25 @@ float* Model::FeedForward(Pass& p, const Linear& ff1, const Linear& ff2, FeedFor
     // Keep the pre-activation and the dropout mask; the activated hidden layer (conv2's input) is
     // recomputed by the backward pass, which saves rows * d_ff floats per layer.
     c.pre = arena_.Alloc(rows * F);
-    LinearForward(rows, D, F, x, ff1.w, ff1.b, c.pre);
+    ops_->LinearForward(rows, D, F, x, ff1.w, ff1.b, c.pre, Activation::kNone, nullptr);
     if (p.dropout) c.keep1 = reinterpret_cast<uint8_t*>(arena_.Alloc((rows * F + 3) / 4));
   }
   const Arena::Mark scratch = arena_.mark();
   float* h = arena_.Alloc(rows * F);
   if (c.pre) {
-    std::memcpy(h, c.pre, rows * F * sizeof(float));
-    apply_activation(act, h, rows * F);
+    ops_->Copy(h, c.pre, rows * F);
+    ops_->ActivationForward(act, rows * F, h);
   } else {
-    LinearForward(rows, D, F, x, ff1.w, ff1.b, h, act);
+    ops_->LinearForward(rows, D, F, x, ff1.w, ff1.b, h, act, nullptr);
   }
   if (p.dropout) {
     uint8_t* keep = c.keep1 ? c.keep1 : reinterpret_cast<uint8_t*>(arena_.Alloc((rows * F + 3) / 4));
-    DropoutForward(rows * F, cfg.dropout, &rng_, h, keep);
+    ops_->DropoutForward(rows * F, cfg.dropout, &rng_, h, keep);
   }
-  LinearForward(rows, F, D, h, ff2.w, ff2.b, c.out, Activation::kNone, p.dropout ? nullptr : x);
+  ops_->LinearForward(rows, F, D, h, ff2.w, ff2.b, c.out, Activation::kNone, p.dropout ? nullptr : x);
   arena_.rewind(scratch);
   c.keep2 = Dropout(p, c.out, rows * D);
-  if (p.dropout)
-    for (int64_t i = 0; i < rows * D; ++i) c.out[i] += x[i];
+  if (p.dropout) ops_->Add(rows * D, x, c.out);
   return c.out;
 }
 
@@ -228,12 +216,12 @@ float* Model::DistilLayer(Pass& p, const DistilW& w, DistilCache& c, const float
   c.argmax = reinterpret_cast<int32_t*>(arena_.Alloc(B * c.Lo * D));
   const Arena::Mark kept = arena_.mark();
   float* cols = arena_.Alloc(N * 3 * D);
-  CircularConv3Forward(B, L, D, D, x, w.w, w.b, cols, c.conv);
-  BatchNormForward(N, D, c.conv, w.bn.w, w.bn.b, w.running_mean, w.running_var, w.num_batches_tracked, p.opts.train,
-                   c.bn, c.bn_mean, c.bn_rstd);
+  ops_->CircularConv3Forward(B, L, D, D, x, w.w, w.b, cols, c.conv);
+  ops_->BatchNormForward(N, D, c.conv, w.bn.w, w.bn.b, w.running_mean, w.running_var, w.num_batches_tracked,
+                         p.opts.train, c.bn, c.bn_mean, c.bn_rstd);
   float* elu = cols;  // im2col is dead once the conv ran; reuse its space
-  EluForward(N * D, c.bn, elu);
-  MaxPool3s2Forward(B, L, D, elu, c.out, c.argmax);
+  ops_->EluForward(N * D, c.bn, elu);
+  ops_->MaxPool3s2Forward(B, L, D, elu, c.out, c.argmax);
   arena_.rewind(p.opts.record ? kept : scratch);
   Emit(p, w.name, c.out, c.Lo, D);
   return c.out;
@@ -283,8 +271,7 @@ Status Model::RunForward(Pass& p, const ForwardInput& in) {
   tape.B = B;
   tape.train = p.opts.train;
   Status st;
-  float* enc_x = Embed(p, enc_embedding_, tape.enc_embedding, in.x_enc, in.x_mark_enc, Le, c.enc_in, &st);
-  if (!enc_x) return st;
+  float* enc_x = Embed(p, enc_embedding_, tape.enc_embedding, in.x_enc, in.x_mark_enc, Le, c.enc_in);
   Emit(p, "enc_embedding", enc_x, Le, D);
   tape.encoders.resize(encoders_.size());
   if (!c.stack) {
@@ -298,26 +285,22 @@ Status Model::RunForward(Pass& p, const ForwardInput& in) {
     for (size_t i = 0; i < encoders_.size(); ++i) {
       const int64_t Li = Le >> i;
       float* xi = arena_.Alloc(B * Li * D);
-      for (int64_t b = 0; b < B; ++b)
-        std::memcpy(xi + b * Li * D, enc_x + (b * Le + Le - Li) * D, Li * D * sizeof(float));
+      ops_->CopyRows(xi, Li * D, enc_x + (Le - Li) * D, Le * D, Li * D, B);
       outs[i] = RunEncoder(p, encoders_[i], tape.encoders[i], xi, Li, &st);
       if (!outs[i]) return st;
       tape.L_enc += tape.encoders[i].L_out;
     }
     tape.enc_out = arena_.Alloc(B * tape.L_enc * D);
-    for (int64_t b = 0; b < B; ++b) {
-      int64_t t0 = 0;
-      for (size_t i = 0; i < encoders_.size(); ++i) {
-        const int64_t Lo = tape.encoders[i].L_out;
-        std::memcpy(tape.enc_out + (b * tape.L_enc + t0) * D, outs[i] + b * Lo * D, Lo * D * sizeof(float));
-        t0 += Lo;
-      }
+    int64_t t0 = 0;
+    for (size_t i = 0; i < encoders_.size(); ++i) {
+      const int64_t Lo = tape.encoders[i].L_out;
+      ops_->CopyRows(tape.enc_out + t0 * D, tape.L_enc * D, outs[i], Lo * D, Lo * D, B);
+      t0 += Lo;
     }
   }
   Emit(p, "encoder", tape.enc_out, tape.L_enc, D);
 
-  float* h = Embed(p, dec_embedding_, tape.dec_embedding, in.x_dec, in.x_mark_dec, Ld, c.dec_in, &st);
-  if (!h) return st;
+  float* h = Embed(p, dec_embedding_, tape.dec_embedding, in.x_dec, in.x_mark_dec, Ld, c.dec_in);
   Emit(p, "dec_embedding", h, Ld, D);
   tape.decoder.resize(decoder_layers_.size());
   for (size_t i = 0; i < decoder_layers_.size(); ++i) {
@@ -327,22 +310,39 @@ Status Model::RunForward(Pass& p, const ForwardInput& in) {
   h = ApplyLayerNorm(decoder_norm_, tape.decoder_norm, h, B * Ld);
   Emit(p, "decoder", h, Ld, D);
   tape.projection = arena_.Alloc(B * Ld * c.c_out);
-  LinearForward(B * Ld, D, c.c_out, h, projection_.w, projection_.b, tape.projection);
+  ops_->LinearForward(B * Ld, D, c.c_out, h, projection_.w, projection_.b, tape.projection, Activation::kNone,
+                      nullptr);
   Emit(p, "projection", tape.projection, Ld, c.c_out);
   return Status::Ok();
 }
 
-void Model::CopyForecast(int64_t B, float* out) const {
+void Model::ForecastRows(int64_t B, float* out) {
   const ModelConfig& c = config_;
   const int64_t Ld = c.dec_len(), n = c.pred_len * c.c_out;
-  for (int64_t b = 0; b < B; ++b)
-    std::memcpy(out + b * n, tape_.projection + (b * Ld + c.label_len) * c.c_out, n * sizeof(float));
+  ops_->CopyRows(out, n, tape_.projection + c.label_len * c.c_out, Ld * c.c_out, n, B);
 }
 
-Status Model::RunPass(const ForwardOptions& opts, const ForwardInput& in) {
-  Pass p{opts, in.batch};
+void Model::CopyForecast(int64_t B, float* out) {
+  const int64_t n = B * config_.pred_len * config_.c_out;
+  if (device_ == Device::kCpu) return ForecastRows(B, out);
+  float* rows = arena_.Alloc(n);
+  ForecastRows(B, rows);
+  ops_->Download(out, rows, n * sizeof(float));
+}
+
+Status Model::RunPass(const ForwardOptions& opts, const ForwardInput& host_in) {
+  Pass p{opts, host_in.batch};
   p.dropout = opts.train && config_.dropout > 0.f;
-  return RunForward(p, in);
+  const ModelConfig& c = config_;
+  const int64_t B = host_in.batch, Le = c.seq_len, Ld = c.dec_len();
+  ForwardInput in = host_in;  // the same pointers on the CPU; device copies elsewhere
+  in.x_enc = ops_->ToDevice(host_in.x_enc, B * Le * c.enc_in);
+  in.x_mark_enc = ops_->ToDevice(host_in.x_mark_enc, B * Le * c.n_mark);
+  in.x_dec = ops_->ToDevice(host_in.x_dec, B * Ld * c.dec_in);
+  in.x_mark_dec = ops_->ToDevice(host_in.x_mark_dec, B * Ld * c.n_mark);
+  INFORMER_RETURN_IF_ERROR(RunForward(p, in));
+  if (opts.train && device_ != Device::kCpu) host_stale_ = true;  // BatchNorm running statistics moved
+  return ops_->Check("the forward pass");
 }
 
 static Status CheckFinite(const char* name, const float* x, int64_t n, int64_t L, int64_t C) {
@@ -351,6 +351,20 @@ static Status CheckFinite(const char* name, const float* x, int64_t n, int64_t L
       return InvalidValue(std::string(name) + " has a non-finite value (" + std::to_string(x[i]) + ") at batch " +
                           std::to_string(i / (L * C)) + ", step " + std::to_string((i / C) % L) + ", column " +
                           std::to_string(i % C));
+  return Status::Ok();
+}
+
+// Integer-mark embeddings index their tables with truncated marks: every index must be in range.
+Status Model::CheckMarkIndices(const std::string& layer, const float* marks, int64_t N, int64_t L) const {
+  const int64_t n_mark = config_.n_mark;
+  for (const TemporalTable& t : TemporalTables(config_.minute_embed))
+    for (int64_t r = 0; r < N; ++r) {
+      const float m = marks[r * n_mark + t.column];
+      if (!(m > -1.f && m < static_cast<float>(t.rows)))  // truncated toward zero, as .long()
+        return InvalidValue(layer + " time mark column " + Str(t.column) + " (" + t.name + ") at batch " +
+                            Str(r / L) + ", step " + Str(r % L) + " is " + std::to_string(m) + ", outside [0, " +
+                            Str(t.rows) + ")");
+    }
   return Status::Ok();
 }
 
@@ -364,6 +378,10 @@ Status Model::CheckInputs(const ForwardInput& in, const ForwardOptions& opts) co
   INFORMER_RETURN_IF_ERROR(CheckFinite("x_mark_enc", in.x_mark_enc, B * Le * c.n_mark, Le, c.n_mark));
   INFORMER_RETURN_IF_ERROR(CheckFinite("x_dec", in.x_dec, B * Ld * c.dec_in, Ld, c.dec_in));
   INFORMER_RETURN_IF_ERROR(CheckFinite("x_mark_dec", in.x_mark_dec, B * Ld * c.n_mark, Ld, c.n_mark));
+  if (c.embed != EmbedKind::kTimeF) {
+    INFORMER_RETURN_IF_ERROR(CheckMarkIndices(enc_embedding_.name, in.x_mark_enc, B * Le, Le));
+    INFORMER_RETURN_IF_ERROR(CheckMarkIndices(dec_embedding_.name, in.x_mark_dec, B * Ld, Ld));
+  }
   if (opts.sample_indices) {
     const std::vector<IndexMatrix>& s = *opts.sample_indices;
     if (s.size() != draws_.size())
