@@ -15,10 +15,13 @@ child.stdout.on('data', (chunk) => {
   tail = (tail + chunk.toString()).slice(-4096);
 });
 child.on('close', (code) => {
-  const m = tail.match(/# \{ total: (\d+), pass: (\d+)(?:, fail: (\d+))?/);
+  const m = tail.match(/# \{ total: (\d+)[^}]*\}/);
   if (m) {
-    const failed = Number(m[3] ?? 0) || Number(m[1]) - Number(m[2]);
-    console.log(`\njs: ${m[2]} passed, ${failed} failed`);
+    // tap's summary lists only the non-zero counts: { total, pass, fail?, skip?, todo? }.
+    const count = (key) => Number(m[0].match(new RegExp(`${key}: (\\d+)`))?.[1] ?? 0);
+    const pass = count('pass'), skip = count('skip') + count('todo');
+    const failed = count('fail') || count('total') - pass - skip;
+    console.log(`\njs: ${pass} passed, ${failed} failed${skip ? `, ${skip} skipped` : ''}`);
   }
   process.exit(code ?? 1);
 });
