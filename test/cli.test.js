@@ -67,6 +67,12 @@ t.test('predict from a registered model writes a dated forecast', (t) => {
   const lastHistory = lines[2040].split(',')[0];
   t.ok(rows[1].split(',')[0] > lastHistory, 'forecast dates follow the history');
   t.ok(rows.slice(1).every((l) => Number.isFinite(Number(l.split(',')[1]))));
+  // --device auto: the GPU when there is one, and the same forecast as the CPU either way.
+  const auto = informer('predict', 'models:/pod/latest', '--history', history, '--device', 'auto', '--mlruns', mlruns);
+  t.equal(auto.code, 0, auto.err);
+  const cpuValues = rows.slice(1).map((l) => Number(l.split(',')[1]));
+  const autoValues = auto.out.trim().split('\n').slice(1).map((l) => Number(l.split(',')[1]));
+  t.ok(autoValues.every((v, i) => Math.abs(v - cpuValues[i]) <= 1e-4 * Math.max(1, Math.abs(cpuValues[i]))));
   const out = join(dir, 'forecast.json');
   t.equal(informer('predict', 'models:/pod/1', '--history', history, '--output', out, '--mlruns', mlruns).code, 0);
   t.same(JSON.parse(readFileSync(out, 'utf8')).columns, ['cpu_utilization']);
@@ -92,6 +98,9 @@ t.test('mistakes give one clear line and exit code 2', (t) => {
   const badNumber = informer('train', '--data', data, '--seq-len', 'twelve', '--mlruns', mlruns);
   t.not(badNumber.code, 0);
   t.match(badNumber.err, /seq-len/);
+  const badDevice = informer('predict', 'models:/pod/1', '--history', history, '--device', 'gpu', '--mlruns', mlruns);
+  t.not(badDevice.code, 0);
+  t.match(badDevice.err, /--device.*gpu/);
   for (const cmd of ['train', 'predict', 'export', 'serve', 'runs', 'models']) {
     const h = informer(cmd, '--help');
     t.equal(h.code, 0, `${cmd} --help`);

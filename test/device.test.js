@@ -4,7 +4,11 @@
 // round trip keeping weights, BatchNorm statistics and optimizer state.
 import t from 'tap';
 
-import { Adam, ConfigError, Informer, backends, nativeInfo } from '../dist/index.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { Adam, ConfigError, Informer, Predictor, backends, loadModel, nativeInfo } from '../dist/index.js';
 import { fixturePaths, loadFixture, maxAbsDiff, randomBatch } from './helpers/fixtures.js';
 
 const small = { seqLen: 24, labelLen: 12, predLen: 6, encIn: 3, decIn: 3, cOut: 2, dModel: 16, nHeads: 2, dFf: 32, dropout: 0 };
@@ -61,6 +65,20 @@ t.test('asking for CUDA where it is unavailable says why and leaves the model us
   t.equal(m.device, 'cpu');
   t.equal(maxAbsDiff(m.forwardSync(batch).data, before.data), 0, 'same forecast after the failed move');
   t.end();
+});
+
+t.test('loadModel and Predictor.load take the device; the onnx backend stays on the CPU', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'informer-device-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const m = new Informer({ ...small, seed: 2 });
+  const file = join(dir, 'model.safetensors');
+  m.save(file);
+  m.dispose();
+  const loaded = loadModel(file, { device: 'auto' });
+  t.teardown(() => loaded.dispose());
+  t.equal(loaded.device, hasCuda ? 'cuda' : 'cpu');
+  await t.rejects(Predictor.load(file, { backend: 'onnx', device: 'cuda' }), ConfigError);
+  await t.rejects(Predictor.load(file, { backend: 'onnx', device: 'cuda' }), /needs the native backend/);
 });
 
 t.test('GPU forecasts match the CPU on every fixture', { skip: !hasCuda && 'no usable GPU' }, async (t) => {

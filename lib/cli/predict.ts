@@ -16,10 +16,11 @@ export function predictCommand(): Command {
     .option('--output <file>', 'write the forecast here (.csv or .json); default: stdout')
     .addOption(new Option('--format <fmt>', 'output format when printing').choices(['csv', 'json']).default('csv'))
     .addOption(new Option('--backend <backend>', 'inference engine').choices(['native', 'onnx']).default('native'))
+    .addOption(new Option('--device <device>', 'where the model computes (auto: the GPU when there is one)').choices(['cpu', 'cuda', 'auto']).default('cpu'))
     .option('--mlruns <dir>', 'tracking store for runs:/ and models:/ URIs')
     .action(async (modelArg: string, o) => {
       const file = resolveModelFile(modelArg, o.mlruns);
-      const predictor = await Predictor.load(file, { backend: o.backend });
+      const predictor = await Predictor.load(file, { backend: o.backend, device: o.device });
       const history = await readTable(o.history, { dateColumn: o.dateColumn });
       const f = await predictor.predict(history);
       const format = o.output?.endsWith('.json') ? 'json' : o.output ? 'csv' : o.format;

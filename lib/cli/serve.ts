@@ -11,6 +11,7 @@ export function serveCommand(): Command {
     .option('--port <n>', 'port', (v) => Number(v), 8080)
     .option('--host <host>', 'interface to bind', '127.0.0.1')
     .addOption(new Option('--backend <backend>', 'inference engine').choices(['native', 'onnx']).default('native'))
+    .addOption(new Option('--device <device>', 'where the model computes (auto: the GPU when there is one)').choices(['cpu', 'cuda', 'auto']).default('cpu'))
     .option('--mlruns <dir>', 'tracking store for runs:/ and models:/ URIs')
     .action(async (args: string[], o) => {
       const models: Record<string, string> = {};
@@ -22,7 +23,7 @@ export function serveCommand(): Command {
         const name = explicit ? a.slice(0, eq) : (file.split(/[\\/]/).slice(-2).join('-').replace(/\.safetensors$/i, '').replace(/[^A-Za-z0-9_.-]/g, '-'));
         models[name] = file;
       }
-      const server = await serve(models, { port: o.port, host: o.host, backend: o.backend });
+      const server = await serve(models, { port: o.port, host: o.host, backend: o.backend, device: o.device });
       const stop = async () => {
         await server.close();
         process.exit(0);

@@ -11,7 +11,7 @@ import type { InformerConfig } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { ForecastDataset, type Features, type SplitSpec } from '../data/dataset.js';
 import { readTable } from '../data/table.js';
-import { Informer } from '../model.js';
+import { Informer, type DeviceName } from '../model.js';
 import { fitWithRun } from '../train/autolog.js';
 import { Trainer } from '../train/trainer.js';
 import type { LrAdjust } from '../train/schedule.js';
@@ -84,6 +84,7 @@ export function trainCommand(): Command {
     .option('--register <name>', 'register the trained model under this name')
     .option('--no-register', 'do not register the model (the main job registers alibaba-pod-cpu)')
     .option('--no-onnx', 'do not add model.onnx to the logged model')
+    .addOption(new Option('--device <device>', 'where the model computes (auto: the GPU when there is one)').choices(['cpu', 'cuda', 'auto']).default('cpu'))
     .option('--mlruns <dir>', 'tracking store directory (default ./mlruns, or MLFLOW_TRACKING_URI)');
   for (const [flag, , kind, help] of MODEL_OPTIONS) {
     const parse = kind === 'int' ? int(flag) : kind === 'num' ? num(flag) : undefined;
@@ -134,7 +135,7 @@ export async function runTrain(opts: Record<string, unknown>): Promise<void> {
     padding: modelOverrides.padding,
     split: parseSplit(opts.split),
   });
-  const model = new Informer({ ...modelOverrides, ...dataset.modelConfig() });
+  const model = new Informer({ ...modelOverrides, ...dataset.modelConfig() }, { device: (opts.device ?? 'cpu') as DeviceName });
   const epochs = (opts.trainEpochs as number | undefined) ?? 6;
   const progress = new EpochProgress(process.stderr, epochs);
   const trainer = new Trainer(model, dataset, {

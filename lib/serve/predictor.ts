@@ -11,7 +11,7 @@ import type { ForecastDataset } from '../data/dataset.js';
 import { futureDates, timeFeatures } from '../data/time-features.js';
 import { ConfigError, DisposedError, ShapeError, ValueError } from '../errors.js';
 import { Informer } from '../model.js';
-import type { Batch } from '../model.js';
+import type { Batch, DeviceName } from '../model.js';
 import { readSafetensors } from '../safetensors.js';
 import type { Tensor } from '../tensor.js';
 import { OnnxBackend } from './onnx-backend.js';
@@ -26,6 +26,8 @@ export interface PredictorOptions {
   onnxPath?: string;
   /** onnx backend: onnxruntime intra-op threads (default 2). */
   intraOpThreads?: number;
+  /** native backend, models this Predictor loads: 'cpu' (default), 'cuda' or 'auto' (see Informer). */
+  device?: DeviceName;
 }
 
 /**
@@ -107,10 +109,13 @@ export class Predictor {
   /** Loads a model saved by savePredictorModel (weights, config and preprocessing in one safetensors file). */
   static async load(pathOrBytes: string | Uint8Array, opts: PredictorOptions = {}): Promise<Predictor> {
     const where = typeof pathOrBytes === 'string' ? pathOrBytes : '<bytes>';
+    if (opts.device !== undefined && opts.device !== 'cpu' && opts.backend === 'onnx') {
+      throw new ConfigError(`device '${String(opts.device)}' needs the native backend (the onnx backend runs on the CPU)`);
+    }
     const bytes = typeof pathOrBytes === 'string' ? readFileSync(pathOrBytes) : pathOrBytes;
     const { metadata } = readSafetensors(bytes);
     if (metadata[PREPROCESSING_KEY] === undefined) throw new ConfigError(`${where} ${NO_PREPROCESSING}`);
-    const model = Informer.load(bytes);
+    const model = Informer.load(bytes, { device: opts.device });
     try {
       const info = preprocessingFromMetadata(metadata, model.config, where)!;
       const p = await Predictor.create(model, info, opts);

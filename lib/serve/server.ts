@@ -264,7 +264,7 @@ export interface ServeOptions extends Omit<ServerOptions, 'models'>, PredictorOp
 export async function loadServedModel(path: string, opts: PredictorOptions = {}): Promise<Predictor | ModelEntry> {
   // Reads the file twice at startup, so that every error message names the path.
   if (readSafetensors(path).metadata[PREPROCESSING_KEY] !== undefined) return Predictor.load(path, opts);
-  return { model: Informer.load(path) };
+  return { model: Informer.load(path, { device: opts.device }) };
 }
 
 /**
@@ -282,17 +282,18 @@ export async function serve(modelPaths: string[] | Record<string, string>, opts:
     if (seen.has(name)) throw new ConfigError(`two models are named ${JSON.stringify(name)}; pass { name: path } to name them`);
     seen.add(name);
   }
-  const { port = 8080, host = '127.0.0.1', log: _log, backend, onnxPath, intraOpThreads, ...serverOpts } = opts;
+  const { port = 8080, host = '127.0.0.1', log: _log, backend, onnxPath, intraOpThreads, device, ...serverOpts } = opts;
   const models: Record<string, Predictor | ModelEntry> = {};
   const dispose = async (): Promise<void> => {
     for (const m of Object.values(models)) await (m instanceof Predictor ? m.dispose() : m.model.dispose());
   };
   try {
     for (const [name, path] of named) {
-      models[name] = await loadServedModel(path, { backend, onnxPath, intraOpThreads });
+      models[name] = await loadServedModel(path, { backend, onnxPath, intraOpThreads, device });
       const m = models[name]!;
       const c = (m instanceof Predictor ? m.model : m.model).config;
-      const how = m instanceof Predictor ? `${m.backend}, forecast endpoint on` : 'native, no preprocessing metadata: /infer only';
+      const where = m.model.device === 'cpu' ? '' : ` on ${m.model.device}`;
+      const how = m instanceof Predictor ? `${m.backend}${where}, forecast endpoint on` : `native${where}, no preprocessing metadata: /infer only`;
       log(`model ${name}: ${path} (seqLen ${c.seqLen}, predLen ${c.predLen}, encIn ${c.encIn}; ${how})`);
     }
   } catch (e) {
