@@ -71,6 +71,22 @@ unsigned char* Stacks() {
   return g_stacks;
 }
 
+// INFORMER_EMU_SCHEDULE: 'in-order' resumes threads by index (the easiest to debug); anything else is
+// the seed of the shuffled order (default 1).
+uint64_t ScheduleSeed() {
+  const char* env = std::getenv("INFORMER_EMU_SCHEDULE");
+  if (env && std::strcmp(env, "in-order") == 0) return 0;
+  return env ? std::strtoull(env, nullptr, 10) + 1 : 2;
+}
+
+void Shuffle(std::vector<int>& order, uint64_t* state) {
+  if (*state == 0) return;  // in order
+  for (size_t i = order.size(); i > 1; --i) {
+    *state = *state * 6364136223846793005ull + 1442695040888963407ull;  // LCG: plenty for a schedule
+    std::swap(order[i - 1], order[(*state >> 33) % i]);
+  }
+}
+
 void Resume(int i) {
   Block& b = *g_block;
   b.current = i;
@@ -185,6 +201,8 @@ void RunGrid(const void* kernel, dim3 grid, dim3 block, size_t smem_bytes, const
   b.exchange.assign(static_cast<size_t>(warps) * 32 * 16, 0);
   b.dynamic_shared.assign(smem_bytes + 16, 0xFF);
   unsigned char* stacks = Stacks();
+  std::vector<int> order(n);
+  uint64_t schedule_state = ScheduleSeed();
   gridDim = grid;
   blockDim = block;
   g_block = &b;
@@ -210,9 +228,14 @@ void RunGrid(const void* kernel, dim3 grid, dim3 block, size_t smem_bytes, const
           f.context.uc_link = &b.scheduler;
           makecontext(&f.context, FiberMain, 0);
         }
+        // Each round resumes the threads in a fresh order (seeded, so failures reproduce): a
+        // missing barrier between a write and another thread's read then shows up as a wrong result
+        // instead of passing because thread 0 happened to run first.
+        for (int i = 0; i < n; ++i) order[i] = i;
         for (int remaining = n; remaining > 0;) {
           remaining = 0;
-          for (int i = 0; i < n; ++i) {
+          Shuffle(order, &schedule_state);
+          for (int i : order) {
             if (b.fibers[i].done) continue;
             Resume(i);
             if (!b.fibers[i].done) ++remaining;

@@ -2,7 +2,9 @@
 // source is tested on machines without a GPU (the default CI). Each block runs on its own: every
 // thread of the block is a fiber (ucontext) that yields at __syncthreads / __syncwarp / warp
 // shuffles, so barriers, shared memory and warp exchanges behave as on the GPU (without the
-// concurrency: it checks logic, indexing and synchronisation points, not speed). Launch
+// concurrency: it checks logic, indexing and synchronisation points, not speed). Between barriers
+// the threads run in a shuffled order (INFORMER_EMU_SCHEDULE=<seed>, or in-order), so a missing
+// barrier or a reliance on implicit warp lock-step shows up as a wrong result. Launch
 // limits are enforced like the driver does (1024 threads per block, 48 KiB of dynamic shared
 // memory unless raised), dynamic shared memory starts as NaN bytes so reads before writes show up,
 // and a barrier that can never complete aborts with a message instead of hanging.

@@ -1,5 +1,7 @@
 // Checks the CUDA emulator itself (only built against it): barriers, shared and dynamic shared
 // memory, warp shuffles, early-exiting threads, and launch-limit errors, on kernels with known answers.
+#include <cstdlib>
+#include <cstring>
 #include <vector>
 
 #include "cuda/compat.h"
@@ -28,6 +30,14 @@ __global__ void ReverseBlock(const float* x, float* y) {
   const int base = blockIdx.x * blockDim.x;
   tile[threadIdx.x] = x[base + threadIdx.x];
   __syncthreads();
+  y[base + threadIdx.x] = tile[blockDim.x - 1 - threadIdx.x];
+}
+
+// ReverseBlock with the barrier forgotten: a race the emulator's shuffled schedule must expose.
+__global__ void ReverseBlockRacy(const float* x, float* y) {
+  INFORMER_DYNAMIC_SHARED(float, tile);
+  const int base = blockIdx.x * blockDim.x;
+  tile[threadIdx.x] = x[base + threadIdx.x];
   y[base + threadIdx.x] = tile[blockDim.x - 1 - threadIdx.x];
 }
 
@@ -65,6 +75,19 @@ int main() {
   for (int b = 0; b < 4; ++b)
     for (int t = 0; t < 128; ++t) reversed = reversed && y[b * 128 + t] == r[b * 128 + 127 - t];
   CHECK(reversed);
+
+  // Without the barrier some thread reads its partner's slot before the partner wrote it (the NaN
+  // bytes dynamic shared memory starts with), unless INFORMER_EMU_SCHEDULE=in-order.
+  const char* schedule = std::getenv("INFORMER_EMU_SCHEDULE");
+  if (!schedule || std::strcmp(schedule, "in-order") != 0) {
+    test::DeviceVec<float> racy(4 * 128);
+    informer::cuda::Launch(ReverseBlockRacy, dim3(4), dim3(128), 128 * sizeof(float), nullptr, dr.get(), racy.get());
+    test::sync_ok("ReverseBlockRacy");
+    const std::vector<float> got = racy.host();
+    int64_t wrong = 0;
+    for (int i = 0; i < 4 * 128; ++i) wrong += !(got[i] == y[i]);
+    CHECK_MSG(wrong > 0, "a missing __syncthreads goes unnoticed");
+  }
 
   test::DeviceVec<int> count(1, 0);
   informer::cuda::Launch(EarlyExit, dim3(1), dim3(96), 0, nullptr, 40, count.get());
