@@ -304,6 +304,35 @@ __device__ __forceinline__ int LaneWidth(int d) {
 // and sum (lane = key, online per lane), pass 2 streams K and V tiles again, writes the
 // normalised probabilities and accumulates P.V straight into the row's output (each output row
 // belongs to one warp).
+// The block's R selected rows (top indices r0 .. r0 + R - 1, zeros past u) gathered from a head's
+// [L, d] view with row stride src_row into shared memory [R][d].
+__device__ __forceinline__ void GatherSelectedRows(float* dst, const float* src, int64_t src_row, const int32_t* sel,
+                                                   int64_t r0, int R, int d, int64_t u) {
+  for (int idx = threadIdx.x; idx < R * d; idx += kThreads) {
+    const int64_t r = r0 + idx / d;
+    dst[idx] = r < u ? src[static_cast<int64_t>(sel[r]) * src_row + idx % d] : 0.f;
+  }
+}
+
+// The rows a warp owns in the block: slot s is selected row r0 + warp + kWarps * s (of u), at query
+// position query[s]; ok[s] says whether that row exists.
+struct WarpRows {
+  int64_t row[kMaxRowsPerWarp], query[kMaxRowsPerWarp];
+  bool ok[kMaxRowsPerWarp];
+};
+
+__device__ __forceinline__ WarpRows SelectWarpRows(const int32_t* sel, int64_t r0, int warp, int rows_per_warp,
+                                                   int64_t u) {
+  WarpRows w;
+#pragma unroll
+  for (int s = 0; s < kMaxRowsPerWarp; ++s) {
+    w.row[s] = r0 + warp + kWarps * s;
+    w.ok[s] = s < rows_per_warp && w.row[s] < u;
+    w.query[s] = w.ok[s] ? sel[w.row[s]] : 0;
+  }
+  return w;
+}
+
 __global__ void __launch_bounds__(kThreads)
     SelectedRowsAttentionKernel(const float* q, HeadLayout in_q, const float* k, const float* v, HeadLayout in_kv,
                                 float* out, HeadLayout out_layout, int64_t H, int64_t Lk, int d, int64_t u,
@@ -324,20 +353,14 @@ __global__ void __launch_bounds__(kThreads)
   const float* vh = v + HeadOffset(in_kv, bh, H);
   float* oh = out + HeadOffset(out_layout, bh, H);
 
-  for (int idx = tid; idx < R * d; idx += kThreads) {
-    const int64_t r = r0 + idx / d;
-    q_s[idx] = r < u ? qh[static_cast<int64_t>(sel[r]) * in_q.row + idx % d] : 0.f;
-  }
-  int64_t row[kMaxRowsPerWarp], query[kMaxRowsPerWarp];
-  bool ok[kMaxRowsPerWarp];
+  GatherSelectedRows(q_s, qh, in_q.row, sel, r0, R, d, u);
+  const WarpRows wr = SelectWarpRows(sel, r0, warp, rows_per_warp, u);
+  const int64_t *row = wr.row, *query = wr.query;
+  const bool* ok = wr.ok;
   int64_t my_end = 0;
 #pragma unroll
-  for (int s = 0; s < kMaxRowsPerWarp; ++s) {
-    row[s] = r0 + warp + kWarps * s;
-    ok[s] = s < rows_per_warp && row[s] < u;
-    query[s] = ok[s] ? sel[row[s]] : 0;
+  for (int s = 0; s < kMaxRowsPerWarp; ++s)
     if (ok[s]) my_end = Max<int64_t>(my_end, masked ? query[s] + 1 : Lk);
-  }
   if (lane == 0) warp_key_end[warp] = my_end;
   __syncthreads();
   int64_t key_end = 0;  // causal rows never look past their own query
@@ -493,18 +516,10 @@ __global__ void __launch_bounds__(kThreads, 4)
   const float* gh = d_out + HeadOffset(out_layout, bh, H);
   float* dqh = dq + HeadOffset(in_q, bh, H);
 
-  for (int idx = tid; idx < R * d; idx += kThreads) {
-    const int64_t r = r0 + idx / d;
-    g_s[idx] = r < u ? gh[static_cast<int64_t>(sel[r]) * out_layout.row + idx % d] : 0.f;
-  }
-  int64_t row[kMaxRowsPerWarp], query[kMaxRowsPerWarp];
-  bool ok[kMaxRowsPerWarp];
-#pragma unroll
-  for (int s = 0; s < kMaxRowsPerWarp; ++s) {
-    row[s] = r0 + warp + kWarps * s;
-    ok[s] = s < rows_per_warp && row[s] < u;
-    query[s] = ok[s] ? sel[row[s]] : 0;
-  }
+  GatherSelectedRows(g_s, gh, out_layout.row, sel, r0, R, d, u);
+  const WarpRows wr = SelectWarpRows(sel, r0, warp, rows_per_warp, u);
+  const int64_t *row = wr.row, *query = wr.query;
+  const bool* ok = wr.ok;
 
   float delta[kMaxRowsPerWarp];
 #pragma unroll
