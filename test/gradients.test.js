@@ -94,3 +94,39 @@ for (const [name, cfg] of variants) {
     t.end();
   });
 }
+
+// Feed-forward hidden layers are kept for the backward pass when small and recomputed from the
+// pre-activation when large (model_forward.cc). A batch of 8 puts the decoder's hidden layer
+// (8 x 18 rows x 2048) over the limit, batches of 4 under it; the mean loss of the 8 has the mean
+// gradient of the two halves (one encoder layer: no distilling BatchNorm to couple the samples), so
+// both paths must agree.
+t.test('recomputed and kept feed-forward hidden layers give the same gradients', (t) => {
+  const cfg = { seqLen: 12, labelLen: 12, predLen: 6, encIn: 2, decIn: 2, cOut: 2, dModel: 16, nHeads: 2, dFf: 2048, eLayers: 1, dLayers: 1, attn: 'full', dropout: 0, seed: 3 };
+  const model = new Informer(cfg);
+  t.teardown(() => model.dispose());
+  const B = 8, half = B / 2;
+  const batch = randomBatch(model.config, model.nMark, B, 21);
+  const target = { data: randomDirection(B * cfg.predLen * cfg.cOut, 6), shape: [B, cfg.predLen, cfg.cOut] };
+  const slice = (x, lo) => {
+    const per = x.data.length / B;
+    return { data: x.data.slice(lo * per, (lo + half) * per), shape: [half, ...x.shape.slice(1)] };
+  };
+  const part = (lo) => model.lossAndGradSync(
+    { xEnc: slice(batch.xEnc, lo), xMarkEnc: slice(batch.xMarkEnc, lo), xDec: slice(batch.xDec, lo), xMarkDec: slice(batch.xMarkDec, lo) },
+    slice(target, lo));
+  const whole = model.lossAndGradSync(batch, target);
+  const a = part(0), b = part(half);
+  t.ok(Math.abs(whole.loss - (a.loss + b.loss) / 2) < 1e-6 * Math.abs(whole.loss) + 1e-7, 'loss is the mean of the halves');
+  let worst = 0, name = '';
+  for (const [pname, g] of Object.entries(whole.grads)) {
+    const ga = a.grads[pname], gb = b.grads[pname];
+    for (let i = 0; i < g.length; i++) {
+      const want = (ga[i] + gb[i]) / 2;
+      const err = Math.abs(g[i] - want) / (1e-3 * Math.abs(want) + 1e-6);
+      if (err > worst) [worst, name] = [err, `${pname}[${i}]: ${g[i]} vs ${want}`];
+    }
+  }
+  t.ok(worst <= 1, `every gradient within 1e-3 relative (worst ${name || 'none'})`);
+  t.ok(Object.keys(whole.grads).some((k) => /ff|conv/.test(k)), 'feed-forward weights among the gradients');
+  t.end();
+});

@@ -85,14 +85,17 @@ void Model::FeedForwardBackward(const Linear& ff1, const Linear& ff2, const Feed
   ops_->Add(rows * D, d_out, d_x);
   if (c.keep2) ops_->DropoutBackward(rows * D, cfg.dropout, c.keep2, d_out);
   const Arena::Mark scratch = arena_.mark();
-  // conv2's input, recomputed: Dropout(act(pre)). Its gradient then overwrites it: LinearBackward
-  // reads x for dW before it writes dx.
-  float* h = arena_.Alloc(rows * F);
   const Activation act = cfg.activation == FfnActivation::kGelu ? Activation::kGelu : Activation::kRelu;
-  ops_->Copy(h, c.pre, rows * F);
-  ops_->ActivationForward(act, rows * F, h);
-  if (c.keep1) ops_->DropoutBackward(rows * F, cfg.dropout, c.keep1, h);  // same mask and scale as the forward
-  float* d_h = h;
+  float* d_h = arena_.Alloc(rows * F);
+  const float* h = c.hidden;
+  if (!h) {
+    // conv2's input, recomputed: Dropout(act(pre)). Its gradient then overwrites it: LinearBackward
+    // reads x for dW before it writes dx.
+    ops_->Copy(d_h, c.pre, rows * F);
+    ops_->ActivationForward(act, rows * F, d_h);
+    if (c.keep1) ops_->DropoutBackward(rows * F, cfg.dropout, c.keep1, d_h);  // same mask and scale as the forward
+    h = d_h;
+  }
   ops_->LinearBackward(rows, F, D, h, ff2.w, d_out, d_h, false, G(ff2.w), G(ff2.b));
   if (c.keep1) ops_->DropoutBackward(rows * F, cfg.dropout, c.keep1, d_h);
   ops_->ActivationBackward(act, rows * F, c.pre, d_h, d_h);

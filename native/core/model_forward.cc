@@ -19,6 +19,10 @@ struct Model::Pass {
 
 namespace {
 std::string Str(int64_t v) { return std::to_string(v); }
+
+// Feed-forward hidden layers up to this size (1 MiB) are kept for the backward pass rather than
+// recomputed: for small models re-running the activation costs more time than the memory is worth.
+constexpr int64_t kKeptHiddenMaxFloats = int64_t{1} << 18;
 }  // namespace
 
 void Model::Emit(Pass& p, const std::string& name, const float* data, int64_t L, int64_t C) {
@@ -159,16 +163,19 @@ float* Model::FeedForward(Pass& p, const Linear& ff1, const Linear& ff2, FeedFor
   c.rows = rows;
   c.out = arena_.Alloc(rows * D);
   c.pre = nullptr;
+  c.hidden = nullptr;
   c.keep1 = nullptr;
   if (p.opts.record) {
-    // Keep the pre-activation and the dropout mask; the activated hidden layer (conv2's input) is
-    // recomputed by the backward pass, which saves rows * d_ff floats per layer.
+    // Keep the pre-activation and the dropout mask. The activated hidden layer (conv2's input) is
+    // kept too when small; large ones are recomputed by the backward pass, which saves rows * d_ff
+    // floats per layer where that matters.
     c.pre = arena_.Alloc(rows * F);
     ops_->LinearForward(rows, D, F, x, ff1.w, ff1.b, c.pre, Activation::kNone, nullptr);
     if (p.dropout) c.keep1 = reinterpret_cast<uint8_t*>(arena_.Alloc((rows * F + 3) / 4));
+    if (rows * F <= kKeptHiddenMaxFloats) c.hidden = arena_.Alloc(rows * F);
   }
   const Arena::Mark scratch = arena_.mark();
-  float* h = arena_.Alloc(rows * F);
+  float* h = c.hidden ? c.hidden : arena_.Alloc(rows * F);
   if (c.pre) {
     ops_->Copy(h, c.pre, rows * F);
     ops_->ActivationForward(act, rows * F, h);

@@ -33,7 +33,8 @@ struct AttentionCache {
 // Position-wise feed-forward with the residual: out = x + Dropout(W2 Dropout(act(W1 x + b1)) + b2).
 struct FeedForwardCache {
   const float* x = nullptr;  // [rows, D]
-  float* pre = nullptr;      // [rows, F] before the activation (conv2's input is recomputed from it)
+  float* pre = nullptr;      // [rows, F] before the activation
+  float* hidden = nullptr;   // [rows, F] conv2's input Dropout(act(pre)) when kept; else recomputed from pre
   uint8_t *keep1 = nullptr, *keep2 = nullptr;
   float* out = nullptr;      // [rows, D]
   int64_t rows = 0;

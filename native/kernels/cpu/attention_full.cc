@@ -69,14 +69,19 @@ void FullAttentionForward(const AttentionShape& s, const float* q, const float* 
   ThreadPool& pool = ThreadPool::global();
 
   if (probs) {
-    // Training layout: keep every head's probabilities for the backward pass. Without dropout, tiny
-    // heads compute probabilities and output in one in-register pass.
-    if (!(dropout > 0.f && rng && drop_mask) && SmallHeadSupported(s.d, s.Lk)) {
+    // Training layout: keep every head's probabilities for the backward pass.
+    const bool drop = dropout > 0.f && rng && drop_mask;
+    // Drawn sequentially so the stream does not depend on the thread count.
+    if (drop) BernoulliMask(BH * LL, 1.f - dropout, rng, drop_mask);
+    const float inv_keep = 1.f / (1.f - dropout);
+    // Tiny heads compute probabilities and output (dropout included) in one in-register pass.
+    if (SmallHeadSupported(s.d, s.Lk)) {
       pool.parallel_for(BH, HeadGrain(s), [&](int64_t begin, int64_t end) {
         for (int64_t bh = begin; bh < end; ++bh) {
           const HeadPtrs hp = Head(s, bh, q, k, v, in_q, in_kv, out_layout);
           SmallHeadAttention(s.Lq, s.Lk, s.d, hp.q, in_q.row, nullptr, hp.k, hp.v, in_kv.row, scale, causal, nullptr,
-                             out + hp.out_offset, out_layout.row, probs + bh * LL);
+                             out + hp.out_offset, out_layout.row, probs + bh * LL, drop ? drop_mask + bh * LL : nullptr,
+                             inv_keep);
         }
       });
       return;
@@ -90,12 +95,6 @@ void FullAttentionForward(const AttentionShape& s, const float* q, const float* 
         SoftmaxRows(p, s.Lq, s.Lk);
       }
     });
-    const bool drop = dropout > 0.f && rng && drop_mask;
-    if (drop) {
-      // Drawn sequentially so the stream does not depend on the thread count.
-      BernoulliMask(BH * LL, 1.f - dropout, rng, drop_mask);
-    }
-    const float inv_keep = 1.f / (1.f - dropout);
     pool.parallel_for(BH, HeadGrain(s), [&](int64_t begin, int64_t end) {
       thread_local std::vector<float> scratch;
       for (int64_t bh = begin; bh < end; ++bh) {
@@ -156,9 +155,10 @@ void FullAttentionBackward(const AttentionShape& s, const float* q, const float*
       const int64_t qo = b * in_q.batch + h * in_q.head, ko = b * in_kv.batch + h * in_kv.head;
       const float* go = d_out + b * out_layout.batch + h * out_layout.head;
       const float* p = probs + bh * LL;
-      if (!drop && SmallHeadSupported(s.d, s.Lk)) {
+      if (SmallHeadSupported(s.d, s.Lk)) {
         SmallHeadAttentionBackward(s.Lq, s.Lk, q + qo, in_q.row, nullptr, k + ko, v + ko, in_kv.row, go,
-                                   out_layout.row, p, scale, dq + qo, dk + ko, dv + ko);
+                                   out_layout.row, p, scale, dq + qo, dk + ko, dv + ko,
+                                   drop ? drop_mask + bh * LL : nullptr, inv_keep);
         continue;
       }
       const float* attn = p;

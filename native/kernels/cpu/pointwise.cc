@@ -1,9 +1,9 @@
 #include "kernels/cpu/pointwise.h"
 
 #include <cmath>
-#include <vector>
 
 #include "core/rng.h"
+#include "kernels/cpu/dropout_mask.h"
 #include "kernels/cpu/vecmath.h"
 
 namespace informer {
@@ -16,30 +16,14 @@ void EluBackward(int64_t n, const float* x, const float* dy, float* dx) {
   for (int64_t i = 0; i < n; ++i) dx[i] += dy[i] * (x[i] > 0.f ? 1.f : std::exp(x[i]));
 }
 
+// One key per call from rng; the mask itself comes from DropoutMask's vectorised lanes.
 void BernoulliMask(int64_t n, float keep_prob, Rng* rng, uint8_t* keep) {
-  // Four 16-bit draws per 64-bit output: keep_prob is resolved to 1/65536, plenty for dropout.
-  const uint32_t threshold = static_cast<uint32_t>(keep_prob * 65536.0f + 0.5f);
-  int64_t i = 0;
-  for (; i + 4 <= n; i += 4) {
-    uint64_t r = rng->Next();
-    for (int k = 0; k < 4; ++k, r >>= 16) keep[i + k] = (r & 0xFFFF) < threshold ? 1 : 0;
-  }
-  if (i < n) {
-    uint64_t r = rng->Next();
-    for (; i < n; ++i, r >>= 16) keep[i] = (r & 0xFFFF) < threshold ? 1 : 0;
-  }
+  DropoutMask(n, KeepThreshold16(keep_prob), rng->Next(), 1.f, nullptr, keep);
 }
 
 void DropoutForward(int64_t n, float p, Rng* rng, float* x, uint8_t* keep) {
-  const float scale = 1.f / (1.f - p);
-  thread_local std::vector<uint8_t> scratch;
-  if (!keep) {
-    scratch.resize(n);
-    keep = scratch.data();
-  }
-  BernoulliMask(n, 1.f - p, rng, keep);
-  // Multiply by the 0/1 flag (no branch, no conditional load) so the loop vectorises.
-  for (int64_t i = 0; i < n; ++i) x[i] *= static_cast<float>(keep[i]) * scale;
+  // Mask and scaling in one pass.
+  DropoutMask(n, KeepThreshold16(1.f - p), rng->Next(), 1.f / (1.f - p), x, keep);
 }
 
 void DropoutBackward(int64_t n, float p, const uint8_t* keep, float* dy) {

@@ -45,19 +45,21 @@ bool SmallHeadSupported(int64_t d, int64_t Lk) { return d == 8 && Lk <= 256 && U
 
 void SmallHeadAttention(int64_t rows, int64_t Lk, int64_t d, const float* q, int64_t q_row, const int32_t* q_index,
                         const float* k, const float* v, int64_t kv_row, float scale, bool causal,
-                        const int32_t* positions, float* out, int64_t out_row, float* probs) {
+                        const int32_t* positions, float* out, int64_t out_row, float* probs, const uint8_t* keep,
+                        float inv_keep) {
 #if defined(__x86_64__) || defined(_M_X64)
   vecmath_internal::SmallHeadAttention8Avx2(rows, Lk, q, q_row, q_index, k, v, kv_row, scale, causal, positions, out,
-                                            out_row, probs);
+                                            out_row, probs, keep, inv_keep);
 #endif
 }
 
 void SmallHeadAttentionBackward(int64_t rows, int64_t Lk, const float* q, int64_t q_row, const int32_t* q_index,
                                 const float* k, const float* v, int64_t kv_row, const float* d_out, int64_t out_row,
-                                const float* probs, float scale, float* dq, float* dk, float* dv) {
+                                const float* probs, float scale, float* dq, float* dk, float* dv, const uint8_t* keep,
+                                float inv_keep) {
 #if defined(__x86_64__) || defined(_M_X64)
   vecmath_internal::SmallHeadAttentionBackward8Avx2(rows, Lk, q, q_row, q_index, k, v, kv_row, d_out, out_row, probs,
-                                                    scale, dq, dk, dv);
+                                                    scale, dq, dk, dv, keep, inv_keep);
 #endif
 }
 

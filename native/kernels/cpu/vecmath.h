@@ -19,17 +19,23 @@ bool SmallHeadSupported(int64_t d, int64_t Lk);
 // Attention for one head of width 8 (the seed configuration's), whole rows in registers:
 // out[r] = softmax_j(scale * q[r] . k[j], keys j > pos(r) masked when causal) . v for `rows` query
 // rows, where pos(r) = positions ? positions[r] : r. probs [rows, Lk] (optional) receives the
-// softmax probabilities, as the backward pass needs them. Only for heads SmallHeadSupported(d, Lk).
+// softmax probabilities (before dropout), as the backward pass needs them. keep [rows, Lk]
+// (optional) is attention dropout's mask: the weighted sum then uses P * keep * inv_keep. Only for
+// heads SmallHeadSupported(d, Lk).
 void SmallHeadAttention(int64_t rows, int64_t Lk, int64_t d, const float* q, int64_t q_row, const int32_t* q_index,
                         const float* k, const float* v, int64_t kv_row, float scale, bool causal,
-                        const int32_t* positions, float* out, int64_t out_row, float* probs);
+                        const int32_t* positions, float* out, int64_t out_row, float* probs,
+                        const uint8_t* keep = nullptr, float inv_keep = 1.f);
 
 // Backward of SmallHeadAttention from its probabilities [rows, Lk]: for each row r (query
 // q_index[r], or r), d_out row pos(r) gives dP = dOut V^T, then dS = softmax'(dP), and
-// dq[q row] += scale dS K, dk += scale dS^T q, dv += P^T dOut (all accumulated).
+// dq[q row] += scale dS K, dk += scale dS^T q, dv += P^T dOut (all accumulated). With the forward's
+// dropout mask keep [rows, Lk], A = P * keep * inv_keep stands in for P in dV, and dP is masked and
+// scaled the same way before the softmax backward.
 void SmallHeadAttentionBackward(int64_t rows, int64_t Lk, const float* q, int64_t q_row, const int32_t* q_index,
                                 const float* k, const float* v, int64_t kv_row, const float* d_out, int64_t out_row,
-                                const float* probs, float scale, float* dq, float* dk, float* dv);
+                                const float* probs, float scale, float* dq, float* dk, float* dv,
+                                const uint8_t* keep = nullptr, float inv_keep = 1.f);
 
 // dx[i] = dy[i] * gelu'(pre[i]) with the exact (erf) GELU; dx may alias dy.
 void GeluBackward(int64_t n, const float* pre, const float* dy, float* dx);
@@ -40,10 +46,12 @@ float ExpShiftSumAvx2(float* x, int64_t n, float shift);
 void SoftmaxRowAvx2(float* x, int64_t n);
 void SmallHeadAttention8Avx2(int64_t rows, int64_t Lk, const float* q, int64_t q_row, const int32_t* q_index,
                              const float* k, const float* v, int64_t kv_row, float scale, bool causal,
-                             const int32_t* positions, float* out, int64_t out_row, float* probs);
+                             const int32_t* positions, float* out, int64_t out_row, float* probs, const uint8_t* keep,
+                             float inv_keep);
 void SmallHeadAttentionBackward8Avx2(int64_t rows, int64_t Lk, const float* q, int64_t q_row, const int32_t* q_index,
                                      const float* k, const float* v, int64_t kv_row, const float* d_out,
-                                     int64_t out_row, const float* probs, float scale, float* dq, float* dk, float* dv);
+                                     int64_t out_row, const float* probs, float scale, float* dq, float* dk, float* dv,
+                                     const uint8_t* keep, float inv_keep);
 void GeluBackwardAvx2(int64_t n, const float* pre, const float* dy, float* dx);
 bool Avx2Available();
 }  // namespace vecmath_internal
