@@ -79,12 +79,18 @@ export interface NativeInfo {
   cudaBuilt: boolean;
   /** The GPU the CUDA backend uses, or why none can be used; null when built without CUDA. */
   cudaDevice: string | null;
+  /** GPU GEMM engine ('cublas' or 'tiled') and its precision; null when built without CUDA. */
+  gpuGemm: string | null;
+  gpuMatmulPrecision: GpuMatmulPrecision | null;
 }
+
+export type GpuMatmulPrecision = 'fp32' | 'tf32' | 'bf16';
 
 export interface NativeAddon {
   NativeModel: new (config: NativeConfig) => NativeModel;
   setErrorClasses(classes: Record<number, new (message: string) => Error>): void;
   info(): NativeInfo;
+  setGpuMatmulPrecision(precision: GpuMatmulPrecision): void;
   kernels: {
     sgemm(transA: boolean, transB: boolean, M: number, N: number, K: number, A: Float32Array, B: Float32Array, C: Float32Array, threaded: boolean): void;
     attention(kind: 'prob' | 'full', B: number, H: number, L: number, d: number, q: Float32Array, k: Float32Array, v: Float32Array, out: Float32Array, masked: boolean): void;

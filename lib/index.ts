@@ -10,7 +10,8 @@ export type {
 } from './model.js';
 export { Adam } from './optim.js';
 export type { AdamOptions } from './optim.js';
-export { backends, nativeInfo } from './native.js';
+export { backends, nativeInfo, setGpuMatmulPrecision } from './native.js';
+export type { GpuMatmulPrecision } from './binding.js';
 export * from './data/index.js';
 export * from './train/index.js';
 export {

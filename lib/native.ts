@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import type { NativeAddon } from './binding.js';
+import type { GpuMatmulPrecision, NativeAddon } from './binding.js';
 import {
   ConfigError,
   DisposedError,
@@ -71,6 +71,15 @@ export function nativeInfo() {
 /** Raw kernels (GEMM, attention) for benchmarks and tests; sizes are checked natively. */
 export function kernels() {
   return loadAddon().kernels;
+}
+
+/**
+ * GEMM precision on the GPU, process-wide: 'fp32' (default, exact single precision), or 'tf32' /
+ * 'bf16' to let cuBLAS use the tensor cores (inputs rounded; the package's own GEMM kernel, used
+ * when the toolkit has no cuBLAS, always computes in fp32). ConfigError without a CUDA build.
+ */
+export function setGpuMatmulPrecision(precision: GpuMatmulPrecision): void {
+  loadAddon().setGpuMatmulPrecision(precision);
 }
 
 /** Backends usable in this process ('cpu'; 'cuda' once the CUDA backend is built and a GPU is present). */

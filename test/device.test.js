@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { Adam, ConfigError, Informer, Predictor, backends, loadModel, nativeInfo } from '../dist/index.js';
+import { Adam, ConfigError, Informer, Predictor, backends, loadModel, nativeInfo, setGpuMatmulPrecision } from '../dist/index.js';
 import { fixturePaths, loadFixture, maxAbsDiff, randomBatch } from './helpers/fixtures.js';
 
 const small = { seqLen: 24, labelLen: 12, predLen: 6, encIn: 3, decIn: 3, cOut: 2, dModel: 16, nHeads: 2, dFf: 32, dropout: 0 };
@@ -28,6 +28,24 @@ t.test('backends() and nativeInfo() describe the build and the machine', (t) => 
   if (info.cudaBuilt) t.type(info.cudaDevice, 'string');
   else t.equal(info.cudaDevice, null);
   if (!info.cudaBuilt) t.notOk(hasCuda, 'no cuda backend without a CUDA build');
+  t.end();
+});
+
+t.test('the GPU matmul precision is a checked, process-wide setting of CUDA builds', (t) => {
+  t.throws(() => setGpuMatmulPrecision('fp16'), ConfigError);
+  t.throws(() => setGpuMatmulPrecision('fp16'), /'fp32', 'tf32' or 'bf16'/);
+  if (!nativeInfo().cudaBuilt) {
+    t.throws(() => setGpuMatmulPrecision('tf32'), /no CUDA backend/);
+    t.equal(nativeInfo().gpuMatmulPrecision, null);
+    t.end();
+    return;
+  }
+  t.equal(nativeInfo().gpuMatmulPrecision, 'fp32', 'exact fp32 by default');
+  t.match(nativeInfo().gpuGemm, /^(cublas|tiled)$/);
+  setGpuMatmulPrecision('tf32');
+  t.equal(nativeInfo().gpuMatmulPrecision, 'tf32');
+  setGpuMatmulPrecision('fp32');
+  t.equal(nativeInfo().gpuMatmulPrecision, 'fp32');
   t.end();
 });
 

@@ -9,6 +9,7 @@
 #include "core/thread_pool.h"
 #ifdef INFORMER_HAS_CUDA
 #include "cuda/backend.h"
+#include "cuda/gemm.h"
 #endif
 
 namespace informer_addon {
@@ -26,7 +27,32 @@ static Napi::Value Info(const Napi::CallbackInfo& info) {
   o.Set("cudaBuilt", cuda != nullptr);
   // The GPU in use, or why there is none (null when the addon was built without CUDA).
   o.Set("cudaDevice", cuda ? Napi::Value(Napi::String::New(env, cuda->describe())) : env.Null());
+#ifdef INFORMER_HAS_CUDA
+  static const char* const kPrecisions[] = {"fp32", "tf32", "bf16"};
+  o.Set("gpuGemm", informer::cuda::GemmBackendName());
+  o.Set("gpuMatmulPrecision", kPrecisions[static_cast<int>(informer::cuda::GetGemmPrecision())]);
+#else
+  o.Set("gpuGemm", env.Null());
+  o.Set("gpuMatmulPrecision", env.Null());
+#endif
   return o;
+}
+
+// setGpuMatmulPrecision('fp32' | 'tf32' | 'bf16'): process-wide; tf32 / bf16 let cuBLAS round GEMM
+// inputs on the tensor cores (the package's own GEMM kernel always computes in fp32).
+static Napi::Value SetGpuMatmulPrecision(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::string p = info.Length() > 0 && info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
+  if (p != "fp32" && p != "tf32" && p != "bf16")
+    return ThrowConfig(env, "GPU matmul precision must be 'fp32', 'tf32' or 'bf16', got '" + p + "'");
+#ifdef INFORMER_HAS_CUDA
+  informer::cuda::SetGemmPrecision(p == "tf32"   ? informer::cuda::GemmPrecision::kTf32
+                                   : p == "bf16" ? informer::cuda::GemmPrecision::kBf16
+                                                 : informer::cuda::GemmPrecision::kFp32);
+  return env.Undefined();
+#else
+  return ThrowConfig(env, "this build of informer-node has no CUDA backend (built without the CUDA toolkit)");
+#endif
 }
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -36,6 +62,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeModel", ModelWrap::Define(env));
   exports.Set("setErrorClasses", Napi::Function::New(env, SetErrorClasses, "setErrorClasses"));
   exports.Set("info", Napi::Function::New(env, Info, "info"));
+  exports.Set("setGpuMatmulPrecision", Napi::Function::New(env, SetGpuMatmulPrecision, "setGpuMatmulPrecision"));
   exports.Set("kernels", KernelFunctions(env));
   return exports;
 }
