@@ -18,8 +18,20 @@
       "xcode_settings": { "OTHER_CPLUSPLUSFLAGS": ["-std=c++17", "-O3", "-mavx2", "-mfma"] }
     },
     {
+      "target_name": "informer_avx512",
+      "type": "static_library",
+      "sources": ["<!@(node scripts/native-sources.mjs avx512)"],
+      "include_dirs": ["native"],
+      "conditions": [
+        ["target_arch=='x64' and OS!='win'", { "cflags_cc": ["<@(informer_cflags)", "-mavx512f", "-mavx2", "-mfma"] }],
+        ["target_arch=='x64' and OS=='win'", { "msvs_settings": { "VCCLCompilerTool": { "AdditionalOptions": ["/arch:AVX512"] } } }]
+      ],
+      "cflags_cc!": ["-fno-exceptions"],
+      "xcode_settings": { "OTHER_CPLUSPLUSFLAGS": ["-std=c++17", "-O3", "-mavx512f", "-mavx2", "-mfma"] }
+    },
+    {
       "target_name": "informer",
-      "dependencies": ["informer_avx2"],
+      "dependencies": ["informer_avx2", "informer_avx512"],
       "sources": ["<!@(node scripts/native-sources.mjs cpu)"],
       "include_dirs": ["native", "<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],

@@ -1,15 +1,16 @@
-// fp32 GEMM driver: run-time kernel choice, packing, cache blocking, threading and the epilogue.
+// fp32 GEMM driver: packing, cache blocking, threading, the epilogue and the portable kernels. The
+// kernel set is chosen in gemm_dispatch.cc; its tile shape (mr x nr) and blocking (mc, kc, nc) are
+// read from its CpuKernels.
 //
-// Large problems follow the BLIS loop nest: for each NC-wide column block and KC-deep slice, op(B) is
-// packed into kc x kNR panels (the panel being multiplied stays in L1d, the whole slice in L2/L3),
-// then for each MC-tall row block op(A) is packed into kMR x kc panels (kept in L2) and the micro-kernel
+// Large problems follow the BLIS loop nest: for each nc-wide column block and kc-deep slice, op(B) is
+// packed into kc x nr panels (the panel being multiplied stays in L1d, the whole slice in L2/L3),
+// then for each mc-tall row block op(A) is packed into mr x kc panels (kept in L2) and the micro-kernel
 // sweeps the tiles. Small problems skip the blocking and read op(A) in place, so a 12x32x32 Linear
 // costs little more than its arithmetic. Every tile's epilogue runs in the micro-kernel while the tile is
 // still in registers. The residual may be C itself (x = x + f(x)): it is always read before C is written.
 #include "core/gemm.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <new>
@@ -18,19 +19,9 @@
 #include "core/gemm_internal.h"
 #include "core/thread_pool.h"
 
-#if defined(_MSC_VER) && (defined(_M_X64) || defined(_M_IX86))
-#include <intrin.h>
-#endif
-
 namespace informer {
 namespace gemm_internal {
 namespace {
-
-// Cache blocking, sized for 32 KiB L1d / 512 KiB L2 per core (and fine with larger caches):
-// a kc x kNR op(B) panel is 16 KiB, an MC x kc op(A) block 144 KiB, a kc x NC op(B) slice 4 MiB.
-constexpr int64_t kKC = 256;
-constexpr int64_t kMC = 144;  // multiple of kMR
-constexpr int64_t kNC = 4096;  // multiple of kNR
 
 // Up to this many multiply-adds (M*N*K) the unblocked path runs (op(A) read in place); its op(B) panel
 // buffer is padded N x K, so very deep products take the blocked path.
@@ -101,6 +92,9 @@ struct Problem {
 };
 
 // ---- portable kernels -------------------------------------------------------------------------
+
+constexpr int kMR = 6;   // portable register tile
+constexpr int kNR = 16;
 
 void portable_activation(Activation act, float* x, int64_t n) {
   if (act == Activation::kRelu) {
@@ -192,88 +186,69 @@ void portable_pack_b_trans(int64_t kc, int nr, const float* b, int64_t ldb, floa
 }
 
 const CpuKernels kPortableKernels = {"portable", portable_micro_kernel, portable_pack_b_trans,
-                                     portable_activation};
-
-// ---- kernel selection -------------------------------------------------------------------------
-
-bool cpu_has_avx2_fma() {
-#if (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__))
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#elif defined(_MSC_VER) && defined(_M_X64)
-  int r[4];
-  __cpuid(r, 0);
-  if (r[0] < 7) return false;
-  __cpuid(r, 1);
-  const bool fma = (r[2] & (1 << 12)) != 0;
-  const bool osxsave = (r[2] & (1 << 27)) != 0;
-  if (!fma || !osxsave || (_xgetbv(0) & 0x6) != 0x6) return false;  // OS saves XMM and YMM state
-  __cpuidex(r, 7, 0);
-  return (r[1] & (1 << 5)) != 0;
-#else
-  return false;
-#endif
-}
-
-std::atomic<bool> g_force_portable{false};
-
-const CpuKernels& detected_kernels() {
-  static const CpuKernels* const chosen =
-      (avx2_kernels() != nullptr && cpu_has_avx2_fma()) ? avx2_kernels() : &kPortableKernels;
-  return *chosen;
-}
-
-const CpuKernels& active_kernels() {
-  return g_force_portable.load(std::memory_order_relaxed) ? kPortableKernels : detected_kernels();
-}
+                                     portable_activation, kMR, kNR, /*mc=*/144, /*kc=*/256, /*nc=*/4096};
 
 // ---- packing ----------------------------------------------------------------------------------
 
-// Packs op(A)[i0:i0+mc, k0:k0+kc] into ceil(mc / kMR) panels of kc x kMR (k-major), zero-padded.
-void pack_a(const Problem& p, int64_t i0, int64_t mc, int64_t k0, int64_t kc, float* dst) {
-  for (int64_t ir = 0; ir < mc; ir += kMR) {
-    const int mr = static_cast<int>(std::min<int64_t>(kMR, mc - ir));
+// Packs op(A)[i0:i0+mc, k0:k0+kc] into ceil(mc / R) panels of kc x R (k-major), zero-padded, for the
+// tile height R = MR, or R = mr_rt when MR is 0; a known MR lets the row loops unroll.
+template <int MR>
+void pack_a_tile(const Problem& p, int mr_rt, int64_t i0, int64_t mc, int64_t k0, int64_t kc,
+                 float* dst) {
+  const int R = MR > 0 ? MR : mr_rt;
+  for (int64_t ir = 0; ir < mc; ir += R) {
+    const int mr = static_cast<int>(std::min<int64_t>(R, mc - ir));
     float* d = dst + ir * kc;
     if (!p.ta) {
-      const float* s[kMR];
-      for (int r = 0; r < kMR; ++r) s[r] = p.A + (i0 + ir + std::min(r, mr - 1)) * p.lda + k0;
-      if (mr == kMR) {
+      const float* s[kMaxMR];
+      for (int r = 0; r < R; ++r) s[r] = p.A + (i0 + ir + std::min(r, mr - 1)) * p.lda + k0;
+      if (mr == R) {
         for (int64_t k = 0; k < kc; ++k) {
-          for (int r = 0; r < kMR; ++r) d[k * kMR + r] = s[r][k];
+          for (int r = 0; r < R; ++r) d[k * R + r] = s[r][k];
         }
       } else {
         for (int64_t k = 0; k < kc; ++k) {
-          for (int r = 0; r < kMR; ++r) d[k * kMR + r] = r < mr ? s[r][k] : 0.0f;
+          for (int r = 0; r < R; ++r) d[k * R + r] = r < mr ? s[r][k] : 0.0f;
         }
       }
     } else {
       const float* s = p.A + k0 * p.lda + i0 + ir;
       for (int64_t k = 0; k < kc; ++k) {
         const float* sk = s + k * p.lda;
-        for (int r = 0; r < kMR; ++r) d[k * kMR + r] = r < mr ? sk[r] : 0.0f;
+        for (int r = 0; r < R; ++r) d[k * R + r] = r < mr ? sk[r] : 0.0f;
       }
     }
   }
 }
 
-// Packs op(B)[k0:k0+kc, j0:j0+nc] into ceil(nc / kNR) panels of kc x kNR, zero-padded.
+void pack_a(const Problem& p, const CpuKernels& kern, int64_t i0, int64_t mc, int64_t k0, int64_t kc,
+            float* dst) {
+  switch (kern.mr) {
+    case 6: return pack_a_tile<6>(p, 6, i0, mc, k0, kc, dst);
+    case 12: return pack_a_tile<12>(p, 12, i0, mc, k0, kc, dst);
+    default: return pack_a_tile<0>(p, kern.mr, i0, mc, k0, kc, dst);
+  }
+}
+
+// Packs op(B)[k0:k0+kc, j0:j0+nc] into ceil(nc / NR) panels of kc x NR (NR = kern.nr), zero-padded.
 void pack_b(const Problem& p, const CpuKernels& kern, int64_t k0, int64_t kc, int64_t j0, int64_t nc,
             float* dst) {
-  for (int64_t jr = 0; jr < nc; jr += kNR) {
-    const int nr = static_cast<int>(std::min<int64_t>(kNR, nc - jr));
+  const int NR = kern.nr;
+  for (int64_t jr = 0; jr < nc; jr += NR) {
+    const int nr = static_cast<int>(std::min<int64_t>(NR, nc - jr));
     float* d = dst + jr * kc;
     if (p.tb) {
       kern.pack_b_trans(kc, nr, p.B + (j0 + jr) * p.ldb + k0, p.ldb, d);
     } else {
       for (int64_t k = 0; k < kc; ++k) {
         const float* s = p.B + (k0 + k) * p.ldb + j0 + jr;
-        float* dk = d + k * kNR;
-        if (nr == kNR) {
-          std::memcpy(dk, s, kNR * sizeof(float));
+        float* dk = d + k * NR;
+        if (nr == NR) {
+          std::memcpy(dk, s, NR * sizeof(float));
         } else {
           int j = 0;
           for (; j < nr; ++j) dk[j] = s[j];
-          for (; j < kNR; ++j) dk[j] = 0.0f;
+          for (; j < NR; ++j) dk[j] = 0.0f;
         }
       }
     }
@@ -283,35 +258,38 @@ void pack_b(const Problem& p, const CpuKernels& kern, int64_t k0, int64_t kc, in
 // ---- tiles ------------------------------------------------------------------------------------
 
 // One mr x nr tile of C. Partial tiles go through a full-size staging tile, so the micro-kernel only
-// ever sees whole tiles; a and b must then still hold kMR rows / kNR columns (packed, zero-padded).
+// ever sees whole tiles; a and b must then still hold kern.mr rows / kern.nr columns (packed,
+// zero-padded).
 void run_tile(const CpuKernels& kern, int64_t kc, const float* a, int64_t a_rs, int64_t a_cs,
               const float* b, int64_t b_rs, float* c, int64_t ldc, int mr, int nr, const TileArgs& t) {
-  if (mr == kMR && nr == kNR) {
+  const int MR = kern.mr, NR = kern.nr;
+  if (mr == MR && nr == NR) {
     kern.micro_kernel(kc, a, a_rs, a_cs, b, b_rs, c, ldc, t);
     return;
   }
   // Staging buffers are filled only when the kernel will read them (ct is always written in full).
-  alignas(64) float ct[kMR * kNR];
-  alignas(64) float rt[kMR * kNR];
-  alignas(64) float bt[kNR];
+  alignas(64) float ct[kMaxMR * kMaxNR];
+  alignas(64) float rt[kMaxMR * kMaxNR];
+  alignas(64) float bt[kMaxNR];
+  const size_t tile_bytes = static_cast<size_t>(MR * NR) * sizeof(float);
   TileArgs s = t;
   if (t.load_c) {
-    std::memset(ct, 0, sizeof(ct));
-    for (int i = 0; i < mr; ++i) std::memcpy(ct + i * kNR, c + i * ldc, nr * sizeof(float));
+    std::memset(ct, 0, tile_bytes);
+    for (int i = 0; i < mr; ++i) std::memcpy(ct + i * NR, c + i * ldc, nr * sizeof(float));
   }
   if (t.residual) {
-    std::memset(rt, 0, sizeof(rt));
-    for (int i = 0; i < mr; ++i) std::memcpy(rt + i * kNR, t.residual + i * t.ldr, nr * sizeof(float));
+    std::memset(rt, 0, tile_bytes);
+    for (int i = 0; i < mr; ++i) std::memcpy(rt + i * NR, t.residual + i * t.ldr, nr * sizeof(float));
     s.residual = rt;
-    s.ldr = kNR;
+    s.ldr = NR;
   }
   if (t.bias) {
-    std::memset(bt, 0, sizeof(bt));
+    std::memset(bt, 0, NR * sizeof(float));
     std::memcpy(bt, t.bias, nr * sizeof(float));
     s.bias = bt;
   }
-  kern.micro_kernel(kc, a, a_rs, a_cs, b, b_rs, ct, kNR, s);
-  for (int i = 0; i < mr; ++i) std::memcpy(c + i * ldc, ct + i * kNR, nr * sizeof(float));
+  kern.micro_kernel(kc, a, a_rs, a_cs, b, b_rs, ct, NR, s);
+  for (int i = 0; i < mr; ++i) std::memcpy(c + i * ldc, ct + i * NR, nr * sizeof(float));
 }
 
 // Epilogue arguments of the tile at (i, j); `last` says whether this is the final K slice.
@@ -363,33 +341,34 @@ void reference_gemm(const Problem& p, int64_t m0, int64_t m1, int64_t n0, int64_
 void gemm_small(const Problem& p, const CpuKernels& kern) {
   Workspace& ws = workspace();
   const int64_t M = p.M, N = p.N, K = p.K;
-  const bool direct_b = !p.tb && N % kNR == 0;
+  const int MR = kern.mr, NR = kern.nr;
+  const bool direct_b = !p.tb && N % NR == 0;
   float* bp = nullptr;
   if (!direct_b) {
-    bp = ws.b.get(static_cast<size_t>(round_up(N, kNR) * K));
+    bp = ws.b.get(static_cast<size_t>(round_up(N, NR) * K));
     if (!bp) return reference_gemm(p, 0, M, 0, N);
     pack_b(p, kern, 0, K, 0, N, bp);
   }
-  const int64_t m_full = M / kMR * kMR;
+  const int64_t m_full = M / MR * MR;
   float* a_edge = nullptr;
   if (m_full < M) {
-    a_edge = ws.a.get(static_cast<size_t>(kMR * K));
+    a_edge = ws.a.get(static_cast<size_t>(MR * K));
     if (!a_edge) return reference_gemm(p, 0, M, 0, N);
-    pack_a(p, m_full, M - m_full, 0, K, a_edge);
+    pack_a(p, kern, m_full, M - m_full, 0, K, a_edge);
   }
   const int64_t a_rs = p.ta ? 1 : p.lda;
   const int64_t a_cs = p.ta ? p.lda : 1;
-  for (int64_t j = 0; j < N; j += kNR) {
-    const int nr = static_cast<int>(std::min<int64_t>(kNR, N - j));
+  for (int64_t j = 0; j < N; j += NR) {
+    const int nr = static_cast<int>(std::min<int64_t>(NR, N - j));
     const float* b = direct_b ? p.B + j : bp + j * K;
-    const int64_t b_rs = direct_b ? p.ldb : kNR;
-    for (int64_t i = 0; i < M; i += kMR) {
+    const int64_t b_rs = direct_b ? p.ldb : NR;
+    for (int64_t i = 0; i < M; i += MR) {
       const TileArgs t = tile_args(p, true, true, i, j);
       float* c = p.C + i * p.ldc + j;
       if (i < m_full) {
-        run_tile(kern, K, p.A + i * a_rs, a_rs, a_cs, b, b_rs, c, p.ldc, kMR, nr, t);
+        run_tile(kern, K, p.A + i * a_rs, a_rs, a_cs, b, b_rs, c, p.ldc, MR, nr, t);
       } else {
-        run_tile(kern, K, a_edge, 1, kMR, b, b_rs, c, p.ldc, static_cast<int>(M - i), nr, t);
+        run_tile(kern, K, a_edge, 1, MR, b, b_rs, c, p.ldc, static_cast<int>(M - i), nr, t);
       }
     }
   }
@@ -411,15 +390,17 @@ void gemm_blocked(const Problem& problem, const CpuKernels& kern, int64_t m0, in
                   int64_t n1) {
   Workspace& ws = workspace();
   const int64_t K = problem.K;
-  const int64_t kc_max = std::min(kKC, K);
-  float* bp = ws.b.get(static_cast<size_t>(round_up(std::min(kNC, n1 - n0), kNR) * kc_max));
-  float* ap = ws.a.get(static_cast<size_t>(round_up(std::min(kMC, m1 - m0), kMR) * kc_max));
+  const int MR = kern.mr, NR = kern.nr;
+  const int64_t MC = kern.mc, KC = kern.kc, NC = kern.nc;
+  const int64_t kc_max = std::min(KC, K);
+  float* bp = ws.b.get(static_cast<size_t>(round_up(std::min(NC, n1 - n0), NR) * kc_max));
+  float* ap = ws.a.get(static_cast<size_t>(round_up(std::min(MC, m1 - m0), MR) * kc_max));
   if (!bp || !ap) return reference_gemm(problem, m0, m1, n0, n1);
 
   // With several K slices C holds partial sums before the residual is read; a residual stored in C
   // itself (x = x + f(x)) is therefore copied out first, for this block only.
   Problem p = problem;
-  if (p.ep.residual && K > kKC && residual_overlaps_c(p)) {
+  if (p.ep.residual && K > KC && residual_overlaps_c(p)) {
     const int64_t rows = m1 - m0, cols = n1 - n0;
     float* staged = ws.r.get(static_cast<size_t>(rows * cols));
     if (!staged) return reference_gemm(problem, m0, m1, n0, n1);
@@ -432,23 +413,23 @@ void gemm_blocked(const Problem& problem, const CpuKernels& kern, int64_t m0, in
     p.res_i0 = m0;
     p.res_j0 = n0;
   }
-  for (int64_t jc = n0; jc < n1; jc += kNC) {
-    const int64_t nc = std::min(kNC, n1 - jc);
-    for (int64_t pc = 0; pc < K; pc += kKC) {
-      const int64_t kc = std::min(kKC, K - pc);
+  for (int64_t jc = n0; jc < n1; jc += NC) {
+    const int64_t nc = std::min(NC, n1 - jc);
+    for (int64_t pc = 0; pc < K; pc += KC) {
+      const int64_t kc = std::min(KC, K - pc);
       const bool first = pc == 0;
       const bool last = pc + kc == K;
       pack_b(p, kern, pc, kc, jc, nc, bp);
-      for (int64_t ic = m0; ic < m1; ic += kMC) {
-        const int64_t mc = std::min(kMC, m1 - ic);
-        pack_a(p, ic, mc, pc, kc, ap);
-        for (int64_t jr = 0; jr < nc; jr += kNR) {
-          const int nr = static_cast<int>(std::min<int64_t>(kNR, nc - jr));
+      for (int64_t ic = m0; ic < m1; ic += MC) {
+        const int64_t mc = std::min(MC, m1 - ic);
+        pack_a(p, kern, ic, mc, pc, kc, ap);
+        for (int64_t jr = 0; jr < nc; jr += NR) {
+          const int nr = static_cast<int>(std::min<int64_t>(NR, nc - jr));
           const float* b = bp + jr * kc;
-          for (int64_t ir = 0; ir < mc; ir += kMR) {
-            const int mr = static_cast<int>(std::min<int64_t>(kMR, mc - ir));
+          for (int64_t ir = 0; ir < mc; ir += MR) {
+            const int mr = static_cast<int>(std::min<int64_t>(MR, mc - ir));
             const int64_t i = ic + ir, j = jc + jr;
-            run_tile(kern, kc, ap + ir * kc, 1, kMR, b, kNR, p.C + i * p.ldc + j, p.ldc, mr, nr,
+            run_tile(kern, kc, ap + ir * kc, 1, MR, b, NR, p.C + i * p.ldc + j, p.ldc, mr, nr,
                      tile_args(p, first, last, i, j));
           }
         }
@@ -484,8 +465,8 @@ void epilogue_only(const Problem& p, const CpuKernels& kern) {
 // Splits C into a gm x gn grid of blocks made of whole tiles: the most blocks up to `tasks` that the
 // tile counts allow, and among those grids the one that minimises a block's arithmetic plus its
 // packing traffic.
-void plan_grid(int64_t M, int64_t N, int tasks, int64_t* gm_out, int64_t* gn_out) {
-  const int64_t m_tiles = (M + kMR - 1) / kMR, n_tiles = (N + kNR - 1) / kNR;
+void plan_grid(int64_t M, int64_t N, int mr, int nr, int tasks, int64_t* gm_out, int64_t* gn_out) {
+  const int64_t m_tiles = (M + mr - 1) / mr, n_tiles = (N + nr - 1) / nr;
   *gm_out = 1;
   *gn_out = 1;
   for (int64_t total = tasks; total > 1; --total) {
@@ -494,8 +475,8 @@ void plan_grid(int64_t M, int64_t N, int tasks, int64_t* gm_out, int64_t* gn_out
       if (total % gm != 0) continue;
       const int64_t gn = total / gm;
       if (gm > m_tiles || gn > n_tiles) continue;
-      const double mt = static_cast<double>((m_tiles + gm - 1) / gm * kMR);
-      const double nt = static_cast<double>((n_tiles + gn - 1) / gn * kNR);
+      const double mt = static_cast<double>((m_tiles + gm - 1) / gm * mr);
+      const double nt = static_cast<double>((n_tiles + gn - 1) / gn * nr);
       const double cost = mt * nt + 8.0 * (mt + nt);  // packing an element ~ 8 tile multiply-adds
       if (best < 0.0 || cost < best) {
         best = cost;
@@ -509,7 +490,7 @@ void plan_grid(int64_t M, int64_t N, int tasks, int64_t* gm_out, int64_t* gn_out
 
 }  // namespace
 
-void gemm_force_portable(bool on) { g_force_portable.store(on, std::memory_order_relaxed); }
+const CpuKernels* portable_kernels() { return &kPortableKernels; }
 
 }  // namespace gemm_internal
 
@@ -527,14 +508,14 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
   const int threads = pool ? pool->size() : 1;
   if (threads > 1 && work >= kParallelWork) {
     int64_t gm = 1, gn = 1;
-    plan_grid(M, N, threads * (work >= kBalanceWork ? kTasksPerThread : 1), &gm, &gn);
+    plan_grid(M, N, kern.mr, kern.nr, threads * (work >= kBalanceWork ? kTasksPerThread : 1), &gm, &gn);
     if (gm * gn > 1) {
       struct Grid {
         const Problem* p;
         const CpuKernels* kern;
         int64_t gn, m_step, n_step;
-      } grid{&p, &kern, gn, ((M + kMR - 1) / kMR + gm - 1) / gm * kMR,
-             ((N + kNR - 1) / kNR + gn - 1) / gn * kNR};
+      } grid{&p, &kern, gn, ((M + kern.mr - 1) / kern.mr + gm - 1) / gm * kern.mr,
+             ((N + kern.nr - 1) / kern.nr + gn - 1) / gn * kern.nr};
       // One captured pointer fits std::function's inline storage: no allocation per call.
       pool->parallel_for(gm * gn, 1, [g = &grid](int64_t begin, int64_t end) {
         for (int64_t task = begin; task < end; ++task) {
@@ -550,8 +531,6 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
   if (work <= kSmallWork && K <= kSmallMaxK) return gemm_small(p, kern);
   gemm_blocked(p, kern, 0, M, 0, N);
 }
-
-const char* gemm_kernel_name() { return active_kernels().name; }
 
 float gelu(float x) {
   // 1 + erf(x / sqrt 2) == erfc(-x / sqrt 2), which stays accurate where erf is close to -1.

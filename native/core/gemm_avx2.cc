@@ -1,8 +1,9 @@
 // AVX2/FMA kernels for the fp32 GEMM: the 6x16 micro-kernel (12 ymm accumulators, 2 for the op(B)
-// row, 1 for the broadcast op(A) element), the transposing op(B) packer and the vectorised
-// activations. Built with -mavx2 -mfma; every function also carries the target attribute so the file
-// compiles under any flags, and everything but avx2_kernels() has internal linkage, so no AVX2
-// code can leak into the portable translation units through the linker.
+// row, 1 for the broadcast op(A) element), plus the shared epilogue, transposing op(B) packer and
+// activations of gemm_simd.h instantiated for ymm registers. Built with -mavx2 -mfma; every function
+// also carries the target attribute so the file compiles under any flags, and everything but
+// avx2_kernels() has internal linkage, so no AVX2 code can leak into the portable translation units
+// through the linker.
 #include "core/gemm_internal.h"
 
 #if defined(__x86_64__) || defined(_M_X64)
@@ -10,103 +11,57 @@
 
 #if defined(__GNUC__) || defined(__clang__)
 #define INFORMER_AVX2 __attribute__((target("avx2,fma")))
-#define INFORMER_AVX2_INLINE __attribute__((target("avx2,fma"), always_inline)) inline
+#define INFORMER_SIMD_INLINE __attribute__((target("avx2,fma"), always_inline)) inline
 #else
 #define INFORMER_AVX2
-#define INFORMER_AVX2_INLINE __forceinline
+#define INFORMER_SIMD_INLINE __forceinline
 #endif
+
+#include "core/gemm_simd.h"
 
 namespace informer {
 namespace gemm_internal {
 namespace {
 
-// 2^n e^r for integral n in [-126, 127] and |r| <= ~0.35: the degree-7 Taylor polynomial of e^r
-// (truncation error < 6e-9 relative) scaled through the exponent bits.
-INFORMER_AVX2_INLINE __m256 exp_reduced(__m256 n, __m256 r) {
-  __m256 p = _mm256_set1_ps(1.0f / 5040.0f);
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 720.0f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120.0f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24.0f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6.0f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-  const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-  return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
-}
+constexpr int kMR = 6;
+constexpr int kNR = 16;
 
-// Exact-form GELU 0.5 x (1 + erf(x / sqrt 2)), written through erfc so that it keeps its relative
-// accuracy for negative x: with z = |x| / sqrt 2, gelu = 0.5 x erfc(z) for x < 0 and
-// x (1 - 0.5 erfc(z)) otherwise. erfc(z) = t exp(P(t) - z^2), t = 1 / (1 + z / 2), where P is a
-// degree-9 polynomial fitted (minimax on z in [0, 10]) for this file; relative error < 5e-8 before
-// float rounding. z^2 = x^2 / 2 is carried as an exact hi + lo pair through the Cody-Waite reduction
-// (ln 2 = 355/512 + lo), so the large exponent costs no accuracy. erfc below the float range -> 0.
-INFORMER_AVX2_INLINE __m256 gelu8(__m256 x) {
-  const __m256 z = _mm256_mul_ps(_mm256_andnot_ps(_mm256_set1_ps(-0.0f), x),
-                                 _mm256_set1_ps(0.707106781186547524f));
-  // t = 1 / d by the ~12-bit reciprocal estimate and one Newton step (~23 bits), cheaper than divps.
-  const __m256 d = _mm256_fmadd_ps(z, _mm256_set1_ps(0.5f), _mm256_set1_ps(1.0f));
-  const __m256 t0 = _mm256_rcp_ps(d);
-  const __m256 t = _mm256_mul_ps(t0, _mm256_fnmadd_ps(d, t0, _mm256_set1_ps(2.0f)));
-  __m256 p = _mm256_set1_ps(0.14219374875988208f);
-  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-0.6660605787060513f));
-  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(1.122395591205331f));
-  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-0.6512420008471815f));
-  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-0.11679229271220755f));
-  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.020198215946929794f));
-  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.0283564518438986f));
-  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.3878998413559148f));
-  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.9984925060101356f));
-  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-1.2654414376428087f));
-  // z^2 = x^2 / 2 from x itself (rounding z first would cost ~z^2 * 1e-7 relative in erfc).
-  const __m256 xx = _mm256_mul_ps(x, x);
-  const __m256 half = _mm256_set1_ps(0.5f);
-  const __m256 zz = _mm256_mul_ps(xx, half);
-  const __m256 zz_lo = _mm256_mul_ps(_mm256_fmsub_ps(x, x, xx), half);  // x * x - xx is exact
-  const __m256 arg = _mm256_sub_ps(p, zz);
-  const __m256 n = _mm256_round_ps(_mm256_mul_ps(arg, _mm256_set1_ps(1.44269504088896341f)),
-                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), _mm256_sub_ps(_mm256_setzero_ps(), zz));
-  r = _mm256_add_ps(r, _mm256_sub_ps(p, zz_lo));
-  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440054690583e-4f), r);
-  const __m256 underflow = _mm256_cmp_ps(arg, _mm256_set1_ps(-87.0f), _CMP_LT_OQ);
-  const __m256 erfc = _mm256_andnot_ps(underflow, _mm256_mul_ps(t, exp_reduced(n, r)));
-  const __m256 h = _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), x), erfc);
-  const __m256 nonneg = _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_GE_OQ);
-  return _mm256_blendv_ps(h, _mm256_sub_ps(x, h), nonneg);
-}
-
-INFORMER_AVX2_INLINE __m256 activate8(Activation act, __m256 v) {
-  if (act == Activation::kRelu) return _mm256_max_ps(_mm256_setzero_ps(), v);  // NaN stays NaN
-  if (act == Activation::kGelu) return gelu8(v);
-  return v;
-}
+// Vector traits for gemm_simd.h: 8 floats, comparison masks as all-ones lanes.
+struct Avx2 {
+  using reg = __m256;
+  using mask = __m256;
+  static constexpr int kWidth = 8;
+  static INFORMER_SIMD_INLINE reg set1(float x) { return _mm256_set1_ps(x); }
+  static INFORMER_SIMD_INLINE reg zero() { return _mm256_setzero_ps(); }
+  static INFORMER_SIMD_INLINE reg loadu(const float* p) { return _mm256_loadu_ps(p); }
+  static INFORMER_SIMD_INLINE void storeu(float* p, reg v) { _mm256_storeu_ps(p, v); }
+  static INFORMER_SIMD_INLINE reg add(reg a, reg b) { return _mm256_add_ps(a, b); }
+  static INFORMER_SIMD_INLINE reg sub(reg a, reg b) { return _mm256_sub_ps(a, b); }
+  static INFORMER_SIMD_INLINE reg mul(reg a, reg b) { return _mm256_mul_ps(a, b); }
+  static INFORMER_SIMD_INLINE reg max(reg a, reg b) { return _mm256_max_ps(a, b); }
+  static INFORMER_SIMD_INLINE reg fmadd(reg a, reg b, reg c) { return _mm256_fmadd_ps(a, b, c); }
+  static INFORMER_SIMD_INLINE reg fnmadd(reg a, reg b, reg c) { return _mm256_fnmadd_ps(a, b, c); }
+  static INFORMER_SIMD_INLINE reg fmsub(reg a, reg b, reg c) { return _mm256_fmsub_ps(a, b, c); }
+  static INFORMER_SIMD_INLINE reg abs(reg x) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x); }
+  static INFORMER_SIMD_INLINE reg rcp(reg x) { return _mm256_rcp_ps(x); }
+  static INFORMER_SIMD_INLINE reg round(reg x) {
+    return _mm256_round_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  }
+  static INFORMER_SIMD_INLINE mask lt(reg a, reg b) { return _mm256_cmp_ps(a, b, _CMP_LT_OQ); }
+  static INFORMER_SIMD_INLINE mask ge(reg a, reg b) { return _mm256_cmp_ps(a, b, _CMP_GE_OQ); }
+  static INFORMER_SIMD_INLINE reg zero_if(mask m, reg v) { return _mm256_andnot_ps(m, v); }
+  static INFORMER_SIMD_INLINE reg select(mask m, reg t, reg f) { return _mm256_blendv_ps(f, t, m); }
+  static INFORMER_SIMD_INLINE reg pow2(reg n) {
+    const __m256i e = _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(e, 23));
+  }
+};
 
 // Epilogue of one 16-wide tile row held in (v0, v1); see TileArgs.
-INFORMER_AVX2_INLINE void store_row(__m256 v0, __m256 v1, float* c, const __m256 bias0,
+INFORMER_SIMD_INLINE void store_row(__m256 v0, __m256 v1, float* c, const __m256 bias0,
                                     const __m256 bias1, const float* res, const TileArgs& t) {
-  const __m256 alpha = _mm256_set1_ps(t.alpha);
-  v0 = _mm256_mul_ps(v0, alpha);
-  v1 = _mm256_mul_ps(v1, alpha);
-  if (t.load_c) {
-    const __m256 beta = _mm256_set1_ps(t.beta);
-    v0 = _mm256_fmadd_ps(beta, _mm256_loadu_ps(c), v0);
-    v1 = _mm256_fmadd_ps(beta, _mm256_loadu_ps(c + 8), v1);
-  }
-  if (t.bias) {
-    v0 = _mm256_add_ps(v0, bias0);
-    v1 = _mm256_add_ps(v1, bias1);
-  }
-  if (t.act != Activation::kNone) {
-    v0 = activate8(t.act, v0);
-    v1 = activate8(t.act, v1);
-  }
-  if (res) {
-    v0 = _mm256_add_ps(v0, _mm256_loadu_ps(res));
-    v1 = _mm256_add_ps(v1, _mm256_loadu_ps(res + 8));
-  }
-  _mm256_storeu_ps(c, v0);
-  _mm256_storeu_ps(c + 8, v1);
+  store_vec<Avx2>(v0, c, bias0, res, t);
+  store_vec<Avx2>(v1, c + 8, bias1, res ? res + 8 : nullptr, t);
 }
 
 #define INFORMER_FMA_ROW(i, ai)                 \
@@ -197,68 +152,16 @@ INFORMER_AVX2 void micro_kernel(int64_t kc, const float* a, int64_t a_rs, int64_
   }
 }
 
-// Writes the 8x8 block whose rows r0..r7 are 8 consecutive k of 8 consecutive columns as 8 rows of
-// the packed panel: dst[k * kNR + col].
-INFORMER_AVX2_INLINE void transpose8_store(__m256 r0, __m256 r1, __m256 r2, __m256 r3, __m256 r4,
-                                           __m256 r5, __m256 r6, __m256 r7, float* dst) {
-  const __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
-  const __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
-  const __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
-  const __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
-  const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
-  const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
-  const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
-  const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-  _mm256_storeu_ps(dst + 0 * kNR, _mm256_permute2f128_ps(u0, u4, 0x20));
-  _mm256_storeu_ps(dst + 1 * kNR, _mm256_permute2f128_ps(u1, u5, 0x20));
-  _mm256_storeu_ps(dst + 2 * kNR, _mm256_permute2f128_ps(u2, u6, 0x20));
-  _mm256_storeu_ps(dst + 3 * kNR, _mm256_permute2f128_ps(u3, u7, 0x20));
-  _mm256_storeu_ps(dst + 4 * kNR, _mm256_permute2f128_ps(u0, u4, 0x31));
-  _mm256_storeu_ps(dst + 5 * kNR, _mm256_permute2f128_ps(u1, u5, 0x31));
-  _mm256_storeu_ps(dst + 6 * kNR, _mm256_permute2f128_ps(u2, u6, 0x31));
-  _mm256_storeu_ps(dst + 7 * kNR, _mm256_permute2f128_ps(u3, u7, 0x31));
-}
-
-// b: [nr, ldb] (the panel's columns of op(B) are rows of B); dst: [kc, kNR].
 INFORMER_AVX2 void pack_b_trans(int64_t kc, int nr, const float* b, int64_t ldb, float* dst) {
-  if (nr < kNR) {
-    for (int64_t k = 0; k < kc; ++k) {
-      int j = 0;
-      for (; j < nr; ++j) dst[k * kNR + j] = b[j * ldb + k];
-      for (; j < kNR; ++j) dst[k * kNR + j] = 0.0f;
-    }
-    return;
-  }
-  int64_t k = 0;
-  for (; k + 8 <= kc; k += 8) {
-    for (int h = 0; h < kNR; h += 8) {
-      const float* s = b + h * ldb + k;
-      transpose8_store(_mm256_loadu_ps(s), _mm256_loadu_ps(s + ldb), _mm256_loadu_ps(s + 2 * ldb),
-                       _mm256_loadu_ps(s + 3 * ldb), _mm256_loadu_ps(s + 4 * ldb),
-                       _mm256_loadu_ps(s + 5 * ldb), _mm256_loadu_ps(s + 6 * ldb),
-                       _mm256_loadu_ps(s + 7 * ldb), dst + k * kNR + h);
-    }
-  }
-  for (; k < kc; ++k) {
-    for (int j = 0; j < kNR; ++j) dst[k * kNR + j] = b[j * ldb + k];
-  }
+  pack_b_trans_panel<kNR>(kc, nr, b, ldb, dst);
 }
 
-INFORMER_AVX2 void activation(Activation act, float* x, int64_t n) {
-  if (act == Activation::kNone || n <= 0) return;
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, activate8(act, _mm256_loadu_ps(x + i)));
-  if (i < n) {
-    // Tail through a zero-padded vector so results match the vector path bit for bit.
-    float tmp[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    const int64_t rest = n - i;
-    for (int64_t j = 0; j < rest; ++j) tmp[j] = x[i + j];
-    _mm256_storeu_ps(tmp, activate8(act, _mm256_loadu_ps(tmp)));
-    for (int64_t j = 0; j < rest; ++j) x[i + j] = tmp[j];
-  }
-}
+INFORMER_AVX2 void activation(Activation act, float* x, int64_t n) { activation_array<Avx2>(act, x, n); }
 
-const CpuKernels kAvx2Kernels = {"avx2-fma", micro_kernel, pack_b_trans, activation};
+// Blocking for 32 KiB L1d / 512 KiB L2 per core (fine with larger caches): a kc x kNR op(B) panel is
+// 16 KiB, an mc x kc op(A) block 144 KiB, a kc x nc op(B) slice 4 MiB.
+const CpuKernels kAvx2Kernels = {"avx2-fma", micro_kernel, pack_b_trans, activation, kMR, kNR,
+                                 /*mc=*/144, /*kc=*/256, /*nc=*/4096};
 
 }  // namespace
 

@@ -1,7 +1,9 @@
 // sgemm against a double-precision triple loop: all transpose combinations, odd shapes, padded
-// leading dimensions, alpha/beta, the fused epilogue, both kernels, with and without the pool.
+// leading dimensions, alpha/beta, the fused epilogue, every kernel set this CPU can run (forced through
+// gemm_force_kernel), with and without the pool.
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <limits>
 #include <string>
 #include <thread>
@@ -19,6 +21,16 @@ using informer::ThreadPool;
 namespace {
 
 const float kNaN = std::numeric_limits<float>::quiet_NaN();
+
+// The kernel sets this machine can run; each test runs under every one of them.
+std::vector<std::string> available_kernels() {
+  std::vector<std::string> out;
+  for (const char* name : {"avx512", "avx2", "portable"}) {
+    if (informer::gemm_internal::gemm_force_kernel(name)) out.push_back(name);
+  }
+  informer::gemm_internal::gemm_force_kernel(nullptr);
+  return out;
+}
 
 double gelu_ref(double x) { return 0.5 * x * std::erfc(-x / std::sqrt(2.0)); }
 
@@ -119,13 +131,45 @@ void run_case(const Case& c, const Data& d, ThreadPool* pool, const char* kernel
 // Runs the case with every kernel this machine has, serially and on the given pools.
 void run_all(const Case& c, uint32_t seed, const std::vector<ThreadPool*>& pools) {
   const Data d = make_data(c, seed);
-  for (int portable = 0; portable < 2; ++portable) {
-    informer::gemm_internal::gemm_force_portable(portable == 1);
+  for (const std::string& name : available_kernels()) {
+    informer::gemm_internal::gemm_force_kernel(name.c_str());
     const char* kernel = informer::gemm_kernel_name();
     run_case(c, d, nullptr, kernel);
     for (ThreadPool* pool : pools) run_case(c, d, pool, kernel);
   }
-  informer::gemm_internal::gemm_force_portable(false);
+  informer::gemm_internal::gemm_force_kernel(nullptr);
+}
+
+// Kernel choice: the automatic pick is the widest ISA the CPU (and OS) has, forcing a kernel is
+// reflected by gemm_kernel_name(), and unknown or unavailable kernels are refused.
+void test_kernel_choice() {
+  namespace gi = informer::gemm_internal;
+  const std::string automatic = informer::gemm_kernel_name();
+  const std::vector<std::string> avail = available_kernels();
+  std::string names;
+  for (const std::string& n : avail) names += " " + n;
+  std::printf("kernels available:%s (automatic: %s)\n", names.c_str(), automatic.c_str());
+#if (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__))
+  // The compiler's own CPU detection (which also checks the OS state) must agree with the driver's.
+  __builtin_cpu_init();
+  const bool has512 = __builtin_cpu_supports("avx512f");
+  const bool has2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  CHECK_MSG(gi::gemm_force_kernel("avx512") == has512, "avx512 available iff the CPU has AVX-512F");
+  CHECK_MSG(gi::gemm_force_kernel("avx2") == has2, "avx2 available iff the CPU has AVX2 and FMA");
+  gi::gemm_force_kernel(nullptr);
+  if (!std::getenv("INFORMER_GEMM_KERNEL")) {
+    const char* want = has512 ? "avx512" : has2 ? "avx2-fma" : "portable";
+    CHECK_MSG(automatic == want, ("automatic kernel " + automatic + ", expected " + want).c_str());
+  }
+#endif
+  for (const std::string& n : avail) {
+    CHECK_MSG(gi::gemm_force_kernel(n.c_str()), ("force " + n).c_str());
+    const std::string got = informer::gemm_kernel_name();
+    CHECK_MSG(got.rfind(n, 0) == 0, ("forced " + n + " reports " + got).c_str());
+  }
+  CHECK_MSG(!gi::gemm_force_kernel("sse9"), "unknown kernel refused");
+  CHECK_MSG(gi::gemm_force_kernel(nullptr), "automatic choice restored");
+  CHECK_MSG(automatic == informer::gemm_kernel_name(), "automatic kernel after forcing");
 }
 
 void test_shapes() {
@@ -137,6 +181,8 @@ void test_shapes() {
       {12, 32, 32},  {18, 128, 32},  {6, 16, 256},   {6, 16, 257},  {64, 48, 700},
       {129, 257, 63}, {384, 32, 32}, {13, 4111, 20}, {300, 200, 300}, {3072, 512, 64},
       {2, 3, 5000},  {1, 1, 3000},
+      // Tile edges of the 12x32 AVX-512 kernel and its 216-row / 256-deep blocks.
+      {12, 32, 256}, {13, 31, 257}, {24, 96, 40},  {11, 64, 33}, {450, 97, 300},
   };
   ThreadPool* global = &ThreadPool::global();
   uint32_t seed = 1;
@@ -249,8 +295,8 @@ void test_gelu() {
   x[8] = -1e-30f;
   x[9] = 1e30f;
   x[10] = -1e30f;
-  for (int portable = 0; portable < 2; ++portable) {
-    informer::gemm_internal::gemm_force_portable(portable == 1);
+  for (const std::string& name : available_kernels()) {
+    informer::gemm_internal::gemm_force_kernel(name.c_str());
     const std::string kernel = informer::gemm_kernel_name();
     std::vector<float> g = x, want(n);
     informer::apply_activation(Activation::kGelu, g.data(), n);
@@ -274,7 +320,7 @@ void test_gelu() {
     informer::apply_activation(Activation::kNone, none.data(), n);
     CHECK_MSG(none == x, ("identity " + kernel).c_str());
   }
-  informer::gemm_internal::gemm_force_portable(false);
+  informer::gemm_internal::gemm_force_kernel(nullptr);
 }
 
 // residual == C (x = x + f(x) in place), including K deep enough for several K slices, where C holds
@@ -315,7 +361,8 @@ void test_residual_aliasing_c() {
           ep.ldr = d.ldc;
           informer::sgemm(false, true, M, c.N, K, c.alpha, d.A.data(), d.lda, d.B.data(), d.ldb, beta,
                           C.data(), d.ldc, ep, pool);
-          const std::string label = "residual aliases C: " + c.name() + (pool ? " pool" : " serial");
+          const std::string label = "residual aliases C: " + c.name() + " kernel=" +
+                                    informer::gemm_kernel_name() + (pool ? " pool" : " serial");
           CHECK_ALLCLOSE_MSG(C.data(), want.data(), static_cast<int64_t>(C.size()),
                              2e-5 * std::sqrt(static_cast<double>(K)), 1e-4, label.c_str());
         }
@@ -374,11 +421,16 @@ void test_concurrent_callers() {
 int main() {
   std::printf("gemm kernel: %s, global pool: %d threads\n", informer::gemm_kernel_name(),
               ThreadPool::global().size());
+  test_kernel_choice();
   test_gelu();
-  test_degenerate();
   test_epilogue_options();
   test_shapes();
-  test_residual_aliasing_c();
+  for (const std::string& name : available_kernels()) {
+    informer::gemm_internal::gemm_force_kernel(name.c_str());
+    test_degenerate();
+    test_residual_aliasing_c();
+  }
+  informer::gemm_internal::gemm_force_kernel(nullptr);
   test_concurrent_callers();
   return test::finish("test_gemm");
 }
