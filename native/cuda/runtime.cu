@@ -22,12 +22,30 @@ int DeviceCount() {
   return n;
 }
 
+namespace {
+// Why cudaGetDeviceCount failed, in words a user can act on.
+std::string NoDeviceReason(cudaError_t e) {
+#if defined(__CUDACC__)
+  if (e == cudaErrorInsufficientDriver) {
+    int driver = 0, runtime = 0;
+    cudaDriverGetVersion(&driver);
+    cudaRuntimeGetVersion(&runtime);
+    cudaGetLastError();
+    auto version = [](int v) { return std::to_string(v / 1000) + "." + std::to_string(v % 1000 / 10); };
+    if (driver == 0) return "no NVIDIA driver is installed";
+    return "the NVIDIA driver supports CUDA " + version(driver) + ", older than this build's CUDA " + version(runtime);
+  }
+#endif
+  return cudaGetErrorString(e);
+}
+}  // namespace
+
 std::string DeviceDescription(int device) {
   int n = 0;
   const cudaError_t e = cudaGetDeviceCount(&n);
   if (e != cudaSuccess) {
     cudaGetLastError();
-    return std::string("no usable CUDA device: ") + cudaGetErrorString(e);
+    return "no usable CUDA device: " + NoDeviceReason(e);
   }
   if (device < 0 || device >= n) return "no CUDA device " + std::to_string(device);
 #if defined(__CUDACC__)
