@@ -154,8 +154,8 @@ void Model::Backward(const float* d_projection) {
   const Tape& t = tape_;
   const int64_t B = t.B, D = cfg.d_model, Ld = cfg.dec_len(), Le = cfg.seq_len, n_dec = B * Ld * D;
   float* d_h = arena_.Alloc(n_dec);
-  ops_->LinearBackward(B * Ld, D, cfg.c_out, t.decoder_norm.out, projection_.w, d_projection, d_h, false, G(projection_.w),
-                 G(projection_.b));
+  ops_->LinearBackward(B * Ld, D, cfg.c_out, t.decoder_norm.out, projection_.w, d_projection, d_h, false,
+                       G(projection_.w), G(projection_.b));
   float* d_x = Zeros(n_dec);
   NormBackward(decoder_norm_, t.decoder_norm, d_h, d_x);
   float* d_enc = Zeros(B * t.L_enc * D);

@@ -7,6 +7,7 @@
 #include "core/gemm.h"
 #include "core/model.h"
 #include "core/ops.h"
+#include "kernels/cpu/embedding.h"
 
 namespace informer {
 
@@ -364,14 +365,13 @@ static Status CheckFinite(const char* name, const float* x, int64_t n, int64_t L
 // Integer-mark embeddings index their tables with truncated marks: every index must be in range.
 Status Model::CheckMarkIndices(const std::string& layer, const float* marks, int64_t N, int64_t L) const {
   const int64_t n_mark = config_.n_mark;
-  for (const TemporalTable& t : TemporalTables(config_.minute_embed))
-    for (int64_t r = 0; r < N; ++r) {
-      const float m = marks[r * n_mark + t.column];
-      if (!(m > -1.f && m < static_cast<float>(t.rows)))  // truncated toward zero, as .long()
-        return InvalidValue(layer + " time mark column " + Str(t.column) + " (" + t.name + ") at batch " +
-                            Str(r / L) + ", step " + Str(r % L) + " is " + std::to_string(m) + ", outside [0, " +
-                            Str(t.rows) + ")");
-    }
+  for (const TemporalTable& t : TemporalTables(config_.minute_embed)) {
+    const int64_t r = FirstMarkOutOfRange(N, n_mark, marks, t.column, t.rows);
+    if (r >= 0)
+      return InvalidValue(layer + " time mark column " + Str(t.column) + " (" + t.name + ") at batch " + Str(r / L) +
+                          ", step " + Str(r % L) + " is " + std::to_string(marks[r * n_mark + t.column]) +
+                          ", outside [0, " + Str(t.rows) + ")");
+  }
   return Status::Ok();
 }
 

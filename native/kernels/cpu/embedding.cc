@@ -16,12 +16,18 @@ void FillSinusoidTable(int64_t rows, int64_t D, float* table) {
   }
 }
 
-int64_t TemporalLookupAdd(int64_t N, int64_t n_mark, const float* marks, int column, const float* table,
-                          int64_t rows, int64_t D, float* out) {
+int64_t FirstMarkOutOfRange(int64_t N, int64_t n_mark, const float* marks, int column, int64_t rows) {
   for (int64_t n = 0; n < N; ++n) {
     const float m = marks[n * n_mark + column];
     if (!(m > -1.f && m < static_cast<float>(rows))) return n;  // also rejects NaN
   }
+  return -1;
+}
+
+int64_t TemporalLookupAdd(int64_t N, int64_t n_mark, const float* marks, int column, const float* table,
+                          int64_t rows, int64_t D, float* out) {
+  const int64_t bad = FirstMarkOutOfRange(N, n_mark, marks, column, rows);
+  if (bad >= 0) return bad;
   for (int64_t n = 0; n < N; ++n) {
     const int64_t idx = static_cast<int64_t>(marks[n * n_mark + column]);
     const float* row = table + idx * D;
