@@ -23,8 +23,12 @@ const char* KindName(informer::ParamKind k) {
   return "unknown";
 }
 
+}  // namespace
+
 // Runs `work` on the libuv pool under the model's lock and settles a Promise with `result` (built on
-// the JS thread) or with the typed error of the returned Status. Nothing is thrown off-thread.
+// the JS thread from what `work` copied out) or with the typed error of the returned Status. Nothing
+// is thrown off-thread. Tasks of one model start in call order: Submit() queues a task behind the
+// running one, and each settled task starts the next.
 class ModelTask : public Napi::AsyncWorker {
  public:
   using Work = std::function<informer::Status(informer::Model&)>;
@@ -35,13 +39,24 @@ class ModelTask : public Napi::AsyncWorker {
         handle_(std::move(handle)),
         work_(std::move(work)),
         result_(std::move(result)) {}
-  Napi::Promise Promise() { return deferred_.Promise(); }
+  // Queues the task behind the model's running task, or starts it; returns its Promise.
+  Napi::Promise Submit() {
+    Napi::Promise promise = deferred_.Promise();
+    if (handle_->running) {
+      handle_->waiting.push_back(this);
+    } else {
+      handle_->running = true;
+      Queue();
+    }
+    return promise;
+  }
 
   void Execute() override {
     std::lock_guard<std::mutex> lock(handle_->mutex);
     status_ = work_(*handle_->model);
   }
   void OnOK() override {
+    StartNext();
     Napi::Env env = Env();
     Napi::HandleScope scope(env);
     if (!status_.ok()) {
@@ -50,7 +65,10 @@ class ModelTask : public Napi::AsyncWorker {
     }
     deferred_.Resolve(result_(env));
   }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+  void OnError(const Napi::Error& e) override {
+    StartNext();
+    deferred_.Reject(e.Value());
+  }
 
  private:
   Napi::Promise::Deferred deferred_;
@@ -58,7 +76,21 @@ class ModelTask : public Napi::AsyncWorker {
   Work work_;
   Result result_;
   informer::Status status_;
+
+  // Runs on the JS thread when this task settles: the next waiting task of the model starts now,
+  // before this one's result is built, so the pool works while JavaScript handles the result.
+  void StartNext() {
+    if (handle_->waiting.empty()) {
+      handle_->running = false;
+      return;
+    }
+    ModelTask* next = handle_->waiting.front();
+    handle_->waiting.pop_front();
+    next->Queue();
+  }
 };
+
+namespace {
 
 // Arguments moved into a task: sample views are rebuilt so they point at the moved storage.
 std::shared_ptr<ForwardArgs> Own(ForwardArgs&& args, const informer::Model& model) {
@@ -288,9 +320,7 @@ Napi::Value ModelWrap::Forward(const Napi::CallbackInfo& info) {
         return RunForward(m, *args, output.get(), activations.get(), nullptr);
       },
       [args, output, activations](Napi::Env e) { return ForwardResult(e, *output, *activations, args->capture); });
-  Napi::Promise promise = task->Promise();
-  task->Queue();
-  return promise;
+  return task->Submit();
 }
 
 // lossAndGrad(inputs, batch, target, opts) and its Sync twin: {loss, grads: Float32Array (arena layout)}.
@@ -312,22 +342,28 @@ Napi::Value ModelWrap::Train(const Napi::CallbackInfo& info, bool step, bool asy
   if (step && !ParseAdam(info, 3, &parsed)) return env.Undefined();
   auto args = Own(std::move(parsed), *h->model);
   auto loss = std::make_shared<double>(0.0);
-  auto work = [args, loss, step](informer::Model& m) {
+  // The gradients are copied out while the model is still held: once the lock is released, the next
+  // queued call may overwrite the model's gradient buffer before the Promise settles on the JS thread.
+  auto grads = std::make_shared<std::vector<float>>();
+  auto work = [args, loss, grads, step](informer::Model& m) -> informer::Status {
     const informer::ForwardInput in = args->Input();
     const informer::ForwardOptions opts = args->Options();
-    return step ? m.TrainStep(in, args->target.data(), opts, args->adam, loss.get())
-                : m.LossAndGrad(in, args->target.data(), opts, loss.get(), nullptr);
+    if (step) return m.TrainStep(in, args->target.data(), opts, args->adam, loss.get());
+    INFORMER_RETURN_IF_ERROR(m.LossAndGrad(in, args->target.data(), opts, loss.get(), nullptr));
+    try {
+      *grads = m.grads();
+    } catch (const std::bad_alloc&) {
+      return informer::Status(informer::StatusCode::kOutOfMemory, "out of memory copying the gradients");
+    }
+    return informer::Status::Ok();
   };
-  std::shared_ptr<ModelHandle> handle = h;
-  auto result = [loss, step, handle](Napi::Env e) -> Napi::Value {
+  auto result = [loss, grads, step](Napi::Env e) -> Napi::Value {
     if (step) return Napi::Number::New(e, *loss);
-    return LossResult(e, *loss, handle->model->grads());
+    return LossResult(e, *loss, *grads);
   };
   if (async) {
     auto* task = new ModelTask(env, h, work, result);
-    Napi::Promise promise = task->Promise();
-    task->Queue();
-    return promise;
+    return task->Submit();
   }
   std::lock_guard<std::mutex> lock(h->mutex);
   const informer::Status st = work(*h->model);

@@ -4,6 +4,7 @@
 #pragma once
 #include <napi.h>
 
+#include <deque>
 #include <memory>
 #include <mutex>
 
@@ -11,10 +12,17 @@
 
 namespace informer_addon {
 
+class ModelTask;
+
 // Owned jointly by the wrapper and any in-flight worker, so dispose() during an async call is safe.
 struct ModelHandle {
   std::unique_ptr<informer::Model> model;
   std::mutex mutex;  // one pass at a time: the activation arena and generator are per model
+  // Async calls run one at a time in the order they were made (a training step queued after another
+  // must see its update). Only the JS thread touches these two, so they need no lock; waiting calls
+  // sit here instead of blocking a libuv pool thread on the mutex.
+  std::deque<ModelTask*> waiting;
+  bool running = false;
 };
 
 class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
