@@ -4,10 +4,10 @@
 // first data byte) plus an optional "__metadata__" object of string -> string.
 // Supported dtypes: F32 (Float32Array), I32 (Int32Array), I64 (BigInt64Array).
 
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 
 import { FormatError, ShapeError } from './errors.js';
+import { writeFileAtomic } from './fs/atomic.js';
 import { DTYPE_SIZE, describeValue, dtypeOf, formatShape, type DType, type Tensor, type TensorData } from './tensor.js';
 
 /** What readSafetensors / decodeSafetensors return. */
@@ -337,38 +337,17 @@ function writeAll(fd: number, bytes: Uint8Array): void {
 }
 
 /**
- * Writes tensors and metadata to `path` atomically: everything is validated first, then written to
- * `${path}.tmp-${pid}-${random}` in the same folder, flushed, and renamed over `path`. On any failure
- * the temporary file is removed and an existing file at `path` is left untouched.
+ * Writes tensors and metadata to `path` atomically: everything is validated first, then written to a
+ * temp file in the same folder, flushed, and renamed over `path`. On any failure the temp file is
+ * removed and an existing file at `path` is left untouched.
  */
 export function writeSafetensors(path: string, tensors: Record<string, Tensor>, metadata?: Record<string, string>): void {
   if (typeof path !== 'string' || path === '') {
     throw new TypeError(`writeSafetensors: path must be a non-empty string, got ${describeValue(path)}`);
   }
   const { header, parts } = layout(tensors, metadata);
-  const tmp = `${path}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
-  let fd: number | undefined;
-  try {
-    fd = fs.openSync(tmp, 'wx', 0o644);
+  writeFileAtomic(path, (fd) => {
     writeAll(fd, header);
     for (const p of parts) writeAll(fd, p);
-    fs.fsyncSync(fd);
-    fs.closeSync(fd);
-    fd = undefined;
-    fs.renameSync(tmp, path);
-  } catch (err) {
-    if (fd !== undefined) {
-      try {
-        fs.closeSync(fd);
-      } catch {
-        // already failing; keep the original error
-      }
-    }
-    try {
-      fs.rmSync(tmp, { force: true });
-    } catch {
-      // best effort
-    }
-    throw err;
-  }
+  }, { createParents: false });
 }

@@ -2,7 +2,7 @@
 // a dated forecast (original units) out, as CSV or JSON.
 import { Command, Option } from 'commander';
 
-import { writeFileAtomic } from '../atomic-write.js';
+import { writeFileAtomic } from '../fs/atomic.js';
 import { readTable } from '../data/table.js';
 import { Predictor } from '../serve/predictor.js';
 import { resolveModelFile } from './model-arg.js';

@@ -2,9 +2,10 @@
 import { Command } from 'commander';
 
 import {
-  compareRuns, getMetricHistory, getModelVersion, getRegisteredModel, getRun, searchModelVersions,
+  compareRuns, getMetricHistory, getModelVersion, getRegisteredModel, getRun, getStore, searchModelVersions,
   searchRegisteredModels, searchRuns, setTrackingUri,
 } from '../tracking/fluent.js';
+import type { RunRecord } from '../tracking/types.js';
 import { uriToPath } from '../tracking/uri.js';
 import { readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -31,9 +32,26 @@ export function runsCommand(): Command {
       setTrackingUri(o.mlruns);
       const found = searchRuns({ experimentNames: o.experiment ? [o.experiment] : undefined, filter: o.filter, maxResults: o.max });
       if (found.length === 0) return console.log('no runs');
+      const store = getStore();
+      const status = (r: RunRecord) => (r.info.status === 'RUNNING' && store.isOrphaned(r.info.runId) ? 'RUNNING (process gone)' : r.info.status);
       console.log(textTable(['run id', 'name', 'status', 'started', 'mse', 'naive_mse', 'skill'], found.map((r) => [
-        r.info.runId, r.info.runName, r.info.status, when(r.info.startTime), r.data.metrics.mse, r.data.metrics.naive_mse, r.data.metrics.skill,
+        r.info.runId, r.info.runName, status(r), when(r.info.startTime), r.data.metrics.mse, r.data.metrics.naive_mse, r.data.metrics.skill,
       ])));
+      if (found.some((r) => status(r) !== r.info.status)) console.log('\nruns whose process is gone stay RUNNING; end them with `informer runs mark-failed`');
+    });
+  runs.command('mark-failed [runIds...]')
+    .description('end RUNNING runs whose process was killed as FAILED (no ids: every such run in the store)')
+    .option('--force', 'also the given runs whose process still looks alive')
+    .option(...storeOption)
+    .action((ids: string[], o) => {
+      setTrackingUri(o.mlruns);
+      const store = getStore();
+      const targets = ids.length > 0 ? ids : store.orphanedRuns();
+      if (targets.length === 0) return console.log('no RUNNING runs whose process is gone');
+      for (const id of targets) {
+        store.markFailed(id, { force: o.force === true });
+        console.log(`${id}: FAILED`);
+      }
     });
   runs.command('show <runId>')
     .description('params, latest metrics, tags, artifacts and plots of a run')

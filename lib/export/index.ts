@@ -1,11 +1,11 @@
 // exportModel: one call from a trained model to a deployable folder (plain ONNX, Triton repository,
 // MLflow model, or a KServe InferenceService with the folder it serves). Folders are built in a temp
 // directory next to the target, validated, and renamed into place, so a reader never sees half a folder.
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { ConfigError } from '../errors.js';
+import { writeDirAtomic, writeFileAtomic } from '../fs/atomic.js';
 import type { Informer } from '../model.js';
 import { assertValidInferenceService, inferenceService, inferenceServiceYaml, type KServeModelFormat } from './kserve.js';
 import { checkMlflowModelDir, mlflowModelFiles } from './mlflow.js';
@@ -59,48 +59,23 @@ function isEmptyDir(dir: string): boolean {
   return fs.readdirSync(dir).length === 0;
 }
 
-/** Writes `files` (relative path -> contents) as the folder `outDir`: temp folder, `check`, rename. */
+/** Writes `files` (relative path -> contents) as the folder `outDir`: staging folder, `check`, rename. */
 export function writeFolderAtomic(outDir: string, files: Record<string, string | Uint8Array>, opts: { overwrite?: boolean; check?: (dir: string) => void; onFile?: (fraction: number) => void } = {}): void {
   const target = path.resolve(outDir);
   const exists = fs.existsSync(target);
   if (exists && !fs.statSync(target).isDirectory()) throw new ConfigError(`${outDir} exists and is not a folder`);
   if (exists && !opts.overwrite && !isEmptyDir(target)) throw new ConfigError(`${outDir} exists and is not empty (pass overwrite: true to replace it)`);
-  fs.mkdirSync(path.dirname(target), { recursive: true });
-  const tag = `${process.pid}-${randomBytes(6).toString('hex')}`;
-  const tmp = `${target}.tmp-${tag}`;
-  const old = `${target}.old-${tag}`;
-  try {
-    fs.mkdirSync(tmp);
+  const placed = writeDirAtomic(target, (tmp) => {
     const entries = Object.entries(files);
     entries.forEach(([rel, data], i) => {
       const file = path.join(tmp, rel);
       if (!file.startsWith(tmp + path.sep)) throw new ConfigError(`file ${rel} escapes the folder`);
-      fs.mkdirSync(path.dirname(file), { recursive: true });
-      const fd = fs.openSync(file, 'wx', 0o644);
-      try {
-        fs.writeFileSync(fd, data);
-        fs.fsyncSync(fd);
-      } finally {
-        fs.closeSync(fd);
-      }
+      writeFileAtomic(file, data);
       opts.onFile?.((i + 1) / entries.length);
     });
     opts.check?.(tmp);
-    if (exists && !isEmptyDir(target)) {
-      fs.renameSync(target, old);
-      try {
-        fs.renameSync(tmp, target);
-      } catch (e) {
-        fs.renameSync(old, target);
-        throw e;
-      }
-      fs.rmSync(old, { recursive: true, force: true });
-    } else {
-      fs.renameSync(tmp, target);
-    }
-  } finally {
-    fs.rmSync(tmp, { recursive: true, force: true });
-  }
+  }, { replace: opts.overwrite === true });
+  if (!placed) throw new ConfigError(`${outDir} was created by someone else while the export was written`);
 }
 
 function listFiles(dir: string, prefix = ''): string[] {

@@ -2,7 +2,7 @@
 // structural checker for the files it writes.
 import * as fs from 'node:fs';
 
-import { writeFileAtomic } from '../atomic-write.js';
+import { writeFileAtomic } from '../fs/atomic.js';
 
 import { markColumns, toReferenceConfig, type InformerConfig } from '../config.js';
 import { ConfigError, FormatError, ShapeError, StateDictError } from '../errors.js';

@@ -2,7 +2,7 @@
 // checks that throw the library's typed errors, min/max downsampling and an atomic SVG writer.
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
-import { writeFileAtomic } from '../atomic-write.js';
+import { writeFileAtomic } from '../fs/atomic.js';
 import { ConfigError, ValueError } from '../errors.js';
 
 // vega-scenegraph keeps module-level id counters (clip paths, gradients) and may measure text with

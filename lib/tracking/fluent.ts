@@ -146,6 +146,7 @@ function begin(options: StartRunOptions): Run {
     const info = run.info;
     if (info.lifecycleStage !== 'active') throw new TrackingError(`cannot resume deleted run ${options.runId}`);
     s.updateRunInfo(options.runId, { status: 'RUNNING', endTime: null, runName: options.runName });
+    s.claimRun(options.runId);
     if (options.tags) run.setTags(options.tags);
   } else {
     const create: CreateRunOptions = {

@@ -4,9 +4,8 @@
 // models:/ URI. Nothing here imports the Informer class: the model only needs save(path) and config.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { TrackingError } from './errors.js';
-import { TEMP_PREFIX } from './atomic.js';
+import { writeDirAtomic } from '../fs/atomic.js';
 import { pyJsonDumps } from './pyformat.js';
 import { dumpYaml, parseYaml } from './yaml.js';
 import { uriToPath } from './uri.js';
@@ -136,9 +135,13 @@ export function logModelToRun(run: Run, artifactPath: string, model: SavableMode
   const dest = run.artifactDir(rel);
   if (fs.existsSync(dest)) throw new TrackingError(`run ${run.runId} already has an artifact at '${rel}'`);
   const store = run.store;
-  const tmp = path.join(path.dirname(run.artifactDir()), `${TEMP_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`);
-  fs.mkdirSync(tmp, { recursive: true });
-  try {
+  let flavors: Record<string, Record<string, unknown>> = {};
+  let modelUuid = '';
+  let created = '';
+  let signature: Record<string, unknown> | undefined;
+  // Built in a staging folder inside the run folder (same filesystem; MLflow ignores it) and renamed
+  // into place, so the model folder is either complete or absent.
+  const fill = (tmp: string): void => {
     model.save(path.join(tmp, WEIGHTS_FILE));
     if (model.config !== undefined) fs.writeFileSync(path.join(tmp, CONFIG_FILE), JSON.stringify(model.config, null, 2) + '\n');
     for (const [name, content] of Object.entries(options.extraFiles ?? {})) {
@@ -146,7 +149,7 @@ export function logModelToRun(run: Run, artifactPath: string, model: SavableMode
       fs.mkdirSync(path.dirname(p), { recursive: true });
       fs.writeFileSync(p, content);
     }
-    const flavors: Record<string, Record<string, unknown>> = {
+    flavors = {
       informer_node: {
         // Not named `config`: MLflow drops flavor keys called `config` from the history tag.
         config_file: model.config !== undefined ? CONFIG_FILE : null,
@@ -171,8 +174,8 @@ export function logModelToRun(run: Run, artifactPath: string, model: SavableMode
         python_version: options.pythonVersion ?? '3.10.12',
       };
     }
-    const modelUuid = store.randomHex(16);
-    const created = utcTimeCreated(store.now());
+    modelUuid = store.randomHex(16);
+    created = utcTimeCreated(store.now());
     const mlmodel: Record<string, unknown> = {
       artifact_path: rel,
       flavors,
@@ -182,7 +185,7 @@ export function logModelToRun(run: Run, artifactPath: string, model: SavableMode
       run_id: run.runId,
       utc_time_created: created,
     };
-    const signature =
+    signature =
       options.signature === undefined
         ? undefined
         : {
@@ -195,37 +198,37 @@ export function logModelToRun(run: Run, artifactPath: string, model: SavableMode
     if (options.writeOnnx !== undefined) writePythonEnv(tmp, options);
     // MLflow writes MLmodel with yaml.safe_dump's defaults, i.e. non-ASCII escaped.
     fs.writeFileSync(path.join(tmp, MLMODEL_FILE), dumpYaml(mlmodel, { allowUnicode: false }));
-    fs.mkdirSync(path.dirname(dest), { recursive: true });
-    try {
-      fs.renameSync(tmp, dest);
-    } catch (e) {
-      throw new TrackingError(`cannot place the model at '${rel}' in run ${run.runId}: ${(e as Error).message}`, { cause: e });
-    }
-    const entry: Record<string, unknown> = {
-      run_id: run.runId,
-      artifact_path: rel,
-      utc_time_created: created,
-      model_uuid: modelUuid,
-      flavors,
-    };
-    if (signature !== undefined) entry.signature = signature;
-    run.recordLoggedModel(entry);
-    const info: ModelInfo = {
-      artifactPath: rel,
-      modelUri: `runs:/${run.runId}/${rel}`,
-      runId: run.runId,
-      modelUuid,
-      utcTimeCreated: created,
-      flavors,
-      modelDir: dest,
-    };
-    if (options.registeredModelName !== undefined) {
-      info.registeredModelVersion = registerModel(store, info.modelUri, options.registeredModelName).version;
-    }
-    return info;
-  } finally {
-    fs.rmSync(tmp, { recursive: true, force: true });
+  };
+  let placed: boolean;
+  try {
+    placed = writeDirAtomic(dest, fill, { stagingParent: path.dirname(run.artifactDir()) });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).syscall === undefined) throw e;
+    throw new TrackingError(`cannot write the model at '${rel}' in run ${run.runId}: ${(e as Error).message}`, { cause: e });
   }
+  if (!placed) throw new TrackingError(`run ${run.runId} already has an artifact at '${rel}'`);
+  const entry: Record<string, unknown> = {
+    run_id: run.runId,
+    artifact_path: rel,
+    utc_time_created: created,
+    model_uuid: modelUuid,
+    flavors,
+  };
+  if (signature !== undefined) entry.signature = signature;
+  run.recordLoggedModel(entry);
+  const info: ModelInfo = {
+    artifactPath: rel,
+    modelUri: `runs:/${run.runId}/${rel}`,
+    runId: run.runId,
+    modelUuid,
+    utcTimeCreated: created,
+    flavors,
+    modelDir: dest,
+  };
+  if (options.registeredModelName !== undefined) {
+    info.registeredModelVersion = registerModel(store, info.modelUri, options.registeredModelName).version;
+  }
+  return info;
 }
 
 /**

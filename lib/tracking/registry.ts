@@ -6,11 +6,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ValueError } from '../errors.js';
 import { TrackingError } from './errors.js';
+import { writeFileAtomic } from '../fs/atomic.js';
 import { dumpYaml } from './yaml.js';
 import { pyStr } from './pyformat.js';
 import { readValueFiles } from './store.js';
 import type { RunStore } from './store.js';
-import { pathToUri } from './uri.js';
+import { pathToUri, uriToPath } from './uri.js';
 import { matchesFilter, parseFilter } from './filter.js';
 import type { Lookup } from './filter.js';
 import { validateAlias, validateKey, validateModelName, validateTagValue, validateVersion } from './validate.js';
@@ -42,28 +43,38 @@ function readAliases(dir: string): Record<string, string> {
 }
 
 // Registered-model meta.yaml as MLflow writes it: aliases as read from the aliases/ files.
-function writeModelMeta(store: RunStore, dir: string, meta: { name: string; creation: number; updated: number; description: string | null }, exclusive = false): void {
-  const text = dumpYaml({
+function modelMetaYaml(dir: string, meta: { name: string; creation: number; updated: number; description: string | null }): string {
+  return dumpYaml({
     aliases: readAliases(dir),
     creation_timestamp: meta.creation,
     description: meta.description,
     last_updated_timestamp: meta.updated,
     name: meta.name,
   });
-  const file = path.join(dir, 'meta.yaml');
-  if (!exclusive) return store.writeFile(file, text);
-  if (!store.createFile(file, text)) throw new TrackingError(`registered model '${meta.name}' already exists`);
 }
 
 function touchModel(store: RunStore, name: string): void {
   const dir = requireModelDir(store, name);
   const m = store.readYaml(path.join(dir, 'meta.yaml'));
-  writeModelMeta(store, dir, {
+  store.writeFile(path.join(dir, 'meta.yaml'), modelMetaYaml(dir, {
     name,
     creation: num(m.creation_timestamp),
     updated: store.now(),
     description: typeof m.description === 'string' ? m.description : null,
-  });
+  }));
+}
+
+// The next version number: one above every version-<n> folder, complete or not (a number a live
+// writer may be placing is never reused), once incomplete folders of dead writers are removed.
+function nextVersion(store: RunStore, dir: string): number {
+  let names: string[] = [];
+  try {
+    names = fs.readdirSync(dir).filter((n) => /^version-\d+$/.test(n));
+  } catch {
+    return 1;
+  }
+  const live = names.filter((n) => !removeIfStray(store, path.join(dir, n)));
+  return live.reduce((m, n) => Math.max(m, Number(n.slice(8))), 0) + 1;
 }
 
 function versionDirs(dir: string): Array<{ version: number; dir: string }> {
@@ -105,9 +116,9 @@ function readVersion(store: RunStore, dir: string): ModelVersion {
   };
 }
 
-function writeVersionMeta(store: RunStore, dir: string, mv: ModelVersion, exclusive = false): void {
-  // Keys and types as MLflow's FileStore writes them (dict(FileModelVersion) minus tags).
-  const text = dumpYaml({
+// Keys and types as MLflow's FileStore writes them (dict(FileModelVersion) minus tags).
+function versionMetaYaml(mv: ModelVersion): string {
+  return dumpYaml({
     aliases: [],
     creation_timestamp: mv.creationTimestamp,
     current_stage: mv.currentStage,
@@ -123,9 +134,25 @@ function writeVersionMeta(store: RunStore, dir: string, mv: ModelVersion, exclus
     user_id: mv.userId,
     version: mv.version,
   });
-  const file = path.join(dir, 'meta.yaml');
-  if (!exclusive) return store.writeFile(file, text);
-  if (!store.createFile(file, text)) throw new TrackingError(`model version folder ${dir} already has a meta.yaml`);
+}
+
+function writeVersionMeta(store: RunStore, dir: string, mv: ModelVersion): void {
+  store.writeFile(path.join(dir, 'meta.yaml'), versionMetaYaml(mv));
+}
+
+// A record folder without its meta.yaml was left by a writer that did not stage it (an older
+// informer-node, or another tool) and died, or is being written right now by such a writer. Once it
+// has not changed for a minute it is removed, so it cannot block the name it sits on.
+const STRAY_AGE_MS = 60_000;
+function removeIfStray(store: RunStore, dir: string): boolean {
+  try {
+    if (fs.existsSync(path.join(dir, 'meta.yaml'))) return false;
+    if (Date.now() - fs.statSync(dir).mtimeMs < STRAY_AGE_MS) return false;
+    store.removeRecord(dir);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Creates a registered model; a TrackingError if the name is taken. */
@@ -136,13 +163,19 @@ export function createRegisteredModel(
 ): RegisteredModel {
   const dir = modelDir(store, name);
   const tags = Object.entries(options.tags ?? {}).map(([k, v]) => [validateKey('tag', k), validateTagValue(k, pyStr(v))] as const);
-  store.withLock('registry', () => {
-    if (fs.existsSync(path.join(dir, 'meta.yaml'))) throw new TrackingError(`registered model '${name}' already exists`);
-    fs.mkdirSync(dir, { recursive: true });
-    for (const [k, v] of tags) store.writeFile(path.join(dir, 'tags', k), v);
-    const t = store.now();
-    writeModelMeta(store, dir, { name, creation: t, updated: t, description: options.description ?? null }, true);
-  });
+  const t = store.now();
+  const fill = (staged: string): void => {
+    for (const [k, v] of tags) writeFileAtomic(path.join(staged, 'tags', k), v);
+    writeFileAtomic(path.join(staged, 'meta.yaml'), modelMetaYaml(staged, { name, creation: t, updated: t, description: options.description ?? null }));
+  };
+  // One rename makes the model appear whole; it fails if another process created the name first.
+  if (!store.placeRecord(dir, fill) && !(removeIfStray(store, dir) && store.placeRecord(dir, fill))) {
+    throw new TrackingError(
+      fs.existsSync(path.join(dir, 'meta.yaml'))
+        ? `registered model '${name}' already exists`
+        : `cannot create registered model '${name}': ${dir} exists without a meta.yaml (being written by another tool?); remove it if nothing is writing it`,
+    );
+  }
   return getRegisteredModel(store, name);
 }
 
@@ -186,8 +219,7 @@ export function searchRegisteredModels(store: RunStore, filter?: string): Regist
 
 /** Deletes a registered model with all its versions (the run artifacts they point at stay). */
 export function deleteRegisteredModel(store: RunStore, name: string): void {
-  const dir = requireModelDir(store, name);
-  store.withLock('registry', () => fs.rmSync(dir, { recursive: true, force: true }));
+  store.removeRecord(requireModelDir(store, name));
 }
 
 /** Sets a tag on a registered model. */
@@ -216,32 +248,37 @@ export function createModelVersion(
     if (m === null) throw new ValueError(`a models:/ source must name a version: models:/<name>/<version>, got '${source}'`);
     storageLocation = getModelVersion(store, m[1]!, Number(m[2])).storageLocation;
   }
-  const version = store.withLock('registry', () => {
-    const next = (versionDirs(dir).at(-1)?.version ?? 0) + 1;
-    const vdir = path.join(dir, `version-${next}`);
-    fs.mkdirSync(vdir); // fails if it exists: never two writers of one version
-    for (const [k, v] of tags) store.writeFile(path.join(vdir, 'tags', k), v);
-    const t = store.now();
-    writeVersionMeta(store, vdir, {
-      name,
-      version: next,
-      creationTimestamp: t,
-      lastUpdatedTimestamp: t,
-      currentStage: 'None',
-      description: options.description ?? null,
-      source,
-      storageLocation,
-      runId: options.runId ?? null,
-      runLink: options.runLink ?? null,
-      status: 'READY',
-      statusMessage: null,
-      userId: store.user,
-      tags: {},
-      aliases: [],
-    }, true);
-    touchModel(store, name);
-    return next;
-  });
+  const t = store.now();
+  const mv: ModelVersion = {
+    name,
+    version: 0,
+    creationTimestamp: t,
+    lastUpdatedTimestamp: t,
+    currentStage: 'None',
+    description: options.description ?? null,
+    source,
+    storageLocation,
+    runId: options.runId ?? null,
+    runLink: options.runLink ?? null,
+    status: 'READY',
+    statusMessage: null,
+    userId: store.user,
+    tags: {},
+    aliases: [],
+  };
+  // The version number is claimed by the rename that makes the folder appear: it fails when another
+  // process placed that number first, and the next number is tried. No lock is needed.
+  let version = nextVersion(store, dir);
+  for (;;) {
+    const vdir = path.join(dir, `version-${version}`);
+    const placed = store.placeRecord(vdir, (staged) => {
+      for (const [k, v] of tags) writeFileAtomic(path.join(staged, 'tags', k), v);
+      writeFileAtomic(path.join(staged, 'meta.yaml'), versionMetaYaml({ ...mv, version }));
+    });
+    if (placed) break;
+    if (!removeIfStray(store, vdir)) version++;
+  }
+  touchModel(store, name);
   return getModelVersion(store, name, version);
 }
 
@@ -265,6 +302,10 @@ export function registerModel(
     source = run.getArtifactUri(runs[2] === undefined || runs[2] === '' ? undefined : runs[2]);
   } else if (!modelUri.startsWith('models:/') && !/^file:/i.test(modelUri)) {
     source = pathToUri(path.resolve(modelUri));
+  }
+  // A version must point at something: a runs:/ path or folder that does not exist is refused.
+  if (!source.startsWith('models:/') && /^file:/i.test(source) && !fs.existsSync(uriToPath(source))) {
+    throw new TrackingError(`cannot register '${modelUri}': nothing exists at ${uriToPath(source)}`);
   }
   if (!fs.existsSync(path.join(modelsDir(store), name, 'meta.yaml'))) {
     try {

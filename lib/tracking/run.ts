@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ValueError } from '../errors.js';
 import { TrackingError } from './errors.js';
-import { TEMP_PREFIX, copyFileAtomic, writeFileAtomic } from './atomic.js';
+import { TEMP_PREFIX, copyFileAtomic, writeFileAtomic } from '../fs/atomic.js';
 import { pyFloatRepr, pyJsonDumps, pyStr } from './pyformat.js';
 import { dumpYaml } from './yaml.js';
 import { uriToPath } from './uri.js';
@@ -207,7 +207,7 @@ export class Run {
   /** Writes `text` as the artifact file `artifactFile` (e.g. 'notes/summary.md'). */
   logText(text: string, artifactFile: string): void {
     this.ensureActive();
-    writeFileAtomic(this.artifactDir(artifactFile), text, this.artifactTempDir());
+    writeFileAtomic(this.artifactDir(artifactFile), text, { tmpDir: this.artifactTempDir() });
   }
 
   /** Writes `value` as a JSON (default) or YAML (`.yaml`/`.yml`) artifact file, as mlflow.log_dict does. */
@@ -250,5 +250,6 @@ export class Run {
       throw new ValueError(`a run ends FINISHED, FAILED or KILLED, not ${JSON.stringify(status)}`);
     }
     this.store.updateRunInfo(this.runId, { status, endTime: this.store.now() });
+    this.store.releaseRun(this.runId);
   }
 }

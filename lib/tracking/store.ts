@@ -8,8 +8,10 @@ import { randomBytes } from 'node:crypto';
 import { ConfigError, FormatError, ValueError } from '../errors.js';
 import { pathToUri, resolveStorePath } from './uri.js';
 import { TrackingError } from './errors.js';
-import { appendLine, createFileExclusive, removeStaleTemps, withLock, writeFileAtomic } from './atomic.js';
-import type { LockOptions } from './atomic.js';
+import { appendLine, createFileExclusive, makeStagingDir, placeDir, removeEmptyDirs, removeStaleTemps, writeFileAtomic } from '../fs/atomic.js';
+import { LockTimeoutError, withLock, withLockAsync } from '../fs/lock.js';
+import type { LockOptions } from '../fs/lock.js';
+import { currentOwner, ownerAlive, parseOwner } from '../fs/owner.js';
 import { dumpYaml, parseYaml } from './yaml.js';
 import { pyStr } from './pyformat.js';
 import { randomRunName } from './names.js';
@@ -27,6 +29,10 @@ import type { Experiment, LifecycleStage, RunInfo, RunStatus, ViewType } from '.
 export const DEFAULT_EXPERIMENT_ID = '0';
 export const DEFAULT_EXPERIMENT_NAME = 'Default';
 const TRASH = '.trash';
+const STAGING = '.informer-staging';
+// Who runs a RUNNING run (a hidden file in its folder, which MLflow ignores): lets a later process
+// tell a run whose process was killed from one still in progress.
+const OWNER_FILE = '.informer-owner';
 const MODELS = 'models';
 // Folders inside an experiment that are not runs (MLflow 2.x and 3.x).
 const RESERVED_EXPERIMENT_FOLDERS = new Set(['tags', 'datasets', 'traces', 'models']);
@@ -80,6 +86,10 @@ function defaultUser(): string {
   } catch {
     return 'unknown';
   }
+}
+
+function lockError(e: unknown): unknown {
+  return e instanceof LockTimeoutError ? new TrackingError(e.message, { cause: e }) : e;
 }
 
 function isDir(p: string): boolean {
@@ -177,7 +187,7 @@ export class RunStore {
         tags: {},
       }));
     }
-    removeStaleTemps(root);
+    store.sweepStale();
     return store;
   }
 
@@ -185,7 +195,7 @@ export class RunStore {
 
   /** Writes a whole file atomically (temp file + rename). */
   writeFile(file: string, data: string | Uint8Array): void {
-    writeFileAtomic(file, data, this.root);
+    writeFileAtomic(file, data, { tmpDir: this.root });
   }
 
   /** Creates a file atomically if it does not exist; returns false if it already did. */
@@ -198,9 +208,78 @@ export class RunStore {
     appendLine(file, line, this.root);
   }
 
-  /** Runs `fn` under the store-wide lock `name` (experiment or registry creation). */
+  /**
+   * Where multi-file records (experiment, run, registered model and model version folders) are
+   * built before one rename puts them in place, so readers see all of a record or none of it. It
+   * is inside the Default experiment's `datasets/` folder: on the store's filesystem, and a place
+   * MLflow never lists (it opens dataset folders only by the ids runs refer to).
+   */
+  stagingDir(): string {
+    const exp0 = this.experimentDir(DEFAULT_EXPERIMENT_ID) ?? path.join(this.root, DEFAULT_EXPERIMENT_ID);
+    return path.join(exp0, 'datasets', STAGING);
+  }
+
+  /**
+   * Builds a record folder (`fill` writes its files) in the staging folder and renames it to `dest`.
+   * Returns false, placing nothing, when `dest` already exists and is not empty.
+   */
+  placeRecord(dest: string, fill: (dir: string) => void): boolean {
+    this.sweepStale();
+    const staged = makeStagingDir(this.stagingDir());
+    try {
+      fill(staged);
+      return placeDir(staged, dest);
+    } finally {
+      this.#dropStaging(staged);
+    }
+  }
+
+  /** Moves a record folder out of sight in one rename, then deletes it (a reader never sees half of it). */
+  removeRecord(dir: string): void {
+    const staged = makeStagingDir(this.stagingDir());
+    try {
+      fs.renameSync(dir, path.join(staged, 'record'));
+    } finally {
+      this.#dropStaging(staged);
+    }
+  }
+
+  // The staging folder and the datasets/ folder holding it go too when nothing else is in them.
+  #dropStaging(staged: string): void {
+    fs.rmSync(staged, { recursive: true, force: true });
+    removeEmptyDirs(path.dirname(staged), path.dirname(path.dirname(path.dirname(staged))));
+  }
+
+  #lastSweep = 0;
+  /** Removes what killed writers left behind (temp files at the root, staging folders); at most once a minute. */
+  sweepStale(): void {
+    const t = Date.now();
+    if (t - this.#lastSweep < 60_000) return;
+    this.#lastSweep = t;
+    removeStaleTemps(this.root);
+    removeStaleTemps(this.stagingDir());
+  }
+
+  /** Runs `fn` under the store-wide lock `name` (experiment creation), blocking while it waits. */
   withLock<T>(name: string, fn: () => T): T {
-    return withLock(path.join(this.root, `.informer-lock-${name}`), fn, this.lockOptions);
+    try {
+      return withLock(this.lockFile(name), fn, this.lockOptions);
+    } catch (e) {
+      throw lockError(e);
+    }
+  }
+
+  /** withLock for async callers: waits without blocking the event loop. */
+  async withLockAsync<T>(name: string, fn: () => T | Promise<T>): Promise<T> {
+    try {
+      return await withLockAsync(this.lockFile(name), fn, this.lockOptions);
+    } catch (e) {
+      throw lockError(e);
+    }
+  }
+
+  private lockFile(name: string): string {
+    return path.join(this.root, `.informer-lock-${name}`);
   }
 
   /** Reads and parses a YAML file (YAML 1.1, as MLflow); a FormatError if it does not parse. */
@@ -296,9 +375,22 @@ export class RunStore {
    * unique: creating one that exists (even deleted) is a TrackingError. Safe across processes.
    */
   createExperiment(name: string, options: { tags?: Record<string, unknown>; artifactLocation?: string } = {}): string {
+    const create = this.#experimentCreator(name, options);
+    return this.withLock('experiments', create);
+  }
+
+  /** createExperiment for async callers: waits for the store lock without blocking the event loop. */
+  createExperimentAsync(name: string, options: { tags?: Record<string, unknown>; artifactLocation?: string } = {}): Promise<string> {
+    const create = this.#experimentCreator(name, options);
+    return this.withLockAsync('experiments', create);
+  }
+
+  // Validates up front; the returned function runs under the experiments lock.
+  #experimentCreator(name: string, options: { tags?: Record<string, unknown>; artifactLocation?: string }): () => string {
     validateExperimentName(name);
     const tags = Object.entries(options.tags ?? {}).map(([k, v]) => [validateKey('tag', k), validateTagValue(k, pyStr(v))] as const);
-    return this.withLock('experiments', () => {
+    const artifactLocation = resolveArtifactLocation(options.artifactLocation);
+    return () => {
       const existing = this.getExperimentByName(name);
       if (existing !== null) {
         throw new TrackingError(
@@ -307,42 +399,57 @@ export class RunStore {
             : `experiment '${name}' already exists (id ${existing.experimentId})`,
         );
       }
-      let id: string;
-      do {
-        id = (BigInt('0x' + this.randomHex(8)) & ((1n << 63n) - 1n)).toString();
-      } while (id === DEFAULT_EXPERIMENT_ID || this.experimentDir(id) !== null);
-      const dir = path.join(this.root, id);
-      fs.mkdirSync(dir);
-      for (const [k, v] of tags) this.writeFile(path.join(dir, 'tags', k), v);
-      const t = this.now();
-      // meta.yaml last: until it exists the folder is skipped by readers (ours and MLflow's).
-      this.createFile(path.join(dir, 'meta.yaml'), this.experimentYaml({
-        experimentId: id,
-        name,
-        artifactLocation: resolveArtifactLocation(options.artifactLocation) ?? `${this.rootUri}/${id}`,
-        lifecycleStage: 'active',
-        creationTime: t,
-        lastUpdateTime: t,
-        tags: {},
-      }));
-      return id;
-    });
+      for (;;) {
+        const id = (BigInt('0x' + this.randomHex(8)) & ((1n << 63n) - 1n)).toString();
+        if (id === DEFAULT_EXPERIMENT_ID || this.experimentDir(id) !== null) continue;
+        const t = this.now();
+        const placed = this.placeRecord(path.join(this.root, id), (dir) => {
+          for (const [k, v] of tags) writeFileAtomic(path.join(dir, 'tags', k), v);
+          writeFileAtomic(path.join(dir, 'meta.yaml'), this.experimentYaml({
+            experimentId: id,
+            name,
+            artifactLocation: artifactLocation ?? `${this.rootUri}/${id}`,
+            lifecycleStage: 'active',
+            creationTime: t,
+            lastUpdateTime: t,
+            tags: {},
+          }));
+        });
+        if (placed) return id;
+      }
+    };
   }
 
   /** The active experiment named `name`, created if missing (what setExperiment does). */
   getOrCreateExperiment(name: string): Experiment {
     const found = this.getExperimentByName(name);
-    if (found === null) {
-      try {
-        return this.getExperiment(this.createExperiment(name));
-      } catch (e) {
-        if (!(e instanceof TrackingError) || this.getExperimentByName(name) === null) throw e;
-        return this.getOrCreateExperiment(name); // another process created it between our two looks
-      }
+    if (found !== null) return this.#activeOrThrow(found);
+    try {
+      return this.getExperiment(this.createExperiment(name));
+    } catch (e) {
+      const now = this.getExperimentByName(name);
+      if (!(e instanceof TrackingError) || now === null) throw e;
+      return this.#activeOrThrow(now); // another process created it between our two looks
     }
+  }
+
+  /** getOrCreateExperiment for async callers (lock waits do not block the event loop). */
+  async getOrCreateExperimentAsync(name: string): Promise<Experiment> {
+    const found = this.getExperimentByName(name);
+    if (found !== null) return this.#activeOrThrow(found);
+    try {
+      return this.getExperiment(await this.createExperimentAsync(name));
+    } catch (e) {
+      const now = this.getExperimentByName(name);
+      if (!(e instanceof TrackingError) || now === null) throw e;
+      return this.#activeOrThrow(now);
+    }
+  }
+
+  #activeOrThrow(found: Experiment): Experiment {
     if (found.lifecycleStage === 'deleted') {
       throw new TrackingError(
-        `experiment '${name}' is deleted; restore it with restoreExperiment('${found.experimentId}') or remove it from ${path.join(this.root, TRASH)}`,
+        `experiment '${found.name}' is deleted; restore it with restoreExperiment('${found.experimentId}') or remove it from ${path.join(this.root, TRASH)}`,
       );
     }
     return found;
@@ -460,7 +567,11 @@ export class RunStore {
    * legacy fields). `deletedTime`: null at creation, epoch ms when deleted, omitted (undefined)
    * on other rewrites, like MLflow.
    */
-  writeRunMeta(dir: string, info: RunInfo, deletedTime?: number | null, exclusive = false): void {
+  writeRunMeta(dir: string, info: RunInfo, deletedTime?: number | null): void {
+    this.writeFile(path.join(dir, 'meta.yaml'), this.runMetaYaml(info, deletedTime));
+  }
+
+  private runMetaYaml(info: RunInfo, deletedTime?: number | null): string {
     const meta: Record<string, unknown> = {
       artifact_uri: info.artifactUri,
       end_time: info.endTime,
@@ -479,9 +590,34 @@ export class RunStore {
       user_id: info.userId,
     };
     if (deletedTime !== undefined) meta.deleted_time = deletedTime;
-    const text = dumpYaml(meta);
-    if (!exclusive) return this.writeFile(path.join(dir, 'meta.yaml'), text);
-    if (!this.createFile(path.join(dir, 'meta.yaml'), text)) throw new TrackingError(`run folder ${dir} already has a meta.yaml`);
+    return dumpYaml(meta);
+  }
+
+  /** Records this process as the one running `runId` (when a run is created or resumed). */
+  claimRun(runId: string): void {
+    this.writeFile(path.join(this.runDir(runId), OWNER_FILE), JSON.stringify(currentOwner()));
+  }
+
+  /** Forgets who ran `runId` (when it ends: only RUNNING runs need an owner). */
+  releaseRun(runId: string): void {
+    fs.rmSync(path.join(this.runDir(runId), OWNER_FILE), { force: true });
+  }
+
+  /**
+   * True when run `runId` is RUNNING but the process that ran it is gone (killed, or its machine
+   * rebooted): such a run will never end by itself. False when its owner is alive, unknown, or on
+   * another host.
+   */
+  isOrphaned(runId: string): boolean {
+    const dir = this.runDir(runId);
+    if (this.readRunInfo(dir).status !== 'RUNNING') return false;
+    let owner;
+    try {
+      owner = parseOwner(fs.readFileSync(path.join(dir, OWNER_FILE), 'utf8'));
+    } catch {
+      return false;
+    }
+    return owner !== undefined && !ownerAlive(owner);
   }
 
   /** Creates a run (status RUNNING) with MLflow's system tags and returns a handle to log into it. */
@@ -508,9 +644,6 @@ export class RunStore {
     const runId = this.randomHex(16);
     const expDir = this.experimentDir(experimentId, 'active')!;
     const dir = path.join(expDir, runId);
-    fs.mkdirSync(dir);
-    for (const sub of ['metrics', 'params', 'artifacts']) fs.mkdirSync(path.join(dir, sub));
-    for (const [k, v] of Object.entries(tags)) this.writeFile(path.join(dir, 'tags', k), v);
     const info: RunInfo = {
       runId,
       runName,
@@ -522,8 +655,13 @@ export class RunStore {
       artifactUri: `${exp.artifactLocation}/${runId}/artifacts`,
       lifecycleStage: 'active',
     };
-    // meta.yaml last, so a run folder is never seen by readers without its tags.
-    this.writeRunMeta(dir, info, null, true);
+    const placed = this.placeRecord(dir, (staged) => {
+      for (const sub of ['metrics', 'params', 'artifacts']) fs.mkdirSync(path.join(staged, sub));
+      for (const [k, v] of Object.entries(tags)) writeFileAtomic(path.join(staged, 'tags', k), v);
+      writeFileAtomic(path.join(staged, OWNER_FILE), JSON.stringify(currentOwner()));
+      writeFileAtomic(path.join(staged, 'meta.yaml'), this.runMetaYaml(info, null));
+    });
+    if (!placed) throw new TrackingError(`run folder ${dir} already exists`);
     this.#runDirs.set(runId, { experimentId, dir });
     return new Run(this, runId, experimentId, dir);
   }
@@ -552,6 +690,46 @@ export class RunStore {
     }
     this.writeRunMeta(dir, next);
     return next;
+  }
+
+  /** RUNNING runs (active, in active experiments) whose process is gone: see isOrphaned. */
+  orphanedRuns(): string[] {
+    const out: string[] = [];
+    for (const exp of this.listExperiments('active')) {
+      for (const dir of this.runDirs(this.experimentDir(exp.experimentId, 'active')!)) {
+        const runId = path.basename(dir);
+        try {
+          if (this.isOrphaned(runId)) out.push(runId);
+        } catch {
+          // unreadable meta.yaml: not ours to judge
+        }
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Ends a RUNNING run as FAILED (for runs whose process was killed). A run whose process is still
+   * alive on this host is refused unless `force`.
+   */
+  markFailed(runId: string, options: { force?: boolean } = {}): RunInfo {
+    const info = this.readRunInfo(this.runDir(runId));
+    if (info.status !== 'RUNNING') throw new TrackingError(`run '${runId}' is ${info.status}, not RUNNING`);
+    if (!options.force && !this.isOrphaned(runId) && this.#ownerKnownAlive(runId)) {
+      throw new TrackingError(`run '${runId}' is still being run by a live process on this host; pass force to mark it FAILED anyway`);
+    }
+    const next = this.updateRunInfo(runId, { status: 'FAILED', endTime: this.now() });
+    this.releaseRun(runId);
+    return next;
+  }
+
+  #ownerKnownAlive(runId: string): boolean {
+    try {
+      const owner = parseOwner(fs.readFileSync(path.join(this.runDir(runId), OWNER_FILE), 'utf8'));
+      return owner !== undefined && owner.host === os.hostname() && ownerAlive(owner);
+    } catch {
+      return false;
+    }
   }
 
   /** Marks a run deleted (it stays in place, as in MLflow; `mlflow gc` removes it for good). */
