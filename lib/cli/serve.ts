@@ -13,6 +13,9 @@ export function serveCommand(): Command {
     .addOption(new Option('--backend <backend>', 'inference engine').choices(['native', 'onnx']).default('native'))
     .addOption(new Option('--device <device>', 'where the model computes (auto: the GPU when there is one)').choices(['cpu', 'cuda', 'auto']).default('cpu'))
     .option('--mlruns <dir>', 'tracking store for runs:/ and models:/ URIs')
+    .option('--request-timeout <ms>', 'a request (headers and body) must arrive within this time, else 408 (0: no limit)', (v) => Number(v), 30_000)
+    .option('--headers-timeout <ms>', 'request headers must arrive within this time', (v) => Number(v), 10_000)
+    .option('--idle-timeout <ms>', 'close connections idle this long (0: never)', (v) => Number(v), 120_000)
     .action(async (args: string[], o) => {
       const models: Record<string, string> = {};
       for (const a of args) {
@@ -23,7 +26,10 @@ export function serveCommand(): Command {
         const name = explicit ? a.slice(0, eq) : (file.split(/[\\/]/).slice(-2).join('-').replace(/\.safetensors$/i, '').replace(/[^A-Za-z0-9_.-]/g, '-'));
         models[name] = file;
       }
-      const server = await serve(models, { port: o.port, host: o.host, backend: o.backend, device: o.device });
+      const server = await serve(models, {
+        port: o.port, host: o.host, backend: o.backend, device: o.device,
+        requestTimeoutMs: o.requestTimeout, headersTimeoutMs: o.headersTimeout, idleTimeoutMs: o.idleTimeout,
+      });
       const stop = async () => {
         await server.close();
         process.exit(0);

@@ -47,6 +47,10 @@ export function checkBatcherOptions(opts: BatcherOptions): Required<BatcherOptio
 
 export type ForwardFn = (batch: Batch) => Promise<Tensor<Float32Array>>;
 
+async function call(run: ForwardFn, batch: Batch): Promise<Float32Array> {
+  return (await run(batch)).data; // a synchronous throw becomes a rejection here
+}
+
 export class Batcher {
   readonly windowMs: number;
   readonly maxBatch: number;
@@ -80,6 +84,29 @@ export class Batcher {
     else this.#timer = setImmediate(() => this.#flush());
   }
 
+  // One forward call for every request taken. When it fails and several requests shared it, each is
+  // retried alone, so a request whose input the model cannot compute with (e.g. a NaN forecast)
+  // fails by itself instead of failing its neighbours.
+  async #runBatch(take: Pending[], rows: number): Promise<void> {
+    let out: Float32Array;
+    try {
+      out = await call(this.#run, concatBatches(take.map((p) => p.batch)));
+    } catch (e) {
+      if (take.length === 1) return take[0]!.reject(e);
+      for (const p of take) {
+        this.#stats.calls++;
+        await call(this.#run, p.batch).then(p.resolve, p.reject);
+      }
+      return;
+    }
+    const per = out.length / rows;
+    let o = 0;
+    for (const p of take) {
+      p.resolve(out.subarray(o, o + p.rows * per));
+      o += p.rows * per;
+    }
+  }
+
   #flush(): void {
     this.#timer = undefined;
     const take: Pending[] = [];
@@ -96,29 +123,9 @@ export class Batcher {
     s.items += rows;
     s.largestBatch = Math.max(s.largestBatch, rows);
     this.#inFlight = true;
-    let call: Promise<Tensor<Float32Array>>;
-    try {
-      call = this.#run(concatBatches(take.map((p) => p.batch)));
-    } catch (e) {
-      call = Promise.reject(e);
-    }
-    call
-      .then(
-        (out) => {
-          const per = out.data.length / rows;
-          let o = 0;
-          for (const p of take) {
-            p.resolve(out.data.subarray(o, o + p.rows * per));
-            o += p.rows * per;
-          }
-        },
-        (e: unknown) => {
-          for (const p of take) p.reject(e);
-        },
-      )
-      .finally(() => {
-        this.#inFlight = false;
-        this.#schedule(true);
-      });
+    void this.#runBatch(take, rows).finally(() => {
+      this.#inFlight = false;
+      this.#schedule(true);
+    });
   }
 }

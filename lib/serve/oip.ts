@@ -142,6 +142,14 @@ function checkShape(inp: Record<string, unknown>, spec: ModelSignature['inputs']
 function readData(data: unknown, shape: number[], name: string): Float32Array {
   if (!Array.isArray(data)) throw bad(`input ${name}: "data" must be an array of numbers (flat or nested, row-major), got ${show(data)}`);
   const total = shape.reduce((a, b) => a * b, 1);
+  // Only the batch dimension is free (the others are the model's), so comparing the outermost array
+  // with it proves `total` is the number of values actually sent before any memory is allocated.
+  const nested = data.length > 0 && Array.isArray(data[0]);
+  if (nested ? data.length !== shape[0] : data.length !== total) {
+    throw bad(nested
+      ? `input ${name}: nested data has ${data.length} entries at depth 0, shape [${shape.join(', ')}] needs ${shape[0]}`
+      : `input ${name} has ${data.length} values; shape [${shape.join(', ')}] needs ${total}`);
+  }
   const out = new Float32Array(total);
   const fill = (node: unknown[], level: number, offset: number): number => {
     if (node.length > 0 && Array.isArray(node[0])) {

@@ -9,7 +9,8 @@ import { formatDate, parseDate } from '../data/table.js';
 import type { Table } from '../data/table.js';
 import type { ForecastDataset } from '../data/dataset.js';
 import { futureDates, timeFeatures } from '../data/time-features.js';
-import { ConfigError, DisposedError, ShapeError, ValueError } from '../errors.js';
+import { ConfigError, DisposedError, FormatError, ShapeError, ValueError } from '../errors.js';
+import { resolveWeightsFile } from '../load-model.js';
 import { Informer } from '../model.js';
 import type { Batch, DeviceName } from '../model.js';
 import { readSafetensors } from '../safetensors.js';
@@ -49,6 +50,16 @@ export interface Forecast {
   columns: string[];
   /** [predLen][columns.length], in data units. */
   values: number[][];
+}
+
+function readModelBytes(ref: string): Uint8Array {
+  const file = resolveWeightsFile(ref);
+  try {
+    return readFileSync(file);
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    throw new FormatError(`${file}: cannot read the model file${code !== undefined ? ` (${code})` : ''}`, { cause: e });
+  }
 }
 
 /** The model inputs of one history (batch 1) and its forecast timestamps. */
@@ -106,13 +117,17 @@ export class Predictor {
     return p;
   }
 
-  /** Loads a model saved by savePredictorModel (weights, config and preprocessing in one safetensors file). */
+  /**
+   * Loads a model saved by savePredictorModel (weights, config and preprocessing in one safetensors
+   * file): that file, a model folder holding it (as `informer train` logs them), or a runs:/ or
+   * models:/ URI in the current tracking store.
+   */
   static async load(pathOrBytes: string | Uint8Array, opts: PredictorOptions = {}): Promise<Predictor> {
     const where = typeof pathOrBytes === 'string' ? pathOrBytes : '<bytes>';
     if (opts.device !== undefined && opts.device !== 'cpu' && opts.backend === 'onnx') {
       throw new ConfigError(`device '${String(opts.device)}' needs the native backend (the onnx backend runs on the CPU)`);
     }
-    const bytes = typeof pathOrBytes === 'string' ? readFileSync(pathOrBytes) : pathOrBytes;
+    const bytes = typeof pathOrBytes === 'string' ? readModelBytes(pathOrBytes) : pathOrBytes;
     const { metadata } = readSafetensors(bytes);
     if (metadata[PREPROCESSING_KEY] === undefined) throw new ConfigError(`${where} ${NO_PREPROCESSING}`);
     const model = Informer.load(bytes, { device: opts.device });

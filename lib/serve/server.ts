@@ -42,6 +42,12 @@ export interface ServerOptions {
   maxBatch?: number;
   /** fastify logger (default false). */
   logger?: boolean;
+  /** A request (headers and body) must arrive within this many ms, else 408 (default 30 000; 0: no limit). */
+  requestTimeoutMs?: number;
+  /** Its headers must arrive within this many ms (default 10 000). */
+  headersTimeoutMs?: number;
+  /** A connection with no traffic for this many ms is closed (default 120 000; 0: never). */
+  idleTimeoutMs?: number;
 }
 
 export interface InformerServer {
@@ -105,6 +111,19 @@ function errorStatus(e: unknown): number {
   return 500;
 }
 
+function checkTimeouts(opts: ServerOptions): { request: number; headers: number; idle: number } {
+  const get = (key: 'requestTimeoutMs' | 'headersTimeoutMs' | 'idleTimeoutMs', fallback: number): number => {
+    const v = opts[key] ?? fallback;
+    if (!Number.isSafeInteger(v) || v < 0) throw new ConfigError(`${key} must be an integer number of ms >= 0, got ${String(v)}`);
+    return v;
+  };
+  const request = get('requestTimeoutMs', 30_000);
+  let headers = get('headersTimeoutMs', 10_000);
+  // Node requires headersTimeout <= requestTimeout when both are set.
+  if (request > 0 && (headers === 0 || headers > request)) headers = request;
+  return { request, headers, idle: get('idleTimeoutMs', 120_000) };
+}
+
 export async function createServer(opts: ServerOptions): Promise<InformerServer> {
   if (typeof opts !== 'object' || opts === null || typeof opts.models !== 'object' || opts.models === null) {
     throw new ConfigError('createServer needs { models: { name: Predictor | { model, preprocessing? } } }');
@@ -143,13 +162,20 @@ export async function createServer(opts: ServerOptions): Promise<InformerServer>
   }
   if (slots.size === 0) throw new ConfigError('createServer needs at least one model');
 
+  const timeouts = checkTimeouts(opts);
+
   const { default: Fastify } = await import('fastify'); // loaded on first use, not when the package is imported
+  // Slow clients (a body trickling in a byte at a time) are cut off by the request and headers
+  // timeouts, checked every second, instead of holding a connection open for ever.
   const app = Fastify({
     logger: opts.logger ?? false,
     bodyLimit,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    requestTimeout: timeouts.request,
+    connectionTimeout: timeouts.idle,
+    http: { headersTimeout: timeouts.headers, requestTimeout: timeouts.request, connectionsCheckingInterval: 1000 },
   });
 
   // Our own JSON parser: a clear 400 for malformed JSON, and any content type is read as JSON (curl -d
