@@ -350,6 +350,7 @@ export class Informer {
   }
 
   #prepareTrain(batch: Batch, target: Tensor, opts: TrainOptions): [NativeInputs, number, object] {
+    if (typeof opts !== 'object' || opts === null) throw new ConfigError('training options must be an object');
     const [inputs, B, nativeOpts] = this.#prepare(batch, { ...opts, mode: opts.mode ?? 'train' }, false);
     float32('target', target, [B, this.config.predLen, this.config.cOut], ['B', 'predLen', 'cOut']);
     return [inputs, B, nativeOpts];

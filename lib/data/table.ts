@@ -2,7 +2,8 @@
 // optional date column as epoch milliseconds. Every bad cell is a typed error naming the file, column,
 // line/row and value: the model cannot use missing values, so nothing is silently turned into NaN.
 
-import { readFile } from 'node:fs/promises';
+import { constants as bufferConstants } from 'node:buffer';
+import { readFile, stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { ConfigError, FormatError, ValueError } from '../errors.js';
 
@@ -37,6 +38,10 @@ export interface ParseCsvOptions extends TableOptions {
   /** Names the text in error messages (readTable passes the file path). */
   source?: string;
 }
+
+// The largest CSV (decoded into one string) and Parquet file (read into one buffer) readTable reads.
+const MAX_STRING_LENGTH = bufferConstants.MAX_STRING_LENGTH;
+const BUFFER_MAX_BYTES = Math.min(bufferConstants.MAX_LENGTH, 2 ** 31 - 1); // fs.readFile reads at most 2 GiB
 
 // ---------------------------------------------------------------------------------------------------
 // Dates
@@ -437,16 +442,28 @@ async function parseParquet(bytes: Uint8Array, opts: TableOptions, source: strin
  */
 export async function readTable(path: string, opts: TableOptions = {}): Promise<Table> {
   if (typeof path !== 'string' || path === '') throw new ConfigError(`readTable: path must be a non-empty string, got ${show(path)}`);
+  const ext = extname(path).toLowerCase();
+  const parquetName = ext === '.parquet' || ext === '.pq';
   let bytes: Uint8Array;
   try {
+    // A CSV is decoded into one string, so it must fit in the longest string V8 can make; refuse a
+    // bigger file before reading any of it rather than fail deep inside the decoder.
+    const { size } = await stat(path);
+    const limit = parquetName ? BUFFER_MAX_BYTES : MAX_STRING_LENGTH;
+    if (size > limit) {
+      throw new FormatError(
+        `${path}: the file is ${size} bytes; ${parquetName ? 'Parquet' : 'CSV'} files up to ${limit} bytes can be read` +
+          `${parquetName ? '' : ' (convert bigger data to Parquet, or split it by date)'}`,
+      );
+    }
     bytes = await readFile(path);
   } catch (e) {
+    if (e instanceof FormatError) throw e;
     const code = (e as { code?: string }).code;
     throw new FormatError(`${path}: cannot read the file${code !== undefined ? ` (${code})` : ''}`, { cause: e });
   }
   if (bytes.length === 0) throw new FormatError(`${path}: the file is empty`);
-  const ext = extname(path).toLowerCase();
   const magic = bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x41 && bytes[2] === 0x52 && bytes[3] === 0x31;
-  if (ext === '.parquet' || ext === '.pq' || magic) return parseParquet(bytes, opts, path);
+  if (parquetName || magic) return parseParquet(bytes, opts, path);
   return parseCsv(new TextDecoder('utf-8').decode(bytes), { ...opts, source: path });
 }

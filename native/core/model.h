@@ -143,6 +143,7 @@ class Model {
   void Bind();
   struct Pass;
   Status CheckInputs(const ForwardInput& in, const ForwardOptions& opts) const;
+  Status CheckForecast(const ForwardInput& in, const float* out) const;
   Status CheckMarkIndices(const std::string& layer, const float* marks, int64_t N, int64_t L) const;
   Status RunForward(Pass& p, const ForwardInput& in);
   // The forecast rows (the last pred_len decoder positions) of the last pass, [B, pred_len, c_out]:

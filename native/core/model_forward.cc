@@ -1,6 +1,8 @@
 // The forward pass: every layer writes its output and what its backward pass needs into the
 // activation arena and records the pointers in tape_. Kernels run through ops_, on the model's device.
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <new>
 
@@ -408,6 +410,33 @@ Status Model::CheckInputs(const ForwardInput& in, const ForwardOptions& opts) co
   return Status::Ok();
 }
 
+// The largest |x[i]|, formatted like 3.4e+38.
+static std::string MaxAbs(const float* x, int64_t n) {
+  float m = 0.f;
+  for (int64_t i = 0; i < n; ++i) m = std::max(m, std::fabs(x[i]));
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3g", static_cast<double>(m));
+  return buf;
+}
+
+// Finite inputs near the float range (|x| ~ 1e38) overflow inside the network and the forecast
+// comes out NaN or Inf: report that, naming the inputs' magnitudes, rather than return it.
+Status Model::CheckForecast(const ForwardInput& in, const float* out) const {
+  const ModelConfig& c = config_;
+  const int64_t n = in.batch * c.pred_len * c.c_out;
+  for (int64_t i = 0; i < n; ++i) {
+    if (std::isfinite(out[i])) continue;
+    const int64_t b = i / (c.pred_len * c.c_out);
+    const int64_t Le = c.seq_len, Ld = c.dec_len();
+    return InvalidValue("the forecast of batch " + Str(b) + " is not finite (" + (std::isnan(out[i]) ? "NaN" : "Inf") +
+                        "): the inputs are outside the range the model can compute with (largest |value|: x_enc " +
+                        MaxAbs(in.x_enc + b * Le * c.enc_in, Le * c.enc_in) + ", x_dec " +
+                        MaxAbs(in.x_dec + b * Ld * c.dec_in, Ld * c.dec_in) +
+                        "); scale the data (e.g. with the dataset's StandardScaler)");
+  }
+  return Status::Ok();
+}
+
 Status Model::Forward(const ForwardInput& in, const ForwardOptions& opts, float* out) {
   if (!out) return ShapeMismatch("forward needs an output buffer");
   INFORMER_RETURN_IF_ERROR(CheckInputs(in, opts));
@@ -418,7 +447,7 @@ Status Model::Forward(const ForwardInput& in, const ForwardOptions& opts, float*
   } catch (const std::bad_alloc&) {
     return Status(StatusCode::kOutOfMemory, "out of memory in the forward pass (batch " + Str(in.batch) + ")");
   }
-  return Status::Ok();
+  return CheckForecast(in, out);
 }
 
 }  // namespace informer
