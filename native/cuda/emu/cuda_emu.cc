@@ -11,11 +11,6 @@
 #include <map>
 #include <vector>
 
-thread_local uint3 threadIdx;
-thread_local uint3 blockIdx;
-thread_local dim3 blockDim;
-thread_local dim3 gridDim;
-
 namespace informer_emu {
 namespace {
 

@@ -36,10 +36,13 @@ struct uint3 {
   unsigned x, y, z;
 };
 
-extern thread_local uint3 threadIdx;
-extern thread_local uint3 blockIdx;
-extern thread_local dim3 blockDim;
-extern thread_local dim3 gridDim;
+// Defined here (inline, constant-initialised) rather than `extern`: a thread_local defined in another
+// translation unit is read through a TLS wrapper, and GCC 12's UndefinedBehaviorSanitizer null check
+// after that wrapper tests stale flags and reports a null pointer that is not there.
+inline thread_local uint3 threadIdx{};
+inline thread_local uint3 blockIdx{};
+inline thread_local dim3 blockDim;
+inline thread_local dim3 gridDim;
 constexpr int warpSize = 32;
 
 // ---- runtime API ----
