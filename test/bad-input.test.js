@@ -1,12 +1,12 @@
 // Bad input never crashes the process: every case is a typed error that names the problem.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 
 import {
-  ConfigError, DisposedError, FormatError, Informer, ShapeError, StateDictError, ValueError, toNativeConfig, resolveConfig,
+  Adam, ConfigError, DisposedError, FormatError, Informer, ShapeError, StateDictError, ValueError, readTable, toNativeConfig, resolveConfig,
 } from '../dist/index.js';
 import { randomBatch } from './helpers/fixtures.js';
 
@@ -153,4 +153,39 @@ t.test('the raw addon validates what JavaScript passes it', (t) => {
   t.equal(m.forwardSync(inputs, 1).length, 12);
   m.dispose();
   t.end();
+});
+
+t.test('training calls with null or non-object options are ConfigErrors', async (t) => {
+  const m = new Informer({ ...cfg, dropout: 0 });
+  t.teardown(() => m.dispose());
+  const b = randomBatch(m.config, m.nMark, 2);
+  const target = { data: new Float32Array(2 * 6 * 2), shape: [2, 6, 2] };
+  const adam = new Adam({ lr: 1e-3 });
+  for (const opts of [null, 'train', 5]) {
+    t.throws(() => m.lossAndGradSync(b, target, opts), ConfigError, `lossAndGradSync(${opts})`);
+    t.throws(() => m.trainStepSync(b, target, adam, opts), ConfigError, `trainStepSync(${opts})`);
+    await t.rejects(async () => m.lossAndGrad(b, target, opts), ConfigError, `lossAndGrad(${opts})`);
+    await t.rejects(async () => m.trainStep(b, target, adam, opts), ConfigError, `trainStep(${opts})`);
+  }
+});
+
+t.test('finite inputs that overflow the network give a ValueError, not a NaN forecast', async (t) => {
+  const m = new Informer(cfg);
+  t.teardown(() => m.dispose());
+  const b = randomBatch(m.config, m.nMark, 2);
+  b.xEnc.data.fill(3.4e38, 0, 24 * 2); // batch row 0 only
+  b.xDec.data.fill(3.4e38, 0, 18 * 2);
+  t.throws(() => m.forwardSync(b), { name: 'ValueError', message: /forecast of batch 0 is not finite.*x_enc 3\.4e\+38/ });
+  await t.rejects(m.forward(b), ValueError);
+});
+
+t.test('a CSV too long to decode is refused from its size, before it is read', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'informer-bigcsv-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'huge.csv');
+  writeFileSync(file, 'date,a\n');
+  truncateSync(file, 600 * 1024 * 1024); // sparse: no disk used
+  const t0 = performance.now();
+  await t.rejects(readTable(file), { name: 'FormatError', message: /huge\.csv: the file is 629145600 bytes; CSV files up to \d+ bytes/ });
+  t.ok(performance.now() - t0 < 1000, 'refused at once');
 });

@@ -155,3 +155,17 @@ t.test('preprocessing must fit the model; a file without it gives a ConfigError 
   await t.rejects(Predictor.load(bare), { name: 'ConfigError', message: /no preprocessing metadata.*savePredictorModel/s });
   await t.rejects(Predictor.create(model, info, { backend: 'tpu' }), ConfigError);
 });
+
+t.test('Predictor.load takes a model file, the folder holding it, or a logged model folder; missing paths are typed errors', async (t) => {
+  const { ds, model } = setup('S');
+  const folder = path.join(tmp, 'plain-folder');
+  fs.mkdirSync(folder, { recursive: true });
+  savePredictorModel(model, ds, path.join(folder, 'model.safetensors'));
+  const history = { dates: Array.from({ length: 12 }, (_, i) => 1_700_000_000_000 + i * 60_000), values: { [TARGET]: Array.from({ length: 12 }, (_, i) => 0.1 + 0.01 * i) } };
+  const byFile = await Predictor.load(path.join(folder, 'model.safetensors'));
+  const byFolder = await Predictor.load(folder);
+  t.teardown(() => Promise.all([byFile.dispose(), byFolder.dispose()]));
+  t.same((await byFolder.predict(history)).values, (await byFile.predict(history)).values, 'the same model either way');
+  await t.rejects(Predictor.load(path.join(tmp, 'no-such-model')), { name: 'ConfigError', message: /no such file or folder/ });
+  await t.rejects(Predictor.load(tmp), { name: 'ConfigError', message: /neither an MLmodel file nor model\.safetensors/ });
+});

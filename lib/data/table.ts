@@ -422,7 +422,13 @@ async function parseParquet(bytes: Uint8Array, opts: TableOptions, source: strin
       // wrapped in Dates so that parseDate does not mistake early ones for epoch seconds.
       const out = new Array<unknown>(vec.length);
       for (let i = 0; i < vec.length; i++) {
-        const v: unknown = vec.get(i);
+        let v: unknown;
+        try {
+          v = vec.get(i);
+        } catch (e) {
+          // apache-arrow refuses 64-bit values (timestamps, int64) a double cannot hold exactly.
+          throw new ValueError(`${source}: row ${i + 1}, column "${field.name}": ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+        }
         out[i] = isDateType(t) && typeof v === 'number' ? new Date(v) : v;
       }
       return out;
