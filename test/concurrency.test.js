@@ -3,7 +3,7 @@
 import t from 'tap';
 
 import { Adam, Informer } from '../dist/index.js';
-import { randomBatch } from './helpers/fixtures.js';
+import { randomBatch, seededRandom } from './helpers/fixtures.js';
 
 const cfg = { seqLen: 48, labelLen: 24, predLen: 12, encIn: 3, decIn: 3, cOut: 3, dModel: 64, nHeads: 4, dFf: 128, seed: 9 };
 
@@ -47,13 +47,6 @@ t.test('training steps queued behind forwards keep the model consistent; the eve
 // Overlapping async calls whose results are settled while the JS thread is busy: each result must be
 // the one of its own inputs (issue: lossAndGrad once read the model's shared gradient buffer after the
 // worker had released the model, so a later queued call could overwrite it first).
-function seeded(seed) {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 4294967296;
-  };
-}
 function blockFor(ms) {
   const end = performance.now() + ms;
   while (performance.now() < end);
@@ -74,7 +67,7 @@ t.test('overlapping async calls with the event loop blocked get their own result
   const wantAct = [0, 1].map((i) => m.forwardWithActivations(batches[i]));
   const acts = await Promise.all(wantAct);
   const step = stepMs(m, batches[0], targets[0]);
-  const rand = seeded(7);
+  const rand = seededRandom(7);
   for (let trial = 0; trial < 6; trial++) {
     const calls = [];
     for (let i = 0; i < 6; i++) {
@@ -117,7 +110,7 @@ t.test('overlapping async train steps match the same steps run synchronously in 
   const optA = new Adam({ lr: 1e-3 }), optB = new Adam({ lr: 1e-3 });
   const want = [];
   for (let i = 0; i < 8; i++) want.push(b.trainStepSync(batches[i % 2], target, optB, { mode: 'eval' }));
-  const rand = seeded(11);
+  const rand = seededRandom(11);
   const got = [];
   for (let i = 0; i < 8; i++) got.push(a.trainStep(batches[i % 2], target, optA, { mode: 'eval' }));
   blockFor(5 + 20 * rand());

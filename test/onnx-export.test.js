@@ -12,6 +12,7 @@ import onnxProto from 'onnx-proto';
 
 import { Informer, configFromReference, readSafetensors, ConfigError, FormatError, ShapeError } from '../dist/index.js';
 import { BATCH_DIM, buildOnnxModel, checkOnnxModel, exportOnnx, onnxSignature } from '../dist/export/onnx.js';
+import { seededRandom } from './helpers/fixtures.js';
 
 const { onnx } = onnxProto;
 const TOL = 1e-4;
@@ -27,23 +28,13 @@ function fixturePaths() {
   return [...byName.values()];
 }
 
-function rng(seed) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let z = s;
-    z = Math.imul(z ^ (z >>> 15), z | 1);
-    z ^= z + Math.imul(z ^ (z >>> 7), z | 61);
-    return ((z ^ (z >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const MARK_ROWS = [13, 32, 7, 24, 4]; // month, day, weekday, hour, minute // 15
 
 function randomBatch(model, B, seed) {
   const c = model.config;
   const T = model.nMark;
-  const r = rng(seed);
+  const r = seededRandom(seed);
   const normal = (n) => Float32Array.from({ length: n }, () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r()));
   const marks = (L) =>
     Float32Array.from({ length: B * L * T }, (_, i) => (c.embed === 'timeF' ? r() - 0.5 : Math.floor(r() * MARK_ROWS[i % T])));

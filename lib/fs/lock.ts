@@ -102,21 +102,32 @@ function sleepSync(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
+// The acquisition loop shared by both forms: try, then wait a growing, jittered delay, until the timeout.
+function acquirer(file: string, options: LockOptions) {
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const staleMs = options.staleMs ?? 15_000;
+  const start = Date.now();
+  let delay = 1;
+  return {
+    staleMs,
+    tryOnce: (): Held | undefined => tryAcquire(file, staleMs),
+    nextDelay(): number {
+      if (Date.now() - start > timeoutMs) throw timeout(file, timeoutMs);
+      const d = delay + Math.random() * delay;
+      delay = Math.min(delay * 2, 50);
+      return d;
+    },
+  };
+}
+
 /**
  * Runs `fn` while holding the lock file `file`, waiting (blocking the thread) for it: for short,
  * synchronous critical sections. Async callers use withLockAsync, which waits without blocking.
  */
 export function withLock<T>(file: string, fn: (held: { refresh(): void }) => T, options: LockOptions = {}): T {
-  const timeoutMs = options.timeoutMs ?? 30_000;
-  const staleMs = options.staleMs ?? 15_000;
-  const start = Date.now();
-  let delay = 1;
+  const a = acquirer(file, options);
   let held: Held | undefined;
-  while ((held = tryAcquire(file, staleMs)) === undefined) {
-    if (Date.now() - start > timeoutMs) throw timeout(file, timeoutMs);
-    sleepSync(delay + Math.random() * delay);
-    delay = Math.min(delay * 2, 50);
-  }
+  while ((held = a.tryOnce()) === undefined) sleepSync(a.nextDelay());
   try {
     return fn(held);
   } finally {
@@ -129,18 +140,11 @@ export function withLock<T>(file: string, fn: (held: { refresh(): void }) => T, 
  * refreshes the lock every staleMs / 3 while `fn` runs.
  */
 export async function withLockAsync<T>(file: string, fn: () => Promise<T> | T, options: LockOptions = {}): Promise<T> {
-  const timeoutMs = options.timeoutMs ?? 30_000;
-  const staleMs = options.staleMs ?? 15_000;
-  const start = Date.now();
-  let delay = 1;
+  const a = acquirer(file, options);
   let held: Held | undefined;
-  while ((held = tryAcquire(file, staleMs)) === undefined) {
-    if (Date.now() - start > timeoutMs) throw timeout(file, timeoutMs);
-    await new Promise((resolve) => setTimeout(resolve, delay + Math.random() * delay));
-    delay = Math.min(delay * 2, 50);
-  }
+  while ((held = a.tryOnce()) === undefined) await new Promise((resolve) => setTimeout(resolve, a.nextDelay()));
   const h = held;
-  const timer = setInterval(() => h.refresh(), Math.max(10, Math.floor(staleMs / 3)));
+  const timer = setInterval(() => h.refresh(), Math.max(10, Math.floor(a.staleMs / 3)));
   timer.unref();
   try {
     return await fn();

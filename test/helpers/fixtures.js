@@ -53,16 +53,21 @@ export function maxAbsDiff(a, b) {
   return m;
 }
 
-// A random batch for `config` (timeF marks in [-0.5, 0.5]; integer marks for fixed/learned).
-export function randomBatch(config, nMark, B, seed = 1) {
+/** A seeded generator of uniform numbers in [0, 1) (mulberry32): the same seed, the same sequence. */
+export function seededRandom(seed) {
   let s = seed >>> 0;
-  const rand = () => {
+  return () => {
     s = (s + 0x6d2b79f5) >>> 0;
     let t = s;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+// A random batch for `config` (timeF marks in [-0.5, 0.5]; integer marks for fixed/learned).
+export function randomBatch(config, nMark, B, seed = 1) {
+  const rand = seededRandom(seed);
   const fill = (n, f) => Float32Array.from({ length: n }, f);
   const dec = config.labelLen + config.predLen;
   const marks = (L) => {

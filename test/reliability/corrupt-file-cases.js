@@ -13,22 +13,13 @@ import { Table as WasmTable, writeParquet } from 'parquet-wasm';
 import { ForecastDataset, Informer, buildOnnxModel, checkOnnxModel, parseCsv, readSafetensors, readTable } from '../../dist/index.js';
 import { OnnxBackend } from '../../dist/serve/index.js';
 import { runCases } from '../helpers/case-runner.js';
+import { seededRandom } from '../helpers/fixtures.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** Case i mutates a file of format FORMATS[i % 4]. */
 export const FORMATS = ['safetensors', 'csv', 'parquet', 'onnx'];
 const CONFIG = { seqLen: 12, labelLen: 6, predLen: 6, encIn: 1, decIn: 1, cOut: 1, dModel: 16, nHeads: 2, eLayers: 1, dLayers: 1, dFf: 32, freq: 't', seed: 4 };
 
-function prng(seed) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A mutant of `bytes`: 1-3 seeded edits; small offsets are favoured, where headers live. */
 export function mutate(bytes, rand) {
@@ -93,7 +84,7 @@ const readers = {
 
 export function makeCase(seed, i) {
   const format = FORMATS[i % FORMATS.length];
-  const rand = prng(seed * 7919 + i);
+  const rand = seededRandom(seed * 7919 + i);
   const bytes = mutate(originals[format], rand);
   const file = join(dir, `case-${i}.${format}`);
   return {

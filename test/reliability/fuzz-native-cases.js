@@ -6,20 +6,11 @@ import { fileURLToPath } from 'node:url';
 import { resolveConfig, toNativeConfig } from '../../dist/index.js';
 import { loadAddon } from '../../dist/native.js';
 import { runCases } from '../helpers/case-runner.js';
+import { seededRandom } from '../helpers/fixtures.js';
 
 const BASE = { seqLen: 12, labelLen: 6, predLen: 6, encIn: 2, decIn: 2, cOut: 2, dModel: 16, nHeads: 2, eLayers: 2, dLayers: 1, dFf: 32, freq: 'h', seed: 3 };
 const VARIANTS = [{}, { attn: 'full' }, { embed: 'fixed' }, { model: 'informerstack', sLayers: [2, 1] }, { distil: false, mix: false }];
 
-function prng(seed) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const detached = () => {
   const a = new Float32Array(8);
@@ -135,7 +126,7 @@ function stateEntries(model, rand) {
 
 /** The case `i` of run `seed`: { desc, run(addon) }; run may be async. */
 export function makeCase(seed, i) {
-  const rand = prng(seed * 100003 + i);
+  const rand = seededRandom(seed * 100003 + i);
   const cfg = resolveConfig({ ...BASE, ...pick(rand, VARIANTS) });
   const B = 1 + Math.floor(rand() * 3);
   const mutate = rand() < 0.85;
