@@ -23,10 +23,13 @@ export * from './plots/index.js';
 export * as tracking from './tracking/index.js';
 export {
   setTrackingUri, setExperiment, startRun, activeRun, endRun, logParam, logParams, logMetric, logMetrics, setTag,
-  logArtifact, logModel, registerModel, setAlias, getModelVersion, resolveModelUri, searchRuns, getRun,
-  getMetricHistory, compareRuns,
+  logArtifact, registerModel, setAlias, getModelVersion, searchRuns, getRun, getMetricHistory, compareRuns,
 } from './tracking/fluent.js';
 export { RunStore, Run } from './tracking/index.js';
-export { loadModel } from './load-model.js';
-export { Predictor, createServer, serve, savePredictorModel, preprocessingFromDataset } from './serve/index.js';
-export type { Forecast, History, PredictorOptions, PreprocessingInfo, ServeOptions, ServerOptions } from './serve/index.js';
+export * as artifact from './artifact/index.js';
+export { loadModel, logModel, resolveModelUri, savePredictorModel, preprocessingFromDataset } from './artifact/index.js';
+export type { LogModelOptions, ModelInfo, PreprocessingInfo, SavableModel } from './artifact/index.js';
+export { BATCH_KEYS, INPUT_NAMES, OUTPUT_NAME, mlflowSignature, modelSignature } from './signature.js';
+export type { ModelSignature, SignatureTensor } from './signature.js';
+export { Predictor, createServer, serve } from './serve/index.js';
+export type { Forecast, History, PredictorOptions, ServeOptions, ServerOptions } from './serve/index.js';

@@ -7,6 +7,7 @@ import { ConfigError, DisposedError, FormatError, ShapeError, StateDictError, Va
 import { loadAddon } from './native.js';
 import { Adam } from './optim.js';
 import { readSafetensors, writeSafetensors } from './safetensors.js';
+import { BATCH_KEYS, modelSignature, type ModelSignature } from './signature.js';
 import { assertDtype, assertShape, formatShape, type Tensor } from './tensor.js';
 
 /** The four model inputs (row-major Float32 tensors). */
@@ -87,10 +88,12 @@ export class Informer {
   readonly nMark: number;
   #native: NativeModel | undefined;
   #draws: SampleDraw[];
+  readonly #signature: ModelSignature;
 
   constructor(config: Partial<InformerConfig> = {}, options: ModelOptions = {}) {
     this.config = resolveConfig(config);
     this.nMark = markColumns(this.config.freq, this.config.embed);
+    this.#signature = modelSignature(this.config);
     const device = resolveDevice(options.device);
     const { NativeModel } = loadAddon();
     this.#native = new NativeModel(toNativeConfig(this.config));
@@ -326,14 +329,15 @@ export class Informer {
   #prepare(batch: Batch, opts: ForwardOptions, capture: boolean): [NativeInputs, number, object] {
     if (typeof batch !== 'object' || batch === null) throw new ShapeError('batch must be { xEnc, xMarkEnc, xDec, xMarkDec }');
     if (typeof opts !== 'object' || opts === null) throw new ConfigError('forward options must be an object');
-    const c = this.config;
-    const dec = c.labelLen + c.predLen;
-    const xEnc = float32('xEnc', batch.xEnc, [null, c.seqLen, c.encIn], ['B', 'seqLen', 'encIn']);
-    const B = batch.xEnc.shape[0];
-    const xMarkEnc = float32('xMarkEnc', batch.xMarkEnc, [B, c.seqLen, this.nMark], ['B', 'seqLen', 'nMark']);
-    const xDec = float32('xDec', batch.xDec, [B, dec, c.decIn], ['B', 'labelLen+predLen', 'decIn']);
-    const xMarkDec = float32('xMarkDec', batch.xMarkDec, [B, dec, this.nMark], ['B', 'labelLen+predLen', 'nMark']);
-    if (B < 1) throw new ShapeError('batch size must be at least 1');
+    // Each input against the signature; the first fixes the batch size B the others must share.
+    let B: number | null = null;
+    const [xEnc, xMarkEnc, xDec, xMarkDec] = this.#signature.inputs.map((spec, i) => {
+      const key = BATCH_KEYS[i]!;
+      const data = float32(key, batch[key], [B, ...spec.dims], ['B', ...spec.labels]);
+      B ??= batch[key].shape[0]!;
+      return data;
+    }) as [Float32Array, Float32Array, Float32Array, Float32Array];
+    if (B === null || B < 1) throw new ShapeError('batch size must be at least 1');
     const mode = opts.mode ?? 'eval';
     if (mode !== 'train' && mode !== 'eval') throw new ConfigError(`mode must be 'train' or 'eval', got ${String(mode)}`);
     const sampling = opts.sampling ?? 'deterministic';
@@ -345,7 +349,7 @@ export class Informer {
       sampling: sampling === 'random',
       capture,
     };
-    if (opts.sampleIndices !== undefined) nativeOpts.sampleIndices = this.#sampleIndices(opts.sampleIndices);
+    if (opts.sampleIndices !== undefined) nativeOpts.sampleIndices = this.checkSampleIndices(opts.sampleIndices);
     return [{ xEnc, xMarkEnc, xDec, xMarkDec }, B, nativeOpts];
   }
 
@@ -364,7 +368,11 @@ export class Informer {
     return out;
   }
 
-  #sampleIndices(list: SampleIndexInput[]): Int32Array[] {
+  /**
+   * Checks key-sample matrices for this model's draws (ShapeError for a wrong count or shape,
+   * ValueError for an index outside [0, Lk)) and returns them as Int32Arrays.
+   */
+  checkSampleIndices(list: SampleIndexInput[]): Int32Array[] {
     if (!Array.isArray(list)) throw new ShapeError('sampleIndices must be an array of index matrices');
     if (list.length !== this.#draws.length) {
       throw new ShapeError(

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import t from 'tap';
 
 import {
-  ForecastDataset, Informer, Trainer, getMetricHistory, getRun, loadModel, parseCsv, setExperiment,
+  ForecastDataset, Informer, Trainer, fitWithRun, getMetricHistory, getRun, loadModel, parseCsv, setExperiment,
   setTrackingUri, startRun,
 } from '../dist/index.js';
 
@@ -24,7 +24,7 @@ t.test('a Trainer given a run autologs it', async (t) => {
   const model = new Informer({ ...data.modelConfig(), dModel: 16, nHeads: 2, eLayers: 1, dLayers: 1, dFf: 16, seed: 2 });
   t.teardown(() => model.dispose());
   const result = await startRun({ runName: 'autolog-test' }, (run) =>
-    new Trainer(model, data, { epochs: 2, batchSize: 16, run, autolog: { registeredModelName: 'tiny', logEveryNSteps: 5 } }).fit());
+    fitWithRun(new Trainer(model, data, { epochs: 2, batchSize: 16 }), run, { registeredModelName: 'tiny', logEveryNSteps: 5 }));
   const record = getRun(result.model.runId);
   t.equal(record.info.status, 'FINISHED');
   t.equal(record.data.params.seq_len, '12');

@@ -7,6 +7,7 @@ import { existsSync, readFileSync, readdirSync, utimesSync, writeFileSync } from
 import { join } from 'node:path';
 
 import * as tracking from '../dist/tracking/index.js';
+import * as artifact from '../dist/artifact/index.js';
 
 const { RunStore, TrackingError, reader } = tracking;
 const DIST = new URL('../dist/tracking/index.js', import.meta.url).href;
@@ -73,7 +74,7 @@ t.test('processes creating the same experiments and model versions at once', asy
   const root = t.testdir();
   const store = RunStore.open(root);
   const run = store.createRun();
-  run.logModel('model', { save: (p) => writeFileSync(p, 'w') });
+  artifact.logModelToRun(run, 'model', { save: (p) => writeFileSync(p, 'w') });
   const go = join(root, 'go');
   const workers = [0, 1, 2, 3].map(() =>
     child(
@@ -208,7 +209,9 @@ t.test('runs end FINISHED, FAILED or KILLED as the process really ended', async 
   };
   await Promise.all(
     Object.entries(cases).map(async ([name, c]) => {
-      const cp = child(`tracking.setTrackingUri(process.env.ROOT); tracking.setExperiment(${JSON.stringify(name)});\n${c.code}`, { ROOT: root });
+      // endRunsOnExit is opt-in, except in the ownHandler case, which handles its signal itself.
+      const hooks = name === 'ownHandler' ? '' : 'tracking.endRunsOnExit();';
+      const cp = child(`tracking.setTrackingUri(process.env.ROOT); tracking.setExperiment(${JSON.stringify(name)}); ${hooks}\n${c.code}`, { ROOT: root });
       const sig = c.signal ?? c.send;
       if (sig !== undefined) {
         await new Promise((r) => cp.stdout.on('data', () => cp.stdoutText.includes('READY') && r()));

@@ -6,6 +6,7 @@ import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 import * as tracking from '../dist/tracking/index.js';
+import * as artifact from '../dist/artifact/index.js';
 
 const pkgVersion = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
 
@@ -104,7 +105,7 @@ t.test('a small run is written byte for byte as MLflow lays it out', async (t) =
     tracking.logMetric('odd', NaN, 1);
     tracking.logMetric('loss/train', 1e-7, 2);
     clock += 10;
-    return tracking.logModel({ save: (p) => writeFileSync(p, 'W'), config: { seqLen: 96, dModel: 8 } }, 'model', {
+    return artifact.logModel({ save: (p) => writeFileSync(p, 'W'), config: { seqLen: 96, dModel: 8 } }, 'model', {
       signature: { inputs: [{ name: 'x_enc', type: 'tensor', 'tensor-spec': { dtype: 'float32', shape: [-1, 96, 7] } }] },
       registeredModelName: 'informer',
     });

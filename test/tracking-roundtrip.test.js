@@ -5,6 +5,7 @@ import { join } from 'node:path';
 
 import { ConfigError, ValueError } from '../dist/errors.js';
 import * as tracking from '../dist/tracking/index.js';
+import * as artifact from '../dist/artifact/index.js';
 
 const { RunStore, TrackingError, reader, registry } = tracking;
 
@@ -276,7 +277,7 @@ t.test('logModel writes an MLflow model folder; the registry and model URIs find
   tracking.setExperiment('models');
   let dirSeen;
   const info = tracking.startRun({ runName: 'train' }, () =>
-    tracking.logModel(fakeModel('weights-1'), 'model', {
+    artifact.logModel(fakeModel('weights-1'), 'model', {
       signature: {
         inputs: [{ name: 'x_enc', type: 'tensor', 'tensor-spec': { dtype: 'float32', shape: [-1, 96, 7] } }],
         outputs: [{ type: 'tensor', 'tensor-spec': { dtype: 'float32', shape: [-1, 24, 7] } }],
@@ -286,9 +287,9 @@ t.test('logModel writes an MLflow model folder; the registry and model URIs find
     }),
   );
   t.equal(info.modelUri, `runs:/${info.runId}/model`);
-  const dir = tracking.resolveModelUri(info.modelUri);
+  const dir = artifact.resolveModelUri(info.modelUri);
   t.equal(dir, info.modelDir);
-  const mlmodel = tracking.readMLmodel(dir);
+  const mlmodel = artifact.readMLmodel(dir);
   t.same(Object.keys(mlmodel.flavors).sort(), ['informer_node', 'onnx', 'python_function']);
   t.equal(mlmodel.flavors.python_function.loader_module, 'mlflow.onnx');
   t.equal(mlmodel.flavors.onnx.data, 'model.onnx');
@@ -300,7 +301,7 @@ t.test('logModel writes an MLflow model folder; the registry and model URIs find
   for (const f of ['MLmodel', 'model.safetensors', 'config.json', 'model.onnx', 'conda.yaml', 'python_env.yaml', 'requirements.txt']) {
     t.ok(existsSync(join(dir, f)), f);
   }
-  t.same(tracking.modelFiles(dir), { weights: join(dir, 'model.safetensors'), config: join(dir, 'config.json'), onnx: join(dir, 'model.onnx') });
+  t.same(artifact.modelFiles(dir), { weights: join(dir, 'model.safetensors'), config: join(dir, 'config.json'), onnx: join(dir, 'model.onnx') });
   const history = JSON.parse(tracking.getRun(info.runId).data.tags['mlflow.log-model.history']);
   t.equal(history.length, 1);
   t.equal(history[0].artifact_path, 'model');
@@ -308,8 +309,8 @@ t.test('logModel writes an MLflow model folder; the registry and model URIs find
 
   // logging twice at the same path is refused; a second path is fine and extends the history
   const run = tracking.startRun({ runId: info.runId });
-  t.throws(() => tracking.logModel(fakeModel(), 'model'), TrackingError);
-  tracking.logModel(fakeModel('weights-2'), 'model2');
+  t.throws(() => artifact.logModel(fakeModel(), 'model'), TrackingError);
+  artifact.logModel(fakeModel('weights-2'), 'model2');
   tracking.endRun();
   t.equal(JSON.parse(tracking.getRun(run.runId).data.tags['mlflow.log-model.history']).length, 2);
 
@@ -336,7 +337,7 @@ t.test('logModel writes an MLflow model folder; the registry and model URIs find
   t.equal(tracking.getModelLatestVersion('informer').version, 2);
   t.equal(tracking.getModelUri('informer', 1), v1.source);
 
-  const load = (uri) => tracking.loadModel(uri, { loader: (d) => readFileSync(join(d, 'model.safetensors'), 'utf8') });
+  const load = (uri) => readFileSync(join(artifact.resolveModelUri(uri), 'model.safetensors'), 'utf8');
   t.equal(load('models:/informer/1'), 'weights-1');
   t.equal(load('models:/informer/@champion'), 'weights-2');
   t.equal(load('models:/informer/latest'), 'weights-2');
@@ -367,10 +368,10 @@ t.test('logModel writes an MLflow model folder; the registry and model URIs find
 
 t.test('logModel with registeredModelName registers in one call', async (t) => {
   useStore(t);
-  const info = tracking.startRun(() => tracking.logModel(fakeModel(), 'model', { registeredModelName: 'auto-reg' }));
+  const info = tracking.startRun(() => artifact.logModel(fakeModel(), 'model', { registeredModelName: 'auto-reg' }));
   t.equal(info.registeredModelVersion, 1);
   t.equal(tracking.getModelVersion('auto-reg', 1).runId, info.runId);
-  t.same(Object.keys(tracking.readMLmodel(info.modelDir).flavors), ['informer_node'], 'no ONNX flavors without an ONNX file');
+  t.same(Object.keys(artifact.readMLmodel(info.modelDir).flavors), ['informer_node'], 'no ONNX flavors without an ONNX file');
 });
 
 t.test('store-level API: explicit store, createRun, getRun handles', async (t) => {

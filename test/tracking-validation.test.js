@@ -5,6 +5,7 @@ import { join } from 'node:path';
 
 import { ConfigError, ValueError } from '../dist/errors.js';
 import * as tracking from '../dist/tracking/index.js';
+import * as artifact from '../dist/artifact/index.js';
 
 const { RunStore, TrackingError } = tracking;
 
@@ -116,7 +117,7 @@ t.test('ids, names, aliases and artifact paths are checked before use as paths',
   t.notOk(existsSync(join(root, 'models', '..', 'meta.yaml')));
   tracking.registry.createRegisteredModel(store, 'ok model');
   const src = join(root, '..', 'm');
-  const info = run.logModel('model', { save: (p) => writeFileSync(p, 'w') });
+  const info = artifact.logModelToRun(run, 'model', { save: (p) => writeFileSync(p, 'w') });
   tracking.registry.registerModel(store, info.modelUri, 'ok model');
   for (const alias of ['latest', 'Latest', 'v1', 'V12', 'has space', '../x', '']) {
     t.throws(() => tracking.registry.setRegisteredModelAlias(store, 'ok model', alias, 1), ValueError, `alias ${JSON.stringify(alias)}`);
@@ -126,9 +127,9 @@ t.test('ids, names, aliases and artifact paths are checked before use as paths',
   writeFileSync(src, 'data');
   for (const p of ['../escape', '/abs', 'a/../../b', 'a\\b']) {
     t.throws(() => run.logArtifact(src, p), ValueError, `artifact path ${p}`);
-    t.throws(() => run.logModel(p, { save: () => {} }), ValueError, `model path ${p}`);
+    t.throws(() => artifact.logModelToRun(run, p, { save: () => {} }), ValueError, `model path ${p}`);
   }
-  t.throws(() => run.logModel('m2', {}), TypeError, 'a model needs save()');
+  t.throws(() => artifact.logModelToRun(run, 'm2', {}), TypeError, 'a model needs save()');
   t.throws(() => run.end('RUNNING'), ValueError);
 });
 

@@ -2,7 +2,7 @@
 // tracking URI (runs:/<id>/model, models:/<name>/<version|@alias|latest>) in the --mlruns store.
 import { resolve } from 'node:path';
 
-import { resolveWeightsFile } from '../load-model.js';
+import { resolveWeightsFile } from '../artifact/resolve.js';
 import { setTrackingUri } from '../tracking/fluent.js';
 
 export function resolveModelFile(arg: string, mlruns?: string): string {

@@ -15,7 +15,7 @@ import { Informer, type DeviceName } from '../model.js';
 import { fitWithRun } from '../train/autolog.js';
 import { Trainer } from '../train/trainer.js';
 import type { LrAdjust } from '../train/schedule.js';
-import { setExperiment, setTrackingUri, startRun } from '../tracking/fluent.js';
+import { setExperiment, setTrackingUri, startRun, endRunsOnExit } from '../tracking/fluent.js';
 import { uriToPath } from '../tracking/uri.js';
 import { duration, fmt, textTable } from './format.js';
 import { EpochProgress } from './progress.js';
@@ -151,6 +151,7 @@ export async function runTrain(opts: Record<string, unknown>): Promise<void> {
   });
 
   setTrackingUri(opts.mlruns as string | undefined);
+  endRunsOnExit(); // this command owns the process: a run it leaves behind ends as the process really ended
   const experiment = setExperiment(String(opts.experiment ?? base?.experiment ?? dataPath.split(/[\\/]/).pop()?.replace(/\.\w+$/, '') ?? 'Default'));
   const register = opts.register === false ? undefined : ((opts.register as string | undefined) ?? base?.register);
   const c = model.config;

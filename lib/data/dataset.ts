@@ -9,6 +9,9 @@ import type { Tensor } from '../tensor.js';
 import type { Table } from './table.js';
 import { StandardScaler } from './scaler.js';
 import { inferFreq, timeFeatures } from './time-features.js';
+import { assembleWindows, type WindowBatch } from './windows.js';
+
+export type { WindowBatch } from './windows.js';
 
 export type Features = 'S' | 'M' | 'MS';
 export type SplitName = 'train' | 'val' | 'test';
@@ -40,16 +43,6 @@ export interface DatasetOptions {
 }
 
 /** Model inputs of a batch of windows (Float32 Tensors; compatible with the model's Batch). */
-export interface WindowBatch {
-  /** [B, seqLen, encIn] */
-  xEnc: Tensor<Float32Array>;
-  /** [B, seqLen, nMark] */
-  xMarkEnc: Tensor<Float32Array>;
-  /** [B, labelLen + predLen, decIn]: the last labelLen steps of y, then predLen padding steps. */
-  xDec: Tensor<Float32Array>;
-  /** [B, labelLen + predLen, nMark] */
-  xMarkDec: Tensor<Float32Array>;
-}
 
 export interface WindowSample {
   batch: WindowBatch;
@@ -92,43 +85,22 @@ export class WindowSplit {
   /** Model inputs and target of the given windows, in order. */
   batch(indices: readonly number[]): WindowSample {
     const ds = this.ds;
-    const { seqLen, labelLen, predLen, nMark } = ds;
+    const { seqLen, predLen } = ds;
     const C = ds.encIn;
-    const decLen = labelLen + predLen;
     const starts = this.rows(indices);
     const B = starts.length;
-    const xEnc = new Float32Array(B * seqLen * C);
-    const xMarkEnc = new Float32Array(B * seqLen * nMark);
-    const xDec = new Float32Array(B * decLen * C);
-    const xMarkDec = new Float32Array(B * decLen * nMark);
+    const batch = assembleWindows(ds.values, ds.marks, starts, { seqLen, labelLen: ds.labelLen, predLen, channels: C, nMark: ds.nMark, padding: ds.padding });
+    // target = batch_y[:, -pred_len:, f_dim:] with f_dim = -1 for MS, else 0
     const target = new Float32Array(B * predLen * ds.cOut);
-    const pad = ds.padding;
     starts.forEach((s, b) => {
       const sEnd = s + seqLen;
-      const rBegin = sEnd - labelLen;
-      const rEnd = rBegin + decLen;
-      xEnc.set(ds.values.subarray(s * C, sEnd * C), b * seqLen * C);
-      xMarkEnc.set(ds.marks.subarray(s * nMark, sEnd * nMark), b * seqLen * nMark);
-      xMarkDec.set(ds.marks.subarray(rBegin * nMark, rEnd * nMark), b * decLen * nMark);
-      // dec_inp = cat(batch_y[:, :label_len], zeros/ones of pred_len steps)
-      xDec.set(ds.values.subarray(rBegin * C, sEnd * C), b * decLen * C);
-      if (pad !== 0) xDec.fill(pad, (b * decLen + labelLen) * C, (b + 1) * decLen * C);
-      // target = batch_y[:, -pred_len:, f_dim:] with f_dim = -1 for MS, else 0
       if (ds.features === 'MS') {
         for (let t = 0; t < predLen; t++) target[b * predLen + t] = ds.values[(sEnd + t) * C + C - 1]!;
       } else {
         target.set(ds.values.subarray(sEnd * C, (sEnd + predLen) * C), b * predLen * C);
       }
     });
-    return {
-      batch: {
-        xEnc: { data: xEnc, shape: [B, seqLen, C] },
-        xMarkEnc: { data: xMarkEnc, shape: [B, seqLen, nMark] },
-        xDec: { data: xDec, shape: [B, decLen, C] },
-        xMarkDec: { data: xMarkDec, shape: [B, decLen, nMark] },
-      },
-      target: { data: target, shape: [B, predLen, ds.cOut] },
-    };
+    return { batch, target: { data: target, shape: [B, predLen, ds.cOut] } };
   }
 
   /** Persistence forecast [B, predLen, cOut]: each target channel's last encoder value, repeated. */

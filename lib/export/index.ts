@@ -9,10 +9,11 @@ import { writeDirAtomic, writeFileAtomic } from '../fs/atomic.js';
 import type { Informer } from '../model.js';
 import { assertValidInferenceService, inferenceService, inferenceServiceYaml, type KServeModelFormat } from './kserve.js';
 import { checkMlflowModelDir, mlflowModelFiles } from './mlflow.js';
-import { DEFAULT_OPSET, buildOnnxModel, checkOnnxModel, onnxSignature, type OnnxSignature, type ProgressCallback } from './onnx.js';
+import { DEFAULT_OPSET, buildOnnxModel, checkOnnxModel, type ProgressCallback } from '../artifact/onnx.js';
+import { onnxSignature, type OnnxSignature } from '../signature.js';
 import { checkModelName, checkTritonRepository, tritonRepositoryFiles } from './triton.js';
 
-export * from './onnx.js';
+export * from '../artifact/onnx.js';
 export * from './mlflow.js';
 export * from './triton.js';
 export * from './kserve.js';

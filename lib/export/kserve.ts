@@ -4,8 +4,10 @@
 // accepts unknown keys (Kubernetes silently prunes e.g. a misspelt `storageURI`).
 import * as fs from 'node:fs';
 
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { stringify } from 'yaml';
+import type { Ajv as AjvClass, ErrorObject, ValidateFunction } from 'ajv';
+import type * as Yaml from 'yaml';
+
+import { requireLazily } from '../lazy.js';
 
 import { ConfigError, FormatError } from '../errors.js';
 
@@ -91,7 +93,11 @@ let strictValidator: ValidateFunction | undefined;
 let fullValidator: ValidateFunction | undefined;
 
 // strict: false for the x-kubernetes-* keywords; the int32/int64/date-time formats are not checked.
-const newAjv = () => new Ajv({ strict: false, allErrors: true, validateFormats: false });
+// ajv (JSON-schema validation) loads with the first validation, not with the package.
+const newAjv = (): AjvClass => {
+  const { Ajv } = requireLazily<{ Ajv: typeof AjvClass }>('ajv', 'validating InferenceService manifests');
+  return new Ajv({ strict: false, allErrors: true, validateFormats: false });
+};
 
 function loadCrd(): Record<string, unknown> {
   if (!crdSchema) {
@@ -190,5 +196,5 @@ export function inferenceServiceYaml(opts: InferenceServiceOptions): string {
     opts.modelFormat === 'onnx'
       ? `a Triton model repository (<storageUri>/<model>/config.pbtxt, <storageUri>/<model>/1/model.onnx)`
       : 'an MLflow model folder (<storageUri>/MLmodel, <storageUri>/model.onnx)';
-  return `# KServe InferenceService written by informer-node. storageUri must hold ${what}.\n${stringify(inferenceService(opts))}`;
+  return `# KServe InferenceService written by informer-node. storageUri must hold ${what}.\n${requireLazily<typeof Yaml>('yaml', 'writing YAML').stringify(inferenceService(opts))}`;
 }

@@ -5,7 +5,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { ConfigError, FormatError } from '../errors.js';
-import { checkOnnxModel, type OnnxSignature, type TensorSpec } from './onnx.js';
+import { checkOnnxModel } from '../artifact/onnx.js';
+import type { OnnxSignature, TensorSpec } from '../signature.js';
 
 export interface TritonOptions {
   /**

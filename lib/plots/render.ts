@@ -1,13 +1,15 @@
 // Shared plumbing of lib/plots: Vega-Lite spec → SVG string (headless, no canvas or browser), input
 // checks that throw the library's typed errors, min/max downsampling and an atomic SVG writer.
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import type * as Vega from 'vega';
+import type * as VegaLite from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
 import { writeFileAtomic } from '../fs/atomic.js';
 import { ConfigError, ValueError } from '../errors.js';
+import { importLazily } from '../lazy.js';
 
 // vega-scenegraph keeps module-level id counters (clip paths, gradients) and may measure text with
 // node-canvas when it happens to be installed; none of these are in vega's typings.
-const scenegraph = vega as unknown as {
+type Scenegraph = {
   resetSVGClipId?: () => void;
   resetSVGGradientId?: () => void;
   textMetrics?: { width?: unknown; canvas?: (use: boolean) => void };
@@ -22,6 +24,9 @@ let queue: Promise<unknown> = Promise.resolve();
  */
 export function renderSvg(spec: TopLevelSpec): Promise<string> {
   const run = async (): Promise<string> => {
+    // vega and vega-lite are big: they load with the first plot, not with the package.
+    const [vega, { compile }] = await Promise.all([importLazily<typeof Vega>('vega', 'plotting'), importLazily<typeof VegaLite>('vega-lite', 'plotting')]);
+    const scenegraph = vega as unknown as Scenegraph;
     const metrics = scenegraph.textMetrics;
     const width = metrics?.width; // restored afterwards: other vega users in the process keep their setting
     metrics?.canvas?.(false);

@@ -4,8 +4,8 @@ export { Predictor, concatBatches } from './predictor.js';
 export type { Forecast, History, PredictorBackend, PredictorOptions, PreparedHistory } from './predictor.js';
 export {
   PREPROCESSING_KEY, checkPreprocessing, preprocessingFromDataset, preprocessingFromMetadata, resolvePreprocessing, savePredictorModel,
-} from './preprocessing.js';
-export type { PreprocessingInfo } from './preprocessing.js';
+} from '../artifact/preprocessing.js';
+export type { PreprocessingInfo } from '../artifact/preprocessing.js';
 export { OnnxBackend } from './onnx-backend.js';
 export type { OnnxBackendOptions } from './onnx-backend.js';
 export { Batcher, checkBatcherOptions } from './batcher.js';

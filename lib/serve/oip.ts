@@ -2,10 +2,8 @@
 // request into a model Batch. Every problem is a RequestError with an HTTP status and a message that
 // names the input and what was expected; nothing malformed reaches the model.
 
-import { INPUT_NAMES, OUTPUT_NAME } from '../export/onnx.js';
 import type { Batch } from '../model.js';
-import type { InformerConfig } from '../config.js';
-import { markColumns } from '../config.js';
+import { BATCH_KEYS, oipModelMetadata, type ModelSignature } from '../signature.js';
 
 /** An error answered as `{"error": message}` with this HTTP status (fastify reads `statusCode`). */
 export class RequestError extends Error {
@@ -17,42 +15,10 @@ export class RequestError extends Error {
 }
 Object.defineProperty(RequestError.prototype, 'name', { value: 'RequestError', writable: true, enumerable: false, configurable: true });
 
-interface TensorMeta {
-  name: string;
-  datatype: 'FP32';
-  shape: number[];
-}
-
-/** Inputs and output of a model: per-example dims (batch axis excluded) and what each dim means. */
-export interface ModelSignature {
-  inputs: { name: string; dims: number[]; labels: string[] }[];
-  output: { name: string; dims: number[] };
-}
-
-const BATCH_KEYS = ['xEnc', 'xMarkEnc', 'xDec', 'xMarkDec'] as const;
-
-export function modelSignature(c: InformerConfig): ModelSignature {
-  const T = markColumns(c.freq, c.embed);
-  const Ld = c.labelLen + c.predLen;
-  const dims = [[c.seqLen, c.encIn], [c.seqLen, T], [Ld, c.decIn], [Ld, T]];
-  const labels = [['seqLen', 'encIn'], ['seqLen', 'nMark'], ['labelLen+predLen', 'decIn'], ['labelLen+predLen', 'nMark']];
-  return {
-    inputs: INPUT_NAMES.map((name, i) => ({ name, dims: dims[i]!, labels: labels[i]! })),
-    output: { name: OUTPUT_NAME, dims: [c.predLen, c.cOut] },
-  };
-}
+export { modelSignature, type ModelSignature } from '../signature.js';
 
 /** The model metadata response (-1 for the batch dimension). */
-export function modelMetadata(name: string, versions: string[], sig: ModelSignature): object {
-  const meta = (n: string, dims: number[]): TensorMeta => ({ name: n, datatype: 'FP32', shape: [-1, ...dims] });
-  return {
-    name,
-    versions,
-    platform: 'informer-node',
-    inputs: sig.inputs.map((i) => meta(i.name, i.dims)),
-    outputs: [meta(sig.output.name, sig.output.dims)],
-  };
-}
+export const modelMetadata = oipModelMetadata;
 
 export interface InferRequest {
   id?: string;

@@ -6,7 +6,8 @@
 import type * as Ort from 'onnxruntime-node';
 
 import { ConfigError, ShapeError } from '../errors.js';
-import { buildOnnxModel, INPUT_NAMES, OUTPUT_NAME } from '../export/onnx.js';
+import { buildOnnxModel } from '../artifact/onnx.js';
+import { INPUT_NAMES, OUTPUT_NAME } from '../signature.js';
 import type { Batch, Informer } from '../model.js';
 import type { Tensor } from '../tensor.js';
 

@@ -9,14 +9,15 @@ import { formatDate, parseDate } from '../data/table.js';
 import type { Table } from '../data/table.js';
 import type { ForecastDataset } from '../data/dataset.js';
 import { futureDates, timeFeatures } from '../data/time-features.js';
+import { assembleWindows } from '../data/windows.js';
 import { ConfigError, DisposedError, FormatError, ShapeError, ValueError } from '../errors.js';
-import { resolveWeightsFile } from '../load-model.js';
+import { resolveWeightsFile } from '../artifact/resolve.js';
 import { Informer } from '../model.js';
 import type { Batch, DeviceName } from '../model.js';
 import { readSafetensors } from '../safetensors.js';
 import type { Tensor } from '../tensor.js';
 import { OnnxBackend } from './onnx-backend.js';
-import { PREPROCESSING_KEY, preprocessingFromMetadata, resolvePreprocessing, type PreprocessingInfo } from './preprocessing.js';
+import { PREPROCESSING_KEY, preprocessingFromMetadata, resolvePreprocessing, type PreprocessingInfo } from '../artifact/preprocessing.js';
 
 export type PredictorBackend = 'native' | 'onnx';
 
@@ -234,23 +235,8 @@ export class Predictor {
         xEnc[r * C + j] = (v - m) / s;
       }
     });
-    const decLen = labelLen + predLen;
-    const xDec = new Float32Array(decLen * C);
-    xDec.set(xEnc.subarray((seqLen - labelLen) * C));
-    if (padding !== 0) xDec.fill(padding, labelLen * C);
-
-    const { data: marks, columns: T } = timeFeatures(all, freq, embed);
-    const xMarkEnc = marks.slice(0, seqLen * T);
-    const xMarkDec = marks.slice((seqLen - labelLen) * T);
-    return {
-      batch: {
-        xEnc: { data: xEnc, shape: [1, seqLen, C] },
-        xMarkEnc: { data: xMarkEnc, shape: [1, seqLen, T] },
-        xDec: { data: xDec, shape: [1, decLen, C] },
-        xMarkDec: { data: xMarkDec, shape: [1, decLen, T] },
-      },
-      future,
-    };
+    const { data: marks, columns: nMark } = timeFeatures(all, freq, embed);
+    return { batch: assembleWindows(xEnc, marks, [0], { seqLen, labelLen, predLen, channels: C, nMark, padding }), future };
   }
 
   /** One series' model output [predLen * cOut] back to data units, with its dates. */

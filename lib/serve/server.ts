@@ -14,7 +14,7 @@ import { Batcher, checkBatcherOptions, type BatcherStats } from './batcher.js';
 import { inferResponse, modelMetadata, modelSignature, parseInferRequest, RequestError, type ModelSignature } from './oip.js';
 import { readSafetensors } from '../safetensors.js';
 import { Predictor, type PredictorOptions } from './predictor.js';
-import { PREPROCESSING_KEY, type PreprocessingInfo } from './preprocessing.js';
+import { PREPROCESSING_KEY, type PreprocessingInfo } from '../artifact/preprocessing.js';
 
 /** A model served without a Predictor; with preprocessing it also gets the forecast endpoint. */
 export interface ModelEntry {

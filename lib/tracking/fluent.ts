@@ -1,8 +1,7 @@
 // The module-level API in cogflow's (i.e. MLflow's fluent) vocabulary, camelCased: one current
 // store (setTrackingUri, default $MLFLOW_TRACKING_URI or ./mlruns), one current experiment and a
-// stack of active runs. Logging calls without an active run start one, as MLflow does. Runs still
-// active when the process ends are closed as they really ended: FINISHED on a clean exit, FAILED on
-// an uncaught error or non-zero exit code, KILLED on SIGINT/SIGTERM/SIGHUP (SIGKILL leaves RUNNING).
+// stack of active runs. Logging calls without an active run start one, as MLflow does. With
+// endRunsOnExit() (opt-in), runs still active when the process ends are closed as they really ended.
 import { TrackingError } from './errors.js';
 import { RunStore } from './store.js';
 import type { CreateRunOptions, RunStoreOptions } from './store.js';
@@ -10,8 +9,6 @@ import type { EndStatus, LogMetricOptions, Run } from './run.js';
 import { pathToUri } from './uri.js';
 import * as reader from './reader.js';
 import * as registry from './registry.js';
-import * as mlmodel from './mlmodel.js';
-import type { LogModelOptions, ModelInfo, SavableModel } from './mlmodel.js';
 import type { Experiment, Metric, ModelVersion, RegisteredModel, RunRecord } from './types.js';
 
 let trackingUri: string | undefined;
@@ -81,7 +78,7 @@ function currentExperimentId(): string {
 
 // ---- ending runs as they really ended ----
 
-let hooksInstalled = false;
+let exitHooks: { signals: boolean } | undefined;
 
 function endAll(status: EndStatus): void {
   while (activeRuns.length > 0) {
@@ -94,29 +91,34 @@ function endAll(status: EndStatus): void {
   }
 }
 
-// signal-exit (used by many CLIs and test runners) also stands back when other listeners exist; its
-// listeners are not counted as handlers, or neither of us would let the process die.
-function signalExitListeners(): number {
-  const v4 = (globalThis as unknown as Record<symbol, { count?: unknown } | undefined>)[Symbol.for('signal-exit emitter')];
-  const v3 = (process as unknown as { __signal_exit_emitter__?: { count?: unknown } }).__signal_exit_emitter__;
-  return (typeof v4?.count === 'number' ? v4.count : 0) + (typeof v3?.count === 'number' ? v3.count : 0);
+function onExit(code: number): void {
+  endAll(code === 0 ? 'FINISHED' : code > 128 && code <= 128 + 64 ? 'KILLED' : 'FAILED');
 }
 
-function installExitHooks(): void {
-  if (hooksInstalled) return;
-  hooksInstalled = true;
-  // 'exit' also fires after an uncaught exception (code 1) and process.exit(n).
-  process.on('exit', (code) => endAll(code === 0 ? 'FINISHED' : code > 128 && code <= 128 + 64 ? 'KILLED' : 'FAILED'));
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    const handler = (): void => {
-      // Only when nobody else handles the signal does the process die of it: then the runs were killed.
-      if (process.listenerCount(sig) - 1 - signalExitListeners() > 0) return;
-      endAll('KILLED');
-      process.removeListener(sig, handler);
-      process.kill(process.pid, sig);
-    };
-    process.on(sig, handler);
-  }
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+function onSignal(sig: NodeJS.Signals): void {
+  endAll('KILLED');
+  // The signal then does what it would have done without us: with no other handler, it terminates
+  // the process (and the exit status says which signal).
+  for (const s of SIGNALS) process.removeListener(s, onSignal);
+  process.kill(process.pid, sig);
+}
+
+/**
+ * Opt-in: ends the runs still active when the process ends as they really ended, as MLflow's
+ * atexit hook does: FINISHED on a clean exit, FAILED on an uncaught error or a non-zero exit code.
+ * With `signals` (default true), SIGINT, SIGTERM and SIGHUP also end them KILLED before the signal
+ * terminates the process; a program with its own handlers for those passes `signals: false` and
+ * calls endRun('KILLED') in them. The library installs nothing on the process unless asked to; the
+ * `informer` command asks. A run whose process died without this (or of SIGKILL) stays RUNNING:
+ * `informer runs mark-failed` ends it.
+ */
+export function endRunsOnExit(options: { signals?: boolean } = {}): void {
+  const signals = options.signals ?? true;
+  if (exitHooks === undefined) process.on('exit', onExit);
+  if (signals && !exitHooks?.signals) for (const s of SIGNALS) process.on(s, onSignal);
+  if (!signals && exitHooks?.signals) for (const s of SIGNALS) process.removeListener(s, onSignal);
+  exitHooks = { signals };
 }
 
 /** Options of startRun (cogflow's start_run arguments). */
@@ -158,7 +160,6 @@ function begin(options: StartRunOptions): Run {
     if (parent !== undefined) create.parentRunId = parent.runId;
     run = s.createRun(create);
   }
-  installExitHooks();
   activeRuns.push(run);
   return run;
 }
@@ -217,77 +218,69 @@ export function endRun(status: EndStatus = 'FINISHED'): void {
   if (run !== undefined) finish(run, status);
 }
 
-// Logging without an active run starts one (MLflow's behaviour), ended when the process exits.
-function runOrStart(): Run {
+/** The active run, or a new one when there is none (what logging calls without an active run do, as in MLflow). */
+export function ensureActiveRun(): Run {
   return activeRuns.at(-1) ?? begin({});
 }
 
 /** Logs a param on the active run. */
 export function logParam(key: string, value: unknown): void {
-  runOrStart().logParam(key, value);
+  ensureActiveRun().logParam(key, value);
 }
 
 /** Logs params on the active run. */
 export function logParams(params: Record<string, unknown>): void {
-  runOrStart().logParams(params);
+  ensureActiveRun().logParams(params);
 }
 
 /** Logs a metric point on the active run (step defaults to 0). */
 export function logMetric(key: string, value: number, step?: number | LogMetricOptions): void {
-  runOrStart().logMetric(key, value, step);
+  ensureActiveRun().logMetric(key, value, step);
 }
 
 /** Logs metrics at one step on the active run. */
 export function logMetrics(metrics: Record<string, number>, step?: number | LogMetricOptions): void {
-  runOrStart().logMetrics(metrics, step);
+  ensureActiveRun().logMetrics(metrics, step);
 }
 
 /** Sets a tag on the active run. */
 export function setTag(key: string, value: unknown): void {
-  runOrStart().setTag(key, value);
+  ensureActiveRun().setTag(key, value);
 }
 
 /** Sets tags on the active run. */
 export function setTags(tags: Record<string, unknown>): void {
-  runOrStart().setTags(tags);
+  ensureActiveRun().setTags(tags);
 }
 
 /** Deletes a tag of the active run. */
 export function deleteTag(key: string): void {
-  runOrStart().deleteTag(key);
+  ensureActiveRun().deleteTag(key);
 }
 
 /** Copies a file (or folder) into the active run's artifacts. */
 export function logArtifact(localPath: string, artifactPath?: string): void {
-  runOrStart().logArtifact(localPath, artifactPath);
+  ensureActiveRun().logArtifact(localPath, artifactPath);
 }
 
 /** Copies a folder's contents into the active run's artifacts. */
 export function logArtifacts(localDir: string, artifactPath?: string): void {
-  runOrStart().logArtifacts(localDir, artifactPath);
+  ensureActiveRun().logArtifacts(localDir, artifactPath);
 }
 
 /** Writes text as an artifact file of the active run. */
 export function logText(text: string, artifactFile: string): void {
-  runOrStart().logText(text, artifactFile);
+  ensureActiveRun().logText(text, artifactFile);
 }
 
 /** Writes a JSON/YAML artifact file of the active run. */
 export function logDict(value: unknown, artifactFile: string): void {
-  runOrStart().logDict(value, artifactFile);
+  ensureActiveRun().logDict(value, artifactFile);
 }
 
 /** `file://` URI of the active run's artifacts (or a path inside them). */
 export function getArtifactUri(artifactPath?: string): string {
-  return runOrStart().getArtifactUri(artifactPath);
-}
-
-/**
- * Logs `model` (anything with save(path) and config, e.g. an Informer) as an MLflow model at
- * `artifactPath` (default 'model') of the active run; `registeredModelName` also registers it.
- */
-export function logModel(model: SavableModel, artifactPath = 'model', options: LogModelOptions = {}): ModelInfo {
-  return runOrStart().logModel(artifactPath, model, options);
+  return ensureActiveRun().getArtifactUri(artifactPath);
 }
 
 // ---- registry ----
@@ -376,17 +369,7 @@ export function transitionModelVersionStage(name: string, version: number | stri
   return registry.transitionModelVersionStage(getStore(), name, version, stage, archiveExistingVersions);
 }
 
-// ---- loading and reading ----
-
-/** The local model folder of `runs:/<id>/<path>`, `models:/<name>/<version|@alias|latest|stage>`, a file URI or path. */
-export function resolveModelUri(uri: string): string {
-  return mlmodel.resolveModelUri(getStore(), uri);
-}
-
-/** Resolves a model URI and loads it with `loader` (given the model folder). */
-export function loadModel<T>(uri: string, options: { loader: (dir: string) => T }): T {
-  return mlmodel.loadModel(getStore(), uri, options.loader);
-}
+// ---- reading ----
 
 /** A run with its params, latest metrics and tags. */
 export function getRun(runId: string): RunRecord {

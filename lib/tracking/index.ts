@@ -1,6 +1,7 @@
 // informer-node tracking: an MLflow-compatible run directory (FileStore layout) written and read
 // from Node, with cogflow's vocabulary. The module-level API (fluent.ts) works on one current
-// store; RunStore/Run and the `reader`, `registry` and `mlmodel` namespaces take a store explicitly.
+// store; RunStore/Run and the `reader` and `registry` namespaces take a store explicitly. Models are
+// not tracking's business: logging and loading them is lib/artifact, on top of this.
 export * from './fluent.js';
 export { TrackingError } from './errors.js';
 export { RunStore, DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT_NAME, readValueFiles } from './store.js';
@@ -8,8 +9,6 @@ export type { RunStoreOptions, CreateRunOptions } from './store.js';
 export { Run } from './run.js';
 export type { EndStatus, LogMetricOptions } from './run.js';
 export { resolveStorePath, pathToUri, uriToPath } from './uri.js';
-export { MLMODEL_FILE, WEIGHTS_FILE, CONFIG_FILE, ONNX_FILE, readMLmodel, modelFiles, logModelToRun } from './mlmodel.js';
-export type { SavableModel, LogModelOptions, ModelInfo, ModelSignature, TensorSpec, ColSpec } from './mlmodel.js';
 export { parseFilter, matchesFilter } from './filter.js';
 export type { Clause, Entity, Op } from './filter.js';
 export { dumpYaml, parseYaml } from './yaml.js';
@@ -30,4 +29,3 @@ export type {
 export type { SearchRunsOptions, SearchExperimentsOptions, RunComparison } from './reader.js';
 export * as reader from './reader.js';
 export * as registry from './registry.js';
-export * as mlmodel from './mlmodel.js';

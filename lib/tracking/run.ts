@@ -5,11 +5,9 @@ import * as path from 'node:path';
 import { ValueError } from '../errors.js';
 import { TrackingError } from './errors.js';
 import { TEMP_PREFIX, copyFileAtomic, writeFileAtomic } from '../fs/atomic.js';
-import { pyFloatRepr, pyJsonDumps, pyStr } from './pyformat.js';
+import { pyFloatRepr, pyStr } from './pyformat.js';
 import { dumpYaml } from './yaml.js';
 import { uriToPath } from './uri.js';
-import { logModelToRun } from './mlmodel.js';
-import type { LogModelOptions, ModelInfo, SavableModel } from './mlmodel.js';
 import {
   validateArtifactPath,
   validateKey,
@@ -61,7 +59,8 @@ export class Run {
     return this.store.readRunInfo(this.dir);
   }
 
-  private ensureActive(): RunInfo {
+  /** The run's info; a TrackingError if the run is deleted (nothing may be logged to it then). */
+  ensureActive(): RunInfo {
     const info = this.info;
     if (info.lifecycleStage !== 'active') throw new TrackingError(`run '${this.runId}' is deleted; restore it before logging to it`);
     return info;
@@ -214,29 +213,6 @@ export class Run {
   logDict(value: unknown, artifactFile: string): void {
     const yaml = /\.ya?ml$/i.test(artifactFile);
     this.logText(yaml ? dumpYaml(value, { sortKeys: false }) : JSON.stringify(value, null, 2), artifactFile);
-  }
-
-  /**
-   * Saves a model as an MLflow model folder under `artifacts/<artifactPath>` (MLmodel, weights,
-   * config, optional ONNX) and records it in the run's `mlflow.log-model.history` tag.
-   */
-  logModel(artifactPath: string, model: SavableModel, options: LogModelOptions = {}): ModelInfo {
-    this.ensureActive();
-    return logModelToRun(this, artifactPath, model, options);
-  }
-
-  /** Appends an entry to the `mlflow.log-model.history` tag (a JSON list, as MLflow keeps it). */
-  recordLoggedModel(entry: Record<string, unknown>): void {
-    const file = path.join(this.dir, 'tags', 'mlflow.log-model.history');
-    let list: unknown[] = [];
-    try {
-      const parsed: unknown = JSON.parse(fs.readFileSync(file, 'utf8'));
-      if (Array.isArray(parsed)) list = parsed;
-    } catch {
-      // first model of this run
-    }
-    // MLflow writes this system tag without the user-tag length limit.
-    this.store.writeFile(file, pyJsonDumps([...list, entry]));
   }
 
   /** The run's status now. */

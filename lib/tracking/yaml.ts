@@ -5,7 +5,12 @@
 // a string that YAML 1.1 would read as something else (`yes`, `'1'`, `null`, a date) is quoted.
 // Reading resolves plain scalars with the same (PyYAML) rules, so `1e5`, `y` or `0o17` stay strings
 // as they do for MLflow; the `yaml` package does the parsing.
-import { isMap, isScalar, isSeq, parseDocument } from 'yaml';
+import type * as Yaml from 'yaml';
+
+import { requireLazily } from '../lazy.js';
+
+// The yaml package parses (writing is our own emitter below); it loads with the first parse.
+const yaml = (): typeof Yaml => requireLazily<typeof Yaml>('yaml', 'reading YAML');
 import { pyFloatRepr } from './pyformat.js';
 
 /** Options of dumpYaml. */
@@ -95,6 +100,7 @@ function plainValue(text: string): unknown {
 
 function toData(node: unknown): unknown {
   if (node === null || node === undefined) return null;
+  const { isMap, isScalar, isSeq } = yaml();
   if (isMap(node)) {
     const out: Record<string, unknown> = {};
     for (const pair of node.items) out[String(toData(pair.key))] = toData(pair.value);
@@ -110,7 +116,7 @@ function toData(node: unknown): unknown {
 
 /** Parses YAML as PyYAML's safe_load (and so MLflow) reads it: YAML 1.1 implicit types. */
 export function parseYaml(text: string): unknown {
-  const doc = parseDocument(text, { schema: 'failsafe', version: '1.1' });
+  const doc = yaml().parseDocument(text, { schema: 'failsafe', version: '1.1' });
   if (doc.errors.length > 0) throw doc.errors[0];
   return toData(doc.contents);
 }

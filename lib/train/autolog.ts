@@ -1,16 +1,15 @@
 // Autologging of a training run into an MLflow-compatible run (lib/tracking): parameters, per-epoch
 // and per-step metrics, final test metrics next to the naive forecast, the loss-curve and
-// forecast-vs-actual plots, and the model folder (weights + preprocessing, ONNX, signature).
+// forecast-vs-actual plots, and the model folder (weights + preprocessing, ONNX, signature). It is a
+// subscriber of the Trainer's events: the Trainer knows nothing about tracking.
 import { join } from 'node:path';
 
+import { logInformerModel } from '../artifact/informer-model.js';
+import type { ModelInfo } from '../artifact/log-model.js';
 import { toReferenceConfig } from '../config.js';
-import type { ForecastDataset } from '../data/dataset.js';
-import { exportOnnx, onnxSignature } from '../export/onnx.js';
 import { forecastSvg, lossCurveSvg, writeSvgAtomic } from '../plots/index.js';
-import { savePredictorModel } from '../serve/preprocessing.js';
 import type { Run } from '../tracking/run.js';
-import type { ModelInfo, ModelSignature } from '../tracking/mlmodel.js';
-import type { EpochEvent, StepEvent, TestMetrics, TrainResult, Trainer } from './trainer.js';
+import type { EpochEvent, StepEvent, TestMetrics, TrainResult, Trainer, TrainerSubscriber } from './trainer.js';
 
 export interface AutologOptions {
   /** Log the train loss every N steps as `train_step_loss` (default 10; 0 turns it off). */
@@ -45,21 +44,18 @@ export function runParams(trainer: Trainer, extra: Record<string, unknown> = {})
   };
 }
 
-/** Callbacks that log step and epoch metrics to `run`, chained before the trainer's own. */
-export function autologCallbacks(run: Run, trainer: Trainer, everyNSteps = 10) {
+/** The subscriber that logs step and epoch metrics to `run`. */
+export function autologSubscriber(run: Run, everyNSteps = 10): TrainerSubscriber {
   let globalStep = 0;
-  const o = trainer.options;
   return {
     onStep(e: StepEvent) {
       globalStep += 1;
       if (everyNSteps > 0 && globalStep % everyNSteps === 0) run.logMetric('train_step_loss', e.loss, globalStep);
-      o.onStep?.(e);
     },
     onEpoch(e: EpochEvent) {
       const m: Record<string, number> = { train_loss: e.trainLoss, val_loss: e.valLoss, lr: e.lr, epoch_seconds: e.seconds };
       if (e.testLoss !== null) m.test_loss = e.testLoss;
       run.logMetrics(m, e.epoch);
-      o.onEpoch?.(e);
     },
   };
 }
@@ -89,22 +85,10 @@ export async function logTrainingResult(run: Run, trainer: Trainer, result: Trai
     plots.push(forecast);
   }
   let model: ModelInfo | undefined;
-  if (opts.logModel !== false) model = logTrainedModel(run, trainer.model, trainer.dataset, opts);
+  if (opts.logModel !== false) {
+    model = logInformerModel(run, trainer.model, trainer.dataset, { onnx: opts.onnx, registeredModelName: opts.registeredModelName });
+  }
   return { model, plots };
-}
-
-/** Logs the model folder: weights with the preprocessing metadata, ONNX, the tensor signature. */
-export function logTrainedModel(run: Run, model: Trainer['model'], dataset: ForecastDataset, opts: AutologOptions = {}): ModelInfo {
-  const sig = onnxSignature(model.config);
-  const spec = (s: { name: string; shape: (number | string)[] }) => ({
-    name: s.name, type: 'tensor' as const, 'tensor-spec': { dtype: 'float32', shape: s.shape.map((d) => (typeof d === 'number' ? d : -1)) },
-  });
-  const signature: ModelSignature = { inputs: sig.inputs.map(spec), outputs: sig.outputs.map(spec) };
-  return run.logModel('model', { config: model.config, save: (path: string) => { savePredictorModel(model, dataset, path); } }, {
-    signature,
-    writeOnnx: opts.onnx === false ? undefined : (path: string) => { exportOnnx(model, path); },
-    registeredModelName: opts.registeredModelName,
-  });
 }
 
 /**
@@ -141,8 +125,7 @@ export async function forecastPlot(trainer: Trainer): Promise<string> {
  */
 export async function fitWithRun(trainer: Trainer, run: Run, opts: AutologOptions = {}): Promise<TrainResult & AutologResult> {
   run.logParams(runParams(trainer, opts.params));
-  const callbacks = autologCallbacks(run, trainer, opts.logEveryNSteps ?? 10);
-  const result = await trainer.fit(callbacks);
+  const result = await trainer.fit(autologSubscriber(run, opts.logEveryNSteps ?? 10));
   const logged = await logTrainingResult(run, trainer, result, opts);
   return { ...result, ...logged };
 }

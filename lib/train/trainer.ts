@@ -7,8 +7,6 @@ import { forecastMetrics, type ForecastMetrics } from '../data/metrics.js';
 import type { Informer } from '../model.js';
 import { Adam } from '../optim.js';
 import type { Tensor } from '../tensor.js';
-import type { Run } from '../tracking/run.js';
-import { fitWithRun, type AutologOptions } from './autolog.js';
 import { EarlyStopping } from './early-stopping.js';
 import { adjustedLearningRate, type LrAdjust } from './schedule.js';
 
@@ -38,12 +36,17 @@ export interface TrainerOptions {
   maxStepsPerEpoch?: number;
   /** Cancels training between steps; the best checkpoint so far is restored. */
   signal?: AbortSignal;
-  /** A tracking run: fit() autologs params, metrics, plots and the model into it (see fitWithRun). */
-  run?: Run;
-  /** Settings of that autologging. */
-  autolog?: AutologOptions;
   onStep?: (event: StepEvent) => void;
   onEpoch?: (event: EpochEvent) => void;
+}
+
+/**
+ * Receives a training run's events; fit() calls every subscriber it is given, after the options'
+ * own onStep/onEpoch (autologging is one: see fitWithRun).
+ */
+export interface TrainerSubscriber {
+  onStep?(event: StepEvent): void;
+  onEpoch?(event: EpochEvent): void;
 }
 
 export interface StepEvent {
@@ -103,9 +106,8 @@ function checkInt(name: string, v: number, min: number): number {
 }
 
 export class Trainer {
-  readonly options: Required<Omit<TrainerOptions, 'signal' | 'onStep' | 'onEpoch' | 'maxStepsPerEpoch' | 'run' | 'autolog'>> &
-    Pick<TrainerOptions, 'signal' | 'onStep' | 'onEpoch' | 'maxStepsPerEpoch' | 'run' | 'autolog'>;
-  #autologging = false;
+  readonly options: Required<Omit<TrainerOptions, 'signal' | 'onStep' | 'onEpoch' | 'maxStepsPerEpoch'>> &
+    Pick<TrainerOptions, 'signal' | 'onStep' | 'onEpoch' | 'maxStepsPerEpoch'>;
   readonly optimizer: Adam;
 
   constructor(readonly model: Informer, readonly dataset: ForecastDataset, opts: TrainerOptions = {}) {
@@ -135,18 +137,13 @@ export class Trainer {
 
   /**
    * Runs the whole schedule; resolves when training ends (finished, stopped early or cancelled).
-   * `callbacks` replace the options' onStep/onEpoch for this call (autologging chains them).
+   * Step and epoch events go to the options' onStep/onEpoch, then to each subscriber.
    */
-  async fit(callbacks: Pick<TrainerOptions, 'onStep' | 'onEpoch'> = {}): Promise<TrainResult> {
-    if (this.options.run && !this.#autologging) {
-      this.#autologging = true;
-      try {
-        return await fitWithRun(this, this.options.run, this.options.autolog);
-      } finally {
-        this.#autologging = false;
-      }
-    }
-    const o = { ...this.options, ...callbacks };
+  async fit(...subscribers: TrainerSubscriber[]): Promise<TrainResult> {
+    const o = this.options;
+    const listeners = [{ onStep: o.onStep, onEpoch: o.onEpoch }, ...subscribers];
+    const emitStep = (e: StepEvent): void => listeners.forEach((l) => l.onStep?.(e));
+    const emitEpoch = (e: EpochEvent): void => listeners.forEach((l) => l.onEpoch?.(e));
     const started = Date.now();
     const train = this.dataset.split('train');
     const stopper = new EarlyStopping(o.patience, o.delta);
@@ -169,7 +166,7 @@ export class Trainer {
         const { batch, target } = train.batch(batches[done]);
         const loss = await this.model.trainStep(batch, target, this.optimizer);
         sum += loss;
-        o.onStep?.({ epoch, step: done + 1, steps, loss, lr: this.optimizer.lr, elapsedMs: Date.now() - t0 });
+        emitStep({ epoch, step: done + 1, steps, loss, lr: this.optimizer.lr, elapsedMs: Date.now() - t0 });
       }
       if (cancelled) break;
       const valLoss = await this.evaluate('val');
@@ -183,7 +180,7 @@ export class Trainer {
         epoch, trainLoss: sum / done, valLoss, testLoss, lr: this.optimizer.lr, seconds: (Date.now() - t0) / 1000, best: isBest,
       };
       epochs.push(event);
-      o.onEpoch?.(event);
+      emitEpoch(event);
       if (stopper.stop) break;
       const next = adjustedLearningRate(o.lradj, o.learningRate, epoch);
       if (next !== undefined) this.optimizer.lr = next;

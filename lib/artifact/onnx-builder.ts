@@ -2,13 +2,18 @@
 // data), nodes with unique names, and value_info for every intermediate value. Shapes are inferred as
 // nodes are added (inferOutputs, shared with the checker in onnx.ts), so a wrongly wired graph fails
 // at build time instead of inside a runtime.
-import onnxProto from 'onnx-proto';
+import type OnnxProto from 'onnx-proto';
 import type { onnx as P } from 'onnx-proto';
 
 import { ShapeError } from '../errors.js';
+import { requireLazily } from '../lazy.js';
 
-const { onnx } = onnxProto;
-export { onnx };
+let protos: typeof OnnxProto.onnx | undefined;
+/** The onnx-proto message classes, loaded on first use (protobufjs is not needed to import the package). */
+export function onnxProtos(): typeof OnnxProto.onnx {
+  protos ??= requireLazily<typeof OnnxProto>('onnx-proto', 'ONNX export and checking').onnx;
+  return protos;
+}
 /** The generated protobuf message types (onnx-proto). */
 export type { onnx as ProtoTypes } from 'onnx-proto';
 
@@ -321,7 +326,7 @@ export function tensorType(dtype: ElemType, shape: readonly Dim[]): P.ITypeProto
 }
 
 function attribute(name: string, v: AttrValue): P.IAttributeProto {
-  const T = onnx.AttributeProto.AttributeType;
+  const T = onnxProtos().AttributeProto.AttributeType;
   if (typeof v === 'string') return { name, type: T.STRING, s: new TextEncoder().encode(v) };
   if (Array.isArray(v)) return { name, type: T.INTS, ints: v };
   if (FLOAT_ATTRS.has(name)) return { name, type: T.FLOAT, f: v };
@@ -479,7 +484,7 @@ export class GraphBuilder {
 
   toModel(meta: { producerVersion: string; docString: string; metadata: Record<string, string>; graphName: string }): P.ModelProto {
     const info = (v: Value) => ({ name: v.name, type: tensorType(v.dtype, v.shape) });
-    return onnx.ModelProto.create({
+    return onnxProtos().ModelProto.create({
       irVersion: irVersionFor(this.opset),
       opsetImport: [{ domain: '', version: this.opset }],
       producerName: 'informer-node',

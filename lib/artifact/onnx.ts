@@ -3,8 +3,10 @@
 import * as fs from 'node:fs';
 
 import { writeFileAtomic } from '../fs/atomic.js';
+import { BATCH_DIM, OUTPUT_NAME, onnxSignature, type OnnxSignature, type TensorSpec } from '../signature.js';
+import { packageVersion } from '../version.js';
 
-import { markColumns, toReferenceConfig, type InformerConfig } from '../config.js';
+import { toReferenceConfig } from '../config.js';
 import { ConfigError, FormatError, ShapeError, StateDictError } from '../errors.js';
 import type { Informer, SampleIndexInput } from '../model.js';
 import type { Tensor } from '../tensor.js';
@@ -17,7 +19,7 @@ import {
   OP_SPECS,
   elemTypeOf,
   inferOutputs,
-  onnx,
+  onnxProtos,
   type Attrs,
   type Dim,
   type ValueType,
@@ -26,11 +28,9 @@ import {
 import { decoderLayer, embedding, encoder, encoderStack, head, type LayerContext } from './onnx-layers.js';
 
 export { MAX_OPSET, MIN_OPSET };
+export { BATCH_DIM, INPUT_NAMES, OUTPUT_NAME, onnxSignature } from '../signature.js';
+export type { OnnxSignature, TensorSpec } from '../signature.js';
 export const DEFAULT_OPSET = 17;
-/** Name of the symbolic batch dimension of every graph input and output. */
-export const BATCH_DIM = 'batch';
-export const INPUT_NAMES = ['x_enc', 'x_mark_enc', 'x_dec', 'x_mark_dec'] as const;
-export const OUTPUT_NAME = 'forecast';
 
 export type ProgressCallback = (stage: string, fraction: number) => void;
 
@@ -46,29 +46,6 @@ export interface OnnxExportOptions {
   sampleIndices?: SampleIndexInput[];
 }
 
-/** One graph input or output: float32, the first dim the symbolic batch. */
-export interface TensorSpec {
-  name: string;
-  dtype: 'float32';
-  shape: Dim[];
-}
-
-export interface OnnxSignature {
-  inputs: TensorSpec[];
-  outputs: TensorSpec[];
-}
-
-/** The graph inputs and output of an exported model of this configuration. */
-export function onnxSignature(cfg: InformerConfig): OnnxSignature {
-  const T = markColumns(cfg.freq, cfg.embed);
-  const Ld = cfg.labelLen + cfg.predLen;
-  const spec = (name: string, ...shape: number[]): TensorSpec => ({ name, dtype: 'float32', shape: [BATCH_DIM, ...shape] });
-  return {
-    inputs: [spec('x_enc', cfg.seqLen, cfg.encIn), spec('x_mark_enc', cfg.seqLen, T), spec('x_dec', Ld, cfg.decIn), spec('x_mark_dec', Ld, T)],
-    outputs: [spec(OUTPUT_NAME, cfg.predLen, cfg.cOut)],
-  };
-}
-
 function checkOpset(opset: unknown): number {
   if (typeof opset !== 'number' || !Number.isInteger(opset) || opset < MIN_OPSET || opset > MAX_OPSET) {
     throw new ConfigError(`opset must be an integer from ${MIN_OPSET} (LayerNormalization) to ${MAX_OPSET}, got ${String(opset)}`);
@@ -76,40 +53,11 @@ function checkOpset(opset: unknown): number {
   return opset;
 }
 
+// The key samples baked into the graph: the given ones (checked as forward checks them), else the
+// model's deterministic inference samples.
 function sampleMap(model: Informer, given?: SampleIndexInput[]): Map<string, Int32Array> {
-  const draws = model.sampleDraws();
-  let list: Int32Array[];
-  if (given === undefined) {
-    list = model.inferenceSampleIndices().map((t) => t.data);
-  } else {
-    if (!Array.isArray(given) || given.length !== draws.length) {
-      throw new ShapeError(`sampleIndices must hold ${draws.length} matrices (one per ProbSparse draw), got ${Array.isArray(given) ? given.length : String(given)}`);
-    }
-    list = given.map((s, i) => {
-      const d = draws[i] as (typeof draws)[number];
-      const data = s instanceof Int32Array || s instanceof BigInt64Array ? s : (s as Tensor).data;
-      if (data.length !== d.lq * d.sampleK) throw new ShapeError(`sampleIndices[${i}] (${d.layer}) must be [${d.lq}, ${d.sampleK}], got ${data.length} values`);
-      return Int32Array.from(data as ArrayLike<number | bigint>, (v, j) => {
-        const n = Number(v);
-        if (!(Number.isInteger(n) && n >= 0 && n < d.lk)) throw new ShapeError(`sampleIndices[${i}] (${d.layer}) has ${n} at ${j}, outside [0, ${d.lk})`);
-        return n;
-      });
-    });
-  }
-  return new Map(draws.map((d, i) => [d.layer, list[i] as Int32Array]));
-}
-
-let packageVersion: string | undefined;
-function producerVersion(): string {
-  if (packageVersion === undefined) {
-    try {
-      const pkg = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
-      packageVersion = typeof pkg.version === 'string' ? pkg.version : 'unknown';
-    } catch {
-      packageVersion = 'unknown';
-    }
-  }
-  return packageVersion;
+  const list = given === undefined ? model.inferenceSampleIndices().map((t) => t.data) : model.checkSampleIndices(given);
+  return new Map(model.sampleDraws().map((d, i) => [d.layer, list[i] as Int32Array]));
 }
 
 /** The serialised ONNX model of `model` (eval mode), without touching the file system. */
@@ -162,7 +110,7 @@ export function buildOnnxModel(model: Informer, opts: OnnxExportOptions = {}): U
   progress('serialising', 0);
   const shapes = (specs: TensorSpec[]) => specs.map((s) => `${s.name} [${s.shape.join(', ')}]`).join(', ');
   const proto = g.toModel({
-    producerVersion: producerVersion(),
+    producerVersion: packageVersion(),
     graphName: 'informer',
     docString: `Informer forecast (eval mode). Inputs: ${shapes(sig.inputs)}. Output: ${shapes(sig.outputs)}.`,
     metadata: {
@@ -170,7 +118,7 @@ export function buildOnnxModel(model: Informer, opts: OnnxExportOptions = {}): U
       'informer.sampling': opts.sampleIndices === undefined ? 'deterministic' : 'given',
     },
   });
-  const bytes = onnx.ModelProto.encode(proto).finish();
+  const bytes = onnxProtos().ModelProto.encode(proto).finish();
   progress('serialising', 1);
   return bytes;
 }
@@ -211,7 +159,7 @@ type LongLike = number | { toNumber(): number };
 const toNum = (v: LongLike | null | undefined): number => (v === null || v === undefined ? 0 : typeof v === 'number' ? v : v.toNumber());
 
 function decodeAttrs(attrs: P.IAttributeProto[]): Attrs {
-  const T = onnx.AttributeProto.AttributeType;
+  const T = onnxProtos().AttributeProto.AttributeType;
   const out: Attrs = {};
   for (const a of attrs) {
     const name = a.name ?? '';
@@ -239,7 +187,7 @@ function initializerType(t: P.ITensorProto): ValueType {
   const raw = t.rawData && t.rawData.length > 0 ? t.rawData : undefined;
   const count = raw ? raw.length / (dtype === 'int64' ? 8 : 4) : dtype === 'int64' ? (t.int64Data ?? []).length : (t.floatData ?? []).length;
   if (count !== n) throw new InferError(`initializer ${t.name} holds ${count} values for shape [${shape.join(', ')}]`);
-  if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) throw new InferError(`initializer ${t.name} uses external data`);
+  if (t.dataLocation === onnxProtos().TensorProto.DataLocation.EXTERNAL) throw new InferError(`initializer ${t.name} uses external data`);
   const v: ValueType = { dtype, shape };
   if (dtype === 'int64' && shape.length <= 1 && n <= 16) {
     if (raw) {
@@ -266,7 +214,7 @@ const showType = (v: ValueType) => `${v.dtype} [${v.shape.join(', ')}]`;
 export function checkOnnxModel(bytes: Uint8Array): OnnxCheckReport {
   let model: P.ModelProto;
   try {
-    model = onnx.ModelProto.decode(bytes);
+    model = onnxProtos().ModelProto.decode(bytes);
   } catch (e) {
     throw new FormatError(`not an ONNX model: ${(e as Error).message}`, { cause: e });
   }

@@ -1,0 +1,35 @@
+// Heavy and optional dependencies load on first use, not when the package is imported: plots
+// (vega), Parquet (parquet-wasm), ONNX protobufs (onnx-proto), YAML and JSON-schema validation,
+// the HTTP server and onnxruntime. A missing optional package is a ConfigError saying what to install.
+import { createRequire } from 'node:module';
+
+import { ConfigError } from './errors.js';
+
+const require = createRequire(import.meta.url);
+
+function missing(name: string, e: unknown): boolean {
+  const code = (e as { code?: string }).code;
+  return (code === 'MODULE_NOT_FOUND' || code === 'ERR_MODULE_NOT_FOUND') && String((e as Error).message).includes(name);
+}
+
+function notInstalled(name: string, why: string, e: unknown): ConfigError {
+  return new ConfigError(`${why} needs the package '${name}', which is not installed; add it with: npm install ${name}`, { cause: e });
+}
+
+/** A CommonJS dependency, loaded (once, cached by Node) the first time it is needed. */
+export function requireLazily<T>(name: string, why: string): T {
+  try {
+    return require(name) as T;
+  } catch (e) {
+    throw missing(name, e) ? notInstalled(name, why, e) : e;
+  }
+}
+
+/** An ES module dependency, imported the first time it is needed. */
+export async function importLazily<T>(name: string, why: string): Promise<T> {
+  try {
+    return (await import(name)) as T;
+  } catch (e) {
+    throw missing(name, e) ? notInstalled(name, why, e) : e;
+  }
+}
