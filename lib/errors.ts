@@ -1,6 +1,6 @@
 // Typed errors of informer-node. Every error the library throws on purpose is an InformerError
-// subclass with a stable `code` (switch on `err.code`, or use `instanceof`). Native status codes from
-// the C++ core (native/core/status.h) are mapped onto the same classes by errorFromNative().
+// subclass with a stable `code` (switch on `err.code`, or use `instanceof`). The native addon raises
+// the same classes: lib/native.ts registers them by status code (native/core/status.h) at load time.
 
 /** Options accepted by every InformerError constructor. */
 export interface InformerErrorOptions {
@@ -81,6 +81,20 @@ export class NativeError extends InformerError {
   }
 }
 
+/** The native core ran out of memory (a config or batch too large for this machine). */
+export class OutOfMemoryError extends NativeError {
+  constructor(message: string, options?: InformerErrorOptions) {
+    super(message, { ...options, status: NativeStatus.OUT_OF_MEMORY });
+  }
+}
+
+/** An internal failure of the native core (a bug, or a device error such as a lost GPU). */
+export class InternalError extends NativeError {
+  constructor(message: string, options?: InformerErrorOptions) {
+    super(message, { ...options, status: NativeStatus.INTERNAL });
+  }
+}
+
 // `name` lives on each prototype (non-enumerable, like Error.prototype.name), so it survives
 // minification and does not clutter util.inspect / JSON output.
 for (const cls of [
@@ -92,6 +106,8 @@ for (const cls of [
   StateDictError,
   DisposedError,
   NativeError,
+  OutOfMemoryError,
+  InternalError,
 ]) {
   Object.defineProperty(cls.prototype, 'name', {
     value: cls.name,
@@ -110,35 +126,6 @@ export const NativeStatus = Object.freeze({
   STATE_DICT: 4,
   OUT_OF_MEMORY: 5,
   INTERNAL: 6,
+  /** A call on a model after dispose(). */
+  DISPOSED: 7,
 } as const);
-
-/**
- * Turns a native status code and message into the matching typed error:
- * 1 ConfigError, 2 ShapeError, 3 ValueError, 4 StateDictError, 5 (out of memory) and 6 (internal)
- * NativeError; any other code (including 0, which is not an error) gives a NativeError that names it.
- */
-export function errorFromNative(code: number, message: string): InformerError {
-  const msg = typeof message === 'string' ? message : String(message);
-  switch (code) {
-    case NativeStatus.INVALID_CONFIG:
-      return new ConfigError(msg || 'invalid configuration');
-    case NativeStatus.SHAPE_MISMATCH:
-      return new ShapeError(msg || 'tensor shape mismatch');
-    case NativeStatus.INVALID_VALUE:
-      return new ValueError(msg || 'invalid value');
-    case NativeStatus.STATE_DICT:
-      return new StateDictError(msg || 'state dict mismatch');
-    case NativeStatus.OUT_OF_MEMORY:
-      return new NativeError(
-        msg ? (/memory/i.test(msg) ? msg : `out of memory: ${msg}`) : 'out of memory',
-        { status: code },
-      );
-    case NativeStatus.INTERNAL:
-      return new NativeError(msg || 'internal error in the native core', { status: code });
-    default:
-      return new NativeError(
-        `unknown native status ${String(code)}${msg ? `: ${msg}` : ''}`,
-        { status: code },
-      );
-  }
-}

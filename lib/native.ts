@@ -8,20 +8,11 @@ import { fileURLToPath } from 'node:url';
 
 import type { GpuMatmulPrecision, NativeAddon } from './binding.js';
 import {
-  ConfigError,
-  DisposedError,
-  NativeError,
-  NativeStatus,
-  ShapeError,
-  StateDictError,
-  ValueError,
+  ConfigError, DisposedError, InternalError, NativeError, NativeStatus, OutOfMemoryError, ShapeError, StateDictError, ValueError,
 } from './errors.js';
 
 const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
-
-/** Status code the addon uses for calls on a disposed model. */
-export const DISPOSED_STATUS = 100;
 
 let addon: NativeAddon | undefined;
 
@@ -40,27 +31,22 @@ export function loadAddon(): NativeAddon {
     );
   }
   const loaded = require(path) as NativeAddon;
-  class OutOfMemoryError extends NativeError {
-    constructor(message: string) {
-      super(message, { status: NativeStatus.OUT_OF_MEMORY });
-    }
-  }
-  class InternalError extends NativeError {
-    constructor(message: string) {
-      super(message, { status: NativeStatus.INTERNAL });
-    }
-  }
-  loaded.setErrorClasses({
+  registerErrorClasses(loaded);
+  addon = loaded;
+  return addon;
+}
+
+/** Tells the addon which class to throw for each native status code (native/core/status.h). */
+export function registerErrorClasses(target: NativeAddon): void {
+  target.setErrorClasses({
     [NativeStatus.INVALID_CONFIG]: ConfigError,
     [NativeStatus.SHAPE_MISMATCH]: ShapeError,
     [NativeStatus.INVALID_VALUE]: ValueError,
     [NativeStatus.STATE_DICT]: StateDictError,
     [NativeStatus.OUT_OF_MEMORY]: OutOfMemoryError,
     [NativeStatus.INTERNAL]: InternalError,
-    [DISPOSED_STATUS]: DisposedError,
+    [NativeStatus.DISPOSED]: DisposedError,
   });
-  addon = loaded;
-  return addon;
 }
 
 /** What this build and machine offer: GEMM micro-kernel, thread count, compiled backends. */

@@ -1,5 +1,6 @@
 #include "addon/errors.h"
 
+#include <cstdlib>
 #include <map>
 #include <memory>
 
@@ -35,8 +36,16 @@ Napi::Value SetErrorClasses(const Napi::CallbackInfo& info) {
     Napi::Value key = keys.Get(i);
     Napi::Value cls = map.Get(key);
     if (!cls.IsFunction()) continue;
-    const int code = std::stoi(key.ToString().Utf8Value());
-    classes->by_code[code] = Napi::Persistent(cls.As<Napi::Function>());
+    // Keys are status codes; anything else is a programming error reported, not parsed blindly.
+    const std::string text = key.ToString().Utf8Value();
+    char* end = nullptr;
+    const long code = std::strtol(text.c_str(), &end, 10);
+    if (text.empty() || *end != '\0' || code < 1 || code > 255) {
+      Napi::TypeError::New(env, "setErrorClasses: key '" + text + "' is not a status code (1..255)")
+          .ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    classes->by_code[static_cast<int>(code)] = Napi::Persistent(cls.As<Napi::Function>());
   }
   return env.Undefined();
 }

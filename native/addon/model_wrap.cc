@@ -11,8 +11,6 @@ namespace informer_addon {
 
 namespace {
 
-constexpr int kDisposedCode = 100;  // lib/native.ts maps it to DisposedError
-
 const char* KindName(informer::ParamKind k) {
   switch (k) {
     case informer::ParamKind::kTrainable: return "trainable";
@@ -157,7 +155,7 @@ ModelWrap::ModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelWra
 }
 
 std::shared_ptr<ModelHandle> ModelWrap::Handle(Napi::Env env) {
-  if (!handle_) ThrowStatus(env, informer::Status(static_cast<informer::StatusCode>(kDisposedCode),
+  if (!handle_) ThrowStatus(env, informer::Status(informer::StatusCode::kDisposed,
                                                   "the model has been disposed"));
   return handle_;
 }

@@ -14,6 +14,7 @@ enum class StatusCode : int {
   kStateDict = 4,       // missing / extra / misshaped parameter
   kOutOfMemory = 5,
   kInternal = 6,
+  kDisposed = 7,        // a call on a model after dispose() (raised by the addon)
 };
 
 class Status {

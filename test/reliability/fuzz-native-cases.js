@@ -4,7 +4,7 @@
 import { fileURLToPath } from 'node:url';
 
 import { resolveConfig, toNativeConfig } from '../../dist/index.js';
-import { loadAddon } from '../../dist/native.js';
+import { loadAddon, registerErrorClasses } from '../../dist/native.js';
 import { runCases } from '../helpers/case-runner.js';
 import { seededRandom } from '../helpers/fixtures.js';
 
@@ -132,7 +132,7 @@ export function makeCase(seed, i) {
   const mutate = rand() < 0.85;
   const kind = pick(rand, [
     'construct', 'forwardSync', 'forward', 'lossAndGrad', 'lossAndGradSync', 'trainStep', 'trainStepSync', 'loadState',
-    'optimizerState', 'misc', 'afterDispose', 'duringDispose', 'sgemm', 'attention', 'wrongThis',
+    'optimizerState', 'misc', 'afterDispose', 'duringDispose', 'sgemm', 'attention', 'wrongThis', 'setErrorClasses',
   ]);
   const desc = `seed ${seed} case ${i}: ${kind} (${cfg.attn}/${cfg.embed}/${cfg.model}, B=${B}, mutate=${mutate})`;
   const model = (NativeModel) => new NativeModel(toNativeConfig(cfg));
@@ -208,6 +208,15 @@ export function makeCase(seed, i) {
       const arr = () => (mutate && rand() < 0.3 ? junk(rand) : float32(n, rand, mutate ? pick(rand, ARRAY_KINDS) : 'ok'));
       return kernels.attention(pick(rand, ['prob', 'full', junk(rand)]), b, h, L, d, arr(), arr(), arr(), arr(), rand() < 0.5);
     },
+    setErrorClasses: (addon) => {
+      const keys = ['abc', '0', '-5', '1e3', '999', '', '1.5', '7', '256', '2147483648'];
+      const map = pick(rand, [() => junk(rand), () => Object.fromEntries(keys.filter(() => rand() < 0.5).map((k) => [k, rand() < 0.7 ? class Junk extends Error {} : junk(rand)]))])();
+      try {
+        addon.setErrorClasses(map);
+      } finally {
+        registerErrorClasses(addon); // the next cases need the real classes back
+      }
+    },
     wrongThis: ({ NativeModel }) => {
       const m = model(NativeModel);
       const fn = pick(rand, ['forwardSync', 'paramInfo', 'readState', 'dispose', 'trainStepSync']);
@@ -215,7 +224,9 @@ export function makeCase(seed, i) {
     },
   };
   // V8 itself refuses a native method called on a foreign receiver, before the addon is entered.
-  const allow = kind === 'wrongThis' ? (e) => e instanceof TypeError && e.message === 'Illegal invocation' : undefined;
+  // setErrorClasses with keys that are not status codes is a TypeError (it is the package's own hook).
+  const allow = kind === 'wrongThis' ? (e) => e instanceof TypeError && e.message === 'Illegal invocation'
+    : kind === 'setErrorClasses' ? (e) => e instanceof TypeError && /setErrorClasses/.test(e.message) : undefined;
   return { desc, run: runs[kind], allow };
 }
 
