@@ -90,6 +90,8 @@ export interface NativeAddon {
   NativeModel: new (config: NativeConfig) => NativeModel;
   setErrorClasses(classes: Record<number, new (message: string) => Error>): void;
   info(): NativeInfo;
+  /** [lo, hi] of every integer setting by reference name, and max_stacked_encoders (native/core/config.h). */
+  configLimits(): Record<string, [number, number]> & { max_stacked_encoders: number };
   setGpuMatmulPrecision(precision: GpuMatmulPrecision): void;
   kernels: {
     sgemm(transA: boolean, transB: boolean, M: number, N: number, K: number, A: Float32Array, B: Float32Array, C: Float32Array, threaded: boolean): void;

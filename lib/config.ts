@@ -3,6 +3,7 @@
 // the struct handed to the native core.
 
 import { ConfigError } from './errors.js';
+import { loadAddon } from './native.js';
 
 export type Attn = 'prob' | 'full';
 export type Embed = 'timeF' | 'fixed' | 'learned';
@@ -84,7 +85,7 @@ export interface NativeConfig {
   seed: number;
 }
 
-/** Longest sequence the fixed positional table (pe [1, 5000, D]) covers. */
+/** Longest sequence the fixed positional table (pe [1, 5000, D]) covers (the core's seq_len bound). */
 export const MAX_POSITIONS = 5000;
 
 /** The reference command-line defaults (main_informer.py), seed 0. */
@@ -346,13 +347,19 @@ function validate(src: Record<string, unknown>, label: Label): InformerConfig {
   const fail = (msg: string): never => {
     throw new ConfigError(msg);
   };
-  const int = (k: keyof InformerConfig, min: number): number => {
+  // Bounds come from the native core's one table (kConfigLimits), so both layers agree.
+  const limits = loadAddon().configLimits();
+  // (The lengths' upper bound is the position table, checked with its own message below.)
+  const int = (k: keyof InformerConfig, min: number, checkMax = true): number => {
     const v = get(k);
     if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) {
       fail(`${label(k)} must be an integer >= ${min}, got ${show(v)}`);
     }
+    const max = limits[CAMEL_TO_REF[k] ?? k]?.[1];
+    if (checkMax && max !== undefined && (v as number) > max) fail(`${label(k)} must be at most ${max}, got ${show(v)}`);
     return v as number;
   };
+  const positions = limits.seq_len![1];
   const bool = (k: keyof InformerConfig): boolean => {
     const v = get(k);
     if (typeof v !== 'boolean') fail(`${label(k)} must be a boolean, got ${show(v)}`);
@@ -366,9 +373,9 @@ function validate(src: Record<string, unknown>, label: Label): InformerConfig {
     return v as T;
   };
 
-  const seqLen = int('seqLen', 1);
-  const labelLen = int('labelLen', 0);
-  const predLen = int('predLen', 1);
+  const seqLen = int('seqLen', 1, false);
+  const labelLen = int('labelLen', 0, false);
+  const predLen = int('predLen', 1, false);
   const encIn = int('encIn', 1);
   const decIn = int('decIn', 1);
   const cOut = int('cOut', 1);
@@ -406,11 +413,15 @@ function validate(src: Record<string, unknown>, label: Label): InformerConfig {
   const rawS = get('sLayers');
   if (!Array.isArray(rawS)) fail(`${label('sLayers')} must be an array of integers >= 1, got ${show(rawS)}`);
   const sLayers = (rawS as unknown[]).slice();
+  const [, maxDepth] = limits.s_layers!;
   sLayers.forEach((v, i) => {
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) {
-      fail(`${label('sLayers')} entries must be integers >= 1, got ${show(v)} at index ${i} of ${show(rawS)}`);
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1 || v > maxDepth) {
+      fail(`${label('sLayers')} entries must be integers in [1, ${maxDepth}], got ${show(v)} at index ${i} of ${show(rawS)}`);
     }
   });
+  if (sLayers.length > limits.max_stacked_encoders) {
+    fail(`${label('sLayers')} has ${sLayers.length} entries, at most ${limits.max_stacked_encoders}`);
+  }
   if (model === 'informerstack' && sLayers.length === 0) {
     fail(`${label('sLayers')} must not be empty when ${label('model')} is "informerstack"`);
   }
@@ -421,12 +432,12 @@ function validate(src: Record<string, unknown>, label: Label): InformerConfig {
         'token is the last labelLen steps of the encoder window',
     );
   }
-  if (seqLen > MAX_POSITIONS) {
-    fail(`${label('seqLen')} ${seqLen} exceeds the ${MAX_POSITIONS}-position positional table`);
+  if (seqLen > positions) {
+    fail(`${label('seqLen')} ${seqLen} exceeds the ${positions}-position positional table`);
   }
-  if (labelLen + predLen > MAX_POSITIONS) {
+  if (labelLen + predLen > positions) {
     fail(
-      `${label('labelLen')} + ${label('predLen')} = ${labelLen + predLen} exceeds the ${MAX_POSITIONS}-position ` +
+      `${label('labelLen')} + ${label('predLen')} = ${labelLen + predLen} exceeds the ${positions}-position ` +
         'positional table',
     );
   }

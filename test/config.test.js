@@ -325,3 +325,18 @@ t.test('toNativeConfig mapping', async (t) => {
   throwsConfig(t, () => toNativeConfig({ ...DEFAULT_CONFIG, dModel: 30, nHeads: 4 }), [/not divisible/]);
   throwsConfig(t, () => toNativeConfig({ ...DEFAULT_CONFIG, extra: 1 }), [/"extra"/]);
 });
+
+t.test('one table of bounds: the TypeScript checks use the native core limits', async (t) => {
+  const { loadAddon } = await import('../dist/native.js');
+  const addon = loadAddon();
+  const limits = addon.configLimits();
+  t.equal(limits.seq_len[1], MAX_POSITIONS, 'the position table');
+  for (const [camel, ref] of [['dModel', 'd_model'], ['dFf', 'd_ff'], ['encIn', 'enc_in'], ['eLayers', 'e_layers'], ['factor', 'factor']]) {
+    const [, hi] = limits[ref];
+    throwsConfig(t, () => resolveConfig({ [camel]: hi + 1 }), [new RegExp(`${camel} must be at most ${hi}, got ${hi + 1}`)], `${camel} above the native bound`);
+    // The core refuses the same value on its own, whatever JavaScript sends it.
+    const native = toNativeConfig(resolveConfig({}));
+    t.throws(() => new addon.NativeModel({ ...native, [ref]: hi + 1 }), { name: 'ConfigError', message: new RegExp(`^${ref} must be in \\[\\d+, ${hi}\\], got ${hi + 1}$`) });
+  }
+  throwsConfig(t, () => resolveConfig({ model: 'informerstack', sLayers: Array(limits.max_stacked_encoders + 1).fill(1), attn: 'full' }), [/sLayers has 65 entries, at most 64/]);
+});

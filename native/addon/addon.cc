@@ -4,6 +4,7 @@
 #include "addon/errors.h"
 #include "addon/kernels_wrap.h"
 #include "addon/model_wrap.h"
+#include "core/config.h"
 #include "core/gemm.h"
 #include "core/ops.h"
 #include "core/thread_pool.h"
@@ -38,6 +39,21 @@ static Napi::Value Info(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// configLimits(): {name: [lo, hi]} for every integer setting (the core's kConfigLimits), plus
+// max_stacked_encoders, so the TypeScript checks in front of the core use the very same bounds.
+static Napi::Value ConfigLimits(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  for (const informer::IntLimit& l : informer::kConfigLimits) {
+    Napi::Array range = Napi::Array::New(env, 2);
+    range.Set(0u, l.lo);
+    range.Set(1u, l.hi);
+    o.Set(l.name, range);
+  }
+  o.Set("max_stacked_encoders", informer::kMaxStackedEncoders);
+  return o;
+}
+
 // setGpuMatmulPrecision('fp32' | 'tf32' | 'bf16'): process-wide; tf32 / bf16 let cuBLAS round GEMM
 // inputs on the tensor cores (the package's own GEMM kernel always computes in fp32).
 static Napi::Value SetGpuMatmulPrecision(const Napi::CallbackInfo& info) {
@@ -62,6 +78,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeModel", ModelWrap::Define(env));
   exports.Set("setErrorClasses", Napi::Function::New(env, SetErrorClasses, "setErrorClasses"));
   exports.Set("info", Napi::Function::New(env, Info, "info"));
+  exports.Set("configLimits", Napi::Function::New(env, ConfigLimits, "configLimits"));
   exports.Set("setGpuMatmulPrecision", Napi::Function::New(env, SetGpuMatmulPrecision, "setGpuMatmulPrecision"));
   exports.Set("kernels", KernelFunctions(env));
   return exports;

@@ -44,16 +44,20 @@ bool ParseConfig(Napi::Env env, Napi::Value value, informer::ModelConfig* c) {
     return false;
   }
   Napi::Object o = value.As<Napi::Object>();
-  constexpr int64_t kBig = 1 << 20;
-  struct IntField { const char* key; int* dst; int64_t lo, hi; };
+  // Integers are only checked to fit an int here; their bounds are ValidateConfig's (one table,
+  // kConfigLimits), which Model::Create applies.
   int attn = 0, embed = 0, activation = 0;
+  constexpr int64_t kIntMin = -(int64_t{1} << 31), kIntMax = (int64_t{1} << 31) - 1;
+  struct IntField { const char* key; int* dst; int64_t lo, hi; };
   const IntField ints[] = {
-      {"seq_len", &c->seq_len, 1, informer::kMaxPositions}, {"label_len", &c->label_len, 0, informer::kMaxPositions},
-      {"pred_len", &c->pred_len, 1, informer::kMaxPositions}, {"enc_in", &c->enc_in, 1, kBig},
-      {"dec_in", &c->dec_in, 1, kBig},   {"c_out", &c->c_out, 1, kBig},     {"d_model", &c->d_model, 1, kBig},
-      {"n_heads", &c->n_heads, 1, kBig}, {"e_layers", &c->e_layers, 1, 1024}, {"d_layers", &c->d_layers, 1, 1024},
-      {"d_ff", &c->d_ff, 1, kBig},       {"factor", &c->factor, 1, 1 << 16},  {"padding", &c->padding, 0, 1},
-      {"attn", &attn, 0, 1},             {"embed", &embed, 0, 2},           {"n_mark", &c->n_mark, 1, 64},
+      {"seq_len", &c->seq_len, kIntMin, kIntMax},   {"label_len", &c->label_len, kIntMin, kIntMax},
+      {"pred_len", &c->pred_len, kIntMin, kIntMax}, {"enc_in", &c->enc_in, kIntMin, kIntMax},
+      {"dec_in", &c->dec_in, kIntMin, kIntMax},     {"c_out", &c->c_out, kIntMin, kIntMax},
+      {"d_model", &c->d_model, kIntMin, kIntMax},   {"n_heads", &c->n_heads, kIntMin, kIntMax},
+      {"e_layers", &c->e_layers, kIntMin, kIntMax}, {"d_layers", &c->d_layers, kIntMin, kIntMax},
+      {"d_ff", &c->d_ff, kIntMin, kIntMax},         {"factor", &c->factor, kIntMin, kIntMax},
+      {"padding", &c->padding, kIntMin, kIntMax},   {"n_mark", &c->n_mark, kIntMin, kIntMax},
+      {"attn", &attn, 0, 1},                        {"embed", &embed, 0, 2},
       {"activation", &activation, 0, 1},
   };
   for (const IntField& f : ints) {
@@ -79,18 +83,19 @@ bool ParseConfig(Napi::Env env, Napi::Value value, informer::ModelConfig* c) {
   c->s_layers.clear();
   if (s.IsArray()) {
     Napi::Array arr = s.As<Napi::Array>();
-    if (arr.Length() > 64) {
-      ThrowConfig(env, "config.s_layers has too many entries");
+    if (arr.Length() > static_cast<uint32_t>(informer::kMaxStackedEncoders)) {
+      ThrowConfig(env, "config.s_layers has " + std::to_string(arr.Length()) + " entries, at most " +
+                           std::to_string(informer::kMaxStackedEncoders));
       return false;
     }
     for (uint32_t i = 0; i < arr.Length(); ++i) {
       Napi::Value e = arr.Get(i);
-      if (!e.IsNumber() || e.As<Napi::Number>().DoubleValue() != std::floor(e.As<Napi::Number>().DoubleValue()) ||
-          e.As<Napi::Number>().DoubleValue() < 1 || e.As<Napi::Number>().DoubleValue() > 1024) {
-        ThrowConfig(env, "config.s_layers[" + std::to_string(i) + "] must be an integer in [1, 1024]");
+      const double d = e.IsNumber() ? e.As<Napi::Number>().DoubleValue() : NAN;
+      if (!(d == std::floor(d) && d >= static_cast<double>(kIntMin) && d <= static_cast<double>(kIntMax))) {
+        ThrowConfig(env, "config.s_layers[" + std::to_string(i) + "] must be an integer");
         return false;
       }
-      c->s_layers.push_back(e.As<Napi::Number>().Int32Value());
+      c->s_layers.push_back(static_cast<int>(d));
     }
   } else if (c->stack) {
     ThrowConfig(env, "config.s_layers must be an array for informerstack");

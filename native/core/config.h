@@ -37,6 +37,36 @@ struct ModelConfig {
 
 constexpr int kMaxPositions = 5000;  // rows of the sinusoid position table, as in the reference
 
+// Bounds of an integer setting (reference snake_case name).
+struct IntLimit {
+  const char* name;
+  int ModelConfig::*field;  // nullptr for the s_layers entries
+  int lo, hi;
+};
+// The one table of integer bounds: ValidateConfig checks against it, and the TypeScript layer reads it
+// through the addon (info().configLimits) for its own, friendlier checks in front of the core. The
+// "s_layers" row bounds each entry; kMaxStackedEncoders bounds how many entries there are.
+inline constexpr IntLimit kConfigLimits[] = {
+    {"seq_len", &ModelConfig::seq_len, 1, kMaxPositions},
+    {"label_len", &ModelConfig::label_len, 0, kMaxPositions},
+    {"pred_len", &ModelConfig::pred_len, 1, kMaxPositions},
+    {"enc_in", &ModelConfig::enc_in, 1, 1 << 20},
+    {"dec_in", &ModelConfig::dec_in, 1, 1 << 20},
+    {"c_out", &ModelConfig::c_out, 1, 1 << 20},
+    {"d_model", &ModelConfig::d_model, 1, 1 << 20},
+    {"n_heads", &ModelConfig::n_heads, 1, 1 << 20},
+    {"e_layers", &ModelConfig::e_layers, 1, 1024},
+    {"d_layers", &ModelConfig::d_layers, 1, 1024},
+    {"d_ff", &ModelConfig::d_ff, 1, 1 << 20},
+    {"factor", &ModelConfig::factor, 1, 1 << 16},
+    {"padding", &ModelConfig::padding, 0, 1},
+    {"n_mark", &ModelConfig::n_mark, 1, 64},
+    {"s_layers", nullptr, 1, 1024},
+};
+inline constexpr int kMaxStackedEncoders = 64;
+
+// Every bound of kConfigLimits, then the relations between settings (label_len <= seq_len, d_model
+// divisible by n_heads, ...).
 Status ValidateConfig(const ModelConfig& c);
 
 // Length after one distilling ConvLayer: MaxPool1d(k=3, s=2, p=1) -> floor((L - 1) / 2) + 1.
