@@ -13,7 +13,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const HEAVY = ['vega', 'vega-lite', 'parquet-wasm', 'apache-arrow', 'arrow-js-ffi', 'onnxruntime-node', 'fastify', 'onnx-proto', 'protobufjs', 'ajv', 'yaml'];
 const dir = mkdtempSync(join(tmpdir(), 'informer-import-'));
 const register = join(dir, 'register.mjs');
-writeFileSync(register, `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(root, 'bench', 'import-hook.mjs')).href)});\n`);
+writeFileSync(register, `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(root, 'scripts', 'import-trace-hook.mjs')).href)});\n`);
 
 function median(xs) {
   const s = [...xs].sort((a, b) => a - b);

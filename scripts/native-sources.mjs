@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The one list of C++ sources, shared by CMakeLists.txt and binding.gyp so the two builds cannot drift.
-//   node scripts/native-sources.mjs core    -> core + CPU kernels (no N-API; also used by the C++ tests)
+//   node scripts/native-sources.mjs core    -> base + CPU backend + model (no N-API; also used by the C++ tests)
 //   node scripts/native-sources.mjs addon   -> the N-API binding layer
 //   node scripts/native-sources.mjs cpu     -> core + addon without the *_avx2.cc / *_avx512.cc files
 //                                              (binding.gyp's main target; gyp has no per-file flags)
@@ -13,7 +13,9 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const GROUPS = {
-  core: ['native/core', 'native/kernels/cpu'],
+  // The layers of the native core, bottom up: shared types and contracts (base), the CPU backend
+  // (cpu: kernels, GEMM, thread pool, CpuOps), the model written against base/ops.h (model).
+  core: ['native/base', 'native/cpu', 'native/model'],
   addon: ['native/addon'],
 };
 

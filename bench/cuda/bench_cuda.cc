@@ -21,9 +21,9 @@
 #include <string>
 #include <vector>
 
-#include "core/config.h"
-#include "core/model.h"
-#include "core/thread_pool.h"
+#include "base/config.h"
+#include "model/model.h"
+#include "cpu/thread_pool.h"
 #include "cuda/attention.h"
 #include "cuda/backend.h"
 #include "cuda/runtime.h"
@@ -265,13 +265,13 @@ struct AttentionResults {
 };
 
 // A device array of n values uniform in [-sqrt(3), sqrt(3)) (unit variance, like the projections).
-informer::cuda::DeviceBuffer RandomDeviceFloats(int64_t n, uint32_t seed) {
+informer::DeviceBuffer RandomDeviceFloats(int64_t n, uint32_t seed) {
   std::vector<float> host(static_cast<size_t>(n));
   std::mt19937 gen(seed);
   std::uniform_real_distribution<float> dist(-1.7320508f, 1.7320508f);
   for (float& x : host) x = dist(gen);
-  informer::cuda::DeviceBuffer buf;
-  Require(buf.Resize(host.size() * sizeof(float)), "alloc attention input");
+  informer::DeviceBuffer buf;
+  Require(buf.Resize(informer::cuda::RuntimeAllocator(), host.size() * sizeof(float)), "alloc attention input");
   Require(informer::cuda::CopyToDevice(buf.get(), host.data(), host.size() * sizeof(float), nullptr),
           "upload attention input");
   Require(informer::cuda::Synchronize(nullptr, "upload attention input"), "upload attention input");
@@ -291,10 +291,10 @@ AttentionResults BenchAttention(const Options& o) {
   const int64_t max_n = *std::max_element(batches.begin(), batches.end()) *
                         *std::max_element(lengths.begin(), lengths.end()) * r.H * r.d;
   // Every shape reads a prefix of the same buffers: a [B, L, H*d] tensor is any B*L*H*d floats.
-  const informer::cuda::DeviceBuffer q = RandomDeviceFloats(max_n, 21), k = RandomDeviceFloats(max_n, 22),
+  const informer::DeviceBuffer q = RandomDeviceFloats(max_n, 21), k = RandomDeviceFloats(max_n, 22),
                                      v = RandomDeviceFloats(max_n, 23);
-  informer::cuda::DeviceBuffer out, ws, sample;
-  Require(out.Resize(max_n * sizeof(float)), "alloc attention output");
+  informer::DeviceBuffer out, ws, sample;
+  Require(out.Resize(informer::cuda::RuntimeAllocator(), max_n * sizeof(float)), "alloc attention output");
   const int reps = o.reps;
   const float scale = 1.f / std::sqrt(static_cast<float>(r.d));
   std::mt19937 gen(31);
@@ -308,13 +308,13 @@ AttentionResults BenchAttention(const Options& o) {
       std::vector<int32_t> host_sample(static_cast<size_t>(L * U));
       std::uniform_int_distribution<int32_t> key(0, static_cast<int32_t>(L - 1));
       for (int32_t& x : host_sample) x = key(gen);
-      Require(sample.Resize(host_sample.size() * sizeof(int32_t)), "alloc sample");
+      Require(sample.Resize(informer::cuda::RuntimeAllocator(), host_sample.size() * sizeof(int32_t)), "alloc sample");
       Require(informer::cuda::CopyToDevice(sample.get(), host_sample.data(), host_sample.size() * sizeof(int32_t),
                                            nullptr),
               "upload sample");
       const int64_t ws_floats = std::max(informer::cuda::FullAttentionWorkspaceFloats(s),
                                          informer::cuda::ProbAttentionWorkspaceFloats(s, U, u));
-      Require(ws.Resize(static_cast<size_t>(std::max<int64_t>(ws_floats, 1)) * sizeof(float)), "alloc workspace");
+      Require(ws.Resize(informer::cuda::RuntimeAllocator(), static_cast<size_t>(std::max<int64_t>(ws_floats, 1)) * sizeof(float)), "alloc workspace");
       const std::string tag = "B=" + std::to_string(B) + " L=" + std::to_string(L);
 
       AttentionRow row{B, L, U, u, {}, {}};

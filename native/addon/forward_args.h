@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "core/model.h"
+#include "model/model.h"
 
 namespace informer_addon {
 

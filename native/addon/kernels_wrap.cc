@@ -7,10 +7,10 @@
 
 #include "addon/convert.h"
 #include "addon/errors.h"
-#include "core/config.h"
-#include "core/gemm.h"
-#include "core/thread_pool.h"
-#include "kernels/cpu/attention.h"
+#include "base/config.h"
+#include "cpu/gemm.h"
+#include "cpu/thread_pool.h"
+#include "cpu/attention.h"
 
 namespace informer_addon {
 

@@ -8,7 +8,7 @@
 #include <memory>
 #include <mutex>
 
-#include "core/model.h"
+#include "model/model.h"
 
 namespace informer_addon {
 

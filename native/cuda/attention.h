@@ -10,7 +10,7 @@
 
 #include "cuda/pointwise.h"
 #include "cuda/runtime.h"
-#include "kernels/cpu/attention.h"
+#include "base/op_types.h"
 
 namespace informer::cuda {
 

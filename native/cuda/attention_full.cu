@@ -24,6 +24,7 @@
 
 #include "cuda/attention.h"
 #include "cuda/compat.h"
+#include "cuda/warp.h"
 #include "cuda/device_random.h"
 
 namespace informer::cuda {
@@ -80,14 +81,6 @@ struct ColumnMap {
 };
 __device__ __forceinline__ ColumnMap LaneColumns(int lane, int dd) { return {lane / dd, 32 / dd, lane % dd}; }
 
-__device__ __forceinline__ float WarpMax(float v) {
-  for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(kFullMask, v, o));
-  return v;
-}
-__device__ __forceinline__ float WarpSum(float v) {
-  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(kFullMask, v, o);
-  return v;
-}
 
 // dst[r * ld + c] = src[(row0 + r) * stride + col0 + c] for rows < row_end and c < width, zero in
 // the padding, for r < nrows and c < ld (block-cooperative, coalesced along c).

@@ -15,6 +15,7 @@
 
 #include "cuda/attention.h"
 #include "cuda/compat.h"
+#include "cuda/warp.h"
 
 namespace informer::cuda {
 
@@ -61,14 +62,6 @@ __device__ __forceinline__ int64_t HeadOffset(const HeadLayout& l, int64_t bh, i
   return (bh / H) * l.batch + (bh % H) * l.head;
 }
 
-__device__ __forceinline__ float WarpSum(float v) {
-  for (int o = kWarpSize / 2; o > 0; o >>= 1) v += __shfl_xor_sync(kFullMask, v, o);
-  return v;
-}
-__device__ __forceinline__ float WarpMaxFloat(float v) {
-  for (int o = kWarpSize / 2; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(kFullMask, v, o));
-  return v;
-}
 __device__ __forceinline__ unsigned long long WarpMaxKey(unsigned long long v) {
   for (int o = kWarpSize / 2; o > 0; o >>= 1) {
     const unsigned long long other = __shfl_xor_sync(kFullMask, v, o);
@@ -393,7 +386,7 @@ __global__ void __launch_bounds__(kThreads)
   float row_max[kMaxRowsPerWarp], inv_sum[kMaxRowsPerWarp];
 #pragma unroll
   for (int s = 0; s < kMaxRowsPerWarp; ++s) {
-    row_max[s] = WarpMaxFloat(m_run[s]);
+    row_max[s] = WarpMax(m_run[s]);
     const float l = WarpSum(m_run[s] == -INFINITY ? 0.f : l_run[s] * expf(m_run[s] - row_max[s]));
     inv_sum[s] = 1.f / l;
   }

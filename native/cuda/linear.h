@@ -2,7 +2,7 @@
 #pragma once
 #include <cstdint>
 
-#include "core/gemm.h"
+#include "base/op_types.h"
 #include "cuda/runtime.h"
 
 namespace informer::cuda {

@@ -12,8 +12,9 @@
 #include <cstdint>
 #include <initializer_list>
 
+#include "base/op_types.h"
 #include "cuda/compat.h"
-#include "kernels/cpu/norm.h"  // kNormEps
+#include "cuda/warp.h"
 
 #if defined(__CUDACC__)
 #define INFORMER_UNROLL _Pragma("unroll")
@@ -32,12 +33,6 @@ constexpr int kEvalCols = 32;           // columns per block of the element-wise
 constexpr unsigned kMaxGrid = 1u << 20;  // grid-stride loops cover the rest
 
 // ---- reductions ------------------------------------------------------------------------------
-
-// Butterfly sum: every lane ends with the same bits (each step adds the same pair, commuted).
-__device__ __forceinline__ float WarpSum(float v) {
-  for (int o = kWarpSize / 2; o > 0; o >>= 1) v += __shfl_xor_sync(kFullMask, v, o);
-  return v;
-}
 
 // Sum over a 1-D block; every thread gets the same value. red holds one float per warp.
 __device__ __forceinline__ float BlockSum(float v, float* red) {

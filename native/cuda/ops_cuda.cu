@@ -3,9 +3,9 @@
 // back to the host, which are also the only synchronisation points.
 #include <new>
 
-#include "core/arena.h"
-#include "core/ops.h"
-#include "core/rng.h"
+#include "base/arena.h"
+#include "base/ops.h"
+#include "base/rng.h"
 #include "cuda/attention.h"
 #include "cuda/backend.h"
 #include "cuda/compat.h"

@@ -3,7 +3,7 @@
 #include <cstdint>
 
 #include "cuda/runtime.h"
-#include "kernels/cpu/optim.h"
+#include "base/op_types.h"
 
 namespace informer::cuda {
 

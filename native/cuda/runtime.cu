@@ -1,5 +1,6 @@
 // The CUDA runtime behind runtime.h.
 #include <cstdio>
+#include <new>
 
 #include "cuda/compat.h"
 #include "cuda/runtime.h"
@@ -87,6 +88,23 @@ Status DeviceAlloc(void** ptr, size_t bytes) {
 
 void DeviceFree(void* ptr) {
   if (ptr) cudaFree(ptr);
+}
+
+namespace {
+class Runtime final : public DeviceAllocator {
+ public:
+  void* Malloc(size_t bytes) override {
+    void* p = nullptr;
+    if (!DeviceAlloc(&p, bytes).ok()) throw std::bad_alloc();
+    return p;
+  }
+  void Free(void* p) override { DeviceFree(p); }
+};
+}  // namespace
+
+DeviceAllocator* RuntimeAllocator() {
+  static Runtime runtime;
+  return &runtime;
 }
 
 Status CopyToDevice(void* dst, const void* src, size_t bytes, Stream stream) {

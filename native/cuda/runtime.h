@@ -6,7 +6,8 @@
 #include <cstdint>
 #include <string>
 
-#include "core/status.h"
+#include "base/device_buffer.h"
+#include "base/status.h"
 
 struct CUstream_st;
 
@@ -36,41 +37,8 @@ Status CopyRowsOnDevice(void* dst, size_t dst_pitch, const void* src, size_t src
                         size_t rows, Stream stream);
 Status ZeroDevice(void* ptr, size_t bytes, Stream stream);
 
-// Owning device allocation (moves only).
-class DeviceBuffer {
- public:
-  DeviceBuffer() = default;
-  ~DeviceBuffer() { DeviceFree(ptr_); }
-  DeviceBuffer(DeviceBuffer&& o) noexcept : ptr_(o.ptr_), bytes_(o.bytes_) { o.ptr_ = nullptr, o.bytes_ = 0; }
-  DeviceBuffer& operator=(DeviceBuffer&& o) noexcept {
-    if (this != &o) {
-      DeviceFree(ptr_);
-      ptr_ = o.ptr_, bytes_ = o.bytes_;
-      o.ptr_ = nullptr, o.bytes_ = 0;
-    }
-    return *this;
-  }
-  DeviceBuffer(const DeviceBuffer&) = delete;
-  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
-
-  // Reallocates (contents lost) when bytes differs from the current size.
-  Status Resize(size_t bytes) {
-    if (bytes == bytes_ && ptr_) return Status::Ok();
-    DeviceFree(ptr_);
-    ptr_ = nullptr, bytes_ = 0;
-    if (bytes == 0) return Status::Ok();
-    INFORMER_RETURN_IF_ERROR(DeviceAlloc(&ptr_, bytes));
-    bytes_ = bytes;
-    return Status::Ok();
-  }
-  template <typename T = float>
-  T* as() const { return static_cast<T*>(ptr_); }
-  void* get() const { return ptr_; }
-  size_t bytes() const { return bytes_; }
-
- private:
-  void* ptr_ = nullptr;
-  size_t bytes_ = 0;
-};
+// The CUDA runtime as a DeviceAllocator (cudaMalloc / cudaFree), for DeviceBuffers outside a model
+// (tests, benchmarks); a model allocates through its CudaOps.
+DeviceAllocator* RuntimeAllocator();
 
 }  // namespace informer::cuda

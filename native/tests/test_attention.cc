@@ -7,7 +7,7 @@
 #include <numeric>
 #include <vector>
 
-#include "kernels/cpu/attention.h"
+#include "cpu/attention.h"
 #include "test_util.h"
 
 using namespace informer;

@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "core/rng.h"
-#include "kernels/cpu/attention.h"
+#include "base/rng.h"
+#include "cpu/attention.h"
 #include "test_util.h"
 
 using namespace informer;

@@ -7,10 +7,10 @@
 #include <string>
 #include <vector>
 
-#include "core/rng.h"
-#include "kernels/cpu/dropout_mask.h"
-#include "kernels/cpu/pointwise.h"
-#include "kernels/cpu/vecmath.h"
+#include "base/rng.h"
+#include "cpu/dropout_mask.h"
+#include "cpu/pointwise.h"
+#include "cpu/vecmath.h"
 #include "test_util.h"
 
 using namespace informer;

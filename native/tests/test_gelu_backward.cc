@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "kernels/cpu/pointwise.h"
+#include "cpu/pointwise.h"
 #include "test_util.h"
 
 namespace {

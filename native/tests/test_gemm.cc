@@ -9,9 +9,9 @@
 #include <thread>
 #include <vector>
 
-#include "core/gemm.h"
-#include "core/gemm_internal.h"
-#include "core/thread_pool.h"
+#include "cpu/gemm.h"
+#include "cpu/gemm_internal.h"
+#include "cpu/thread_pool.h"
 #include "test_util.h"
 
 using informer::Activation;

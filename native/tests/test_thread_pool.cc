@@ -8,7 +8,7 @@
 #include <thread>
 #include <vector>
 
-#include "core/thread_pool.h"
+#include "cpu/thread_pool.h"
 #include "test_util.h"
 
 using informer::ThreadPool;

@@ -11,7 +11,7 @@
 #include "cuda/attention.h"
 #include "cuda/device_random.h"
 #include "cuda_test_util.h"
-#include "kernels/cpu/attention.h"
+#include "cpu/attention.h"
 
 namespace {
 

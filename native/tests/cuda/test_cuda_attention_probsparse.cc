@@ -10,7 +10,7 @@
 
 #include "cuda/attention.h"
 #include "cuda_test_util.h"
-#include "kernels/cpu/attention.h"
+#include "cpu/attention.h"
 
 namespace {
 

@@ -11,8 +11,8 @@
 #include "cuda/embedding.h"
 #include "cuda/optim.h"
 #include "cuda_test_util.h"
-#include "kernels/cpu/embedding.h"
-#include "kernels/cpu/optim.h"
+#include "cpu/embedding.h"
+#include "cpu/optim.h"
 
 namespace {
 

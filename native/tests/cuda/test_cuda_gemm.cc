@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "core/gemm.h"
+#include "cpu/gemm.h"
 #include "cuda/gemm.h"
 #include "cuda_test_util.h"
 

@@ -8,8 +8,8 @@
 #include "cuda/conv.h"
 #include "cuda/linear.h"
 #include "cuda_test_util.h"
-#include "kernels/cpu/conv.h"
-#include "kernels/cpu/linear.h"
+#include "cpu/conv.h"
+#include "cpu/linear.h"
 
 namespace {
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "core/model.h"
+#include "model/model.h"
 #include "cuda/backend.h"
 #include "cuda_test_util.h"
 

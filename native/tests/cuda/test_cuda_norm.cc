@@ -9,7 +9,7 @@
 
 #include "cuda/norm.h"
 #include "cuda_test_util.h"
-#include "kernels/cpu/norm.h"
+#include "cpu/norm.h"
 
 namespace {
 

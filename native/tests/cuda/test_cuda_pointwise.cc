@@ -9,11 +9,11 @@
 #include <string>
 #include <vector>
 
-#include "core/gemm.h"
+#include "cpu/gemm.h"
 #include "cuda/device_random.h"
 #include "cuda/pointwise.h"
 #include "cuda_test_util.h"
-#include "kernels/cpu/pointwise.h"
+#include "cpu/pointwise.h"
 
 namespace {
 

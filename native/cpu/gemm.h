@@ -1,0 +1,31 @@
+// Single-precision GEMM for the Informer kernels: packed, cache-blocked, with an AVX2/FMA
+// micro-kernel chosen at run time (portable fallback otherwise) and a fused epilogue.
+//
+//   C[M,N] = act(alpha * op(A)[M,K] * op(B)[K,N] + beta * C + bias[N]) + residual[M,N]
+// residual may be C itself (an in-place x = x + f(x)).
+//
+// Row-major throughout. op(A) = A (lda >= K) or A^T (A stored K x M, lda >= M); same for B.
+// A Linear layer y = x W^T + b with W [out, in] is sgemm(false, true, rows, out, in, 1, x, in, W, in,
+// 0, y, out, {b}). beta == 0 means C is not read (it may hold garbage or NaN).
+#pragma once
+#include <cstdint>
+
+#include "base/op_types.h"
+
+namespace informer {
+
+class ThreadPool;
+
+// pool == nullptr runs single-threaded. Small problems run single-threaded regardless.
+void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+           int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc,
+           const GemmEpilogue& epilogue = GemmEpilogue(), ThreadPool* pool = nullptr);
+
+// Name of the micro-kernel chosen for this CPU: "avx2-fma" or "portable".
+const char* gemm_kernel_name();
+
+// Exact GELU (erf form, as torch.nn.functional.gelu) and the activation helper the epilogue uses.
+float gelu(float x);
+void apply_activation(Activation act, float* x, int64_t n);
+
+}  // namespace informer

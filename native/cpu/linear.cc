@@ -1,0 +1,32 @@
+#include "cpu/linear.h"
+
+#include "cpu/thread_pool.h"
+
+namespace informer {
+
+void LinearForward(int64_t rows, int64_t in, int64_t out, const float* x, const float* w, const float* b, float* y,
+                   Activation act, const float* residual) {
+  GemmEpilogue ep;
+  ep.bias = b;
+  ep.act = act;
+  ep.residual = residual;
+  ep.ldr = out;
+  sgemm(false, true, rows, out, in, 1.f, x, in, w, in, 0.f, y, out, ep, &ThreadPool::global());
+}
+
+void AddColumnSums(int64_t rows, int64_t n, const float* dy, float* db) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* row = dy + r * n;
+    for (int64_t j = 0; j < n; ++j) db[j] += row[j];
+  }
+}
+
+void LinearBackward(int64_t rows, int64_t in, int64_t out, const float* x, const float* w, const float* dy, float* dx,
+                    bool accumulate_dx, float* dw, float* db) {
+  ThreadPool* pool = &ThreadPool::global();
+  if (dw) sgemm(true, false, out, in, rows, 1.f, dy, out, x, in, 1.f, dw, in, GemmEpilogue(), pool);
+  if (db) AddColumnSums(rows, out, dy, db);
+  if (dx) sgemm(false, false, rows, in, out, 1.f, dy, out, w, in, accumulate_dx ? 1.f : 0.f, dx, in, GemmEpilogue(), pool);
+}
+
+}  // namespace informer

@@ -1,0 +1,79 @@
+#include "cpu/pointwise.h"
+
+#include <cmath>
+
+#include "base/rng.h"
+#include "cpu/dropout_mask.h"
+#include "cpu/vecmath.h"
+
+namespace informer {
+
+void EluForward(int64_t n, const float* x, float* out) {
+  for (int64_t i = 0; i < n; ++i) out[i] = x[i] > 0.f ? x[i] : std::expm1(x[i]);
+}
+
+void EluBackward(int64_t n, const float* x, const float* dy, float* dx) {
+  for (int64_t i = 0; i < n; ++i) dx[i] += dy[i] * (x[i] > 0.f ? 1.f : std::exp(x[i]));
+}
+
+// One key per call from rng; the mask itself comes from DropoutMask's vectorised lanes.
+void BernoulliMask(int64_t n, float keep_prob, Rng* rng, uint8_t* keep) {
+  DropoutMask(n, KeepThreshold16(keep_prob), rng->Next(), 1.f, nullptr, keep);
+}
+
+void DropoutForward(int64_t n, float p, Rng* rng, float* x, uint8_t* keep) {
+  // Mask and scaling in one pass.
+  DropoutMask(n, KeepThreshold16(1.f - p), rng->Next(), 1.f / (1.f - p), x, keep);
+}
+
+void DropoutBackward(int64_t n, float p, const uint8_t* keep, float* dy) {
+  const float scale = 1.f / (1.f - p);
+  for (int64_t i = 0; i < n; ++i) dy[i] *= static_cast<float>(keep[i]) * scale;
+}
+
+void ActivationBackward(int act, int64_t n, const float* pre, const float* dy, float* dx) {
+  if (act == 1) {
+    for (int64_t i = 0; i < n; ++i) {
+      const float g = dy[i];  // unconditional load, so the select vectorises
+      dx[i] = pre[i] > 0.f ? g : 0.f;
+    }
+    return;
+  }
+  GeluBackward(n, pre, dy, dx);
+}
+
+void MaxPool3s2Forward(int64_t B, int64_t L, int64_t C, const float* x, float* out, int32_t* argmax) {
+  const int64_t Lo = (L - 1) / 2 + 1;
+  for (int64_t b = 0; b < B; ++b) {
+    const float* xb = x + b * L * C;
+    for (int64_t t = 0; t < Lo; ++t) {
+      const int64_t lo = 2 * t - 1 < 0 ? 0 : 2 * t - 1;
+      const int64_t hi = 2 * t + 1 < L - 1 ? 2 * t + 1 : L - 1;
+      float* o = out + (b * Lo + t) * C;
+      int32_t* a = argmax ? argmax + (b * Lo + t) * C : nullptr;
+      for (int64_t c = 0; c < C; ++c) {
+        float best = xb[lo * C + c];
+        int64_t where = lo;
+        for (int64_t s = lo + 1; s <= hi; ++s)
+          if (xb[s * C + c] > best) {
+            best = xb[s * C + c];
+            where = s;
+          }
+        o[c] = best;
+        if (a) a[c] = static_cast<int32_t>(where);
+      }
+    }
+  }
+}
+
+void MaxPool3s2Backward(int64_t B, int64_t L, int64_t C, const int32_t* argmax, const float* dy, float* dx) {
+  const int64_t Lo = (L - 1) / 2 + 1;
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t t = 0; t < Lo; ++t)
+      for (int64_t c = 0; c < C; ++c) {
+        const int64_t i = (b * Lo + t) * C + c;
+        dx[(b * L + argmax[i]) * C + c] += dy[i];
+      }
+}
+
+}  // namespace informer
