@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 
 import { Informer } from '../dist/index.js';
-import { exportOnnx } from '../dist/export/onnx.js';
+import { exportOnnx } from '../dist/artifact/onnx.js';
 
 const CONFIGS = {
   seed: { seqLen: 12, labelLen: 12, predLen: 6, encIn: 1, decIn: 1, cOut: 1, dModel: 32, nHeads: 4, eLayers: 1, dLayers: 1, dFf: 128, freq: 't' },

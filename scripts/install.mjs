@@ -3,7 +3,7 @@
 // INFORMER_CUDA allows it) and compiles the TypeScript when the sources are present.
 //   INFORMER_CUDA=OFF|AUTO|ON   (default AUTO)   --force: clean rebuild
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, readdirSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
@@ -61,6 +61,9 @@ if (force || stale) {
   }
   if (tsc) {
     console.log('informer-node: compiling TypeScript');
+    // tsc never deletes outputs of removed sources; a stale dist/ file would let an import of a moved
+    // module keep working here and fail on a clean clone.
+    rmSync(join(root, 'dist'), { recursive: true, force: true });
     if (!run(process.execPath, [tsc, '-p', 'tsconfig.json'])) process.exit(1);
   }
 }

@@ -10,8 +10,8 @@ import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import onnxProto from 'onnx-proto';
 
-import { Informer, configFromReference, readSafetensors, ConfigError, FormatError, ShapeError } from '../dist/index.js';
-import { BATCH_DIM, buildOnnxModel, checkOnnxModel, exportOnnx, onnxSignature } from '../dist/export/onnx.js';
+import { Informer, configFromReference, readSafetensors, ConfigError, FormatError, ShapeError, ValueError } from '../dist/index.js';
+import { BATCH_DIM, buildOnnxModel, checkOnnxModel, exportOnnx, onnxSignature } from '../dist/artifact/onnx.js';
 import { seededRandom } from './helpers/fixtures.js';
 
 const { onnx } = onnxProto;
@@ -185,7 +185,7 @@ t.test('exportOnnx writes one file atomically and reports progress', async (t) =
   t.throws(() => buildOnnxModel(model, { sampleIndices: [] }), ShapeError, 'wrong number of sample matrices');
   const bad = model.inferenceSampleIndices();
   bad[0].data[0] = 10_000;
-  t.throws(() => buildOnnxModel(model, { sampleIndices: bad }), ShapeError, 'sample index out of range');
+  t.throws(() => buildOnnxModel(model, { sampleIndices: bad }), ValueError, 'sample index out of range (the same ValueError as forward)');
 });
 
 t.test('checkOnnxModel rejects broken graphs', async (t) => {

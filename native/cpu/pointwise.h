@@ -24,7 +24,7 @@ void DropoutForward(int64_t n, float p, Rng* rng, float* x, uint8_t* keep);
 void DropoutBackward(int64_t n, float p, const uint8_t* keep, float* dy);
 
 // Activation backward from the pre-activation: dx = dy * act'(pre) (overwrites dx; dx may alias dy).
-void ActivationBackward(int act /* 1 relu, 2 gelu */, int64_t n, const float* pre, const float* dy, float* dx);
+void ActivationBackward(int act /* 0 none, 1 relu, 2 gelu */, int64_t n, const float* pre, const float* dy, float* dx);
 
 // MaxPool1d(kernel 3, stride 2, padding 1) over L of [B, L, C] with -inf padding:
 // out [B, L', C], L' = (L - 1) / 2 + 1; argmax [B, L', C] (optional) keeps the winning time index.
