@@ -46,7 +46,7 @@ bool ParseConfig(Napi::Env env, Napi::Value value, informer::ModelConfig* c) {
   Napi::Object o = value.As<Napi::Object>();
   constexpr int64_t kBig = 1 << 20;
   struct IntField { const char* key; int* dst; int64_t lo, hi; };
-  int attn = 0, embed = 0, activation = 0;
+  int attn = 0, embed = 0, activation = 0, normalize = 0;
   const IntField ints[] = {
       {"seq_len", &c->seq_len, 1, informer::kMaxPositions}, {"label_len", &c->label_len, 0, informer::kMaxPositions},
       {"pred_len", &c->pred_len, 1, informer::kMaxPositions}, {"enc_in", &c->enc_in, 1, kBig},
@@ -54,7 +54,7 @@ bool ParseConfig(Napi::Env env, Napi::Value value, informer::ModelConfig* c) {
       {"n_heads", &c->n_heads, 1, kBig}, {"e_layers", &c->e_layers, 1, 1024}, {"d_layers", &c->d_layers, 1, 1024},
       {"d_ff", &c->d_ff, 1, kBig},       {"factor", &c->factor, 1, 1 << 16},  {"padding", &c->padding, 0, 1},
       {"attn", &attn, 0, 1},             {"embed", &embed, 0, 2},           {"n_mark", &c->n_mark, 1, 64},
-      {"activation", &activation, 0, 1},
+      {"activation", &activation, 0, 1}, {"normalize", &normalize, 0, 2},
   };
   for (const IntField& f : ints) {
     int64_t v;
@@ -64,6 +64,7 @@ bool ParseConfig(Napi::Env env, Napi::Value value, informer::ModelConfig* c) {
   c->attn = static_cast<informer::AttnKind>(attn);
   c->embed = static_cast<informer::EmbedKind>(embed);
   c->activation = static_cast<informer::FfnActivation>(activation);
+  c->normalize = static_cast<informer::NormalizeKind>(normalize);
   if (!GetBool(env, o, "distil", &c->distil) || !GetBool(env, o, "mix", &c->mix) ||
       !GetBool(env, o, "stack", &c->stack) || !GetBool(env, o, "minute_embed", &c->minute_embed))
     return false;

@@ -13,6 +13,7 @@
 #include "core/gemm.h"
 #include "core/status.h"
 #include "kernels/cpu/attention.h"
+#include "kernels/cpu/instance_norm.h"
 #include "kernels/cpu/optim.h"
 
 namespace informer {
@@ -109,6 +110,22 @@ class Ops {
                                      HeadLayout in_q, HeadLayout in_kv, const float* d_out, HeadLayout out_layout,
                                      bool masked, float scale, int64_t u, const int32_t* top, const float* probs,
                                      float* dq, float* dk, float* dv) = 0;
+
+  // ---- instance normalisation of the windows (RevIN / last value; kernels/cpu/instance_norm.h) ----
+  virtual void WindowStatsForward(WindowStatsKind kind, int64_t B, int64_t L, int64_t C, const float* x, float* center,
+                                  float* scale) = 0;
+  virtual void InstanceNormForward(int64_t B, int64_t L, int64_t L_norm, int64_t C, const float* x,
+                                   const float* center, const float* scale, const float* weight, const float* bias,
+                                   float* out) = 0;
+  virtual void InstanceNormBackward(int64_t B, int64_t L, int64_t L_norm, int64_t C, const float* x,
+                                    const float* center, const float* scale, const float* dy, float* d_weight,
+                                    float* d_bias) = 0;
+  virtual void InstanceDenormForward(int64_t B, int64_t L, int64_t C_out, int64_t C_in, const float* y,
+                                     const float* center, const float* scale, const float* weight, const float* bias,
+                                     float* out) = 0;
+  virtual void InstanceDenormBackward(int64_t B, int64_t L, int64_t C_out, int64_t C_in, const float* y,
+                                      const float* center, const float* scale, const float* weight, const float* bias,
+                                      const float* d_out, float* dy, float* d_weight, float* d_bias) = 0;
 
   // ---- loss and optimiser ----
   // Returns the mean squared error (pred and target on the device); d_pred [n] = 2 (pred - target) / n.
