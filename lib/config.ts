@@ -9,6 +9,12 @@ export type Attn = 'prob' | 'full';
 export type Embed = 'timeF' | 'fixed' | 'learned';
 export type Activation = 'gelu' | 'relu';
 export type ModelKind = 'informer' | 'informerstack';
+/**
+ * Per-window instance normalisation around the model: 'none' (the reference), 'revin' (RevIN, Kim et
+ * al. 2022: subtract each window's per-channel mean, divide by its std, learnable affine, reversed on
+ * the output) or 'last' (subtract each window's last value per channel, added back to the output).
+ */
+export type Normalize = 'none' | 'revin' | 'last';
 /** Base frequency letters of the reference: seconds, minutes, hours, days, business days, weeks, months. */
 export type FreqBase = 's' | 't' | 'h' | 'd' | 'b' | 'w' | 'm';
 
@@ -49,6 +55,8 @@ export interface InformerConfig {
   model: ModelKind;
   /** Seed of the model's random generator (initialisation, dropout, key sampling). */
   seed: number;
+  /** Instance normalisation of each input window, reversed on the forecast (default 'none'). */
+  normalize: Normalize;
 }
 
 /** The configuration struct of the native core (snake_case, enums as integers). */
@@ -83,6 +91,8 @@ export interface NativeConfig {
   /** true for model 'informerstack'. */
   stack: boolean;
   seed: number;
+  /** 0 none, 1 revin, 2 last. */
+  normalize: 0 | 1 | 2;
 }
 
 /** Longest sequence the fixed positional table (pe [1, 5000, D]) covers (the core's seq_len bound). */
@@ -113,6 +123,7 @@ export const DEFAULT_CONFIG: Readonly<InformerConfig> = Object.freeze({
   mix: true,
   model: 'informer',
   seed: 0,
+  normalize: 'none',
 });
 
 /** Every InformerConfig key, in declaration order. */
@@ -145,6 +156,8 @@ export const REFERENCE_KEYS: Readonly<Record<string, keyof InformerConfig>> = Ob
   mix: 'mix',
   model: 'model',
   seed: 'seed',
+  // not a reference argument: models saved without it load as 'none', which is the reference
+  normalize: 'normalize',
 });
 
 /** Reference arguments (and fixture config keys) that are not model settings; configFromReference skips them. */
@@ -161,6 +174,7 @@ const ATTNS: readonly Attn[] = ['prob', 'full'];
 const EMBEDS: readonly Embed[] = ['timeF', 'fixed', 'learned'];
 const ACTIVATIONS: readonly Activation[] = ['gelu', 'relu'];
 const MODELS: readonly ModelKind[] = ['informer', 'informerstack'];
+export const NORMALIZE_MODES: readonly Normalize[] = ['none', 'revin', 'last'];
 
 function show(v: unknown): string {
   if (typeof v === 'string') return JSON.stringify(v);
@@ -392,6 +406,7 @@ function validate(src: Record<string, unknown>, label: Label): InformerConfig {
   const embed = oneOf('embed', EMBEDS);
   const activation = oneOf('activation', ACTIVATIONS);
   const model = oneOf('model', MODELS);
+  const normalize = oneOf('normalize', NORMALIZE_MODES);
 
   const padding = get('padding');
   if (padding !== 0 && padding !== 1) fail(`${label('padding')} must be 0 or 1, got ${show(padding)}`);
@@ -477,6 +492,16 @@ function validate(src: Record<string, unknown>, label: Label): InformerConfig {
     );
   }
 
+  // The decoder input's label steps are normalised with the encoder window's statistics, channel by
+  // channel, and output channel j is de-normalised with those of input channel encIn - cOut + j (the
+  // target is the last column: 'MS' maps its one output to it).
+  if (normalize !== 'none' && decIn !== encIn) {
+    fail(`${label('normalize')} "${normalize}" needs ${label('decIn')} = ${label('encIn')} (the decoder input is normalised with the encoder window's statistics), got ${decIn} and ${encIn}`);
+  }
+  if (normalize !== 'none' && cOut > encIn) {
+    fail(`${label('normalize')} "${normalize}" needs ${label('cOut')} <= ${label('encIn')} (each output channel is de-normalised with an input channel's statistics), got ${cOut} > ${encIn}`);
+  }
+
   const out: InformerConfig = {
     seqLen,
     labelLen,
@@ -501,6 +526,7 @@ function validate(src: Record<string, unknown>, label: Label): InformerConfig {
     mix,
     model,
     seed,
+    normalize,
   };
   return Object.freeze(out);
 }
@@ -618,5 +644,6 @@ export function toNativeConfig(c: InformerConfig): NativeConfig {
     mix: r.mix,
     stack: r.model === 'informerstack',
     seed: r.seed,
+    normalize: r.normalize === 'none' ? 0 : r.normalize === 'revin' ? 1 : 2,
   };
 }

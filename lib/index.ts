@@ -14,6 +14,7 @@ export { backends, nativeInfo, setGpuMatmulPrecision } from './native.js';
 export type { GpuMatmulPrecision } from './binding.js';
 export * from './data/index.js';
 export * from './train/index.js';
+export * from './tune/index.js';
 export {
   exportOnnx, buildOnnxModel, checkOnnxModel, onnxSignature, exportModel, inferenceService, inferenceServiceYaml,
   validateInferenceService, checkMlflowModelDir, checkTritonRepository, tritonConfig, DEFAULT_OPSET, EXPORT_FORMATS,

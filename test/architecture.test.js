@@ -33,7 +33,7 @@ function valueImports(file) {
 const lib = Object.fromEntries(files(join(root, 'lib'), ['.ts']).map((f) => [relative(join(root, 'lib'), f), valueImports(f)]));
 
 // Which parts of lib/ each part may import (besides itself). Bottom: the base modules.
-const BASE = ['errors.ts', 'tensor.ts', 'config.ts', 'signature.ts', 'version.ts', 'lazy.ts', 'native.ts', 'binding.ts', 'safetensors.ts', 'fs'];
+const BASE = ['errors.ts', 'tensor.ts', 'config.ts', 'signature.ts', 'version.ts', 'lazy.ts', 'native.ts', 'binding.ts', 'safetensors.ts', 'random.ts', 'fs'];
 const LAYERS = {
   base: BASE,
   'model.ts': ['base', 'optim.ts'],
@@ -45,7 +45,8 @@ const LAYERS = {
   export: ['base', 'model.ts', 'artifact'],
   serve: ['base', 'model.ts', 'data', 'artifact'],
   train: ['base', 'model.ts', 'optim.ts', 'data', 'tracking', 'artifact', 'plots'],
-  cli: ['base', 'model.ts', 'optim.ts', 'data', 'tracking', 'artifact', 'plots', 'export', 'serve', 'train'],
+  tune: ['base', 'model.ts', 'optim.ts', 'data', 'tracking', 'artifact', 'plots', 'train'],
+  cli: ['base', 'model.ts', 'optim.ts', 'data', 'tracking', 'artifact', 'plots', 'export', 'serve', 'train', 'tune'],
 };
 const partOf = (f) => (BASE.includes(f.split('/')[0]) ? 'base' : f.includes('/') ? f.split('/')[0] : f);
 

@@ -108,3 +108,30 @@ t.test('mistakes give one clear line and exit code 2', (t) => {
   }
   t.end();
 });
+
+t.test('tune searches, resumes by run id, and rejects a bad search space naming it', (t) => {
+  const space = join(dir, 'space.yaml');
+  writeFileSync(space, 'd_model: [8, 16]\nlearning_rate: {loguniform: [3e-4, 3e-3]}\nnormalize: [none, revin, last]\n');
+  const args = ['tune', '--data', data, '--target', 'cpu_utilization', '--features', 'S', '--freq', '1min', '--seq-len', '12',
+    '--label-len', '6', '--pred-len', '3', '--space', space, '--n-heads', '2', '--d-ff', '16', '--e-layers', '1', '--d-layers', '1',
+    '--min-epochs', '1', '--max-epochs', '2', '--eta', '2', '--max-steps-per-epoch', '4', '--parallel', '0', '--no-onnx',
+    '--experiment', 'cli-tune', '--mlruns', mlruns];
+  const r = informer(...args, '--trials', '3');
+  t.equal(r.code, 0, r.err);
+  t.match(r.out, /Best: trial \d+ \(validation loss [0-9.]+/);
+  t.match(r.out, /skill vs naive/);
+  const runId = r.out.match(/parent run ([0-9a-f]{32})/)[1];
+  t.match(r.out, /3 child runs/);
+  // Resume with a larger budget: the three trials stay, two more run.
+  const more = informer('tune', '--resume', runId, '--trials', '5', '--parallel', '0', '--no-onnx', '--mlruns', mlruns);
+  t.equal(more.code, 0, more.err);
+  t.match(more.out, new RegExp(`parent run ${runId}`));
+  t.match(more.out, /5 child runs/);
+  const ls = informer('runs', 'ls', '--experiment', 'cli-tune', '--mlruns', mlruns);
+  t.equal([...ls.out.matchAll(/^[0-9a-f]{32}/gm)].length, 6, 'one parent and five trials');
+  writeFileSync(space, 'd_modle: [8, 16]\n');
+  const bad = informer(...args, '--trials', '2');
+  t.not(bad.code, 0);
+  t.match(bad.err, /unknown setting 'd_modle'/);
+  t.end();
+});

@@ -46,6 +46,8 @@ const REFERENCE_CLI_DEFAULTS = {
   eLayers: 2, dLayers: 1, sLayers: [3, 2, 1], dFf: 2048, factor: 5, padding: 0, distil: true,
   dropout: 0.05, attn: 'prob', embed: 'timeF', freq: 'h', activation: 'gelu', mix: true,
   model: 'informer', seed: 0,
+  // not a reference setting: the reference has no instance normalisation
+  normalize: 'none',
 };
 
 t.test('DEFAULT_CONFIG equals the reference CLI defaults', async (t) => {
@@ -150,17 +152,17 @@ const FIXTURE_CONFIGS = {
   seed: {
     seqLen: 12, labelLen: 12, predLen: 6, encIn: 1, decIn: 1, cOut: 1, dModel: 32, nHeads: 4, eLayers: 1,
     dLayers: 1, sLayers: [3, 2, 1], dFf: 128, factor: 5, padding: 0, distil: true, dropout: 0, attn: 'prob',
-    embed: 'timeF', freq: 'h', activation: 'gelu', mix: true, model: 'informer', seed: 0,
+    embed: 'timeF', freq: 'h', activation: 'gelu', mix: true, model: 'informer', seed: 0, normalize: 'none',
   },
   paper_small: {
     seqLen: 96, labelLen: 48, predLen: 24, encIn: 7, decIn: 7, cOut: 7, dModel: 64, nHeads: 4, eLayers: 2,
     dLayers: 1, sLayers: [3, 2, 1], dFf: 128, factor: 5, padding: 0, distil: true, dropout: 0, attn: 'prob',
-    embed: 'timeF', freq: 'h', activation: 'gelu', mix: true, model: 'informer', seed: 0,
+    embed: 'timeF', freq: 'h', activation: 'gelu', mix: true, model: 'informer', seed: 0, normalize: 'none',
   },
   full_fixed: {
     seqLen: 96, labelLen: 48, predLen: 24, encIn: 7, decIn: 7, cOut: 7, dModel: 64, nHeads: 4, eLayers: 2,
     dLayers: 1, sLayers: [3, 2, 1], dFf: 128, factor: 5, padding: 0, distil: true, dropout: 0, attn: 'full',
-    embed: 'fixed', freq: 'h', activation: 'gelu', mix: true, model: 'informer', seed: 0,
+    embed: 'fixed', freq: 'h', activation: 'gelu', mix: true, model: 'informer', seed: 0, normalize: 'none',
   },
 };
 
@@ -201,6 +203,7 @@ t.test('configFromReference mapping', async (t) => {
     seqLen: 48, labelLen: 24, predLen: 12, encIn: 7, decIn: 7, cOut: 1, dModel: 64, nHeads: 8, eLayers: 3,
     dLayers: 2, sLayers: [4, 3, 2], dFf: 256, factor: 3, padding: 1, distil: false, dropout: 0.1,
     attn: 'full', embed: 'learned', freq: 't', activation: 'relu', mix: false, model: 'informerstack', seed: 7,
+    normalize: 'none',
   });
   t.same(configFromReference({ s_layers: [2, 1] }).sLayers, [2, 1]);
   t.same(Object.keys(REFERENCE_KEYS).length, CONFIG_KEYS.length, 'every config key has a reference name');
@@ -215,6 +218,20 @@ t.test('configFromReference mapping', async (t) => {
   throwsConfig(t, () => configFromReference({ whatever: 1 }), [/unknown reference argument "whatever"/]);
   throwsConfig(t, () => configFromReference({ freq: 'a' }), [/freq/, /yearly/]);
   throwsConfig(t, () => configFromReference(null), [/must be an object/]);
+});
+
+t.test('normalize: values, constraints, and models saved without it', async (t) => {
+  for (const mode of ['none', 'revin', 'last']) {
+    t.equal(resolveConfig({ normalize: mode }).normalize, mode);
+    t.equal(configFromReference({ normalize: mode }).normalize, mode);
+  }
+  t.equal(configFromReference({ seq_len: 24, label_len: 12 }).normalize, 'none', 'a config written before normalize existed');
+  throwsConfig(t, () => resolveConfig({ normalize: 'standard' }), [/normalize must be one of "none", "revin", "last", got "standard"/]);
+  throwsConfig(t, () => resolveConfig({ normalize: 'revin', encIn: 3, decIn: 2, cOut: 1 }), [/normalize "revin" needs decIn = encIn/, /got 2 and 3/]);
+  throwsConfig(t, () => resolveConfig({ normalize: 'last', encIn: 2, decIn: 2, cOut: 3 }), [/normalize "last" needs cOut <= encIn/, /3 > 2/]);
+  t.equal(resolveConfig({ normalize: 'none', encIn: 3, decIn: 2, cOut: 5 }).cOut, 5, "'none' keeps the reference's freedom");
+  t.equal(resolveConfig({ normalize: 'revin', encIn: 3, decIn: 3, cOut: 1 }).cOut, 1, 'MS');
+  t.equal(toReferenceConfig(resolveConfig({ normalize: 'revin' })).normalize, 'revin');
 });
 
 t.test('toReferenceConfig round trip', async (t) => {
@@ -296,8 +313,10 @@ t.test('toNativeConfig mapping', async (t) => {
     seq_len: 96, label_len: 48, pred_len: 24, enc_in: 7, dec_in: 7, c_out: 7, d_model: 512, n_heads: 8,
     e_layers: 2, d_layers: 1, s_layers: [3, 2, 1], d_ff: 2048, factor: 5, padding: 0, distil: true,
     dropout: 0.05, attn: 0, embed: 0, n_mark: 4, minute_embed: false, activation: 0, mix: true,
-    stack: false, seed: 0,
+    stack: false, seed: 0, normalize: 0,
   });
+  t.equal(toNativeConfig(resolveConfig({ normalize: 'revin' })).normalize, 1);
+  t.equal(toNativeConfig(resolveConfig({ normalize: 'last' })).normalize, 2);
   const n = toNativeConfig(resolveConfig({
     attn: 'full', embed: 'fixed', freq: '15min', activation: 'relu', mix: false, model: 'informerstack',
     sLayers: [2, 1], distil: false, padding: 1, seed: 99, dropout: 0.1,

@@ -44,6 +44,10 @@ const variants = [
   // Head width 8 takes the in-register attention kernels (forward and backward).
   ['width-8 heads, prob attention', { dModel: 16, nHeads: 2 }],
   ['width-8 heads, full attention, no mix', { dModel: 16, nHeads: 2, attn: 'full', mix: false }],
+  // Instance normalisation: RevIN's affine gets gradients through both the inputs and the output;
+  // MS maps the one output to the last input channel.
+  ['normalize revin, MS (one output of two channels)', { normalize: 'revin', cOut: 1 }],
+  ['normalize last, padding 1', { normalize: 'last', padding: 1 }],
 ];
 
 function randomDirection(n, seed) {
@@ -62,7 +66,8 @@ for (const [name, cfg] of variants) {
     t.teardown(() => model.dispose());
     const B = 3;
     const batch = randomBatch(model.config, model.nMark, B, 9);
-    const target = { data: randomDirection(B * tiny.predLen * tiny.cOut, 5), shape: [B, tiny.predLen, tiny.cOut] };
+    const cOut = model.config.cOut;
+    const target = { data: randomDirection(B * tiny.predLen * cOut, 5), shape: [B, tiny.predLen, cOut] };
     const samples = model.inferenceSampleIndices();
     const opts = { sampleIndices: samples.length ? samples : undefined };
     const { grads } = model.lossAndGradSync(batch, target, opts);

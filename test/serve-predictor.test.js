@@ -24,9 +24,9 @@ t.teardown(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 const table = await readTable(DATA);
 
-function setup(features) {
+function setup(features, normalize = 'none') {
   const ds = ForecastDataset.fromTable(table, { features, target: TARGET, ...WIN });
-  const model = new Informer({ ...SEED, ...ds.modelConfig() });
+  const model = new Informer({ ...SEED, ...ds.modelConfig(), normalize });
   t.teardown(() => model.dispose());
   return { ds, model };
 }
@@ -44,15 +44,18 @@ function maxAbsDiff(a, b) {
   return m;
 }
 
-for (const features of ['S', 'M', 'MS']) {
-  t.test(`${features}: forecast equals the dataset window through forwardSync + inverse scaling`, async (t) => {
-    const { ds, model } = setup(features);
-    const file = path.join(tmp, `model-${features}.safetensors`);
+// Instance normalisation lives in the model (its config travels with the weights), so the
+// predictor's forecast must match forwardSync for every mode too.
+for (const [features, normalize] of [['S', 'none'], ['M', 'none'], ['MS', 'none'], ['M', 'revin'], ['MS', 'last']]) {
+  t.test(`${features}, normalize ${normalize}: forecast equals the dataset window through forwardSync + inverse scaling`, async (t) => {
+    const { ds, model } = setup(features, normalize);
+    const file = path.join(tmp, `model-${features}-${normalize}.safetensors`);
     savePredictorModel(model, ds, file);
     const stored = JSON.parse(readSafetensors(file).metadata.preprocessing);
     t.same(stored, preprocessingFromDataset(ds), 'preprocessing stored in __metadata__');
     const predictor = await Predictor.load(file);
     t.teardown(() => predictor.dispose());
+    t.equal(predictor.model.config.normalize, normalize, 'the normalisation mode is saved with the model');
 
     // The last test window: history = every row up to the end of its encoder window.
     const split = ds.split('test');
@@ -75,8 +78,8 @@ for (const features of ['S', 'M', 'MS']) {
   });
 }
 
-t.test('native and onnx backends agree to 1e-4; predictBatch equals single predictions', async (t) => {
-  const { ds, model } = setup('M');
+t.test('native and onnx backends agree to 1e-4 (with RevIN); predictBatch equals single predictions', async (t) => {
+  const { ds, model } = setup('M', 'revin');
   const native = new Predictor(model, ds);
   const onnx = await Predictor.create(model, preprocessingFromDataset(ds), { backend: 'onnx', intraOpThreads: 1 });
   t.teardown(() => onnx.dispose());

@@ -59,6 +59,7 @@ export const OP_SPECS: Readonly<Record<string, OpSpec>> = Object.freeze({
   Div: { since: 14, inputs: [2, 2], outputs: [1, 1] },
   MatMul: { since: 13, inputs: [2, 2], outputs: [1, 1] },
   Erf: { since: 13, inputs: [1, 1], outputs: [1, 1] },
+  Sqrt: { since: 13, inputs: [1, 1], outputs: [1, 1] },
   Relu: { since: 14, inputs: [1, 1], outputs: [1, 1] },
   Elu: { since: 6, inputs: [1, 1], outputs: [1, 1] },
   Softmax: { since: 13, inputs: [1, 1], outputs: [1, 1] },
@@ -150,6 +151,7 @@ export function inferOutputs(op: string, ins: (ValueType | undefined)[], attrs: 
       return [{ dtype: x.dtype, shape: broadcast(x.shape, y.shape) }];
     }
     case 'Erf':
+    case 'Sqrt':
     case 'Relu':
     case 'Elu':
     case 'Softmax':

@@ -275,11 +275,15 @@ export function decoderLayer(c: LayerContext, prefix: string, x: Value, enc: Val
   });
 }
 
-/** Decoder LayerNorm, projection to cOut, and the last predLen steps -> [B, predLen, cOut]. */
-export function head(c: LayerContext, x: Value, Ldec: number, outputName: string): Value {
+/**
+ * Decoder LayerNorm, projection to cOut, and the last predLen steps -> [B, predLen, cOut], as the
+ * graph output `outputName`; `finish` (the de-normalisation) maps them and names its result.
+ */
+export function head(c: LayerContext, x: Value, Ldec: number, outputName: string, finish?: (y: Value, name: string) => Value): Value {
   const { g, cfg } = c;
   const y = linear(c, layerNorm(c, x, 'decoder.norm'), 'projection');
-  const out = g.node('Slice', [y, g.ints([Ldec - cfg.predLen]), g.ints([Ldec]), g.ints([1])], {}, [outputName])[0] as Value;
+  const slice = [y, g.ints([Ldec - cfg.predLen]), g.ints([Ldec]), g.ints([1])];
+  const out = finish ? finish(g.op('Slice', slice), outputName) : (g.node('Slice', slice, {}, [outputName])[0] as Value);
   g.output(out);
   return out;
 }

@@ -26,6 +26,7 @@ import {
   type ProtoTypes as P,
 } from './onnx-builder.js';
 import { decoderLayer, embedding, encoder, encoderStack, head, type LayerContext } from './onnx-layers.js';
+import { denormalizeOutput, normalizeInput, windowStats } from './onnx-normalize.js';
 
 export { MAX_OPSET, MIN_OPSET };
 export { BATCH_DIM, INPUT_NAMES, OUTPUT_NAME, onnxSignature } from '../signature.js';
@@ -85,7 +86,10 @@ export function buildOnnxModel(model: Informer, opts: OnnxExportOptions = {}): U
   let done = 0;
   progress('building', 0);
 
-  const x = embedding(c, 'enc_embedding', xEnc!, xMarkEnc!, cfg.seqLen);
+  const stats = cfg.normalize === 'none' ? null : windowStats(c, xEnc!);
+  const encIn = stats ? normalizeInput(c, xEnc!, stats, cfg.seqLen, cfg.seqLen) : xEnc!;
+  const decIn = stats ? normalizeInput(c, xDec!, stats, Ld, cfg.labelLen) : xDec!;
+  const x = embedding(c, 'enc_embedding', encIn, xMarkEnc!, cfg.seqLen);
   let enc: { out: typeof x; L: number };
   if (cfg.model === 'informerstack') {
     enc = encoderStack(c, x, cfg.seqLen, cfg.sLayers);
@@ -95,12 +99,12 @@ export function buildOnnxModel(model: Informer, opts: OnnxExportOptions = {}): U
     done += 1;
   }
   progress('building', done / steps);
-  let h = embedding(c, 'dec_embedding', xDec!, xMarkDec!, Ld);
+  let h = embedding(c, 'dec_embedding', decIn, xMarkDec!, Ld);
   for (let i = 0; i < cfg.dLayers; i++) {
     h = decoderLayer(c, `decoder.layers.${i}`, h, enc.out, Ld, enc.L);
     progress('building', ++done / steps);
   }
-  head(c, h, Ld, OUTPUT_NAME);
+  head(c, h, Ld, OUTPUT_NAME, stats ? (y, name) => denormalizeOutput(c, y, stats, name) : undefined);
   progress('building', 1);
 
   // A protobuf message is limited to 2 GiB; a self-contained model.onnx must fit in one.

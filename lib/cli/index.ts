@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The `informer` command: train, predict, export, serve, runs, models, info.
+// The `informer` command: train, tune, predict, export, serve, runs, models, info.
 import { createRequire } from 'node:module';
 
 import { Command } from 'commander';
@@ -11,6 +11,7 @@ import { predictCommand } from './predict.js';
 import { modelsCommand, runsCommand } from './runs.js';
 import { serveCommand } from './serve.js';
 import { trainCommand } from './train.js';
+import { tuneCommand } from './tune.js';
 
 const require = createRequire(import.meta.url);
 const { version } = require('../../package.json') as { version: string };
@@ -20,6 +21,7 @@ const program = new Command('informer')
   .version(version)
   .showHelpAfterError();
 program.addCommand(trainCommand());
+program.addCommand(tuneCommand());
 program.addCommand(predictCommand());
 program.addCommand(exportCommand());
 program.addCommand(serveCommand());

@@ -29,12 +29,12 @@ export const SEED_JOB = {
   dModel: 32, nHeads: 4, eLayers: 1, dLayers: 1, dFf: 128, experiment: 'alibaba-pod-cpu', register: 'alibaba-pod-cpu',
 };
 
-const int = (name: string) => (v: string) => {
+export const int = (name: string) => (v: string) => {
   const n = Number(v);
   if (!Number.isSafeInteger(n)) throw new ConfigError(`--${name} must be an integer, got '${v}'`);
   return n;
 };
-const num = (name: string) => (v: string) => {
+export const num = (name: string) => (v: string) => {
   const n = Number(v);
   if (!Number.isFinite(n)) throw new ConfigError(`--${name} must be a number, got '${v}'`);
   return n;
@@ -57,6 +57,7 @@ const MODEL_OPTIONS: [string, keyof InformerConfig, 'int' | 'num' | 'str', strin
   ['embed', 'embed', 'str', "time encoding: 'timeF', 'fixed' or 'learned' (timeF)"],
   ['activation', 'activation', 'str', "feed-forward activation: 'gelu' or 'relu' (gelu)"],
   ['model', 'model', 'str', "'informer' or 'informerstack' (informer)"],
+  ['normalize', 'normalize', 'str', "per-window instance normalisation: 'none', 'revin' or 'last' (none)"],
   ['seed', 'seed', 'int', 'random seed (0)'],
 ];
 
@@ -96,7 +97,7 @@ export function trainCommand(): Command {
   return cmd;
 }
 
-function parseSplit(spec: unknown): SplitSpec | undefined {
+export function parseSplit(spec: unknown): SplitSpec | undefined {
   if (spec === undefined) return undefined;
   if (spec === 'ett-hour' || spec === 'ett-minute') return spec;
   const parts = String(spec).split(',').map(Number);

@@ -2,6 +2,7 @@
 // seed (the reference shuffles with torch's unseeded global generator).
 
 import { ConfigError } from '../errors.js';
+import { seededStream } from '../random.js';
 
 export interface BatchIndicesOptions {
   shuffle: boolean;
@@ -11,24 +12,6 @@ export interface BatchIndicesOptions {
   seed?: number;
   /** Mixed with the seed so every epoch gets its own order (default 0). */
   epoch?: number;
-}
-
-/** splitmix32 finaliser: spreads every input bit over the whole 32-bit state. */
-function mix32(x: number): number {
-  x = Math.imul(x ^ (x >>> 16), 0x21f0aaad);
-  x = Math.imul(x ^ (x >>> 15), 0x735a2d97);
-  return (x ^ (x >>> 15)) >>> 0;
-}
-
-/** mulberry32: a small, fast 32-bit generator, plenty for shuffling. Returns floats in [0, 1). */
-function mulberry32(state: number): () => number {
-  let a = state >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function int(name: string, v: unknown, min: number): number {
@@ -52,8 +35,7 @@ export function batchIndices(n: number, batchSize: number, opts: BatchIndicesOpt
   for (let i = 0; i < n; i++) order[i] = i;
   if (opts.shuffle) {
     // Both 32-bit halves of the seed and the epoch go through the mixer, so nearby seeds/epochs diverge.
-    const hi = Math.floor(seed / 4294967296);
-    const rand = mulberry32(mix32(mix32(mix32(seed >>> 0) ^ hi) ^ Math.imul(epoch + 1, 0x9e3779b9)));
+    const rand = seededStream(seed, epoch);
     for (let i = n - 1; i > 0; i--) {
       const j = Math.floor(rand() * (i + 1));
       const t = order[i]!;

@@ -90,6 +90,23 @@ export interface TrainResult {
   seconds: number;
 }
 
+/** Where a training schedule stands between epochs (what a checkpoint must keep besides the weights
+ * and the optimizer state). */
+export interface TrainingProgress {
+  /** Epochs done. */
+  epoch: number;
+  /** Learning rate of the next epoch. */
+  lr: number;
+  epochs: EpochEvent[];
+  /** Epoch of the best validation loss (0: none yet) and its weights. */
+  bestEpoch: number;
+  best?: Record<string, Tensor>;
+  /** Early-stopping state (EarlyStopping: best score = -best validation loss). */
+  stopper: { bestScore: number | undefined; counter: number; stop: boolean };
+  /** The last call stopped on the options' AbortSignal. */
+  cancelled: boolean;
+}
+
 export interface Forecasts {
   /** [N, predLen, cOut] model forecasts (scaled). */
   pred: Float32Array;
@@ -140,18 +157,42 @@ export class Trainer {
    * Step and epoch events go to the options' onStep/onEpoch, then to each subscriber.
    */
   async fit(...subscribers: TrainerSubscriber[]): Promise<TrainResult> {
+    const started = Date.now();
+    const progress = await this.runEpochs(this.initialProgress(), this.options.epochs, ...subscribers);
+    if (progress.best) this.model.loadStateDict(progress.best);
+    const { test, testOriginal } = await this.testMetrics();
+    return {
+      epochs: progress.epochs, bestEpoch: progress.bestEpoch, bestValLoss: progress.stopper.bestScore === undefined ? Infinity : -progress.stopper.bestScore,
+      stoppedEarly: progress.stopper.stop, cancelled: progress.cancelled, test, testOriginal, seconds: (Date.now() - started) / 1000,
+    };
+  }
+
+  /** The progress of a schedule that has not started (epoch 0, the initial learning rate). */
+  initialProgress(): TrainingProgress {
+    return {
+      epoch: 0, lr: this.options.learningRate, epochs: [], bestEpoch: 0, stopper: { bestScore: undefined, counter: 0, stop: false },
+      cancelled: false,
+    };
+  }
+
+  /**
+   * Trains from `progress` (epochs done so far) up to epoch `untilEpoch` (at most the schedule's
+   * `epochs`), stopping early, on cancellation, or there; returns the new progress (the model holds
+   * the latest weights, `best` those of the best epoch). `fit` is one call from initialProgress();
+   * tuning calls it rung by rung, with the model and optimizer restored from a checkpoint in between.
+   * Events go to the options' onStep/onEpoch, then to each subscriber.
+   */
+  async runEpochs(progress: TrainingProgress, untilEpoch: number, ...subscribers: TrainerSubscriber[]): Promise<TrainingProgress> {
     const o = this.options;
     const listeners = [{ onStep: o.onStep, onEpoch: o.onEpoch }, ...subscribers];
     const emitStep = (e: StepEvent): void => listeners.forEach((l) => l.onStep?.(e));
     const emitEpoch = (e: EpochEvent): void => listeners.forEach((l) => l.onEpoch?.(e));
-    const started = Date.now();
     const train = this.dataset.split('train');
     const stopper = new EarlyStopping(o.patience, o.delta);
-    const epochs: EpochEvent[] = [];
-    let best: Record<string, Tensor> | undefined;
-    let bestEpoch = 0;
-    let cancelled = false;
-    for (let epoch = 1; epoch <= o.epochs; epoch++) {
+    Object.assign(stopper, progress.stopper);
+    const p: TrainingProgress = { ...progress, epochs: [...progress.epochs], cancelled: false };
+    this.optimizer.lr = p.lr;
+    for (let epoch = p.epoch + 1; epoch <= Math.min(untilEpoch, o.epochs) && !stopper.stop; epoch++) {
       const t0 = Date.now();
       const batches = batchIndices(train.length, o.batchSize, { shuffle: true, dropLast: o.dropLast, seed: o.seed, epoch });
       const steps = Math.min(batches.length, o.maxStepsPerEpoch ?? Infinity);
@@ -160,7 +201,7 @@ export class Trainer {
       let done = 0;
       for (; done < steps; done++) {
         if (o.signal?.aborted) {
-          cancelled = true;
+          p.cancelled = true;
           break;
         }
         const { batch, target } = train.batch(batches[done]);
@@ -168,29 +209,27 @@ export class Trainer {
         sum += loss;
         emitStep({ epoch, step: done + 1, steps, loss, lr: this.optimizer.lr, elapsedMs: Date.now() - t0 });
       }
-      if (cancelled) break;
+      if (p.cancelled) break;
       const valLoss = await this.evaluate('val');
       const testLoss = o.testEachEpoch ? await this.evaluate('test') : null;
       const isBest = stopper.update(valLoss);
       if (isBest) {
-        best = this.model.stateDict();
-        bestEpoch = epoch;
+        p.best = this.model.stateDict();
+        p.bestEpoch = epoch;
       }
       const event: EpochEvent = {
         epoch, trainLoss: sum / done, valLoss, testLoss, lr: this.optimizer.lr, seconds: (Date.now() - t0) / 1000, best: isBest,
       };
-      epochs.push(event);
+      p.epochs.push(event);
+      p.epoch = epoch;
       emitEpoch(event);
       if (stopper.stop) break;
       const next = adjustedLearningRate(o.lradj, o.learningRate, epoch);
       if (next !== undefined) this.optimizer.lr = next;
     }
-    if (best) this.model.loadStateDict(best);
-    const { test, testOriginal } = await this.testMetrics();
-    return {
-      epochs, bestEpoch, bestValLoss: stopper.bestLoss, stoppedEarly: stopper.stop, cancelled, test, testOriginal,
-      seconds: (Date.now() - started) / 1000,
-    };
+    p.lr = this.optimizer.lr;
+    p.stopper = { bestScore: stopper.bestScore, counter: stopper.counter, stop: stopper.stop };
+    return p;
   }
 
   /** Mean of per-batch MSEs over a split in eval mode (the reference's vali()). */

@@ -46,7 +46,7 @@ bool ParseConfig(Napi::Env env, Napi::Value value, informer::ModelConfig* c) {
   Napi::Object o = value.As<Napi::Object>();
   // Integers are only checked to fit an int here; their bounds are ValidateConfig's (one table,
   // kConfigLimits), which Model::Create applies.
-  int attn = 0, embed = 0, activation = 0;
+  int attn = 0, embed = 0, activation = 0, normalize = 0;
   constexpr int64_t kIntMin = -(int64_t{1} << 31), kIntMax = (int64_t{1} << 31) - 1;
   struct IntField { const char* key; int* dst; int64_t lo, hi; };
   const IntField ints[] = {
@@ -58,7 +58,7 @@ bool ParseConfig(Napi::Env env, Napi::Value value, informer::ModelConfig* c) {
       {"d_ff", &c->d_ff, kIntMin, kIntMax},         {"factor", &c->factor, kIntMin, kIntMax},
       {"padding", &c->padding, kIntMin, kIntMax},   {"n_mark", &c->n_mark, kIntMin, kIntMax},
       {"attn", &attn, 0, 1},                        {"embed", &embed, 0, 2},
-      {"activation", &activation, 0, 1},
+      {"activation", &activation, 0, 1},            {"normalize", &normalize, 0, 2},
   };
   for (const IntField& f : ints) {
     int64_t v;
@@ -68,6 +68,7 @@ bool ParseConfig(Napi::Env env, Napi::Value value, informer::ModelConfig* c) {
   c->attn = static_cast<informer::AttnKind>(attn);
   c->embed = static_cast<informer::EmbedKind>(embed);
   c->activation = static_cast<informer::FfnActivation>(activation);
+  c->normalize = static_cast<informer::NormalizeKind>(normalize);
   if (!GetBool(env, o, "distil", &c->distil) || !GetBool(env, o, "mix", &c->mix) ||
       !GetBool(env, o, "stack", &c->stack) || !GetBool(env, o, "minute_embed", &c->minute_embed))
     return false;

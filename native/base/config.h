@@ -12,6 +12,8 @@ namespace informer {
 enum class AttnKind : int { kProb = 0, kFull = 1 };
 enum class EmbedKind : int { kTimeF = 0, kFixed = 1, kLearned = 2 };
 enum class FfnActivation : int { kGelu = 0, kRelu = 1 };
+// Instance normalisation of each input window, reversed on the output (model_normalize.cc).
+enum class NormalizeKind : int { kNone = 0, kRevin = 1, kLast = 2 };
 
 struct ModelConfig {
   int seq_len = 96, label_len = 48, pred_len = 24;
@@ -30,6 +32,7 @@ struct ModelConfig {
   bool mix = true;
   bool stack = false;  // EncoderStack (InformerStack) instead of one Encoder
   uint64_t seed = 0;
+  NormalizeKind normalize = NormalizeKind::kNone;
 
   int dec_len() const { return label_len + pred_len; }
   int head_dim() const { return d_model / n_heads; }

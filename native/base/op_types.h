@@ -31,6 +31,16 @@ struct AttentionShape {
 // eps of LayerNorm and BatchNorm1d (PyTorch's default), on every backend.
 constexpr float kNormEps = 1e-5f;
 
+// eps of RevIN: std = sqrt(population variance + eps); the de-normalisation divides by
+// (affine weight + eps^2), as the paper's code does.
+constexpr float kRevinEps = 1e-5f;
+
+// Statistics of a forecasting window for instance normalisation (cpu/instance_norm.h).
+enum class WindowStatsKind : int {
+  kMeanStd = 0,  // center = mean over L, scale = sqrt(population variance + kRevinEps)  (RevIN)
+  kLast = 1,     // center = the last step's value, scale = 1                          ('last')
+};
+
 struct AdamConfig {
   float lr = 1e-4f, beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f, weight_decay = 0.f;
 };

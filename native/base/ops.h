@@ -106,6 +106,22 @@ class Ops : public DeviceAllocator {
                                      bool masked, float scale, int64_t u, const int32_t* top, const float* probs,
                                      float* dq, float* dk, float* dv) = 0;
 
+  // ---- instance normalisation of the windows (RevIN / last value; cpu/instance_norm.h) ----
+  virtual void WindowStatsForward(WindowStatsKind kind, int64_t B, int64_t L, int64_t C, const float* x, float* center,
+                                  float* scale) = 0;
+  virtual void InstanceNormForward(int64_t B, int64_t L, int64_t L_norm, int64_t C, const float* x,
+                                   const float* center, const float* scale, const float* weight, const float* bias,
+                                   float* out) = 0;
+  virtual void InstanceNormBackward(int64_t B, int64_t L, int64_t L_norm, int64_t C, const float* x,
+                                    const float* center, const float* scale, const float* dy, float* d_weight,
+                                    float* d_bias) = 0;
+  virtual void InstanceDenormForward(int64_t B, int64_t L, int64_t C_out, int64_t C_in, const float* y,
+                                     const float* center, const float* scale, const float* weight, const float* bias,
+                                     float* out) = 0;
+  virtual void InstanceDenormBackward(int64_t B, int64_t L, int64_t C_out, int64_t C_in, const float* y,
+                                      const float* center, const float* scale, const float* weight, const float* bias,
+                                      const float* d_out, float* dy, float* d_weight, float* d_bias) = 0;
+
   // ---- loss and optimiser ----
   // Returns the mean squared error (pred and target on the device); d_pred [n] = 2 (pred - target) / n.
   virtual double MseForwardBackward(int64_t n, const float* pred, const float* target, float* d_pred) = 0;

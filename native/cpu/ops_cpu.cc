@@ -8,6 +8,7 @@
 #include "cpu/attention.h"
 #include "cpu/conv.h"
 #include "cpu/embedding.h"
+#include "cpu/instance_norm.h"
 #include "cpu/linear.h"
 #include "cpu/norm.h"
 #include "cpu/optim.h"
@@ -148,6 +149,28 @@ class CpuOps final : public Ops {
                              float* dv) override {
     informer::ProbAttentionBackward(s, q, k, v, in_q, in_kv, d_out, out_layout, masked, scale, u, top, probs, dq, dk,
                                     dv);
+  }
+
+  void WindowStatsForward(WindowStatsKind kind, int64_t B, int64_t L, int64_t C, const float* x, float* center,
+                          float* scale) override {
+    informer::WindowStatsForward(kind, B, L, C, x, center, scale);
+  }
+  void InstanceNormForward(int64_t B, int64_t L, int64_t L_norm, int64_t C, const float* x, const float* center,
+                           const float* scale, const float* weight, const float* bias, float* out) override {
+    informer::InstanceNormForward(B, L, L_norm, C, x, center, scale, weight, bias, out);
+  }
+  void InstanceNormBackward(int64_t B, int64_t L, int64_t L_norm, int64_t C, const float* x, const float* center,
+                            const float* scale, const float* dy, float* d_weight, float* d_bias) override {
+    informer::InstanceNormBackward(B, L, L_norm, C, x, center, scale, dy, d_weight, d_bias);
+  }
+  void InstanceDenormForward(int64_t B, int64_t L, int64_t C_out, int64_t C_in, const float* y, const float* center,
+                             const float* scale, const float* weight, const float* bias, float* out) override {
+    informer::InstanceDenormForward(B, L, C_out, C_in, y, center, scale, weight, bias, out);
+  }
+  void InstanceDenormBackward(int64_t B, int64_t L, int64_t C_out, int64_t C_in, const float* y, const float* center,
+                              const float* scale, const float* weight, const float* bias, const float* d_out, float* dy,
+                              float* d_weight, float* d_bias) override {
+    informer::InstanceDenormBackward(B, L, C_out, C_in, y, center, scale, weight, bias, d_out, dy, d_weight, d_bias);
   }
 
   double MseForwardBackward(int64_t n, const float* pred, const float* target, float* d_pred) override {

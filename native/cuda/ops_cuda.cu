@@ -12,6 +12,7 @@
 #include "cuda/conv.h"
 #include "cuda/embedding.h"
 #include "cuda/gemm.h"
+#include "cuda/instance_norm.h"
 #include "cuda/linear.h"
 #include "cuda/norm.h"
 #include "cuda/optim.h"
@@ -195,6 +196,29 @@ class CudaOps final : public Ops {
     cuda::ProbAttentionBackward(stream_, s, q, k, v, in_q, in_kv, d_out, out_layout, masked, scale, u, top, probs, dq,
                                 dk, dv, ws);
     arena_->rewind(m);
+  }
+
+  void WindowStatsForward(WindowStatsKind kind, int64_t B, int64_t L, int64_t C, const float* x, float* center,
+                          float* scale) override {
+    cuda::WindowStatsForward(stream_, kind, B, L, C, x, center, scale);
+  }
+  void InstanceNormForward(int64_t B, int64_t L, int64_t L_norm, int64_t C, const float* x, const float* center,
+                           const float* scale, const float* weight, const float* bias, float* out) override {
+    cuda::InstanceNormForward(stream_, B, L, L_norm, C, x, center, scale, weight, bias, out);
+  }
+  void InstanceNormBackward(int64_t B, int64_t L, int64_t L_norm, int64_t C, const float* x, const float* center,
+                            const float* scale, const float* dy, float* d_weight, float* d_bias) override {
+    cuda::InstanceNormBackward(stream_, B, L, L_norm, C, x, center, scale, dy, d_weight, d_bias);
+  }
+  void InstanceDenormForward(int64_t B, int64_t L, int64_t C_out, int64_t C_in, const float* y, const float* center,
+                             const float* scale, const float* weight, const float* bias, float* out) override {
+    cuda::InstanceDenormForward(stream_, B, L, C_out, C_in, y, center, scale, weight, bias, out);
+  }
+  void InstanceDenormBackward(int64_t B, int64_t L, int64_t C_out, int64_t C_in, const float* y, const float* center,
+                              const float* scale, const float* weight, const float* bias, const float* d_out, float* dy,
+                              float* d_weight, float* d_bias) override {
+    cuda::InstanceDenormBackward(stream_, B, L, C_out, C_in, y, center, scale, weight, bias, d_out, dy, d_weight,
+                                 d_bias);
   }
 
   double MseForwardBackward(int64_t n, const float* pred, const float* target, float* d_pred) override {

@@ -2,7 +2,7 @@
 // values: the generator is ours). Linear/Conv1d use PyTorch's default kaiming_uniform(a=sqrt(5)),
 // i.e. U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and biases; the token conv weight is
 // Kaiming-normal (fan_in, leaky_relu slope 0); norms start at 1/0; learned temporal tables N(0, 1);
-// the position table and the 'fixed' temporal tables are sinusoids.
+// the position table and the 'fixed' temporal tables are sinusoids; RevIN's affine starts at 1/0.
 #include <cmath>
 #include <string>
 
@@ -49,6 +49,9 @@ void InitParams(const ModelConfig& c, ParamTable* params, Rng* rng) {
       for (size_t i = 0; i < p.numel; ++i) w[i] = 0.f;
     } else if (EndsWith(p.name, ".running_var")) {
       for (size_t i = 0; i < p.numel; ++i) w[i] = 1.f;
+    } else if (p.name.rfind("revin.", 0) == 0) {  // RevIN starts as the identity affine
+      const float v = EndsWith(p.name, ".affine_weight") ? 1.f : 0.f;
+      for (size_t i = 0; i < p.numel; ++i) w[i] = v;
     } else if (is_norm) {
       const float v = EndsWith(p.name, ".weight") ? 1.f : 0.f;
       for (size_t i = 0; i < p.numel; ++i) w[i] = v;

@@ -119,6 +119,7 @@ void Model::Bind() {
   }
   decoder_norm_ = norm("decoder.norm");
   projection_ = linear("projection");
+  revin_ = NormW{F("revin.affine_weight"), F("revin.affine_bias")};
   deterministic_.assign(draws_.size(), {});
 }
 

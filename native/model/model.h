@@ -171,11 +171,24 @@ class Model {
   const int32_t* NextSample(Pass& p, Status* st);
   void Emit(Pass& p, const std::string& name, const float* data, int64_t L, int64_t C);
 
+  // Instance normalisation around the network (model_normalize.cc); no-ops for normalize 'none'.
+  // Start of the forward: the inputs the network sees (normalised copies in the arena, or `in`).
+  ForwardInput NormalizeInputs(const ForwardInput& in);
+  // End of the forward: tape_.projection de-normalised in place (the raw one kept for the backward).
+  void DenormalizeOutput();
+  // Start of the backward: the gradient of the raw projection, given that of the de-normalised one.
+  const float* DenormalizeBackward(const float* d_out);
+  // Scratch for the gradients of the normalised inputs (zeroed), or nullptr when nothing needs them.
+  float* NormalizedInputGrad(int64_t n);
+  // End of the backward: the affine parameters' gradients from those of the normalised inputs.
+  void NormalizeBackward(const float* d_enc_in, const float* d_dec_in);
+
   // Backward (model_backward.cc): d_out [B, L_dec, c_out] of the projection, grads into grads_.
   void Backward(const float* d_projection);
   float* Zeros(size_t n);
   float* G(const float* param);  // the gradient slot of a parameter view
-  void EmbedBackward(const Embedding& e, const EmbeddingCache& c, const float* dy);
+  // d_x (optional) [B, L, C_in] += the gradient of the embedding's input.
+  void EmbedBackward(const Embedding& e, const EmbeddingCache& c, const float* dy, float* d_x = nullptr);
   void AttentionBackward(const Attention& a, const AttentionCache& c, float* d_out, float* d_xq, float* d_xkv);
   void FeedForwardBackward(const Linear& ff1, const Linear& ff2, const FeedForwardCache& c, float* d_out, float* d_x);
   void NormBackward(const NormW& w, const LayerNormCache& c, const float* d_out, float* d_x);
@@ -201,6 +214,7 @@ class Model {
   std::vector<DecoderLayerW> decoder_layers_;
   NormW decoder_norm_;
   Linear projection_;
+  NormW revin_;  // revin.affine_weight / affine_bias (normalize 'revin'), else null
   Rng rng_;
   Arena arena_;
   Tape tape_;

@@ -22,7 +22,7 @@ void Model::NormBackward(const NormW& w, const LayerNormCache& c, const float* d
   ops_->LayerNormBackward(c.rows, config_.d_model, c.x, w.w, c.mean, c.rstd, d_out, d_x, G(w.w), G(w.b));
 }
 
-void Model::EmbedBackward(const Embedding& e, const EmbeddingCache& c, const float* dy) {
+void Model::EmbedBackward(const Embedding& e, const EmbeddingCache& c, const float* dy, float* d_x) {
   const ModelConfig& cfg = config_;
   const int64_t N = tape_.B * c.L, D = cfg.d_model;
   const Arena::Mark scratch = arena_.mark();
@@ -33,10 +33,12 @@ void Model::EmbedBackward(const Embedding& e, const EmbeddingCache& c, const flo
     ops_->DropoutBackward(N * D, cfg.dropout, c.keep, masked);
     d = masked;
   }
-  // The inputs are data: only the weights get gradients. pe and 'fixed' tables are constants.
+  // The inputs are data: only the weights get gradients (and the input, when a normalisation with
+  // parameters sits before it). pe and 'fixed' tables are constants.
   float* cols = arena_.Alloc(N * 3 * c.C_in);
   ops_->CircularIm2Col3(tape_.B, c.L, c.C_in, c.x, cols);
-  ops_->CircularConv3Backward(tape_.B, c.L, c.C_in, D, cols, e.conv_w, d, nullptr, nullptr, G(e.conv_w), G(e.conv_b));
+  float* d_cols = d_x ? arena_.Alloc(N * 3 * c.C_in) : nullptr;
+  ops_->CircularConv3Backward(tape_.B, c.L, c.C_in, D, cols, e.conv_w, d, d_cols, d_x, G(e.conv_w), G(e.conv_b));
   if (cfg.embed == EmbedKind::kTimeF) {
     ops_->LinearBackward(N, cfg.n_mark, D, c.marks, e.time.w, d, nullptr, false, G(e.time.w), G(e.time.b));
   } else if (cfg.embed == EmbedKind::kLearned) {
@@ -153,6 +155,7 @@ void Model::Backward(const float* d_projection) {
   const ModelConfig& cfg = config_;
   const Tape& t = tape_;
   const int64_t B = t.B, D = cfg.d_model, Ld = cfg.dec_len(), Le = cfg.seq_len, n_dec = B * Ld * D;
+  d_projection = DenormalizeBackward(d_projection);
   float* d_h = arena_.Alloc(n_dec);
   ops_->LinearBackward(B * Ld, D, cfg.c_out, t.decoder_norm.out, projection_.w, d_projection, d_h, false,
                        G(projection_.w), G(projection_.b));
@@ -179,7 +182,8 @@ void Model::Backward(const float* d_projection) {
     arena_.rewind(scratch);
     d_x = d_in;
   }
-  EmbedBackward(dec_embedding_, t.dec_embedding, d_x);
+  float* d_dec_in = NormalizedInputGrad(B * Ld * cfg.dec_in);
+  EmbedBackward(dec_embedding_, t.dec_embedding, d_x, d_dec_in);
 
   float* d_enc_x = Zeros(B * Le * D);
   if (!cfg.stack) {
@@ -197,7 +201,9 @@ void Model::Backward(const float* d_projection) {
       ops_->Add2D(B, Li * D, d_xi, Li * D, d_enc_x + (Le - Li) * D, Le * D);
     }
   }
-  EmbedBackward(enc_embedding_, t.enc_embedding, d_enc_x);
+  float* d_enc_in = NormalizedInputGrad(B * Le * cfg.enc_in);
+  EmbedBackward(enc_embedding_, t.enc_embedding, d_enc_x, d_enc_in);
+  NormalizeBackward(d_enc_in, d_dec_in);
 }
 
 }  // namespace informer

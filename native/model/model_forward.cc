@@ -274,7 +274,8 @@ float* Model::DecoderLayer(Pass& p, const DecoderLayerW& w, DecoderLayerCache& c
   return out;
 }
 
-Status Model::RunForward(Pass& p, const ForwardInput& in) {
+Status Model::RunForward(Pass& p, const ForwardInput& raw) {
+  const ForwardInput in = NormalizeInputs(raw);
   const ModelConfig& c = config_;
   const int64_t B = in.batch, Le = c.seq_len, Ld = c.dec_len(), D = c.d_model;
   Tape& tape = tape_;
@@ -323,6 +324,7 @@ Status Model::RunForward(Pass& p, const ForwardInput& in) {
   ops_->LinearForward(B * Ld, D, c.c_out, h, projection_.w, projection_.b, tape.projection, Activation::kNone,
                       nullptr);
   Emit(p, "projection", tape.projection, Ld, c.c_out);
+  DenormalizeOutput();
   return Status::Ok();
 }
 

@@ -116,6 +116,12 @@ ParamTable::ParamTable(const ModelConfig& c) {
   }
   AddNorm("decoder.norm", c.d_model);
   AddLinear("projection", c.c_out, c.d_model);
+  // RevIN's affine (named as the RevIN reference code's module attributes), after every reference
+  // parameter so their layout does not depend on the normalisation.
+  if (c.normalize == NormalizeKind::kRevin) {
+    Add("revin.affine_weight", {c.enc_in}, ParamKind::kTrainable);
+    Add("revin.affine_bias", {c.enc_in}, ParamKind::kTrainable);
+  }
   // Parameters (trainable and frozen) first, float buffers after them: gradients and Adam moments
   // then cover just the prefix [0, param_float_count) instead of also shadowing the position tables.
   size_t offset = 0;

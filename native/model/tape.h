@@ -85,8 +85,18 @@ struct DecoderLayerCache {
   LayerNormCache norm3;
 };
 
+// Instance normalisation around the network (normalize 'revin' / 'last'; model_normalize.cc).
+struct NormalizeCache {
+  const float* x_enc = nullptr;  // the raw inputs [B, seq_len, enc_in] and [B, dec_len, dec_in]
+  const float* x_dec = nullptr;
+  float* center = nullptr;       // [B, enc_in] statistics of each encoder window
+  float* scale = nullptr;        // [B, enc_in]
+  float* raw = nullptr;          // [B, dec_len, c_out] the projection before de-normalisation
+};
+
 struct Tape {
   int64_t B = 0;
+  NormalizeCache normalize;
   bool train = false;
   EmbeddingCache enc_embedding, dec_embedding;
   std::vector<EncoderCache> encoders;  // one, or one per stacked encoder
@@ -94,7 +104,7 @@ struct Tape {
   int64_t L_enc = 0;
   std::vector<DecoderLayerCache> decoder;
   LayerNormCache decoder_norm;
-  float* projection = nullptr;  // [B, L_dec, c_out]
+  float* projection = nullptr;  // [B, L_dec, c_out] (de-normalised when the model normalises)
 };
 
 }  // namespace informer

@@ -474,6 +474,39 @@ Table Cases() {
       });
     }
   }
+  // instance normalisation of the windows (RevIN, last value)
+  for (const std::vector<int64_t>& d : std::vector<std::vector<int64_t>>{{2, 12, 6, 3}, {3, 96, 72, 7}, {1, 5, 5, 1}}) {
+    for (auto kind : {informer::WindowStatsKind::kMeanStd, informer::WindowStatsKind::kLast}) {
+      for (bool affine : {true, false}) {
+        t.push_back([d, kind, affine](test::Rng& r) {
+          const int64_t B = d[0], L = d[1], L_norm = d[2], C = d[3], C_out = C > 1 ? C - 1 : 1;
+          Case c(std::string("Window stats, instance norm/denorm forward/backward, ") +
+                     (kind == informer::WindowStatsKind::kLast ? "last" : "mean/std") + (affine ? ", affine " : " ") +
+                     Dims(d),
+                 r);
+          const int x = c.In("x", c.Normal(B * L * C, 3.f)), w = c.In("weight", c.Uniform(C, 0.5f, 1.5f)),
+                    bias = c.In("bias", c.Normal(C)), center = c.Out("center", c.Normal(B * C), 1e-10),
+                    scale = c.Out("scale", c.Normal(B * C), 1e-10), out = c.Out("out", c.Normal(B * L * C), 1e-10),
+                    dy = c.In("dy", c.Normal(B * L * C)), dw = c.Out("d_weight", c.Normal(C), 1e-9),
+                    db = c.Out("d_bias", c.Normal(C), 1e-9), y = c.In("y", c.Normal(B * L * C_out)),
+                    dout = c.In("d_out", c.Normal(B * L * C_out)), den = c.Out("denorm", c.Normal(B * L * C_out), 1e-10),
+                    dden = c.Out("d_y", c.Normal(B * L * C_out), 1e-10);
+          c.call = [=](Ops& o, const Case::Pointers& p) {
+            const float* W = affine ? CF(w) : nullptr;
+            const float* Bi = affine ? CF(bias) : nullptr;
+            o.WindowStatsForward(kind, B, L, C, CF(x), F(center), F(scale));
+            o.InstanceNormForward(B, L, L_norm, C, CF(x), CF(center), CF(scale), W, Bi, F(out));
+            if (affine) o.InstanceNormBackward(B, L, L_norm, C, CF(x), CF(center), CF(scale), CF(dy), F(dw), F(db));
+            o.InstanceDenormForward(B, L, C_out, C, CF(y), CF(center), CF(scale), W, Bi, F(den));
+            o.InstanceDenormBackward(B, L, C_out, C, CF(y), CF(center), CF(scale), W, Bi, CF(dout), F(dden),
+                                     affine ? F(dw) : nullptr, affine ? F(db) : nullptr);
+            return 0.0;
+          };
+          return c;
+        });
+      }
+    }
+  }
   // loss and optimiser
   for (int64_t n : kVectorSizes) {
     for (float wd : {0.f, 0.01f}) {

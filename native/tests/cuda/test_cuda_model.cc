@@ -164,6 +164,18 @@ int main() {
     c.seq_len = 16;
     CompareDevices("encoder stack", c, 2);
   }
+  {
+    ModelConfig c = Seed();  // RevIN with the MS channel mapping (two inputs, the forecast of the last)
+    c.enc_in = c.dec_in = 2;
+    c.normalize = informer::NormalizeKind::kRevin;
+    CompareDevices("revin, MS", c, 3);
+  }
+  {
+    ModelConfig c = Seed();
+    c.enc_in = c.dec_in = c.c_out = 2;
+    c.normalize = informer::NormalizeKind::kLast;
+    CompareDevices("last value", c, 2);
+  }
 #ifndef INFORMER_CUDA_EMULATION
   {
     ModelConfig c;  // the paper configuration at batch 4
