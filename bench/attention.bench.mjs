@@ -5,7 +5,8 @@ import { machine, measure, ms, table } from './common.mjs';
 
 const k = kernels();
 const rows = [];
-const H = 8, d = 64;
+const H = 8,
+  d = 64;
 for (const L of [96, 192, 384, 768, 1536, 2048, 3072, 4096]) {
   const n = L * H * d;
   const q = Float32Array.from({ length: n }, (_, i) => Math.sin(i));

@@ -5,8 +5,34 @@ import { cpus } from 'node:os';
 const require = createRequire(import.meta.url);
 const Benchmark = require('benchmark');
 
-export const SEED = { seqLen: 12, labelLen: 12, predLen: 6, encIn: 1, decIn: 1, cOut: 1, dModel: 32, nHeads: 4, eLayers: 1, dLayers: 1, dFf: 128, freq: 'h' };
-export const PAPER = { seqLen: 96, labelLen: 48, predLen: 24, encIn: 7, decIn: 7, cOut: 7, dModel: 512, nHeads: 8, eLayers: 2, dLayers: 1, dFf: 2048, freq: 'h' };
+export const SEED = {
+  seqLen: 12,
+  labelLen: 12,
+  predLen: 6,
+  encIn: 1,
+  decIn: 1,
+  cOut: 1,
+  dModel: 32,
+  nHeads: 4,
+  eLayers: 1,
+  dLayers: 1,
+  dFf: 128,
+  freq: 'h',
+};
+export const PAPER = {
+  seqLen: 96,
+  labelLen: 48,
+  predLen: 24,
+  encIn: 7,
+  decIn: 7,
+  cOut: 7,
+  dModel: 512,
+  nHeads: 8,
+  eLayers: 2,
+  dLayers: 1,
+  dFf: 2048,
+  freq: 'h',
+};
 
 // PyTorch 1.13 CPU (2 threads) and onnxruntime-node 1.30 figures on this machine kind (DESIGN.md 5).
 export const REFERENCE = {

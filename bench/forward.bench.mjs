@@ -5,7 +5,10 @@ import { Informer } from '../dist/index.js';
 import { PAPER, REFERENCE, SEED, machine, measure, ms, randomBatch, table } from './common.mjs';
 
 const rows = [];
-for (const [name, cfg] of [['seed', SEED], ['paper', PAPER]]) {
+for (const [name, cfg] of [
+  ['seed', SEED],
+  ['paper', PAPER],
+]) {
   const prob = new Informer(cfg);
   const full = Informer.fromStateDict({ ...cfg, attn: 'full' }, prob.stateDict());
   for (const B of [1, 32]) {
@@ -17,12 +20,34 @@ for (const [name, cfg] of [['seed', SEED], ['paper', PAPER]]) {
     const ref = REFERENCE[name];
     const torch = B === 1 ? ref.forwardB1Ms : ref.forwardB32Ms;
     const ort = B === 1 ? ref.ortB1Ms : ref.ortB32Ms;
-    rows.push([`${name}`, String(B), ms(p.median), ms(f.median), (f.median / p.median).toFixed(2),
-      `${torch} ms (${(torch / 1e3 / p.median).toFixed(1)}x)`, `${ort} ms (${(ort / 1e3 / p.median).toFixed(1)}x)`]);
+    rows.push([
+      `${name}`,
+      String(B),
+      ms(p.median),
+      ms(f.median),
+      (f.median / p.median).toFixed(2),
+      `${torch} ms (${(torch / 1e3 / p.median).toFixed(1)}x)`,
+      `${ort} ms (${(ort / 1e3 / p.median).toFixed(1)}x)`,
+    ]);
     console.error(`${name} B=${B}: prob ${ms(p.median)}, full ${ms(f.median)}`);
   }
   prob.dispose();
   full.dispose();
 }
-console.log(`### Forward latency (eval)\n\nMachine: ${machine()}. Medians of benchmark.js samples; "full" is the same model with attn 'full', run in the same process.\n`);
-console.log(table(['config', 'batch', 'informer-node (prob)', 'informer-node (full)', 'full / prob', 'PyTorch 1.13 (speed-up)', 'onnxruntime-node, full attn (speed-up)'], rows));
+console.log(
+  `### Forward latency (eval)\n\nMachine: ${machine()}. Medians of benchmark.js samples; "full" is the same model with attn 'full', run in the same process.\n`,
+);
+console.log(
+  table(
+    [
+      'config',
+      'batch',
+      'informer-node (prob)',
+      'informer-node (full)',
+      'full / prob',
+      'PyTorch 1.13 (speed-up)',
+      'onnxruntime-node, full attn (speed-up)',
+    ],
+    rows,
+  ),
+);

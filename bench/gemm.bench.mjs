@@ -19,7 +19,8 @@ for (const [label, M, N, K] of shapes) {
   const flop = 2 * M * N * K;
   const one = await measure(`${label} 1 thread`, () => k.sgemm(false, true, M, N, K, A, B, C, false), { minSamples: 10, maxTime: 4 });
   const all = await measure(`${label} pool`, () => k.sgemm(false, true, M, N, K, A, B, C, true), { minSamples: 10, maxTime: 4 });
-  const g1 = flop / one.median / 1e9, gp = flop / all.median / 1e9;
+  const g1 = flop / one.median / 1e9,
+    gp = flop / all.median / 1e9;
   rows.push([label, g1.toFixed(1), (g1 / 80).toFixed(2), gp.toFixed(1), (gp / g1).toFixed(2)]);
   console.error(`${label}: ${g1.toFixed(1)} GFLOP/s (1 thread), ${gp.toFixed(1)} (pool)`);
 }

@@ -10,10 +10,25 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { machine, table } from './common.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const HEAVY = ['vega', 'vega-lite', 'parquet-wasm', 'apache-arrow', 'arrow-js-ffi', 'onnxruntime-node', 'fastify', 'onnx-proto', 'protobufjs', 'ajv', 'yaml'];
+const HEAVY = [
+  'vega',
+  'vega-lite',
+  'parquet-wasm',
+  'apache-arrow',
+  'arrow-js-ffi',
+  'onnxruntime-node',
+  'fastify',
+  'onnx-proto',
+  'protobufjs',
+  'ajv',
+  'yaml',
+];
 const dir = mkdtempSync(join(tmpdir(), 'informer-import-'));
 const register = join(dir, 'register.mjs');
-writeFileSync(register, `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(root, 'scripts', 'import-trace-hook.mjs')).href)});\n`);
+writeFileSync(
+  register,
+  `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(root, 'scripts', 'import-trace-hook.mjs')).href)});\n`,
+);
 
 function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
@@ -41,12 +56,21 @@ function measureCase(name, args) {
 
 const baseline = measureCase('node -e ""', ['-e', '']);
 const rows = [
-  measureCase("import 'informer-node'", ['--input-type=module', '-e', `await import(${JSON.stringify(pathToFileURL(join(root, 'dist', 'index.js')).href)})`]),
+  measureCase("import 'informer-node'", [
+    '--input-type=module',
+    '-e',
+    `await import(${JSON.stringify(pathToFileURL(join(root, 'dist', 'index.js')).href)})`,
+  ]),
   measureCase('informer --help', [join(root, 'dist', 'cli', 'index.js'), '--help']),
 ];
 rmSync(dir, { recursive: true, force: true });
 console.log(`\n### Start-up (${machine()}), median of 15 fresh processes\n`);
-console.log(table(['what', 'wall time', 'over an empty node process', 'heavy packages loaded'], [
-  [baseline.name, `${baseline.ms.toFixed(0)} ms`, '–', '–'],
-  ...rows.map((r) => [r.name, `${r.ms.toFixed(0)} ms`, `+${(r.ms - baseline.ms).toFixed(0)} ms`, r.heavy.join(', ') || 'none']),
-]));
+console.log(
+  table(
+    ['what', 'wall time', 'over an empty node process', 'heavy packages loaded'],
+    [
+      [baseline.name, `${baseline.ms.toFixed(0)} ms`, '–', '–'],
+      ...rows.map((r) => [r.name, `${r.ms.toFixed(0)} ms`, `+${(r.ms - baseline.ms).toFixed(0)} ms`, r.heavy.join(', ') || 'none']),
+    ],
+  ),
+);

@@ -13,8 +13,34 @@ import { Informer } from '../dist/index.js';
 import { exportOnnx } from '../dist/artifact/onnx.js';
 
 const CONFIGS = {
-  seed: { seqLen: 12, labelLen: 12, predLen: 6, encIn: 1, decIn: 1, cOut: 1, dModel: 32, nHeads: 4, eLayers: 1, dLayers: 1, dFf: 128, freq: 't' },
-  paper: { seqLen: 96, labelLen: 48, predLen: 24, encIn: 7, decIn: 7, cOut: 7, dModel: 512, nHeads: 8, eLayers: 2, dLayers: 1, dFf: 2048, freq: 'h' },
+  seed: {
+    seqLen: 12,
+    labelLen: 12,
+    predLen: 6,
+    encIn: 1,
+    decIn: 1,
+    cOut: 1,
+    dModel: 32,
+    nHeads: 4,
+    eLayers: 1,
+    dLayers: 1,
+    dFf: 128,
+    freq: 't',
+  },
+  paper: {
+    seqLen: 96,
+    labelLen: 48,
+    predLen: 24,
+    encIn: 7,
+    decIn: 7,
+    cOut: 7,
+    dModel: 512,
+    nHeads: 8,
+    eLayers: 2,
+    dLayers: 1,
+    dFf: 2048,
+    freq: 'h',
+  },
 };
 const BATCHES = [1, 32];
 
@@ -28,7 +54,7 @@ function randomBatch(model, B) {
   const T = model.nMark;
   const Ld = c.labelLen + c.predLen;
   let s = 12345;
-  const r = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32) - 0.5;
+  const r = () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32 - 0.5;
   const t = (...shape) => ({ data: Float32Array.from({ length: shape.reduce((a, b) => a * b) }, r), shape });
   return { xEnc: t(B, c.seqLen, c.encIn), xMarkEnc: t(B, c.seqLen, T), xDec: t(B, Ld, c.decIn), xMarkDec: t(B, Ld, T) };
 }
@@ -50,7 +76,12 @@ try {
     const model = new Informer(CONFIGS[name]);
     const file = path.join(dir, `${name}.onnx`);
     exportOnnx(model, file);
-    const session = await ort.InferenceSession.create(file, { intraOpNumThreads: 2, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' });
+    const session = await ort.InferenceSession.create(file, {
+      intraOpNumThreads: 2,
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+      graphOptimizationLevel: 'all',
+    });
     for (const B of BATCHES) {
       const batch = randomBatch(model, B);
       const feeds = {
@@ -82,11 +113,17 @@ try {
 }
 
 const cpu = os.cpus();
-console.log(`\nInference latency: ${cpu.length} x ${cpu[0]?.model ?? 'cpu'}, Node ${process.version}, onnxruntime-node ${ort.env.versions?.common ?? ''} (2 intra-op threads), ` +
-  `INFORMER_NUM_THREADS=${process.env.INFORMER_NUM_THREADS ?? 'default'}, ${new Date().toISOString().slice(0, 10)}; mean ± relative margin of error (benchmark.js)\n`);
-console.log('| config | batch | native forwardSync ms | native forward (async) ms | onnxruntime ms | native/onnx time | native speed-up | max abs diff |');
+console.log(
+  `\nInference latency: ${cpu.length} x ${cpu[0]?.model ?? 'cpu'}, Node ${process.version}, onnxruntime-node ${ort.env.versions?.common ?? ''} (2 intra-op threads), ` +
+    `INFORMER_NUM_THREADS=${process.env.INFORMER_NUM_THREADS ?? 'default'}, ${new Date().toISOString().slice(0, 10)}; mean ± relative margin of error (benchmark.js)\n`,
+);
+console.log(
+  '| config | batch | native forwardSync ms | native forward (async) ms | onnxruntime ms | native/onnx time | native speed-up | max abs diff |',
+);
 console.log('|---|---|---|---|---|---|---|---|');
 const f = (v, r) => `${v < 1 ? v.toFixed(3) : v.toFixed(2)} ±${r.toFixed(1)}%`;
 for (const r of rows) {
-  console.log(`| ${r.name} | ${r.B} | ${f(r.sync, r.syncRme)} | ${f(r.async, r.asyncRme)} | ${f(r.onnx, r.onnxRme)} | ${(r.sync / r.onnx).toFixed(2)} | ${(r.onnx / r.sync).toFixed(1)}x | ${r.diff.toExponential(1)} |`);
+  console.log(
+    `| ${r.name} | ${r.B} | ${f(r.sync, r.syncRme)} | ${f(r.async, r.asyncRme)} | ${f(r.onnx, r.onnxRme)} | ${(r.sync / r.onnx).toFixed(2)} | ${(r.onnx / r.sync).toFixed(1)}x | ${r.diff.toExponential(1)} |`,
+  );
 }

@@ -10,7 +10,21 @@ import os from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 
-const SEED = { seqLen: 12, labelLen: 12, predLen: 6, encIn: 1, decIn: 1, cOut: 1, dModel: 32, nHeads: 4, eLayers: 1, dLayers: 1, dFf: 128, freq: 't', seed: 1 };
+const SEED = {
+  seqLen: 12,
+  labelLen: 12,
+  predLen: 6,
+  encIn: 1,
+  decIn: 1,
+  cOut: 1,
+  dModel: 32,
+  nHeads: 4,
+  eLayers: 1,
+  dLayers: 1,
+  dFf: 128,
+  freq: 't',
+  seed: 1,
+};
 const DATA = fileURLToPath(new URL('../data/alibaba_pod.csv', import.meta.url));
 
 function arg(name, dflt) {
@@ -86,7 +100,12 @@ async function parent() {
   const tensor = (name, t) => ({ name, shape: t.shape, datatype: 'FP32', data: Array.from(t.data) });
   const inferBody = JSON.stringify({
     id: 'bench',
-    inputs: [tensor('x_enc', p.batch.xEnc), tensor('x_mark_enc', p.batch.xMarkEnc), tensor('x_dec', p.batch.xDec), tensor('x_mark_dec', p.batch.xMarkDec)],
+    inputs: [
+      tensor('x_enc', p.batch.xEnc),
+      tensor('x_mark_enc', p.batch.xMarkEnc),
+      tensor('x_dec', p.batch.xDec),
+      tensor('x_mark_dec', p.batch.xMarkDec),
+    ],
   });
   const n = table.length;
   const forecastBody = JSON.stringify({
@@ -96,7 +115,14 @@ async function parent() {
 
   const run = async (label, path, body, opts) => {
     await ask(proc, 'reset');
-    const r = await autocannon({ url: base + path, method: 'POST', headers: { 'content-type': 'application/json' }, body, duration, ...opts });
+    const r = await autocannon({
+      url: base + path,
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+      duration,
+      ...opts,
+    });
     const s = await ask(proc, 'stats');
     return { label, r, s };
   };
@@ -111,11 +137,17 @@ async function parent() {
   proc.send('exit');
 
   const cpu = os.cpus();
-  console.log(`\nServer benchmark: ${cpu.length} x ${cpu[0]?.model ?? 'cpu'}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}; ` +
-    `autocannon ${duration} s per row, server in a child process on 127.0.0.1, batchWindowMs ${arg('window', '0')}; ` +
-    `infer body ${inferBody.length} B, forecast body ${forecastBody.length} B\n`);
-  console.log(`Server event-loop delay at idle: p50 ${idle.loop.p50.toFixed(2)} / p99 ${idle.loop.p99.toFixed(2)} / max ${idle.loop.max.toFixed(2)} ms (monitorEventLoopDelay, 1 ms resolution).\n`);
-  console.log('| load | req/s | p50 ms | p97.5 ms | p99 ms | max ms | non-2xx | server event-loop delay p50 / p99 / max ms | requests per native call | server CPU |');
+  console.log(
+    `\nServer benchmark: ${cpu.length} x ${cpu[0]?.model ?? 'cpu'}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}; ` +
+      `autocannon ${duration} s per row, server in a child process on 127.0.0.1, batchWindowMs ${arg('window', '0')}; ` +
+      `infer body ${inferBody.length} B, forecast body ${forecastBody.length} B\n`,
+  );
+  console.log(
+    `Server event-loop delay at idle: p50 ${idle.loop.p50.toFixed(2)} / p99 ${idle.loop.p99.toFixed(2)} / max ${idle.loop.max.toFixed(2)} ms (monitorEventLoopDelay, 1 ms resolution).\n`,
+  );
+  console.log(
+    '| load | req/s | p50 ms | p97.5 ms | p99 ms | max ms | non-2xx | server event-loop delay p50 / p99 / max ms | requests per native call | server CPU |',
+  );
   console.log('|---|---|---|---|---|---|---|---|---|---|');
   for (const { label, r, s } of rows) {
     const l = r.latency;

@@ -23,7 +23,10 @@ if (process.argv[2] === '--rss-child') {
 }
 
 const rows = [];
-for (const [name, cfg] of [['seed', SEED], ['paper', PAPER]]) {
+for (const [name, cfg] of [
+  ['seed', SEED],
+  ['paper', PAPER],
+]) {
   const model = new Informer(cfg);
   const noDrop = Informer.fromStateDict({ ...cfg, dropout: 0 }, model.stateDict());
   const batch = randomBatch(model.config, model.nMark, 32);
@@ -41,6 +44,10 @@ for (const [name, cfg] of [['seed', SEED], ['paper', PAPER]]) {
 }
 const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--rss-child'], { encoding: 'utf8' });
 const { peakRssMiB } = JSON.parse(child.stdout.trim().split('\n').pop());
-console.log(`### Training step (batch 32)\n\nMachine: ${machine()}. Medians of benchmark.js samples; the dropout-0 column is the same step without dropout masks, same process.\n`);
+console.log(
+  `### Training step (batch 32)\n\nMachine: ${machine()}. Medians of benchmark.js samples; the dropout-0 column is the same step without dropout masks, same process.\n`,
+);
 console.log(table(['config', 'informer-node', 'informer-node, dropout 0', 'PyTorch 1.13', 'speed-up'], rows));
-console.log(`\nPeak RSS while training the paper config (batch 32, whole Node process): **${peakRssMiB.toFixed(0)} MiB** (PyTorch: ${REFERENCE.paper.peakRssMiB} MiB).`);
+console.log(
+  `\nPeak RSS while training the paper config (batch 32, whole Node process): **${peakRssMiB.toFixed(0)} MiB** (PyTorch: ${REFERENCE.paper.peakRssMiB} MiB).`,
+);

@@ -94,7 +94,28 @@ export interface NativeAddon {
   configLimits(): Record<string, [number, number]> & { max_stacked_encoders: number };
   setGpuMatmulPrecision(precision: GpuMatmulPrecision): void;
   kernels: {
-    sgemm(transA: boolean, transB: boolean, M: number, N: number, K: number, A: Float32Array, B: Float32Array, C: Float32Array, threaded: boolean): void;
-    attention(kind: 'prob' | 'full', B: number, H: number, L: number, d: number, q: Float32Array, k: Float32Array, v: Float32Array, out: Float32Array, masked: boolean): void;
+    sgemm(
+      transA: boolean,
+      transB: boolean,
+      M: number,
+      N: number,
+      K: number,
+      A: Float32Array,
+      B: Float32Array,
+      C: Float32Array,
+      threaded: boolean,
+    ): void;
+    attention(
+      kind: 'prob' | 'full',
+      B: number,
+      H: number,
+      L: number,
+      d: number,
+      q: Float32Array,
+      k: Float32Array,
+      v: Float32Array,
+      out: Float32Array,
+      masked: boolean,
+    ): void;
   };
 }

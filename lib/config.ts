@@ -127,9 +127,7 @@ export const DEFAULT_CONFIG: Readonly<InformerConfig> = Object.freeze({
 });
 
 /** Every InformerConfig key, in declaration order. */
-export const CONFIG_KEYS: readonly (keyof InformerConfig)[] = Object.freeze(
-  Object.keys(DEFAULT_CONFIG) as (keyof InformerConfig)[],
-);
+export const CONFIG_KEYS: readonly (keyof InformerConfig)[] = Object.freeze(Object.keys(DEFAULT_CONFIG) as (keyof InformerConfig)[]);
 
 /** Reference snake_case argument name -> InformerConfig key. */
 export const REFERENCE_KEYS: Readonly<Record<string, keyof InformerConfig>> = Object.freeze({
@@ -162,12 +160,36 @@ export const REFERENCE_KEYS: Readonly<Record<string, keyof InformerConfig>> = Ob
 
 /** Reference arguments (and fixture config keys) that are not model settings; configFromReference skips them. */
 export const REFERENCE_NON_MODEL_KEYS: ReadonlySet<string> = new Set([
-  'name', 'batch', 'features', 'out_dir', 'data', 'target', 'checkpoints', 'train_epochs', 'batch_size',
-  'patience', 'learning_rate', 'des', 'loss', 'lradj', 'use_amp', 'inverse', 'use_gpu', 'gpu',
-  'use_multi_gpu', 'devices', 'itr', 'num_workers', 'output_attention', 'do_predict', 'cols', 'root_path',
+  'name',
+  'batch',
+  'features',
+  'out_dir',
+  'data',
+  'target',
+  'checkpoints',
+  'train_epochs',
+  'batch_size',
+  'patience',
+  'learning_rate',
+  'des',
+  'loss',
+  'lradj',
+  'use_amp',
+  'inverse',
+  'use_gpu',
+  'gpu',
+  'use_multi_gpu',
+  'devices',
+  'itr',
+  'num_workers',
+  'output_attention',
+  'do_predict',
+  'cols',
+  'root_path',
   'data_path',
   // set by main_informer.py itself on the parsed args: the untruncated --freq and the multi-GPU ids
-  'detail_freq', 'device_ids',
+  'detail_freq',
+  'device_ids',
 ]);
 
 const ATTNS: readonly Attn[] = ['prob', 'full'];
@@ -251,13 +273,42 @@ const ACCEPTED_FREQS =
   "start, optionally with an integer multiple such as '15min', '5min', '30s', '2h', '3d', '1w'";
 
 const UNIT_LOWER: Readonly<Record<string, FreqBase>> = {
-  s: 's', sec: 's', secs: 's', second: 's', seconds: 's', secondly: 's',
-  t: 't', min: 't', mins: 't', minute: 't', minutes: 't', minutely: 't',
-  h: 'h', hr: 'h', hrs: 'h', hour: 'h', hours: 'h', hourly: 'h',
-  d: 'd', day: 'd', days: 'd', daily: 'd',
-  b: 'b', bday: 'b', bdays: 'b', businessday: 'b', businessdays: 'b',
-  w: 'w', week: 'w', weeks: 'w', weekly: 'w',
-  m: 'm', me: 'm', month: 'm', months: 'm', monthly: 'm',
+  s: 's',
+  sec: 's',
+  secs: 's',
+  second: 's',
+  seconds: 's',
+  secondly: 's',
+  t: 't',
+  min: 't',
+  mins: 't',
+  minute: 't',
+  minutes: 't',
+  minutely: 't',
+  h: 'h',
+  hr: 'h',
+  hrs: 'h',
+  hour: 'h',
+  hours: 'h',
+  hourly: 'h',
+  d: 'd',
+  day: 'd',
+  days: 'd',
+  daily: 'd',
+  b: 'b',
+  bday: 'b',
+  bdays: 'b',
+  businessday: 'b',
+  businessdays: 'b',
+  w: 'w',
+  week: 'w',
+  weeks: 'w',
+  weekly: 'w',
+  m: 'm',
+  me: 'm',
+  month: 'm',
+  months: 'm',
+  monthly: 'm',
 };
 
 /**
@@ -286,9 +337,7 @@ export function freqInfo(freq: string): FreqInfo {
   else if (lower === 'ms' || lower === 'l' || lower === 'us' || lower === 'u' || lower === 'ns' || lower === 'n') {
     throw new ConfigError(
       `freq ${show(freq)}: sub-second frequencies are not supported; the finest is 's' (seconds)` +
-        (lower === 'n'
-          ? " ('n' is what the reference's freq[-1:] truncation makes of '15min'; pass '15min' or 't' here)"
-          : '') +
+        (lower === 'n' ? " ('n' is what the reference's freq[-1:] truncation makes of '15min'; pass '15min' or 't' here)" : '') +
         ` (${ACCEPTED_FREQS})`,
     );
   } else if (/^(a|y|as|ys|ae|ye|ba|by|bas|bys|bae|bye|year|years|yearly|annual|annually)(-[a-z]{3})?$/.test(lower)) {
@@ -451,10 +500,7 @@ function validate(src: Record<string, unknown>, label: Label): InformerConfig {
     fail(`${label('seqLen')} ${seqLen} exceeds the ${positions}-position positional table`);
   }
   if (labelLen + predLen > positions) {
-    fail(
-      `${label('labelLen')} + ${label('predLen')} = ${labelLen + predLen} exceeds the ${positions}-position ` +
-        'positional table',
-    );
+    fail(`${label('labelLen')} + ${label('predLen')} = ${labelLen + predLen} exceeds the ${positions}-position positional table`);
   }
   if (dModel % nHeads !== 0) {
     fail(`${label('dModel')} ${dModel} is not divisible by ${label('nHeads')} ${nHeads}`);
@@ -496,10 +542,14 @@ function validate(src: Record<string, unknown>, label: Label): InformerConfig {
   // channel, and output channel j is de-normalised with those of input channel encIn - cOut + j (the
   // target is the last column: 'MS' maps its one output to it).
   if (normalize !== 'none' && decIn !== encIn) {
-    fail(`${label('normalize')} "${normalize}" needs ${label('decIn')} = ${label('encIn')} (the decoder input is normalised with the encoder window's statistics), got ${decIn} and ${encIn}`);
+    fail(
+      `${label('normalize')} "${normalize}" needs ${label('decIn')} = ${label('encIn')} (the decoder input is normalised with the encoder window's statistics), got ${decIn} and ${encIn}`,
+    );
   }
   if (normalize !== 'none' && cOut > encIn) {
-    fail(`${label('normalize')} "${normalize}" needs ${label('cOut')} <= ${label('encIn')} (each output channel is de-normalised with an input channel's statistics), got ${cOut} > ${encIn}`);
+    fail(
+      `${label('normalize')} "${normalize}" needs ${label('cOut')} <= ${label('encIn')} (each output channel is de-normalised with an input channel's statistics), got ${cOut} > ${encIn}`,
+    );
   }
 
   const out: InformerConfig = {
@@ -550,9 +600,7 @@ export function resolveConfig(partial?: Partial<InformerConfig>): InformerConfig
       if (ref !== undefined) return `${show(k)} (did you mean ${show(ref)}? use configFromReference() for snake_case names)`;
       return s !== undefined ? `${show(k)} (did you mean ${show(s)}?)` : show(k);
     });
-    throw new ConfigError(
-      `unknown config key${unknown.length > 1 ? 's' : ''} ${hints.join(', ')}; valid keys: ${CONFIG_KEYS.join(', ')}`,
-    );
+    throw new ConfigError(`unknown config key${unknown.length > 1 ? 's' : ''} ${hints.join(', ')}; valid keys: ${CONFIG_KEYS.join(', ')}`);
   }
   return validate(src, camelLabel);
 }

@@ -5,8 +5,16 @@ export * from './safetensors.js';
 export * from './config.js';
 export { Informer } from './model.js';
 export type {
-  Batch, DeviceName, ForwardOptions, ForwardWithActivations, LossAndGrad, ModelOptions, OptimizerState, SampleDraw,
-  SampleIndexInput, TrainOptions,
+  Batch,
+  DeviceName,
+  ForwardOptions,
+  ForwardWithActivations,
+  LossAndGrad,
+  ModelOptions,
+  OptimizerState,
+  SampleDraw,
+  SampleIndexInput,
+  TrainOptions,
 } from './model.js';
 export { Adam } from './optim.js';
 export type { AdamOptions } from './optim.js';
@@ -16,15 +24,42 @@ export * from './data/index.js';
 export * from './train/index.js';
 export * from './tune/index.js';
 export {
-  exportOnnx, buildOnnxModel, checkOnnxModel, onnxSignature, exportModel, inferenceService, inferenceServiceYaml,
-  validateInferenceService, checkMlflowModelDir, checkTritonRepository, tritonConfig, DEFAULT_OPSET, EXPORT_FORMATS,
+  exportOnnx,
+  buildOnnxModel,
+  checkOnnxModel,
+  onnxSignature,
+  exportModel,
+  inferenceService,
+  inferenceServiceYaml,
+  validateInferenceService,
+  checkMlflowModelDir,
+  checkTritonRepository,
+  tritonConfig,
+  DEFAULT_OPSET,
+  EXPORT_FORMATS,
 } from './export/index.js';
 export type { OnnxExportOptions, OnnxExportResult, OnnxSignature, ExportModelOptions, ExportModelResult } from './export/index.js';
 export * from './plots/index.js';
 export * as tracking from './tracking/index.js';
 export {
-  setTrackingUri, setExperiment, startRun, activeRun, endRun, logParam, logParams, logMetric, logMetrics, setTag,
-  logArtifact, registerModel, setAlias, getModelVersion, searchRuns, getRun, getMetricHistory, compareRuns,
+  setTrackingUri,
+  setExperiment,
+  startRun,
+  activeRun,
+  endRun,
+  logParam,
+  logParams,
+  logMetric,
+  logMetrics,
+  setTag,
+  logArtifact,
+  registerModel,
+  setAlias,
+  getModelVersion,
+  searchRuns,
+  getRun,
+  getMetricHistory,
+  compareRuns,
 } from './tracking/fluent.js';
 export { RunStore, Run } from './tracking/index.js';
 export * as artifact from './artifact/index.js';

@@ -218,12 +218,18 @@ export class Informer {
 
   /** Names of the parameters that get gradients. */
   parameterNames(): string[] {
-    return this.#model().paramInfo().filter((p) => p.kind === 'trainable').map((p) => p.name);
+    return this.#model()
+      .paramInfo()
+      .filter((p) => p.kind === 'trainable')
+      .map((p) => p.name);
   }
 
   /** Number of trainable scalars. */
   parameterCount(): number {
-    return this.#model().paramInfo().filter((p) => p.kind === 'trainable').reduce((s, p) => s + p.numel, 0);
+    return this.#model()
+      .paramInfo()
+      .filter((p) => p.kind === 'trainable')
+      .reduce((s, p) => s + p.numel, 0);
   }
 
   /** The ProbSparse key-sample draws of one pass, in execution order (empty with attn 'full'). */
@@ -413,6 +419,9 @@ function float32(name: string, t: Tensor, expected: (number | null)[], labels: s
 }
 
 function listNames(names: string[]): string {
-  const shown = names.slice(0, 5).map((n) => `'${n}'`).join(', ');
+  const shown = names
+    .slice(0, 5)
+    .map((n) => `'${n}'`)
+    .join(', ');
   return names.length > 5 ? `${shown}, ... (${names.length - 5} more)` : shown;
 }

@@ -8,7 +8,15 @@ import { fileURLToPath } from 'node:url';
 
 import type { GpuMatmulPrecision, NativeAddon } from './binding.js';
 import {
-  ConfigError, DisposedError, InternalError, NativeError, NativeStatus, OutOfMemoryError, ShapeError, StateDictError, ValueError,
+  ConfigError,
+  DisposedError,
+  InternalError,
+  NativeError,
+  NativeStatus,
+  OutOfMemoryError,
+  ShapeError,
+  StateDictError,
+  ValueError,
 } from './errors.js';
 
 const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');

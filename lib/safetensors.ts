@@ -23,8 +23,23 @@ const METADATA_KEY = '__metadata__';
 
 /** dtypes that exist in the safetensors format but that this library does not load. */
 const KNOWN_UNSUPPORTED = new Set([
-  'BOOL', 'U8', 'I8', 'F8_E5M2', 'F8_E4M3', 'F8_E8M0', 'F4', 'F6_E2M3', 'F6_E3M2',
-  'I16', 'U16', 'F16', 'BF16', 'U32', 'U64', 'F64', 'C64',
+  'BOOL',
+  'U8',
+  'I8',
+  'F8_E5M2',
+  'F8_E4M3',
+  'F8_E8M0',
+  'F4',
+  'F6_E2M3',
+  'F6_E3M2',
+  'I16',
+  'U16',
+  'F16',
+  'BF16',
+  'U32',
+  'U64',
+  'F64',
+  'C64',
 ]);
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -190,9 +205,7 @@ export function decodeSafetensors(bytes: Uint8Array | ArrayBuffer, source = '<by
     const e = end as number;
     if (b > e) fail(`${where}: data_offsets [${b}, ${e}] has begin after end`);
     if (e > dataLen) {
-      fail(
-        `${where}: data_offsets [${b}, ${e}] lie outside the ${dataLen}-byte data section (truncated file?)`,
-      );
+      fail(`${where}: data_offsets [${b}, ${e}] lie outside the ${dataLen}-byte data section (truncated file?)`);
     }
     const itemsize = DTYPE_SIZE[dtype as DType];
     if (!Number.isSafeInteger(count) || count * itemsize !== e - b) {
@@ -243,9 +256,7 @@ export function readSafetensors(pathOrBytes: string | Uint8Array | ArrayBuffer):
   if (pathOrBytes instanceof Uint8Array || pathOrBytes instanceof ArrayBuffer) {
     return decodeSafetensors(pathOrBytes);
   }
-  throw new TypeError(
-    `readSafetensors: expected a file path or a Uint8Array, got ${describeValue(pathOrBytes)}`,
-  );
+  throw new TypeError(`readSafetensors: expected a file path or a Uint8Array, got ${describeValue(pathOrBytes)}`);
 }
 
 interface Layout {
@@ -268,9 +279,7 @@ function layout(tensors: Record<string, Tensor>, metadata?: Record<string, strin
     const meta: Record<string, string> = {};
     for (const [k, v] of Object.entries(metadata)) {
       if (typeof v !== 'string') {
-        throw new FormatError(
-          `safetensors: metadata value for key ${JSON.stringify(k)} must be a string, got ${describeValue(v)}`,
-        );
+        throw new FormatError(`safetensors: metadata value for key ${JSON.stringify(k)} must be a string, got ${describeValue(v)}`);
       }
       setOwn(meta, k, v);
     }
@@ -346,8 +355,12 @@ export function writeSafetensors(path: string, tensors: Record<string, Tensor>, 
     throw new TypeError(`writeSafetensors: path must be a non-empty string, got ${describeValue(path)}`);
   }
   const { header, parts } = layout(tensors, metadata);
-  writeFileAtomic(path, (fd) => {
-    writeAll(fd, header);
-    for (const p of parts) writeAll(fd, p);
-  }, { createParents: false });
+  writeFileAtomic(
+    path,
+    (fd) => {
+      writeAll(fd, header);
+      for (const p of parts) writeAll(fd, p);
+    },
+    { createParents: false },
+  );
 }

@@ -77,7 +77,11 @@ export interface MlflowTensorSpec {
 
 /** MLflow's form of a list of ONNX tensor specs (a symbolic dim becomes -1). */
 export function mlflowTensorSpecs(specs: readonly TensorSpec[]): MlflowTensorSpec[] {
-  return specs.map((s) => ({ name: s.name, type: 'tensor', 'tensor-spec': { dtype: s.dtype, shape: s.shape.map((d) => (typeof d === 'number' ? d : -1)) } }));
+  return specs.map((s) => ({
+    name: s.name,
+    type: 'tensor',
+    'tensor-spec': { dtype: s.dtype, shape: s.shape.map((d) => (typeof d === 'number' ? d : -1)) },
+  }));
 }
 
 /** The MLflow tensor signature of a model of this configuration. */

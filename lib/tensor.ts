@@ -32,10 +32,7 @@ export const DTYPE_SIZE: Readonly<Record<DType, number>> = Object.freeze({ F32: 
 
 // %TypedArray%.prototype[Symbol.toStringTag] reads the internal slot, so it also recognises typed arrays
 // from another realm (vm contexts, some worker setups) where instanceof fails, and cannot be spoofed.
-const typedArrayTagGetter = Object.getOwnPropertyDescriptor(
-  Object.getPrototypeOf(Uint8Array.prototype) as object,
-  Symbol.toStringTag,
-)?.get;
+const typedArrayTagGetter = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype) as object, Symbol.toStringTag)?.get;
 
 function typedArrayTag(x: unknown): string | undefined {
   if (!ArrayBuffer.isView(x) || typedArrayTagGetter === undefined) return undefined;
@@ -113,16 +110,12 @@ export function numel(shape: readonly number[]): number {
  */
 export function tensor<D extends TensorData>(data: D, shape: readonly number[], name = 'tensor'): Tensor<D> {
   if (dtypeOf(data) === undefined) {
-    throw new ShapeError(
-      `${name}: data must be a Float32Array, Int32Array or BigInt64Array, got ${describeValue(data)}`,
-    );
+    throw new ShapeError(`${name}: data must be a Float32Array, Int32Array or BigInt64Array, got ${describeValue(data)}`);
   }
   checkShape(shape, name);
   const n = numel(shape);
   if (n !== data.length) {
-    throw new ShapeError(
-      `${name}: shape ${formatShape(shape)} has ${n} element${n === 1 ? '' : 's'} but data has ${data.length}`,
-    );
+    throw new ShapeError(`${name}: shape ${formatShape(shape)} has ${n} element${n === 1 ? '' : 's'} but data has ${data.length}`);
   }
   return { data, shape: shape.slice() };
 }
@@ -160,9 +153,7 @@ export function assertShape(
   const { data, shape } = t as { data: unknown; shape: unknown };
   const dtype = dtypeOf(data);
   if (dtype === undefined) {
-    throw new ShapeError(
-      `${name}: data must be a Float32Array, Int32Array or BigInt64Array, got ${describeValue(data)}`,
-    );
+    throw new ShapeError(`${name}: data must be a Float32Array, Int32Array or BigInt64Array, got ${describeValue(data)}`);
   }
   checkShape(shape, name);
   const n = numel(shape);
@@ -231,8 +222,7 @@ export function assertFinite(name: string, data: Float32Array | Float64Array, sh
         if (w - w !== 0) count++;
       }
       throw new ValueError(
-        `${name}: contains a non-finite value ${String(v)} at ${where}` +
-          (count > 1 ? ` (${count} non-finite values in total)` : ''),
+        `${name}: contains a non-finite value ${String(v)} at ${where}${count > 1 ? ` (${count} non-finite values in total)` : ''}`,
       );
     }
   }

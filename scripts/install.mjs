@@ -26,7 +26,7 @@ function run(cmd, args) {
 function buildNative(cuda) {
   const cmakeJs = require.resolve('cmake-js/bin/cmake-js');
   const jobs = String(Math.max(1, cpus().length));
-  const args = [cmakeJs, force ? 'rebuild' : 'build', '--parallel', jobs, '--CDINFORMER_CUDA=' + cuda, '--log-level', 'warn'];
+  const args = [cmakeJs, force ? 'rebuild' : 'build', '--parallel', jobs, `--CDINFORMER_CUDA=${cuda}`, '--log-level', 'warn'];
   return run(process.execPath, args);
 }
 

@@ -19,7 +19,8 @@ child.on('close', (code) => {
   if (m) {
     // tap's summary lists only the non-zero counts: { total, pass, fail?, skip?, todo? }.
     const count = (key) => Number(m[0].match(new RegExp(`${key}: (\\d+)`))?.[1] ?? 0);
-    const pass = count('pass'), skip = count('skip') + count('todo');
+    const pass = count('pass'),
+      skip = count('skip') + count('todo');
     const failed = count('fail') || count('total') - pass - skip;
     console.log(`\njs: ${pass} passed, ${failed} failed${skip ? `, ${skip} skipped` : ''}`);
   }

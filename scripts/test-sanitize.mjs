@@ -16,8 +16,21 @@ const env = {
   UBSAN_OPTIONS: 'print_stacktrace=1:halt_on_error=1',
 };
 const steps = [
-  ['cmake', ['-S', root, '-B', build, '-DINFORMER_BUILD_TESTS=ON', '-DINFORMER_CUDA=OFF', '-DCMAKE_BUILD_TYPE=RelWithDebInfo',
-    `-DCMAKE_CXX_FLAGS=${sanitize}`, `-DCMAKE_EXE_LINKER_FLAGS=${sanitize}`, `-DCMAKE_SHARED_LINKER_FLAGS=${sanitize}`]],
+  [
+    'cmake',
+    [
+      '-S',
+      root,
+      '-B',
+      build,
+      '-DINFORMER_BUILD_TESTS=ON',
+      '-DINFORMER_CUDA=OFF',
+      '-DCMAKE_BUILD_TYPE=RelWithDebInfo',
+      `-DCMAKE_CXX_FLAGS=${sanitize}`,
+      `-DCMAKE_EXE_LINKER_FLAGS=${sanitize}`,
+      `-DCMAKE_SHARED_LINKER_FLAGS=${sanitize}`,
+    ],
+  ],
   ['cmake', ['--build', build, '--parallel', String(cpus().length)]],
   ['ctest', ['--test-dir', build, '--output-on-failure']],
 ];

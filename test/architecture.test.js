@@ -33,7 +33,19 @@ function valueImports(file) {
 const lib = Object.fromEntries(files(join(root, 'lib'), ['.ts']).map((f) => [relative(join(root, 'lib'), f), valueImports(f)]));
 
 // Which parts of lib/ each part may import (besides itself). Bottom: the base modules.
-const BASE = ['errors.ts', 'tensor.ts', 'config.ts', 'signature.ts', 'version.ts', 'lazy.ts', 'native.ts', 'binding.ts', 'safetensors.ts', 'random.ts', 'fs'];
+const BASE = [
+  'errors.ts',
+  'tensor.ts',
+  'config.ts',
+  'signature.ts',
+  'version.ts',
+  'lazy.ts',
+  'native.ts',
+  'binding.ts',
+  'safetensors.ts',
+  'random.ts',
+  'fs',
+];
 const LAYERS = {
   base: BASE,
   'model.ts': ['base', 'optim.ts'],
@@ -64,7 +76,10 @@ t.test('lib/: every module imports only from its own part or the parts below it'
   }
   t.same(bad, [], 'no upward imports');
   // The two the architecture issue named: the Trainer knows nothing of autologging or tracking.
-  t.notOk(lib['train/trainer.ts'].some((d) => d.startsWith('tracking/') || d === 'train/autolog.ts' || d.startsWith('artifact/')), 'trainer.ts only emits events');
+  t.notOk(
+    lib['train/trainer.ts'].some((d) => d.startsWith('tracking/') || d === 'train/autolog.ts' || d.startsWith('artifact/')),
+    'trainer.ts only emits events',
+  );
 });
 
 t.test('lib/: no import cycles', async (t) => {
@@ -116,7 +131,10 @@ t.test('importing the package installs no process handlers and loads no heavy de
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const log = join(dir, 'loaded.log');
   const register = join(dir, 'register.mjs');
-  writeFileSync(register, `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(root, 'scripts', 'import-trace-hook.mjs')).href)});\n`);
+  writeFileSync(
+    register,
+    `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(root, 'scripts', 'import-trace-hook.mjs')).href)});\n`,
+  );
   const code = `
     const before = ['SIGINT', 'SIGTERM', 'SIGHUP', 'exit'].map((e) => process.listenerCount(e));
     const m = await import(${JSON.stringify(pathToFileURL(join(root, 'dist', 'index.js')).href)});
@@ -127,7 +145,8 @@ t.test('importing the package installs no process handlers and loads no heavy de
     const after = ['SIGINT', 'SIGTERM', 'SIGHUP', 'exit'].map((e) => process.listenerCount(e));
     console.log(JSON.stringify({ before, after }));`;
   const r = spawnSync(process.execPath, ['--import', register, '--input-type=module', '-e', code], {
-    encoding: 'utf8', env: { ...process.env, INFORMER_IMPORT_LOG: log, NODE_OPTIONS: '' },
+    encoding: 'utf8',
+    env: { ...process.env, INFORMER_IMPORT_LOG: log, NODE_OPTIONS: '' },
   });
   t.equal(r.status, 0, r.stderr);
   const { before, after } = JSON.parse(r.stdout.trim().split('\n').pop());
@@ -138,6 +157,22 @@ t.test('importing the package installs no process handlers and loads no heavy de
   } catch {
     // nothing from node_modules was resolved
   }
-  const heavy = ['vega', 'vega-lite', 'parquet-wasm', 'apache-arrow', 'arrow-js-ffi', 'onnxruntime-node', 'fastify', 'onnx-proto', 'protobufjs', 'ajv', 'yaml'];
-  t.same(heavy.filter((p) => loaded.includes(p)), [], 'none of the heavy packages is loaded');
+  const heavy = [
+    'vega',
+    'vega-lite',
+    'parquet-wasm',
+    'apache-arrow',
+    'arrow-js-ffi',
+    'onnxruntime-node',
+    'fastify',
+    'onnx-proto',
+    'protobufjs',
+    'ajv',
+    'yaml',
+  ];
+  t.same(
+    heavy.filter((p) => loaded.includes(p)),
+    [],
+    'none of the heavy packages is loaded',
+  );
 });

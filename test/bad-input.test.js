@@ -6,7 +6,17 @@ import { join } from 'node:path';
 import t from 'tap';
 
 import {
-  Adam, ConfigError, DisposedError, FormatError, Informer, ShapeError, StateDictError, ValueError, readTable, toNativeConfig, resolveConfig,
+  Adam,
+  ConfigError,
+  DisposedError,
+  FormatError,
+  Informer,
+  ShapeError,
+  StateDictError,
+  ValueError,
+  readTable,
+  toNativeConfig,
+  resolveConfig,
 } from '../dist/index.js';
 import { randomBatch } from './helpers/fixtures.js';
 
@@ -31,14 +41,70 @@ t.test('input shape, dtype and value errors', async (t) => {
   t.teardown(() => m.dispose());
   const good = randomBatch(m.config, m.nMark, 2);
   const cases = [
-    ['wrong seqLen', (b) => { b.xEnc = { data: new Float32Array(2 * 23 * 2), shape: [2, 23, 2] }; }, ShapeError, /xEnc.*seqLen/],
-    ['wrong channels', (b) => { b.xDec = { data: new Float32Array(2 * 18 * 3), shape: [2, 18, 3] }; }, ShapeError, /xDec/],
-    ['batch mismatch', (b) => { b.xMarkDec = { data: new Float32Array(3 * 18 * 4), shape: [3, 18, 4] }; }, ShapeError, /xMarkDec/],
-    ['data shorter than shape', (b) => { b.xEnc = { data: new Float32Array(10), shape: [2, 24, 2] }; }, ShapeError, /elements/],
-    ['float64 data', (b) => { b.xEnc = { data: new Float64Array(96), shape: [2, 24, 2] }; }, ShapeError, /xEnc/],
-    ['missing input', (b) => { delete b.xMarkEnc; }, ShapeError, /xMarkEnc/],
-    ['NaN input', (b) => { b.xEnc.data[5] = NaN; }, ValueError, /x_enc.*non-finite.*batch 0, step 2, column 1/],
-    ['Inf mark', (b) => { b.xMarkDec.data[0] = Infinity; }, ValueError, /x_mark_dec/],
+    [
+      'wrong seqLen',
+      (b) => {
+        b.xEnc = { data: new Float32Array(2 * 23 * 2), shape: [2, 23, 2] };
+      },
+      ShapeError,
+      /xEnc.*seqLen/,
+    ],
+    [
+      'wrong channels',
+      (b) => {
+        b.xDec = { data: new Float32Array(2 * 18 * 3), shape: [2, 18, 3] };
+      },
+      ShapeError,
+      /xDec/,
+    ],
+    [
+      'batch mismatch',
+      (b) => {
+        b.xMarkDec = { data: new Float32Array(3 * 18 * 4), shape: [3, 18, 4] };
+      },
+      ShapeError,
+      /xMarkDec/,
+    ],
+    [
+      'data shorter than shape',
+      (b) => {
+        b.xEnc = { data: new Float32Array(10), shape: [2, 24, 2] };
+      },
+      ShapeError,
+      /elements/,
+    ],
+    [
+      'float64 data',
+      (b) => {
+        b.xEnc = { data: new Float64Array(96), shape: [2, 24, 2] };
+      },
+      ShapeError,
+      /xEnc/,
+    ],
+    [
+      'missing input',
+      (b) => {
+        delete b.xMarkEnc;
+      },
+      ShapeError,
+      /xMarkEnc/,
+    ],
+    [
+      'NaN input',
+      (b) => {
+        b.xEnc.data[5] = NaN;
+      },
+      ValueError,
+      /x_enc.*non-finite.*batch 0, step 2, column 1/,
+    ],
+    [
+      'Inf mark',
+      (b) => {
+        b.xMarkDec.data[0] = Infinity;
+      },
+      ValueError,
+      /x_mark_dec/,
+    ],
   ];
   for (const [name, mutate, cls, msg] of cases) {
     const b = clone(good);
@@ -83,12 +149,21 @@ t.test('state dict errors', (t) => {
   const missing = { ...sd };
   delete missing['projection.bias'];
   t.throws(() => Informer.fromStateDict(cfg, missing), { name: 'StateDictError', message: /missing.*projection\.bias/ });
-  t.throws(() => Informer.fromStateDict(cfg, { ...sd, 'encoder.extra.weight': sd['projection.bias'] }), { name: 'StateDictError', message: /unexpected.*encoder\.extra\.weight/ });
-  t.throws(() => Informer.fromStateDict(cfg, { ...sd, 'projection.weight': { data: new Float32Array(4), shape: [2, 2] } }), { name: 'StateDictError', message: /projection\.weight.*\[2, 2\].*\[2, 16\]/ });
+  t.throws(() => Informer.fromStateDict(cfg, { ...sd, 'encoder.extra.weight': sd['projection.bias'] }), {
+    name: 'StateDictError',
+    message: /unexpected.*encoder\.extra\.weight/,
+  });
+  t.throws(() => Informer.fromStateDict(cfg, { ...sd, 'projection.weight': { data: new Float32Array(4), shape: [2, 2] } }), {
+    name: 'StateDictError',
+    message: /projection\.weight.*\[2, 2\].*\[2, 16\]/,
+  });
   t.throws(() => Informer.fromStateDict(cfg, { ...sd, 'projection.bias': { data: new Int32Array(2), shape: [2] } }), StateDictError);
   const nan = sd['projection.bias'].data.slice();
   nan[1] = NaN;
-  t.throws(() => Informer.fromStateDict(cfg, { ...sd, 'projection.bias': { data: nan, shape: [2] } }), { name: 'ValueError', message: /projection\.bias.*non-finite/ });
+  t.throws(() => Informer.fromStateDict(cfg, { ...sd, 'projection.bias': { data: nan, shape: [2] } }), {
+    name: 'ValueError',
+    message: /projection\.bias.*non-finite/,
+  });
   t.throws(() => Informer.fromStateDict({ ...cfg, dModel: 32 }, sd), StateDictError);
   t.end();
 });
@@ -140,8 +215,10 @@ t.test('the raw addon validates what JavaScript passes it', (t) => {
   const m = new addon.NativeModel(native);
   const B = 1;
   const inputs = {
-    xEnc: new Float32Array(B * 24 * 2), xMarkEnc: new Float32Array(B * 24 * 4),
-    xDec: new Float32Array(B * 18 * 2), xMarkDec: new Float32Array(B * 18 * 4),
+    xEnc: new Float32Array(B * 24 * 2),
+    xMarkEnc: new Float32Array(B * 24 * 4),
+    xDec: new Float32Array(B * 18 * 2),
+    xMarkDec: new Float32Array(B * 18 * 4),
   };
   t.throws(() => m.forwardSync(inputs, 2), /xEnc has 48 elements, expected 96/);
   t.throws(() => m.forwardSync({ ...inputs, xDec: new Int32Array(36) }, 1), /Float32Array/);

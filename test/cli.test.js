@@ -19,16 +19,51 @@ function informer(...args) {
 }
 
 // 2,000 minutes of the pod trace keep the run short.
-const lines = readFileSync(join(root, 'data', 'alibaba_pod.csv'), 'utf8').trim().split('\n');
+const lines = readFileSync(join(root, 'data', 'alibaba_pod.csv'), 'utf8')
+  .trim()
+  .split('\n');
 const data = join(dir, 'pod.csv');
 writeFileSync(data, `${lines.slice(0, 2001).join('\n')}\n`);
 const history = join(dir, 'history.csv');
 writeFileSync(history, `${[lines[0], ...lines.slice(2001, 2041)].join('\n')}\n`);
 
-const trainArgs = ['train', '--data', data, '--target', 'cpu_utilization', '--features', 'S', '--freq', '1min',
-  '--seq-len', '12', '--label-len', '12', '--pred-len', '6', '--d-model', '16', '--n-heads', '2', '--e-layers', '1',
-  '--d-layers', '1', '--d-ff', '32', '--train-epochs', '2', '--batch-size', '16', '--experiment', 'cli-test',
-  '--register', 'pod', '--mlruns', mlruns];
+const trainArgs = [
+  'train',
+  '--data',
+  data,
+  '--target',
+  'cpu_utilization',
+  '--features',
+  'S',
+  '--freq',
+  '1min',
+  '--seq-len',
+  '12',
+  '--label-len',
+  '12',
+  '--pred-len',
+  '6',
+  '--d-model',
+  '16',
+  '--n-heads',
+  '2',
+  '--e-layers',
+  '1',
+  '--d-layers',
+  '1',
+  '--d-ff',
+  '32',
+  '--train-epochs',
+  '2',
+  '--batch-size',
+  '16',
+  '--experiment',
+  'cli-test',
+  '--register',
+  'pod',
+  '--mlruns',
+  mlruns,
+];
 
 t.test('train logs a finished run with params, metrics, plots and a registered model', (t) => {
   const r = informer(...trainArgs, '--run-name', 'first');
@@ -40,7 +75,19 @@ t.test('train logs a finished run with params, metrics, plots and a registered m
   const runId = r.out.match(/run ([0-9a-f]{32})/)[1];
   const show = informer('runs', 'show', runId, '--mlruns', mlruns);
   t.equal(show.code, 0, show.err);
-  for (const key of ['seq_len', 'd_model', 'learning_rate', 'mse', 'naive_mse', 'skill', 'val_loss', 'loss_curve.svg', 'forecast.svg', 'model/MLmodel', 'model/model.onnx'])
+  for (const key of [
+    'seq_len',
+    'd_model',
+    'learning_rate',
+    'mse',
+    'naive_mse',
+    'skill',
+    'val_loss',
+    'loss_curve.svg',
+    'forecast.svg',
+    'model/MLmodel',
+    'model/model.onnx',
+  ])
     t.match(show.out, key);
   const again = informer(...trainArgs, '--run-name', 'second', '--learning-rate', '0.001');
   t.equal(again.code, 0, again.err);
@@ -71,7 +118,11 @@ t.test('predict from a registered model writes a dated forecast', (t) => {
   const auto = informer('predict', 'models:/pod/latest', '--history', history, '--device', 'auto', '--mlruns', mlruns);
   t.equal(auto.code, 0, auto.err);
   const cpuValues = rows.slice(1).map((l) => Number(l.split(',')[1]));
-  const autoValues = auto.out.trim().split('\n').slice(1).map((l) => Number(l.split(',')[1]));
+  const autoValues = auto.out
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((l) => Number(l.split(',')[1]));
   t.ok(autoValues.every((v, i) => Math.abs(v - cpuValues[i]) <= 1e-4 * Math.max(1, Math.abs(cpuValues[i]))));
   const out = join(dir, 'forecast.json');
   t.equal(informer('predict', 'models:/pod/1', '--history', history, '--output', out, '--mlruns', mlruns).code, 0);
@@ -81,7 +132,20 @@ t.test('predict from a registered model writes a dated forecast', (t) => {
 
 t.test('export writes a checked deployment folder', (t) => {
   const out = join(dir, 'deploy');
-  const r = informer('export', 'models:/pod/1', '--format', 'kserve', '--out', out, '--storage-uri', 's3://bucket/pod', '--name', 'pod', '--mlruns', mlruns);
+  const r = informer(
+    'export',
+    'models:/pod/1',
+    '--format',
+    'kserve',
+    '--out',
+    out,
+    '--storage-uri',
+    's3://bucket/pod',
+    '--name',
+    'pod',
+    '--mlruns',
+    mlruns,
+  );
   t.equal(r.code, 0, r.err);
   t.ok(existsSync(join(out, 'inferenceservice.yaml')));
   t.ok(existsSync(join(out, 'model', 'pod', '1', 'model.onnx')));
@@ -112,10 +176,48 @@ t.test('mistakes give one clear line and exit code 2', (t) => {
 t.test('tune searches, resumes by run id, and rejects a bad search space naming it', (t) => {
   const space = join(dir, 'space.yaml');
   writeFileSync(space, 'd_model: [8, 16]\nlearning_rate: {loguniform: [3e-4, 3e-3]}\nnormalize: [none, revin, last]\n');
-  const args = ['tune', '--data', data, '--target', 'cpu_utilization', '--features', 'S', '--freq', '1min', '--seq-len', '12',
-    '--label-len', '6', '--pred-len', '3', '--space', space, '--n-heads', '2', '--d-ff', '16', '--e-layers', '1', '--d-layers', '1',
-    '--min-epochs', '1', '--max-epochs', '2', '--eta', '2', '--max-steps-per-epoch', '4', '--parallel', '0', '--no-onnx',
-    '--experiment', 'cli-tune', '--mlruns', mlruns];
+  const args = [
+    'tune',
+    '--data',
+    data,
+    '--target',
+    'cpu_utilization',
+    '--features',
+    'S',
+    '--freq',
+    '1min',
+    '--seq-len',
+    '12',
+    '--label-len',
+    '6',
+    '--pred-len',
+    '3',
+    '--space',
+    space,
+    '--n-heads',
+    '2',
+    '--d-ff',
+    '16',
+    '--e-layers',
+    '1',
+    '--d-layers',
+    '1',
+    '--min-epochs',
+    '1',
+    '--max-epochs',
+    '2',
+    '--eta',
+    '2',
+    '--max-steps-per-epoch',
+    '4',
+    '--parallel',
+    '0',
+    '--no-onnx',
+    '--experiment',
+    'cli-tune',
+    '--mlruns',
+    mlruns,
+  ];
   const r = informer(...args, '--trials', '3');
   t.equal(r.code, 0, r.err);
   t.match(r.out, /Best: trial \d+ \(validation loss [0-9.]+/);

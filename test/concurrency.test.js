@@ -19,9 +19,13 @@ t.test('overlapping forwards on one model all get the sequential answer', async 
 t.test('two models run at the same time without interfering', async (t) => {
   const a = new Informer(cfg);
   const b = new Informer({ ...cfg, seed: 10 });
-  t.teardown(() => { a.dispose(); b.dispose(); });
+  t.teardown(() => {
+    a.dispose();
+    b.dispose();
+  });
   const batch = randomBatch(a.config, a.nMark, 8, 3);
-  const wantA = Array.from(a.forwardSync(batch).data), wantB = Array.from(b.forwardSync(batch).data);
+  const wantA = Array.from(a.forwardSync(batch).data),
+    wantB = Array.from(b.forwardSync(batch).data);
   const runs = [];
   for (let i = 0; i < 6; i++) runs.push(a.forward(batch), b.forward(batch));
   const out = await Promise.all(runs);
@@ -77,7 +81,7 @@ t.test('overlapping async calls with the event loop blocked get their own result
       else if (which === 1) calls.push(m.forward(batches[k]).then((r) => ['fwd', k, r]));
       else calls.push(m.forwardWithActivations(batches[k]).then((r) => ['act', k, r]));
     }
-    blockFor(step * (1 + rand()));  // the workers finish while the JS thread cannot settle their Promises
+    blockFor(step * (1 + rand())); // the workers finish while the JS thread cannot settle their Promises
     const results = await Promise.all(calls);
     for (const [kind, k, r] of results) {
       if (kind === 'grad') {
@@ -103,11 +107,16 @@ t.test('overlapping async calls with the event loop blocked get their own result
 
 t.test('overlapping async train steps match the same steps run synchronously in order', async (t) => {
   const c = { ...cfg, dropout: 0 };
-  const a = new Informer(c), b = new Informer(c);
-  t.teardown(() => { a.dispose(); b.dispose(); });
+  const a = new Informer(c),
+    b = new Informer(c);
+  t.teardown(() => {
+    a.dispose();
+    b.dispose();
+  });
   const batches = [randomBatch(a.config, a.nMark, 8, 31), randomBatch(a.config, a.nMark, 8, 32)];
   const target = { data: new Float32Array(8 * 12 * 3).fill(0.1), shape: [8, 12, 3] };
-  const optA = new Adam({ lr: 1e-3 }), optB = new Adam({ lr: 1e-3 });
+  const optA = new Adam({ lr: 1e-3 }),
+    optB = new Adam({ lr: 1e-3 });
   const want = [];
   for (let i = 0; i < 8; i++) want.push(b.trainStepSync(batches[i % 2], target, optB, { mode: 'eval' }));
   const rand = seededRandom(11);
@@ -115,7 +124,8 @@ t.test('overlapping async train steps match the same steps run synchronously in 
   for (let i = 0; i < 8; i++) got.push(a.trainStep(batches[i % 2], target, optA, { mode: 'eval' }));
   blockFor(5 + 20 * rand());
   t.same(await Promise.all(got), want, 'losses in queue order');
-  const sa = a.optimizerState(), sb = b.optimizerState();
+  const sa = a.optimizerState(),
+    sb = b.optimizerState();
   t.equal(sa.step, sb.step);
   t.same(Array.from(sa.m), Array.from(sb.m), 'Adam moments');
   t.same(Array.from(a.stateDict()['projection.weight'].data), Array.from(b.stateDict()['projection.weight'].data), 'weights');

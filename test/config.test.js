@@ -25,7 +25,9 @@ const FIXTURES = [
   path.join(here, 'fixtures'),
   path.resolve(here, '../../shared/fixtures'),
   '/work/shared/fixtures',
-].filter(Boolean).find((d) => fs.existsSync(path.join(d, 'seed.safetensors')));
+]
+  .filter(Boolean)
+  .find((d) => fs.existsSync(path.join(d, 'seed.safetensors')));
 
 function throwsConfig(t, fn, patterns = [], msg = '') {
   try {
@@ -42,10 +44,29 @@ function throwsConfig(t, fn, patterns = [], msg = '') {
 }
 
 const REFERENCE_CLI_DEFAULTS = {
-  seqLen: 96, labelLen: 48, predLen: 24, encIn: 7, decIn: 7, cOut: 7, dModel: 512, nHeads: 8,
-  eLayers: 2, dLayers: 1, sLayers: [3, 2, 1], dFf: 2048, factor: 5, padding: 0, distil: true,
-  dropout: 0.05, attn: 'prob', embed: 'timeF', freq: 'h', activation: 'gelu', mix: true,
-  model: 'informer', seed: 0,
+  seqLen: 96,
+  labelLen: 48,
+  predLen: 24,
+  encIn: 7,
+  decIn: 7,
+  cOut: 7,
+  dModel: 512,
+  nHeads: 8,
+  eLayers: 2,
+  dLayers: 1,
+  sLayers: [3, 2, 1],
+  dFf: 2048,
+  factor: 5,
+  padding: 0,
+  distil: true,
+  dropout: 0.05,
+  attn: 'prob',
+  embed: 'timeF',
+  freq: 'h',
+  activation: 'gelu',
+  mix: true,
+  model: 'informer',
+  seed: 0,
   // not a reference setting: the reference has no instance normalisation
   normalize: 'none',
 };
@@ -74,9 +95,22 @@ t.test('resolveConfig fills defaults and returns a frozen copy', async (t) => {
   t.not(c.sLayers, partial.sLayers, 'sLayers copied');
   partial.sLayers.push(9);
   t.same(c.sLayers, [2, 1], 'not affected by later changes of the input');
-  t.throws(() => { 'use strict'; c.seqLen = 5; }, TypeError);
+  t.throws(() => {
+    c.seqLen = 5;
+  }, TypeError);
   t.same(resolveConfig(c), c, 'a resolved config resolves to itself');
-  for (const [k, v] of Object.entries({ attn: 'full', embed: 'learned', activation: 'relu', model: 'informerstack', padding: 1, distil: false, mix: false, seed: 12345, freq: '15min', labelLen: 0 })) {
+  for (const [k, v] of Object.entries({
+    attn: 'full',
+    embed: 'learned',
+    activation: 'relu',
+    model: 'informerstack',
+    padding: 1,
+    distil: false,
+    mix: false,
+    seed: 12345,
+    freq: '15min',
+    labelLen: 0,
+  })) {
     t.equal(resolveConfig({ [k]: v })[k], v, `${k} = ${v} accepted`);
   }
 });
@@ -134,9 +168,15 @@ t.test('sequence lengths too short for the encoder / ProbSparse', async (t) => {
   t.equal(resolveConfig({ seqLen: 8, labelLen: 0, predLen: 1, attn: 'full' }).predLen, 1);
   t.equal(resolveConfig({ seqLen: 8, labelLen: 0, predLen: 2 }).predLen, 2);
   // InformerStack: encoder i sees the last floor(seqLen / 2^i) steps.
-  throwsConfig(t, () => resolveConfig({ model: 'informerstack', seqLen: 3, labelLen: 1, sLayers: [1, 1, 1], attn: 'full' }), [/stacked encoders/, /encoder 2/]);
+  throwsConfig(t, () => resolveConfig({ model: 'informerstack', seqLen: 3, labelLen: 1, sLayers: [1, 1, 1], attn: 'full' }), [
+    /stacked encoders/,
+    /encoder 2/,
+  ]);
   t.equal(resolveConfig({ model: 'informerstack', seqLen: 4, labelLen: 1, sLayers: [1, 1, 1], attn: 'full' }).seqLen, 4);
-  throwsConfig(t, () => resolveConfig({ model: 'informerstack', seqLen: 4, labelLen: 1, sLayers: [1, 1, 1] }), [/attn "prob"/, /encoder 2/]);
+  throwsConfig(t, () => resolveConfig({ model: 'informerstack', seqLen: 4, labelLen: 1, sLayers: [1, 1, 1] }), [
+    /attn "prob"/,
+    /encoder 2/,
+  ]);
 });
 
 t.test('unknown keys are ConfigErrors naming them', async (t) => {
@@ -150,19 +190,82 @@ t.test('unknown keys are ConfigErrors naming them', async (t) => {
 
 const FIXTURE_CONFIGS = {
   seed: {
-    seqLen: 12, labelLen: 12, predLen: 6, encIn: 1, decIn: 1, cOut: 1, dModel: 32, nHeads: 4, eLayers: 1,
-    dLayers: 1, sLayers: [3, 2, 1], dFf: 128, factor: 5, padding: 0, distil: true, dropout: 0, attn: 'prob',
-    embed: 'timeF', freq: 'h', activation: 'gelu', mix: true, model: 'informer', seed: 0, normalize: 'none',
+    seqLen: 12,
+    labelLen: 12,
+    predLen: 6,
+    encIn: 1,
+    decIn: 1,
+    cOut: 1,
+    dModel: 32,
+    nHeads: 4,
+    eLayers: 1,
+    dLayers: 1,
+    sLayers: [3, 2, 1],
+    dFf: 128,
+    factor: 5,
+    padding: 0,
+    distil: true,
+    dropout: 0,
+    attn: 'prob',
+    embed: 'timeF',
+    freq: 'h',
+    activation: 'gelu',
+    mix: true,
+    model: 'informer',
+    seed: 0,
+    normalize: 'none',
   },
   paper_small: {
-    seqLen: 96, labelLen: 48, predLen: 24, encIn: 7, decIn: 7, cOut: 7, dModel: 64, nHeads: 4, eLayers: 2,
-    dLayers: 1, sLayers: [3, 2, 1], dFf: 128, factor: 5, padding: 0, distil: true, dropout: 0, attn: 'prob',
-    embed: 'timeF', freq: 'h', activation: 'gelu', mix: true, model: 'informer', seed: 0, normalize: 'none',
+    seqLen: 96,
+    labelLen: 48,
+    predLen: 24,
+    encIn: 7,
+    decIn: 7,
+    cOut: 7,
+    dModel: 64,
+    nHeads: 4,
+    eLayers: 2,
+    dLayers: 1,
+    sLayers: [3, 2, 1],
+    dFf: 128,
+    factor: 5,
+    padding: 0,
+    distil: true,
+    dropout: 0,
+    attn: 'prob',
+    embed: 'timeF',
+    freq: 'h',
+    activation: 'gelu',
+    mix: true,
+    model: 'informer',
+    seed: 0,
+    normalize: 'none',
   },
   full_fixed: {
-    seqLen: 96, labelLen: 48, predLen: 24, encIn: 7, decIn: 7, cOut: 7, dModel: 64, nHeads: 4, eLayers: 2,
-    dLayers: 1, sLayers: [3, 2, 1], dFf: 128, factor: 5, padding: 0, distil: true, dropout: 0, attn: 'full',
-    embed: 'fixed', freq: 'h', activation: 'gelu', mix: true, model: 'informer', seed: 0, normalize: 'none',
+    seqLen: 96,
+    labelLen: 48,
+    predLen: 24,
+    encIn: 7,
+    decIn: 7,
+    cOut: 7,
+    dModel: 64,
+    nHeads: 4,
+    eLayers: 2,
+    dLayers: 1,
+    sLayers: [3, 2, 1],
+    dFf: 128,
+    factor: 5,
+    padding: 0,
+    distil: true,
+    dropout: 0,
+    attn: 'full',
+    embed: 'fixed',
+    freq: 'h',
+    activation: 'gelu',
+    mix: true,
+    model: 'informer',
+    seed: 0,
+    normalize: 'none',
   },
 };
 
@@ -188,21 +291,83 @@ t.test('configFromReference on the fixture configs', { skip: FIXTURES ? false : 
 t.test('configFromReference mapping', async (t) => {
   const args = {
     // model settings
-    seq_len: 48, label_len: 24, pred_len: 12, enc_in: 7, dec_in: 7, c_out: 1, d_model: 64, n_heads: 8,
-    e_layers: 3, d_layers: 2, s_layers: '4, 3,2', d_ff: 256, factor: 3, padding: 1, distil: false,
-    dropout: 0.1, attn: 'full', embed: 'learned', freq: 't', activation: 'relu', mix: false,
-    model: 'informerstack', seed: 7,
+    seq_len: 48,
+    label_len: 24,
+    pred_len: 12,
+    enc_in: 7,
+    dec_in: 7,
+    c_out: 1,
+    d_model: 64,
+    n_heads: 8,
+    e_layers: 3,
+    d_layers: 2,
+    s_layers: '4, 3,2',
+    d_ff: 256,
+    factor: 3,
+    padding: 1,
+    distil: false,
+    dropout: 0.1,
+    attn: 'full',
+    embed: 'learned',
+    freq: 't',
+    activation: 'relu',
+    mix: false,
+    model: 'informerstack',
+    seed: 7,
     // ignored non-model arguments of main_informer.py and of the fixture configs
-    name: 'x', batch: 32, features: 'MS', out_dir: '/tmp', data: 'ETTh1', target: 'OT', checkpoints: './c',
-    train_epochs: 6, batch_size: 32, patience: 3, learning_rate: 1e-4, des: 'test', loss: 'mse',
-    lradj: 'type1', use_amp: false, inverse: false, use_gpu: true, gpu: 0, use_multi_gpu: false,
-    devices: '0,1,2,3', itr: 2, num_workers: 0, output_attention: false, do_predict: false, cols: null,
-    root_path: './data/ETT/', data_path: 'ETTh1.csv', detail_freq: '15min',
+    name: 'x',
+    batch: 32,
+    features: 'MS',
+    out_dir: '/tmp',
+    data: 'ETTh1',
+    target: 'OT',
+    checkpoints: './c',
+    train_epochs: 6,
+    batch_size: 32,
+    patience: 3,
+    learning_rate: 1e-4,
+    des: 'test',
+    loss: 'mse',
+    lradj: 'type1',
+    use_amp: false,
+    inverse: false,
+    use_gpu: true,
+    gpu: 0,
+    use_multi_gpu: false,
+    devices: '0,1,2,3',
+    itr: 2,
+    num_workers: 0,
+    output_attention: false,
+    do_predict: false,
+    cols: null,
+    root_path: './data/ETT/',
+    data_path: 'ETTh1.csv',
+    detail_freq: '15min',
   };
   t.same(configFromReference(args), {
-    seqLen: 48, labelLen: 24, predLen: 12, encIn: 7, decIn: 7, cOut: 1, dModel: 64, nHeads: 8, eLayers: 3,
-    dLayers: 2, sLayers: [4, 3, 2], dFf: 256, factor: 3, padding: 1, distil: false, dropout: 0.1,
-    attn: 'full', embed: 'learned', freq: 't', activation: 'relu', mix: false, model: 'informerstack', seed: 7,
+    seqLen: 48,
+    labelLen: 24,
+    predLen: 12,
+    encIn: 7,
+    decIn: 7,
+    cOut: 1,
+    dModel: 64,
+    nHeads: 8,
+    eLayers: 3,
+    dLayers: 2,
+    sLayers: [4, 3, 2],
+    dFf: 256,
+    factor: 3,
+    padding: 1,
+    distil: false,
+    dropout: 0.1,
+    attn: 'full',
+    embed: 'learned',
+    freq: 't',
+    activation: 'relu',
+    mix: false,
+    model: 'informerstack',
+    seed: 7,
     normalize: 'none',
   });
   t.same(configFromReference({ s_layers: [2, 1] }).sLayers, [2, 1]);
@@ -210,7 +375,9 @@ t.test('configFromReference mapping', async (t) => {
   for (const k of ['name', 'batch', 'features', 'out_dir', 'data_path', 'use_gpu']) t.ok(REFERENCE_NON_MODEL_KEYS.has(k));
 
   throwsConfig(t, () => configFromReference({ seq_len: 0 }), [/seq_len \(seqLen\) must be an integer >= 1, got 0/]);
-  throwsConfig(t, () => configFromReference({ d_model: 30, n_heads: 4 }), [/d_model \(dModel\) 30 is not divisible by n_heads \(nHeads\) 4/]);
+  throwsConfig(t, () => configFromReference({ d_model: 30, n_heads: 4 }), [
+    /d_model \(dModel\) 30 is not divisible by n_heads \(nHeads\) 4/,
+  ]);
   throwsConfig(t, () => configFromReference({ s_layers: '3,x,1' }), [/s_layers/, /"3,x,1"/]);
   throwsConfig(t, () => configFromReference({ seqlen: 96 }), [/"seqlen"/, /did you mean "seq_len"/]);
   throwsConfig(t, () => configFromReference({ dmodel: 96 }), [/"dmodel"/, /did you mean "d_model"/]);
@@ -227,8 +394,14 @@ t.test('normalize: values, constraints, and models saved without it', async (t) 
   }
   t.equal(configFromReference({ seq_len: 24, label_len: 12 }).normalize, 'none', 'a config written before normalize existed');
   throwsConfig(t, () => resolveConfig({ normalize: 'standard' }), [/normalize must be one of "none", "revin", "last", got "standard"/]);
-  throwsConfig(t, () => resolveConfig({ normalize: 'revin', encIn: 3, decIn: 2, cOut: 1 }), [/normalize "revin" needs decIn = encIn/, /got 2 and 3/]);
-  throwsConfig(t, () => resolveConfig({ normalize: 'last', encIn: 2, decIn: 2, cOut: 3 }), [/normalize "last" needs cOut <= encIn/, /3 > 2/]);
+  throwsConfig(t, () => resolveConfig({ normalize: 'revin', encIn: 3, decIn: 2, cOut: 1 }), [
+    /normalize "revin" needs decIn = encIn/,
+    /got 2 and 3/,
+  ]);
+  throwsConfig(t, () => resolveConfig({ normalize: 'last', encIn: 2, decIn: 2, cOut: 3 }), [
+    /normalize "last" needs cOut <= encIn/,
+    /3 > 2/,
+  ]);
   t.equal(resolveConfig({ normalize: 'none', encIn: 3, decIn: 2, cOut: 5 }).cOut, 5, "'none' keeps the reference's freedom");
   t.equal(resolveConfig({ normalize: 'revin', encIn: 3, decIn: 3, cOut: 1 }).cOut, 1, 'MS');
   t.equal(toReferenceConfig(resolveConfig({ normalize: 'revin' })).normalize, 'revin');
@@ -288,7 +461,12 @@ t.test('freqInfo', async (t) => {
   throwsConfig(t, () => freqInfo('ms'), [/sub-second/]);
   throwsConfig(t, () => freqInfo('0h'), [/multiple must be an integer >= 1/]);
   for (const bad of ['', 'x', '15', 'h15', '1.5h', '-1h', 'hour and a half', '15 mn']) {
-    throwsConfig(t, () => freqInfo(bad), [new RegExp(`freq ${JSON.stringify(bad).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`), /accepted/, /15min/], `freq ${JSON.stringify(bad)}`);
+    throwsConfig(
+      t,
+      () => freqInfo(bad),
+      [new RegExp(`freq ${JSON.stringify(bad).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`), /accepted/, /15min/],
+      `freq ${JSON.stringify(bad)}`,
+    );
   }
   throwsConfig(t, () => freqInfo(undefined), [/freq must be a string/]);
 });
@@ -310,17 +488,49 @@ t.test('markColumns table', async (t) => {
 
 t.test('toNativeConfig mapping', async (t) => {
   t.same(toNativeConfig(resolveConfig()), {
-    seq_len: 96, label_len: 48, pred_len: 24, enc_in: 7, dec_in: 7, c_out: 7, d_model: 512, n_heads: 8,
-    e_layers: 2, d_layers: 1, s_layers: [3, 2, 1], d_ff: 2048, factor: 5, padding: 0, distil: true,
-    dropout: 0.05, attn: 0, embed: 0, n_mark: 4, minute_embed: false, activation: 0, mix: true,
-    stack: false, seed: 0, normalize: 0,
+    seq_len: 96,
+    label_len: 48,
+    pred_len: 24,
+    enc_in: 7,
+    dec_in: 7,
+    c_out: 7,
+    d_model: 512,
+    n_heads: 8,
+    e_layers: 2,
+    d_layers: 1,
+    s_layers: [3, 2, 1],
+    d_ff: 2048,
+    factor: 5,
+    padding: 0,
+    distil: true,
+    dropout: 0.05,
+    attn: 0,
+    embed: 0,
+    n_mark: 4,
+    minute_embed: false,
+    activation: 0,
+    mix: true,
+    stack: false,
+    seed: 0,
+    normalize: 0,
   });
   t.equal(toNativeConfig(resolveConfig({ normalize: 'revin' })).normalize, 1);
   t.equal(toNativeConfig(resolveConfig({ normalize: 'last' })).normalize, 2);
-  const n = toNativeConfig(resolveConfig({
-    attn: 'full', embed: 'fixed', freq: '15min', activation: 'relu', mix: false, model: 'informerstack',
-    sLayers: [2, 1], distil: false, padding: 1, seed: 99, dropout: 0.1,
-  }));
+  const n = toNativeConfig(
+    resolveConfig({
+      attn: 'full',
+      embed: 'fixed',
+      freq: '15min',
+      activation: 'relu',
+      mix: false,
+      model: 'informerstack',
+      sLayers: [2, 1],
+      distil: false,
+      padding: 1,
+      seed: 99,
+      dropout: 0.1,
+    }),
+  );
   t.equal(n.attn, 1);
   t.equal(n.embed, 1);
   t.equal(n.n_mark, 5);
@@ -350,12 +560,28 @@ t.test('one table of bounds: the TypeScript checks use the native core limits', 
   const addon = loadAddon();
   const limits = addon.configLimits();
   t.equal(limits.seq_len[1], MAX_POSITIONS, 'the position table');
-  for (const [camel, ref] of [['dModel', 'd_model'], ['dFf', 'd_ff'], ['encIn', 'enc_in'], ['eLayers', 'e_layers'], ['factor', 'factor']]) {
+  for (const [camel, ref] of [
+    ['dModel', 'd_model'],
+    ['dFf', 'd_ff'],
+    ['encIn', 'enc_in'],
+    ['eLayers', 'e_layers'],
+    ['factor', 'factor'],
+  ]) {
     const [, hi] = limits[ref];
-    throwsConfig(t, () => resolveConfig({ [camel]: hi + 1 }), [new RegExp(`${camel} must be at most ${hi}, got ${hi + 1}`)], `${camel} above the native bound`);
+    throwsConfig(
+      t,
+      () => resolveConfig({ [camel]: hi + 1 }),
+      [new RegExp(`${camel} must be at most ${hi}, got ${hi + 1}`)],
+      `${camel} above the native bound`,
+    );
     // The core refuses the same value on its own, whatever JavaScript sends it.
     const native = toNativeConfig(resolveConfig({}));
-    t.throws(() => new addon.NativeModel({ ...native, [ref]: hi + 1 }), { name: 'ConfigError', message: new RegExp(`^${ref} must be in \\[\\d+, ${hi}\\], got ${hi + 1}$`) });
+    t.throws(() => new addon.NativeModel({ ...native, [ref]: hi + 1 }), {
+      name: 'ConfigError',
+      message: new RegExp(`^${ref} must be in \\[\\d+, ${hi}\\], got ${hi + 1}$`),
+    });
   }
-  throwsConfig(t, () => resolveConfig({ model: 'informerstack', sLayers: Array(limits.max_stacked_encoders + 1).fill(1), attn: 'full' }), [/sLayers has 65 entries, at most 64/]);
+  throwsConfig(t, () => resolveConfig({ model: 'informerstack', sLayers: Array(limits.max_stacked_encoders + 1).fill(1), attn: 'full' }), [
+    /sLayers has 65 entries, at most 64/,
+  ]);
 });

@@ -31,7 +31,11 @@ t.test('channel order, sizes and borders (custom ratios)', (t) => {
   t.equal(ds.freq, 'h', 'inferred');
   // N = 20: train = 10, test = 5, val = 5 → [0,10), [10-4, 15), [20-5-4, 20)
   t.same(ds.borders, { train: [0, 10], val: [6, 15], test: [11, 20] });
-  t.same(['train', 'val', 'test'].map((s) => ds.split(s).length), [4, 3, 3], 'rows - seqLen - predLen + 1');
+  t.same(
+    ['train', 'val', 'test'].map((s) => ds.split(s).length),
+    [4, 3, 3],
+    'rows - seqLen - predLen + 1',
+  );
   t.same(ds.modelConfig(), { seqLen: 4, labelLen: 2, predLen: 3, encIn: 3, decIn: 3, cOut: 3, freq: 'h', embed: 'timeF', padding: 0 });
   const ms = ForecastDataset.fromTable(tinyTable(), { ...opts, features: 'MS' });
   t.same([ms.encIn, ms.decIn, ms.cOut], [3, 3, 1]);
@@ -63,8 +67,15 @@ t.test('batch: encoder window, decoder input (label + zeros/ones), marks and tar
   t.same(Array.from(batch.xEnc.data.subarray(12, 24)), [6, 7, 8, 9].flatMap(rowVals), 'second sample is window 0');
   const marks = timeFeatures(ds.dates, 'h', 'timeF');
   t.same(Array.from(batch.xMarkEnc.data.subarray(0, 16)), Array.from(marks.data.subarray(7 * 4, 11 * 4)));
-  t.same(Array.from(batch.xMarkDec.data.subarray(0, 20)), Array.from(marks.data.subarray(9 * 4, 14 * 4)), 'marks cover label and prediction steps');
-  t.same(Array.from(val.windowDates(1)), [11, 12, 13].map((r) => T0 + r * HOUR));
+  t.same(
+    Array.from(batch.xMarkDec.data.subarray(0, 20)),
+    Array.from(marks.data.subarray(9 * 4, 14 * 4)),
+    'marks cover label and prediction steps',
+  );
+  t.same(
+    Array.from(val.windowDates(1)),
+    [11, 12, 13].map((r) => T0 + r * HOUR),
+  );
   t.same(Array.from(ds.windowDates('val', 1)), Array.from(val.windowDates(1)));
 
   const ones = ForecastDataset.fromTable(tinyTable(), { ...opts, features: 'M', padding: 1 });
@@ -137,8 +148,16 @@ t.test('errors', (t) => {
   bad({ seqLen: 0 }, ConfigError, 'seqLen');
   bad({ padding: 2 }, ConfigError, 'padding');
   bad({ columns: ['nope'] }, { name: 'ConfigError', message: /unknown column "nope"/ }, 'unknown column');
-  bad({ seqLen: 6, labelLen: 2, predLen: 5 }, { name: 'ConfigError', message: /the train split has 10 rows but one window needs seqLen \+ predLen = 11/ }, 'too few rows');
-  bad({ split: { train: 0.5, val: 0.1, test: 0.25 } }, { name: 'ConfigError', message: /val split has 6 rows but one window needs .* = 7/ }, 'val too short');
+  bad(
+    { seqLen: 6, labelLen: 2, predLen: 5 },
+    { name: 'ConfigError', message: /the train split has 10 rows but one window needs seqLen \+ predLen = 11/ },
+    'too few rows',
+  );
+  bad(
+    { split: { train: 0.5, val: 0.1, test: 0.25 } },
+    { name: 'ConfigError', message: /val split has 6 rows but one window needs .* = 7/ },
+    'val too short',
+  );
   bad({ split: 'ett-hour' }, { name: 'ConfigError', message: /needs at least 14400 rows.*has 20/ }, 'ett-hour on a small table');
   bad({ split: { train: 0.8, val: 0.2, test: 0.2 } }, { name: 'ConfigError', message: /sum to at most 1/ }, 'ratios > 1');
   bad({ split: { train: 0.8, val: 0, test: 0.2 } }, ConfigError, 'zero ratio');
@@ -153,39 +172,50 @@ t.test('errors', (t) => {
 
 const etth1 = [join(here, '..', 'data', 'ETTh1.csv'), '/work/shared/data/ETTh1.csv'].find((p) => existsSync(p));
 
-t.test('ETTh1: reference borders, sample counts and train-only scaler', { skip: etth1 === undefined && 'ETTh1.csv not found' }, async (t) => {
-  const tb = await readTable(etth1);
-  t.equal(tb.length, 17420);
-  t.same(tb.columns, ['HUFL', 'HULL', 'MUFL', 'MULL', 'LUFL', 'LULL', 'OT']);
-  const ds = ForecastDataset.fromTable(tb, { features: 'M', target: 'OT', seqLen: 96, labelLen: 48, predLen: 24, split: 'ett-hour' });
-  t.equal(ds.freq, 'h');
-  t.same(ds.borders, { train: [0, 8640], val: [8544, 11520], test: [11424, 14400] });
-  t.same(['train', 'val', 'test'].map((s) => ds.split(s).length), [8521, 2857, 2857]);
-  const ot = tb.data.OT.subarray(0, 8640);
-  const mean = ot.reduce((a, b) => a + b, 0) / ot.length;
-  const std = Math.sqrt(ot.reduce((a, b) => a + (b - mean) ** 2, 0) / ot.length);
-  t.ok(Math.abs(ds.scaler.mean[6] - mean) < 1e-9 && Math.abs(ds.scaler.std[6] - std) < 1e-9, 'OT stats from rows [0, 8640), ddof 0');
-  // First row 2016-07-01 00:00 (a Friday): HourOfDay, DayOfWeek, DayOfMonth, DayOfYear.
-  const { batch } = ds.split('train').batch([0]);
-  t.same(Array.from(batch.xMarkEnc.data.subarray(0, 4)), [-0.5, 4 / 6 - 0.5, -0.5, 182 / 365 - 0.5].map(Math.fround));
-  const s = ForecastDataset.fromTable(tb, { features: 'S', target: 'OT', seqLen: 96, labelLen: 48, predLen: 24, split: 'ett-hour' });
-  t.same(Array.from(s.scaler.mean), [ds.scaler.mean[6]], 'S: scaler fitted on the target only');
-  const testLast = ds.split('test').windowDates(2856);
-  t.equal(testLast[23], Date.UTC(2016, 6, 1) + 14399 * HOUR, 'the last test window ends at row 14399');
-});
+t.test(
+  'ETTh1: reference borders, sample counts and train-only scaler',
+  { skip: etth1 === undefined && 'ETTh1.csv not found' },
+  async (t) => {
+    const tb = await readTable(etth1);
+    t.equal(tb.length, 17420);
+    t.same(tb.columns, ['HUFL', 'HULL', 'MUFL', 'MULL', 'LUFL', 'LULL', 'OT']);
+    const ds = ForecastDataset.fromTable(tb, { features: 'M', target: 'OT', seqLen: 96, labelLen: 48, predLen: 24, split: 'ett-hour' });
+    t.equal(ds.freq, 'h');
+    t.same(ds.borders, { train: [0, 8640], val: [8544, 11520], test: [11424, 14400] });
+    t.same(
+      ['train', 'val', 'test'].map((s) => ds.split(s).length),
+      [8521, 2857, 2857],
+    );
+    const ot = tb.data.OT.subarray(0, 8640);
+    const mean = ot.reduce((a, b) => a + b, 0) / ot.length;
+    const std = Math.sqrt(ot.reduce((a, b) => a + (b - mean) ** 2, 0) / ot.length);
+    t.ok(Math.abs(ds.scaler.mean[6] - mean) < 1e-9 && Math.abs(ds.scaler.std[6] - std) < 1e-9, 'OT stats from rows [0, 8640), ddof 0');
+    // First row 2016-07-01 00:00 (a Friday): HourOfDay, DayOfWeek, DayOfMonth, DayOfYear.
+    const { batch } = ds.split('train').batch([0]);
+    t.same(Array.from(batch.xMarkEnc.data.subarray(0, 4)), [-0.5, 4 / 6 - 0.5, -0.5, 182 / 365 - 0.5].map(Math.fround));
+    const s = ForecastDataset.fromTable(tb, { features: 'S', target: 'OT', seqLen: 96, labelLen: 48, predLen: 24, split: 'ett-hour' });
+    t.same(Array.from(s.scaler.mean), [ds.scaler.mean[6]], 'S: scaler fitted on the target only');
+    const testLast = ds.split('test').windowDates(2856);
+    t.equal(testLast[23], Date.UTC(2016, 6, 1) + 14399 * HOUR, 'the last test window ends at row 14399');
+  },
+);
 
 const pod = [join(here, '..', 'data', 'alibaba_pod.csv'), '/work/shared/data/alibaba_pod.csv'].find((p) => existsSync(p));
 
-t.test('alibaba_pod.csv: minutely despite one missing minute, default custom split', { skip: pod === undefined && 'alibaba_pod.csv not found' }, async (t) => {
-  const tb = await readTable(pod);
-  t.same(tb.columns, ['cpu_utilization', 'memory_utilization']);
-  t.equal(tb.dates[0], 0, 'dates count from the epoch');
-  const ds = ForecastDataset.fromTable(tb, { features: 'S', target: 'cpu_utilization', seqLen: 12, labelLen: 12, predLen: 6 });
-  t.equal(ds.freq, 't');
-  t.equal(ds.nMark, 5);
-  const n = tb.length;
-  const nTrain = Math.floor(0.7 * n);
-  const nTest = Math.floor(0.2 * n);
-  t.same(ds.borders.train, [0, nTrain]);
-  t.same(ds.borders.test, [n - nTest - 12, n]);
-});
+t.test(
+  'alibaba_pod.csv: minutely despite one missing minute, default custom split',
+  { skip: pod === undefined && 'alibaba_pod.csv not found' },
+  async (t) => {
+    const tb = await readTable(pod);
+    t.same(tb.columns, ['cpu_utilization', 'memory_utilization']);
+    t.equal(tb.dates[0], 0, 'dates count from the epoch');
+    const ds = ForecastDataset.fromTable(tb, { features: 'S', target: 'cpu_utilization', seqLen: 12, labelLen: 12, predLen: 6 });
+    t.equal(ds.freq, 't');
+    t.equal(ds.nMark, 5);
+    const n = tb.length;
+    const nTrain = Math.floor(0.7 * n);
+    const nTest = Math.floor(0.2 * n);
+    t.same(ds.borders.train, [0, nTrain]);
+    t.same(ds.borders.test, [n - nTest - 12, n]);
+  },
+);

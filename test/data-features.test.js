@@ -68,7 +68,11 @@ t.test('futureDates: fixed steps, business days, months', (t) => {
   t.same(Array.from(futureDates(last, 1, 'w')), [utc(2020, 2, 7, 6)]);
   // 2020-01-31 is a Friday.
   t.same(Array.from(futureDates(last, 3, 'b')), [utc(2020, 2, 3, 6), utc(2020, 2, 4, 6), utc(2020, 2, 5, 6)]);
-  t.same(Array.from(futureDates(last, 3, 'm')), [utc(2020, 2, 29, 6), utc(2020, 3, 31, 6), utc(2020, 4, 30, 6)], 'month ends stay month ends');
+  t.same(
+    Array.from(futureDates(last, 3, 'm')),
+    [utc(2020, 2, 29, 6), utc(2020, 3, 31, 6), utc(2020, 4, 30, 6)],
+    'month ends stay month ends',
+  );
   t.same(Array.from(futureDates(utc(2020, 1, 15), 2, 'MS')), [utc(2020, 2, 15), utc(2020, 3, 15)], 'day of month kept');
   t.same(Array.from(futureDates(utc(2020, 11, 1), 2, '2m')), [utc(2021, 1, 1), utc(2021, 3, 1)]);
   t.equal(futureDates(last, 0, 'h').length, 0);
@@ -134,7 +138,10 @@ t.test('StandardScaler: train rows only, population std, zero std, MS inverse, J
 
 t.test('batchIndices: order, drop_last, seeded reproducible shuffle', (t) => {
   t.same(batchIndices(7, 3, { shuffle: false, dropLast: false }), [[0, 1, 2], [3, 4, 5], [6]]);
-  t.same(batchIndices(7, 3, { shuffle: false, dropLast: true }), [[0, 1, 2], [3, 4, 5]]);
+  t.same(batchIndices(7, 3, { shuffle: false, dropLast: true }), [
+    [0, 1, 2],
+    [3, 4, 5],
+  ]);
   t.same(batchIndices(0, 3, { shuffle: true, dropLast: false }), []);
   t.same(batchIndices(2, 3, { shuffle: false, dropLast: true }), [], 'drop_last with fewer rows than a batch');
   const a = batchIndices(100, 32, { shuffle: true, dropLast: true, seed: 7, epoch: 1 });
@@ -143,8 +150,16 @@ t.test('batchIndices: order, drop_last, seeded reproducible shuffle', (t) => {
   t.equal(a.length, 3);
   t.ok(a.every((x) => x.length === 32));
   const full = batchIndices(100, 32, { shuffle: true, dropLast: false, seed: 7, epoch: 1 }).flat();
-  t.same([...full].sort((x, y) => x - y), Array.from({ length: 100 }, (_, i) => i), 'a permutation');
-  t.notSame(full, Array.from({ length: 100 }, (_, i) => i), 'actually shuffled');
+  t.same(
+    [...full].sort((x, y) => x - y),
+    Array.from({ length: 100 }, (_, i) => i),
+    'a permutation',
+  );
+  t.notSame(
+    full,
+    Array.from({ length: 100 }, (_, i) => i),
+    'actually shuffled',
+  );
   t.same(full.slice(0, 96), a.flat(), 'drop_last drops the tail of the same order');
   t.notSame(batchIndices(100, 100, { shuffle: true, dropLast: false, seed: 7, epoch: 2 }), [full], 'epochs differ');
   t.notSame(batchIndices(100, 100, { shuffle: true, dropLast: false, seed: 8, epoch: 1 }), [full], 'seeds differ');

@@ -56,7 +56,7 @@ t.test('basic CSV: columns in file order, date column excluded, dates as UTC ms'
 
 t.test('delimiters are auto-detected from the header line', (t) => {
   for (const d of [',', ';', '\t', '|']) {
-    const text = ['date', 'x', 'y'].join(d) + '\n' + ['2020-01-01', '1', '2'].join(d) + '\n' + ['2020-01-02', '3', '4'].join(d);
+    const text = `${['date', 'x', 'y'].join(d)}\n${['2020-01-01', '1', '2'].join(d)}\n${['2020-01-02', '3', '4'].join(d)}`;
     const tb = parseCsv(text);
     t.same(tb.columns, ['x', 'y'], `delimiter ${JSON.stringify(d)}`);
     t.same(arr(tb.data.y), [2, 4]);
@@ -93,7 +93,14 @@ t.test('CRLF, BOM, trailing newline, blank lines, trimmed header names', (t) => 
 });
 
 t.test('dates: ISO forms, epoch seconds and milliseconds, detection', (t) => {
-  const forms = ['2016-07-01 00:00:00', '2016-07-01T00:00:00', '2016-07-01T00:00:00Z', '2016-07-01', '2016-07-01 00:00', '2016/07/01 00:00:00'];
+  const forms = [
+    '2016-07-01 00:00:00',
+    '2016-07-01T00:00:00',
+    '2016-07-01T00:00:00Z',
+    '2016-07-01',
+    '2016-07-01 00:00',
+    '2016/07/01 00:00:00',
+  ];
   for (const f of forms) t.equal(parseDate(f), utc(2016, 7, 1), f);
   t.equal(parseDate('2016-07-01T05:30:00+02:00'), utc(2016, 7, 1, 5, 30), 'offset checked but wall clock kept');
   t.equal(parseDate('2016-07-01 00:00:01.250'), utc(2016, 7, 1, 0, 0, 1, 250));
@@ -133,7 +140,13 @@ t.test('columns option keeps a subset (other columns may hold text)', (t) => {
   const tb = parseCsv('date,name,a,b\n2020-01-01,x,1,2\n2020-01-02,y,3,4\n', { columns: ['b', 'a'] });
   t.same(tb.columns, ['a', 'b'], 'file order');
   t.same(Object.keys(tb.data).sort(), ['a', 'b']);
-  throwsLike(t, () => parseCsv('date,a\n2020-01-01,1\n', { columns: ['zz'] }), ConfigError, [/unknown column "zz"/, /available columns: "date", "a"/], 'unknown column');
+  throwsLike(
+    t,
+    () => parseCsv('date,a\n2020-01-01,1\n', { columns: ['zz'] }),
+    ConfigError,
+    [/unknown column "zz"/, /available columns: "date", "a"/],
+    'unknown column',
+  );
   t.end();
 });
 
@@ -142,20 +155,62 @@ t.test('CSV errors name the source, line, column and value', (t) => {
   throwsLike(t, () => parseCsv('', src), FormatError, [/my\.csv/, /empty/], 'empty file');
   throwsLike(t, () => parseCsv('\uFEFF  \n\n', src), FormatError, [/empty/], 'blank file');
   throwsLike(t, () => parseCsv('date,a\n', src), FormatError, [/no data rows/], 'header only');
-  throwsLike(t, () => parseCsv('date,a,b\n2020-01-01,1,2\n2020-01-02,3\n', src), FormatError, [/my\.csv: line 3/, /2 fields but the header has 3/], 'ragged row');
-  throwsLike(t, () => parseCsv('date,a\n2020-01-01,1\n2020-01-02,abc\n', src), ValueError, [/line 3/, /column "a"/, /non-numeric value "abc"/], 'non-numeric');
-  throwsLike(t, () => parseCsv('date,a,b\n2020-01-01,1,2\n2020-01-02,,4\n', src), ValueError, [/line 3/, /column "a"/, /empty cell/], 'empty cell');
+  throwsLike(
+    t,
+    () => parseCsv('date,a,b\n2020-01-01,1,2\n2020-01-02,3\n', src),
+    FormatError,
+    [/my\.csv: line 3/, /2 fields but the header has 3/],
+    'ragged row',
+  );
+  throwsLike(
+    t,
+    () => parseCsv('date,a\n2020-01-01,1\n2020-01-02,abc\n', src),
+    ValueError,
+    [/line 3/, /column "a"/, /non-numeric value "abc"/],
+    'non-numeric',
+  );
+  throwsLike(
+    t,
+    () => parseCsv('date,a,b\n2020-01-01,1,2\n2020-01-02,,4\n', src),
+    ValueError,
+    [/line 3/, /column "a"/, /empty cell/],
+    'empty cell',
+  );
   throwsLike(t, () => parseCsv('date,a\n2020-01-01,NaN\n', src), ValueError, [/line 2/, /missing or non-finite value "NaN"/], 'NaN cell');
   throwsLike(t, () => parseCsv('date,a\n2020-01-01,1e999\n', src), ValueError, [/non-finite/], 'overflow');
-  throwsLike(t, () => parseCsv('date,a\n2020-01-01,1\n2020-13-01,2\n', src), ValueError, [/line 3/, /date column "date"/, /cannot parse date "2020-13-01"/], 'bad date');
-  throwsLike(t, () => parseCsv('date,a\n2020-01-02,1\n2020-01-01,2\n', src), ValueError, [/not strictly increasing/, /line 3 \(2020-01-01 00:00:00\) comes before line 2/], 'decreasing dates');
+  throwsLike(
+    t,
+    () => parseCsv('date,a\n2020-01-01,1\n2020-13-01,2\n', src),
+    ValueError,
+    [/line 3/, /date column "date"/, /cannot parse date "2020-13-01"/],
+    'bad date',
+  );
+  throwsLike(
+    t,
+    () => parseCsv('date,a\n2020-01-02,1\n2020-01-01,2\n', src),
+    ValueError,
+    [/not strictly increasing/, /line 3 \(2020-01-01 00:00:00\) comes before line 2/],
+    'decreasing dates',
+  );
   throwsLike(t, () => parseCsv('date,a\n2020-01-01,1\n2020-01-01,2\n', src), ValueError, [/line 3 .* repeats line 2/], 'duplicate dates');
-  throwsLike(t, () => parseCsv('date,a\n2020-01-01,1\n', { ...src, dateColumn: 'time' }), ConfigError, [/no date column "time"/, /available columns: "date", "a"/], 'missing date column');
+  throwsLike(
+    t,
+    () => parseCsv('date,a\n2020-01-01,1\n', { ...src, dateColumn: 'time' }),
+    ConfigError,
+    [/no date column "time"/, /available columns: "date", "a"/],
+    'missing date column',
+  );
   throwsLike(t, () => parseCsv('date,a\n2020-01-01,"1\n', src), FormatError, [/line 2/, /never closed/], 'unterminated quote');
   throwsLike(t, () => parseCsv('date,a\n2020-01-01,"1"x\n', src), FormatError, [/line 2/, /after a closing quote/], 'text after quote');
   throwsLike(t, () => parseCsv('a,a\n1,2\n', src), FormatError, [/duplicate column name "a"/], 'duplicate header');
   // Line numbers count physical lines, also after a quoted field spanning two lines.
-  throwsLike(t, () => parseCsv('date,"x\ny",b\n2020-01-01,1,2\n2020-01-02,1,zz\n', src), ValueError, [/line 4/], 'line after multi-line header');
+  throwsLike(
+    t,
+    () => parseCsv('date,"x\ny",b\n2020-01-01,1,2\n2020-01-02,1,zz\n', src),
+    ValueError,
+    [/line 4/],
+    'line after multi-line header',
+  );
   t.end();
 });
 
@@ -166,7 +221,13 @@ t.test('readTable reads CSV files and reports file errors', async (t) => {
   t.same(arr(tb.data.a), [1, 3]);
   await rejectsLike(t, readTable(file('empty.csv', '')), FormatError, [/empty\.csv/, /empty/], 'empty file');
   await rejectsLike(t, readTable(join(dir, 'missing.csv')), FormatError, [/missing\.csv/, /ENOENT/], 'missing file');
-  await rejectsLike(t, readTable(file('bad.csv', 'date,a\n2020-01-01,x\n')), ValueError, [/bad\.csv: line 2, column "a"/], 'bad cell names the file');
+  await rejectsLike(
+    t,
+    readTable(file('bad.csv', 'date,a\n2020-01-01,x\n')),
+    ValueError,
+    [/bad\.csv: line 2, column "a"/],
+    'bad cell names the file',
+  );
 });
 
 function parquetBytes(arrowTable) {
@@ -213,7 +274,13 @@ t.test('Parquet: string dates, epoch ints, nulls and bad types', async (t) => {
     date: vectorFromArray(['2020-01-01', '2020-01-02'], new Utf8()),
     v: vectorFromArray([1, null], new Float64()),
   });
-  await rejectsLike(t, readTable(file('n.parquet', parquetBytes(withNull))), ValueError, [/n\.parquet: row 2, column "v"/, /null/], 'null cell');
+  await rejectsLike(
+    t,
+    readTable(file('n.parquet', parquetBytes(withNull))),
+    ValueError,
+    [/n\.parquet: row 2, column "v"/, /null/],
+    'null cell',
+  );
 
   const textCol = new ArrowTable({
     date: vectorFromArray(['2020-01-01', '2020-01-02'], new Utf8()),
@@ -225,5 +292,11 @@ t.test('Parquet: string dates, epoch ints, nulls and bad types', async (t) => {
   const c = await readTable(p, { columns: ['v'] });
   t.same(c.columns, ['v'], 'text column skipped with the columns option');
 
-  await rejectsLike(t, readTable(file('junk.parquet', 'PAR1 not really')), FormatError, [/junk\.parquet/, /not a readable Parquet file/], 'corrupt parquet');
+  await rejectsLike(
+    t,
+    readTable(file('junk.parquet', 'PAR1 not really')),
+    FormatError,
+    [/junk\.parquet/, /not a readable Parquet file/],
+    'corrupt parquet',
+  );
 });

@@ -71,19 +71,23 @@ t.test('an unknown device is a ConfigError naming it', (t) => {
   t.end();
 });
 
-t.test('asking for CUDA where it is unavailable says why and leaves the model usable on the CPU', { skip: hasCuda && 'this machine has a GPU' }, (t) => {
-  const why = nativeInfo().cudaBuilt ? /no CUDA device/ : /built without the CUDA toolkit/;
-  t.throws(() => new Informer(small, { device: 'cuda' }), ConfigError);
-  t.throws(() => new Informer(small, { device: 'cuda' }), why);
-  const m = new Informer({ ...small, seed: 3 });
-  t.teardown(() => m.dispose());
-  const batch = randomBatch(m.config, m.nMark, 2);
-  const before = m.forwardSync(batch);
-  t.throws(() => m.to('cuda'), why);
-  t.equal(m.device, 'cpu');
-  t.equal(maxAbsDiff(m.forwardSync(batch).data, before.data), 0, 'same forecast after the failed move');
-  t.end();
-});
+t.test(
+  'asking for CUDA where it is unavailable says why and leaves the model usable on the CPU',
+  { skip: hasCuda && 'this machine has a GPU' },
+  (t) => {
+    const why = nativeInfo().cudaBuilt ? /no CUDA device/ : /built without the CUDA toolkit/;
+    t.throws(() => new Informer(small, { device: 'cuda' }), ConfigError);
+    t.throws(() => new Informer(small, { device: 'cuda' }), why);
+    const m = new Informer({ ...small, seed: 3 });
+    t.teardown(() => m.dispose());
+    const batch = randomBatch(m.config, m.nMark, 2);
+    const before = m.forwardSync(batch);
+    t.throws(() => m.to('cuda'), why);
+    t.equal(m.device, 'cpu');
+    t.equal(maxAbsDiff(m.forwardSync(batch).data, before.data), 0, 'same forecast after the failed move');
+    t.end();
+  },
+);
 
 t.test('loadModel and Predictor.load take the device; the onnx backend stays on the CPU', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'informer-device-'));
@@ -104,7 +108,10 @@ t.test('GPU forecasts match the CPU on every fixture', { skip: !hasCuda && 'no u
     const fx = loadFixture(path);
     const cpu = Informer.fromStateDict(fx.config, fx.params);
     const gpu = Informer.fromStateDict(fx.config, fx.params, { device: 'cuda' });
-    t.teardown(() => { cpu.dispose(); gpu.dispose(); });
+    t.teardown(() => {
+      cpu.dispose();
+      gpu.dispose();
+    });
     t.equal(gpu.device, 'cuda');
     const want = cpu.forwardSync(fx.batch);
     const got = await gpu.forward(fx.batch);
@@ -116,7 +123,10 @@ t.test('training on the GPU follows the CPU and the round trip keeps everything'
   const cfg = { ...small, eLayers: 2, seed: 5 };
   const cpu = new Informer(cfg);
   const gpu = new Informer(cfg, { device: 'cuda' });
-  t.teardown(() => { cpu.dispose(); gpu.dispose(); });
+  t.teardown(() => {
+    cpu.dispose();
+    gpu.dispose();
+  });
   const batch = randomBatch(cpu.config, cpu.nMark, 4);
   const n = 4 * cfg.predLen * cfg.cOut;
   const target = { data: randomBatch(cpu.config, cpu.nMark, 4, 9).xEnc.data.slice(0, n), shape: [4, cfg.predLen, cfg.cOut] };

@@ -104,7 +104,20 @@ t.test('the native addon throws the registered class of each status, message ver
   const { Informer } = await import('../dist/index.js');
   const { loadAddon } = await import('../dist/native.js');
   const { NativeModel } = loadAddon();
-  const cfg = { seqLen: 12, labelLen: 6, predLen: 6, encIn: 1, decIn: 1, cOut: 1, dModel: 16, nHeads: 2, dFf: 32, eLayers: 1, dLayers: 1, freq: 'h' };
+  const cfg = {
+    seqLen: 12,
+    labelLen: 6,
+    predLen: 6,
+    encIn: 1,
+    decIn: 1,
+    cOut: 1,
+    dModel: 16,
+    nHeads: 2,
+    dFf: 32,
+    eLayers: 1,
+    dLayers: 1,
+    freq: 'h',
+  };
   const { toNativeConfig, resolveConfig } = await import('../dist/config.js');
   const native = toNativeConfig(resolveConfig(cfg));
   // 1 config (raised in C++, not by the TypeScript checks in front of it)

@@ -36,7 +36,7 @@ const out = (name) => path.join(root, name);
 
 function randomBatch(B) {
   let s = 12345;
-  const r = () => ((s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32) - 0.5;
+  const r = () => (s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32 - 0.5;
   const f = (...shape) => ({ data: Float32Array.from({ length: shape.reduce((a, d) => a * d, 1) }, r), shape });
   return { xEnc: f(B, 24, 3), xMarkEnc: f(B, 24, 4), xDec: f(B, 18, 3), xMarkDec: f(B, 18, 4) };
 }
@@ -45,10 +45,18 @@ function randomBatch(B) {
 async function servesForecast(t, file) {
   const batch = randomBatch(3);
   const session = await ort.InferenceSession.create(fs.readFileSync(file));
-  t.same(session.inputNames, GRAPH_INPUTS.map(([n]) => n));
+  t.same(
+    session.inputNames,
+    GRAPH_INPUTS.map(([n]) => n),
+  );
   t.same(session.outputNames, ['forecast']);
   const feeds = {};
-  for (const [name, key] of [['x_enc', 'xEnc'], ['x_mark_enc', 'xMarkEnc'], ['x_dec', 'xDec'], ['x_mark_dec', 'xMarkDec']])
+  for (const [name, key] of [
+    ['x_enc', 'xEnc'],
+    ['x_mark_enc', 'xMarkEnc'],
+    ['x_dec', 'xDec'],
+    ['x_mark_dec', 'xMarkDec'],
+  ])
     feeds[name] = new ort.Tensor('float32', batch[key].data, batch[key].shape);
   const { forecast } = await session.run(feeds);
   const want = model.forwardSync(batch);
@@ -58,7 +66,11 @@ async function servesForecast(t, file) {
 }
 
 function noTempLeft(t) {
-  t.same(fs.readdirSync(root).filter((f) => /\.(tmp|old)-/.test(f)), [], 'no temp or backup folder left');
+  t.same(
+    fs.readdirSync(root).filter((f) => /\.(tmp|old)-/.test(f)),
+    [],
+    'no temp or backup folder left',
+  );
 }
 
 t.test('onnx', async (t) => {
@@ -86,7 +98,10 @@ t.test('triton model repository', async (t) => {
     cfg.input.map((i) => [i.name[0], i.data_type[0], i.dims]),
     GRAPH_INPUTS.map(([n, d]) => [n, 'TYPE_FP32', d]),
   );
-  t.same(cfg.output.map((o) => [o.name[0], o.data_type[0], o.dims]), [['forecast', 'TYPE_FP32', [-1, 6, 2]]]);
+  t.same(
+    cfg.output.map((o) => [o.name[0], o.data_type[0], o.dims]),
+    [['forecast', 'TYPE_FP32', [-1, 6, 2]]],
+  );
   await servesForecast(t, out('triton/etth1/1/model.onnx'));
 
   exportModel(model, out('triton-batched'), { format: 'triton', maxBatchSize: 16 });
@@ -126,7 +141,9 @@ t.test('mlflow model folder', async (t) => {
     inputs.map((s) => [s.name, s.type, s['tensor-spec'].dtype, s['tensor-spec'].shape]),
     GRAPH_INPUTS.map(([n, d]) => [n, 'tensor', 'float32', d]),
   );
-  t.same(JSON.parse(mlmodel.signature.outputs), [{ type: 'tensor', 'tensor-spec': { dtype: 'float32', shape: [-1, 6, 2] }, name: 'forecast' }]);
+  t.same(JSON.parse(mlmodel.signature.outputs), [
+    { type: 'tensor', 'tensor-spec': { dtype: 'float32', shape: [-1, 6, 2] }, name: 'forecast' },
+  ]);
   t.equal(mlmodel.metadata.informer_config.c_out, 2);
   const reqs = fs.readFileSync(out('mlflow/requirements.txt'), 'utf8');
   t.match(reqs, /^mlflow>=/m);
@@ -159,7 +176,11 @@ t.test('kserve: onnx (Triton) and mlflow InferenceServices', async (t) => {
     apiVersion: 'serving.kserve.io/v1beta1',
     kind: 'InferenceService',
     metadata: { name: 'etth1' },
-    spec: { predictor: { model: { modelFormat: { name: 'onnx', version: '1' }, protocolVersion: 'v2', storageUri: 's3://models/informer/etth1' } } },
+    spec: {
+      predictor: {
+        model: { modelFormat: { name: 'onnx', version: '1' }, protocolVersion: 'v2', storageUri: 's3://models/informer/etth1' },
+      },
+    },
   });
   t.same(r.inferenceService, isvc);
   t.same(validateInferenceService(isvc), []);
@@ -176,7 +197,12 @@ t.test('kserve: onnx (Triton) and mlflow InferenceServices', async (t) => {
   });
   t.ok(m.files.includes('model/MLmodel'));
   const isvc2 = parse(fs.readFileSync(out('kserve-mlflow/inferenceservice.yaml'), 'utf8'));
-  t.same(isvc2.spec.predictor.model, { modelFormat: { name: 'mlflow', version: '2' }, protocolVersion: 'v2', runtime: 'kserve-mlserver', storageUri: 'gs://bucket/informer' });
+  t.same(isvc2.spec.predictor.model, {
+    modelFormat: { name: 'mlflow', version: '2' },
+    protocolVersion: 'v2',
+    runtime: 'kserve-mlserver',
+    storageUri: 'gs://bucket/informer',
+  });
   t.equal(isvc2.spec.predictor.serviceAccountName, 'kserve-s3');
   t.equal(isvc2.metadata.namespace, 'forecasting');
   t.same(validateInferenceService(isvc2), []);
@@ -194,23 +220,39 @@ t.test('InferenceService validation: CRD schema plus the strict check', async (t
   const badType = structuredClone(good);
   badType.spec.predictor.minReplicas = 'two';
   const deep = structuredClone(good);
-  deep.spec.predictor.containers = [{ name: 'a', image: 'b', resources: { limits: { cpu: '1', memory: 2 } } }, { name: 'c', ports: [{ containerPort: 'x' }] }];
+  deep.spec.predictor.containers = [
+    { name: 'a', image: 'b', resources: { limits: { cpu: '1', memory: 2 } } },
+    { name: 'c', ports: [{ containerPort: 'x' }] },
+  ];
   const v1 = structuredClone(good);
   v1.spec.predictor.model.protocolVersion = 'v1';
   v1.metadata.name = 'Not_A_Label';
 
   t.same(validateInferenceService(good), []);
   const typoProblems = validateInferenceService(typo);
-  t.notOk(typoProblems.some((p) => p.startsWith('CRD')), 'the CRD schema accepts the misspelt key');
-  t.ok(typoProblems.some((p) => /additional properties 'storageURI'/.test(p)), 'the strict check does not');
+  t.notOk(
+    typoProblems.some((p) => p.startsWith('CRD')),
+    'the CRD schema accepts the misspelt key',
+  );
+  t.ok(
+    typoProblems.some((p) => /additional properties 'storageURI'/.test(p)),
+    'the strict check does not',
+  );
   t.ok(validateInferenceService(noFormatName).some((p) => /CRD schema: .*modelFormat must have required property 'name'/.test(p)));
   t.ok(validateInferenceService(badType).some((p) => /CRD schema: \/spec\/predictor\/minReplicas must be integer/.test(p)));
-  t.ok(validateInferenceService(deep).some((p) => /CRD schema: \/spec\/predictor\/containers\/1\/ports\/0\/containerPort must be integer/.test(p)));
+  t.ok(
+    validateInferenceService(deep).some((p) =>
+      /CRD schema: \/spec\/predictor\/containers\/1\/ports\/0\/containerPort must be integer/.test(p),
+    ),
+  );
   t.ok(validateInferenceService(v1).some((p) => /protocolVersion/.test(p)));
   t.ok(validateInferenceService(v1).some((p) => /metadata\/name/.test(p)));
   // The cut-down CRD schema decides like the whole one (compiling it takes seconds, so once).
   for (const [name, manifest] of Object.entries({ good, typo, noFormatName, badType, deep, v1 })) {
-    const crd = (opts) => validateInferenceService(manifest, opts).filter((p) => p.startsWith('CRD')).sort();
+    const crd = (opts) =>
+      validateInferenceService(manifest, opts)
+        .filter((p) => p.startsWith('CRD'))
+        .sort();
     t.same(crd({}), crd({ fullSchema: true }), `${name}: pruned schema = full schema`);
   }
 });
@@ -219,7 +261,10 @@ t.test('option errors and atomic replacement', async (t) => {
   t.throws(() => exportModel(model, out('x1'), { format: 'zip' }), ConfigError);
   t.throws(() => exportModel(model, out('x2'), { format: 'kserve' }), { name: 'ConfigError', message: /storageUri/ });
   t.throws(() => exportModel(model, out('x3'), { format: 'triton', storageUri: 's3://a/b' }), { name: 'ConfigError', message: /kserve/ });
-  t.throws(() => exportModel(model, out('x4'), { format: 'kserve', storageUri: 'ftp://a/b' }), { name: 'ConfigError', message: /storageUri/ });
+  t.throws(() => exportModel(model, out('x4'), { format: 'kserve', storageUri: 'ftp://a/b' }), {
+    name: 'ConfigError',
+    message: /storageUri/,
+  });
   t.throws(() => exportModel(model, out('x5'), { format: 'triton', name: 'Bad_Name' }), { name: 'ConfigError', message: /name/ });
   t.throws(() => exportModel(model, out('x6'), { format: 'onnx', opset: 12 }), { name: 'ConfigError', message: /opset/ });
   t.throws(() => exportModel(model, out('x7'), { format: 'triton', maxBatchSize: -1 }), ConfigError);

@@ -14,11 +14,14 @@ for (const path of fixturePaths()) {
     const r = await model.lossAndGrad(fx.batch, fx.tensors['input.target'], { sampleIndices: fx.samples.slice(0, n) });
     t.ok(Math.abs(r.loss - fx.tensors.loss.data[0]) < 1e-5, `loss ${r.loss} vs ${fx.tensors.loss.data[0]}`);
     const noGrad = new Set(JSON.parse(fx.metadata.params_without_grad ?? '[]'));
-    const expected = Object.keys(fx.tensors).filter((k) => k.startsWith('grad.')).map((k) => k.slice(5));
+    const expected = Object.keys(fx.tensors)
+      .filter((k) => k.startsWith('grad.'))
+      .map((k) => k.slice(5));
     t.same(Object.keys(r.grads).sort(), expected.sort(), 'gradients for exactly the trainable parameters');
     for (const name of noGrad) t.notOk(name in r.grads, `${name} gets no gradient`);
     for (const name of expected) {
-      const got = r.grads[name], want = fx.tensors[`grad.${name}`].data;
+      const got = r.grads[name],
+        want = fx.tensors[`grad.${name}`].data;
       let bad = -1;
       for (let i = 0; i < got.length && bad < 0; i++) if (!(Math.abs(got[i] - want[i]) <= 1e-3 * Math.abs(want[i]) + 1e-6)) bad = i;
       t.equal(bad, -1, bad < 0 ? `grad.${name}` : `grad.${name}[${bad}] = ${got[bad]}, reference ${want[bad]}`);
@@ -89,7 +92,10 @@ for (const [name, cfg] of variants) {
         const numeric = (lossAt(pname, v, eps) - lossAt(pname, v, -eps)) / (2 * eps);
         estimates.push(numeric.toExponential(4));
         const tol = 2e-2 * Math.max(Math.abs(analytic), Math.abs(numeric)) + 2e-4;
-        if (Math.abs(analytic - numeric) <= tol) { agrees = true; break; }
+        if (Math.abs(analytic - numeric) <= tol) {
+          agrees = true;
+          break;
+        }
       }
       t.ok(agrees, `${pname}: analytic ${analytic.toExponential(4)}, numeric ${estimates.join(' / ')}`);
       checked++;
@@ -106,25 +112,51 @@ for (const [name, cfg] of variants) {
 // gradient of the two halves (one encoder layer: no distilling BatchNorm to couple the samples), so
 // both paths must agree.
 t.test('recomputed and kept feed-forward hidden layers give the same gradients', (t) => {
-  const cfg = { seqLen: 12, labelLen: 12, predLen: 6, encIn: 2, decIn: 2, cOut: 2, dModel: 16, nHeads: 2, dFf: 2048, eLayers: 1, dLayers: 1, attn: 'full', dropout: 0, seed: 3 };
+  const cfg = {
+    seqLen: 12,
+    labelLen: 12,
+    predLen: 6,
+    encIn: 2,
+    decIn: 2,
+    cOut: 2,
+    dModel: 16,
+    nHeads: 2,
+    dFf: 2048,
+    eLayers: 1,
+    dLayers: 1,
+    attn: 'full',
+    dropout: 0,
+    seed: 3,
+  };
   const model = new Informer(cfg);
   t.teardown(() => model.dispose());
-  const B = 8, half = B / 2;
+  const B = 8,
+    half = B / 2;
   const batch = randomBatch(model.config, model.nMark, B, 21);
   const target = { data: randomDirection(B * cfg.predLen * cfg.cOut, 6), shape: [B, cfg.predLen, cfg.cOut] };
   const slice = (x, lo) => {
     const per = x.data.length / B;
     return { data: x.data.slice(lo * per, (lo + half) * per), shape: [half, ...x.shape.slice(1)] };
   };
-  const part = (lo) => model.lossAndGradSync(
-    { xEnc: slice(batch.xEnc, lo), xMarkEnc: slice(batch.xMarkEnc, lo), xDec: slice(batch.xDec, lo), xMarkDec: slice(batch.xMarkDec, lo) },
-    slice(target, lo));
+  const part = (lo) =>
+    model.lossAndGradSync(
+      {
+        xEnc: slice(batch.xEnc, lo),
+        xMarkEnc: slice(batch.xMarkEnc, lo),
+        xDec: slice(batch.xDec, lo),
+        xMarkDec: slice(batch.xMarkDec, lo),
+      },
+      slice(target, lo),
+    );
   const whole = model.lossAndGradSync(batch, target);
-  const a = part(0), b = part(half);
+  const a = part(0),
+    b = part(half);
   t.ok(Math.abs(whole.loss - (a.loss + b.loss) / 2) < 1e-6 * Math.abs(whole.loss) + 1e-7, 'loss is the mean of the halves');
-  let worst = 0, name = '';
+  let worst = 0,
+    name = '';
   for (const [pname, g] of Object.entries(whole.grads)) {
-    const ga = a.grads[pname], gb = b.grads[pname];
+    const ga = a.grads[pname],
+      gb = b.grads[pname];
     for (let i = 0; i < g.length; i++) {
       const want = (ga[i] + gb[i]) / 2;
       const err = Math.abs(g[i] - want) / (1e-3 * Math.abs(want) + 1e-6);
@@ -132,6 +164,9 @@ t.test('recomputed and kept feed-forward hidden layers give the same gradients',
     }
   }
   t.ok(worst <= 1, `every gradient within 1e-3 relative (worst ${name || 'none'})`);
-  t.ok(Object.keys(whole.grads).some((k) => /ff|conv/.test(k)), 'feed-forward weights among the gradients');
+  t.ok(
+    Object.keys(whole.grads).some((k) => /ff|conv/.test(k)),
+    'feed-forward weights among the gradients',
+  );
   t.end();
 });

@@ -57,7 +57,10 @@ t.test('eval forecasts are deterministic by default; sampling random draws afres
   t.same(Array.from(same.forwardSync(batch).data), Array.from(a.data), 'same seed, same model, same forecast');
   same.dispose();
   const fixed = m.inferenceSampleIndices();
-  t.same(fixed.map((s) => s.shape), m.sampleDraws().map((d) => [d.lq, d.sampleK]));
+  t.same(
+    fixed.map((s) => s.shape),
+    m.sampleDraws().map((d) => [d.lq, d.sampleK]),
+  );
   const injected = m.forwardSync(batch, { sampleIndices: fixed });
   t.same(Array.from(injected.data), Array.from(a.data), 'the deterministic indices are the ones reported');
   const r1 = m.forwardSync(batch, { sampling: 'random' });
@@ -85,7 +88,8 @@ t.test('dropout is active in train mode only, and seeded', (t) => {
   const m = new Informer(cfg);
   t.teardown(() => m.dispose());
   const batch = randomBatch(m.config, m.nMark, 2);
-  const e1 = m.forwardSync(batch), e2 = m.forwardSync(batch);
+  const e1 = m.forwardSync(batch),
+    e2 = m.forwardSync(batch);
   t.same(Array.from(e1.data), Array.from(e2.data), 'eval is dropout-free');
   const t1 = m.forwardSync(batch, { mode: 'train' });
   t.ok(maxAbsDiff(t1.data, e1.data) > 1e-4, 'train applies dropout');
@@ -133,7 +137,10 @@ t.test('ProbSparse with u = L equals full attention (short sequences)', (t) => {
   const cfg = { ...small, seqLen: 12, labelLen: 4, predLen: 4, seed: 2 };
   const prob = new Informer({ ...cfg, attn: 'prob' });
   const full = Informer.fromStateDict({ ...cfg, attn: 'full' }, prob.stateDict());
-  t.teardown(() => { prob.dispose(); full.dispose(); });
+  t.teardown(() => {
+    prob.dispose();
+    full.dispose();
+  });
   const batch = randomBatch(prob.config, prob.nMark, 2);
   t.ok(maxAbsDiff(prob.forwardSync(batch).data, full.forwardSync(batch).data) < 1e-5);
   t.end();

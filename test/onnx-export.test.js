@@ -28,7 +28,6 @@ function fixturePaths() {
   return [...byName.values()];
 }
 
-
 const MARK_ROWS = [13, 32, 7, 24, 4]; // month, day, weekday, hour, minute // 15
 
 function randomBatch(model, B, seed) {
@@ -155,7 +154,8 @@ for (const file of fixturePaths()) {
       t.equal(checkOnnxModel(bytes).metadata['informer.sampling'], n > 0 ? 'given' : 'deterministic');
       const session = await ort.InferenceSession.create(bytes);
       const f = {};
-      for (const k of ['x_enc', 'x_mark_enc', 'x_dec', 'x_mark_dec']) f[k] = new ort.Tensor('float32', tensors[`input.${k}`].data, tensors[`input.${k}`].shape);
+      for (const k of ['x_enc', 'x_mark_enc', 'x_dec', 'x_mark_dec'])
+        f[k] = new ort.Tensor('float32', tensors[`input.${k}`].data, tensors[`input.${k}`].shape);
       const { forecast } = await session.run(f);
       const err = maxAbsDiff(forecast.data, tensors['output.eval'].data);
       t.ok(err < TOL, `max abs error vs output.eval ${err.toExponential(2)}`);
@@ -175,7 +175,10 @@ t.test('exportOnnx writes one file atomically and reports progress', async (t) =
   t.equal(r.bytes, fs.statSync(file).size);
   t.equal(r.opset, 17);
   t.same([...new Set(stages.map((s) => s[0]))], ['building', 'serialising', 'writing']);
-  t.ok(stages.every(([, f]) => f >= 0 && f <= 1), 'fractions in [0, 1]');
+  t.ok(
+    stages.every(([, f]) => f >= 0 && f <= 1),
+    'fractions in [0, 1]',
+  );
   t.same(stages.at(-1), ['writing', 1]);
   const report = checkOnnxModel(fs.readFileSync(file));
   t.equal(report.inputs[0].shape[0], BATCH_DIM);
@@ -197,15 +200,44 @@ t.test('checkOnnxModel rejects broken graphs', async (t) => {
     fn(m);
     return onnx.ModelProto.encode(m).finish();
   };
-  const rejects = (b, pattern, msg) => t.throws(() => checkOnnxModel(b), pattern instanceof RegExp ? { name: 'FormatError', message: pattern } : pattern, msg);
+  const rejects = (b, pattern, msg) =>
+    t.throws(() => checkOnnxModel(b), pattern instanceof RegExp ? { name: 'FormatError', message: pattern } : pattern, msg);
   t.throws(() => checkOnnxModel(new Uint8Array([1, 2, 3, 4, 5])), FormatError, 'garbage bytes');
-  rejects(mutate((m) => m.graph.node.splice(3, 1)), /is not defined/, 'a removed node leaves an undefined input');
-  rejects(mutate((m) => m.graph.node.reverse()), /is not defined/, 'nodes out of topological order');
-  rejects(mutate((m) => (m.graph.node.find((n) => n.opType === 'Erf').opType = 'Gelu')), /not in the allow-list/, 'op outside the allow-list');
-  rejects(mutate((m) => (m.opsetImport[0].version = 16)), /opset 16/, 'opset too old');
-  rejects(mutate((m) => (m.graph.input[0].type.tensorType.shape.dim[0] = { dimValue: 1 })), /batch/, 'fixed batch dim');
-  rejects(mutate((m) => m.graph.node.find((n) => n.opType === 'MatMul').input.push('extra')), /inputs|not defined/, 'wrong input count');
-  rejects(mutate((m) => (m.graph.output[0].type.tensorType.shape.dim[1] = { dimValue: 99 })), /infers to/, 'declared output shape wrong');
+  rejects(
+    mutate((m) => m.graph.node.splice(3, 1)),
+    /is not defined/,
+    'a removed node leaves an undefined input',
+  );
+  rejects(
+    mutate((m) => m.graph.node.reverse()),
+    /is not defined/,
+    'nodes out of topological order',
+  );
+  rejects(
+    mutate((m) => (m.graph.node.find((n) => n.opType === 'Erf').opType = 'Gelu')),
+    /not in the allow-list/,
+    'op outside the allow-list',
+  );
+  rejects(
+    mutate((m) => (m.opsetImport[0].version = 16)),
+    /opset 16/,
+    'opset too old',
+  );
+  rejects(
+    mutate((m) => (m.graph.input[0].type.tensorType.shape.dim[0] = { dimValue: 1 })),
+    /batch/,
+    'fixed batch dim',
+  );
+  rejects(
+    mutate((m) => m.graph.node.find((n) => n.opType === 'MatMul').input.push('extra')),
+    /inputs|not defined/,
+    'wrong input count',
+  );
+  rejects(
+    mutate((m) => (m.graph.output[0].type.tensorType.shape.dim[1] = { dimValue: 99 })),
+    /infers to/,
+    'declared output shape wrong',
+  );
   rejects(
     mutate((m) => {
       const i = m.graph.initializer.find((x) => x.name === 'projection.weight.T');

@@ -130,7 +130,10 @@ t.test('forecastSvg: series, legend, axis titles, dashed naive', async (t) => {
   t.equal(markGroups(svg, 'forecast').length, s.forecasts.length, 'every window (fewer than maxForecasts)');
   const naive = markGroups(svg, 'naive');
   t.equal(naive.length, s.forecasts.length);
-  t.ok(naive.every((g) => /stroke-dasharray="5,3"/.test(g)), 'naive is dashed');
+  t.ok(
+    naive.every((g) => /stroke-dasharray="5,3"/.test(g)),
+    'naive is dashed',
+  );
   const plain = await forecastSvg({ ...s, naive: undefined });
   t.notOk(texts(plain).includes('naive'));
   t.ok(texts(plain).includes('value'), 'default y title');
@@ -138,14 +141,26 @@ t.test('forecastSvg: series, legend, axis titles, dashed naive', async (t) => {
 
 t.test('forecastSvg: thins windows to min(windows, maxForecasts), evenly spaced', async (t) => {
   const s = hourly(24 * 40); // 39 windows
-  for (const [max, want] of [[undefined, 12], [5, 5], [1, 1], [0, 0], [39, 39], [100, 39]]) {
+  for (const [max, want] of [
+    [undefined, 12],
+    [5, 5],
+    [1, 1],
+    [0, 0],
+    [39, 39],
+    [100, 39],
+  ]) {
     const svg = await forecastSvg(s, { maxForecasts: max });
     const groups = markGroups(svg, 'forecast');
     t.equal(groups.length, want, `maxForecasts ${max}`);
-    t.ok(groups.every((g) => (g.match(/<path/g) ?? []).length === 1), 'one path per window');
+    t.ok(
+      groups.every((g) => (g.match(/<path/g) ?? []).length === 1),
+      'one path per window',
+    );
     t.equal(markGroups(svg, 'naive').length, want, 'naive thinned alike');
   }
-  const starts = forecastSpec(s, { maxForecasts: 3 }).data.values.filter((r) => r.series === 'forecast').map((r) => r.w);
+  const starts = forecastSpec(s, { maxForecasts: 3 })
+    .data.values.filter((r) => r.series === 'forecast')
+    .map((r) => r.w);
   t.same([...new Set(starts)], [0, 19, 38], 'first, middle and last window');
   await t.rejects(forecastSvg(s, { maxForecasts: -1 }), ConfigError);
   await t.rejects(forecastSvg(s, { maxForecasts: 2.5 }), ConfigError);
@@ -158,7 +173,11 @@ t.test('forecastSvg: a long series is min/max downsampled and the SVG stays smal
   const actual = spec.data.values.filter((r) => r.series === 'actual');
   t.ok(actual.length <= 2000, `${actual.length} actual points drawn`);
   t.equal(Math.max(...actual.map((r) => r.y)), 100, 'spike kept');
-  t.same(actual.map((r) => r.t), actual.map((r) => r.t).sort((a, b) => a - b), 'in time order');
+  t.same(
+    actual.map((r) => r.t),
+    actual.map((r) => r.t).sort((a, b) => a - b),
+    'in time order',
+  );
   const svg = await forecastSvg(s);
   checkSvg(t, svg);
   t.ok(svg.length < 300_000, `${svg.length} bytes`);
@@ -190,8 +209,15 @@ t.test('forecastSvg: typed errors', async (t) => {
   await t.rejects(forecastSvg({ ...s, actual: nan }), { name: 'ValueError', message: /actual\[5\]/ });
   const badF = s.forecasts.map((f, k) => (k === 1 ? { ...f, values: f.values.map((v, j) => (j === 3 ? NaN : v)) } : f));
   await t.rejects(forecastSvg({ ...s, forecasts: badF }), { name: 'ValueError', message: /forecasts\[1\]\.values\[3\]/ });
-  await t.rejects(forecastSvg({ ...s, forecasts: [{ start: 90, values: new Array(24).fill(1) }], naive: undefined }), ShapeError, 'past the end');
-  await t.rejects(forecastSvg({ ...s, forecasts: [{ start: -1, values: [1] }], naive: undefined }), { name: 'ValueError', message: /start/ });
+  await t.rejects(
+    forecastSvg({ ...s, forecasts: [{ start: 90, values: new Array(24).fill(1) }], naive: undefined }),
+    ShapeError,
+    'past the end',
+  );
+  await t.rejects(forecastSvg({ ...s, forecasts: [{ start: -1, values: [1] }], naive: undefined }), {
+    name: 'ValueError',
+    message: /start/,
+  });
   await t.rejects(forecastSvg({ ...s, naive: s.naive.slice(1) }), ShapeError, 'one naive per forecast');
   const dates = s.dates.map((d) => new Date(d).toISOString());
   dates[7] = 'not a date';

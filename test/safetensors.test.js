@@ -4,13 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import {
-  MAX_HEADER_BYTES,
-  decodeSafetensors,
-  encodeSafetensors,
-  readSafetensors,
-  writeSafetensors,
-} from '../dist/safetensors.js';
+import { MAX_HEADER_BYTES, decodeSafetensors, encodeSafetensors, readSafetensors, writeSafetensors } from '../dist/safetensors.js';
 import { FormatError, InformerError, ShapeError } from '../dist/errors.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -153,11 +147,12 @@ t.test('reads typed-array views at odd offsets and copies into aligned arrays', 
 t.test('a tensor named __proto__ is an own property, not the prototype', async (t) => {
   const tensors = Object.create(null);
   Object.defineProperty(tensors, '__proto__', {
-    value: { data: new Float32Array([1]), shape: [1] }, enumerable: true,
+    value: { data: new Float32Array([1]), shape: [1] },
+    enumerable: true,
   });
   const back = decodeSafetensors(encodeSafetensors(tensors));
   t.equal(Object.getPrototypeOf(back.tensors), Object.prototype);
-  t.ok(Object.prototype.hasOwnProperty.call(back.tensors, '__proto__'));
+  t.ok(Object.hasOwn(back.tensors, '__proto__'));
 });
 
 t.test('write / read a file; atomic write leaves no temp file', async (t) => {
@@ -182,18 +177,37 @@ t.test('a failed write does not replace an existing file and leaves no temp file
   writeSafetensors(file, sample());
   const before = fs.readFileSync(file);
 
-  throwsLike(t, () => writeSafetensors(file, { bad: { data: new Float32Array(5), shape: [2, 3] } }),
-    ShapeError, [/bad/, /\[2, 3\]/, /6/, /5/], 'length mismatch');
-  throwsLike(t, () => writeSafetensors(file, { bad: { data: new Float64Array(6), shape: [6] } }),
-    ShapeError, [/bad/, /Float64Array/], 'unsupported array type');
-  throwsLike(t, () => writeSafetensors(file, { bad: { data: new Float32Array(2), shape: [2.5] } }),
-    ShapeError, [/bad/], 'fractional dim');
-  throwsLike(t, () => writeSafetensors(file, { bad: { data: new Float32Array(2), shape: [-1, -2] } }),
-    ShapeError, [/bad/], 'negative dims');
+  throwsLike(
+    t,
+    () => writeSafetensors(file, { bad: { data: new Float32Array(5), shape: [2, 3] } }),
+    ShapeError,
+    [/bad/, /\[2, 3\]/, /6/, /5/],
+    'length mismatch',
+  );
+  throwsLike(
+    t,
+    () => writeSafetensors(file, { bad: { data: new Float64Array(6), shape: [6] } }),
+    ShapeError,
+    [/bad/, /Float64Array/],
+    'unsupported array type',
+  );
+  throwsLike(t, () => writeSafetensors(file, { bad: { data: new Float32Array(2), shape: [2.5] } }), ShapeError, [/bad/], 'fractional dim');
+  throwsLike(
+    t,
+    () => writeSafetensors(file, { bad: { data: new Float32Array(2), shape: [-1, -2] } }),
+    ShapeError,
+    [/bad/],
+    'negative dims',
+  );
   throwsLike(t, () => writeSafetensors(file, { bad: null }), ShapeError, [/bad/], 'null tensor');
   throwsLike(t, () => writeSafetensors(file, sample(), { n: 3 }), FormatError, [/"n"/, /string/], 'metadata not a string');
-  throwsLike(t, () => writeSafetensors(file, { __metadata__: { data: new Float32Array(1), shape: [1] } }),
-    FormatError, [/__metadata__/], 'reserved name');
+  throwsLike(
+    t,
+    () => writeSafetensors(file, { __metadata__: { data: new Float32Array(1), shape: [1] } }),
+    FormatError,
+    [/__metadata__/],
+    'reserved name',
+  );
 
   t.same(fs.readFileSync(file), before, 'existing file untouched');
   t.same(fs.readdirSync(dir), ['keep.safetensors'], 'no temp file');
@@ -227,10 +241,14 @@ t.test('corrupt files give FormatError naming the file', async (t) => {
       throwsLike(t, () => readSafetensors(file), FormatError, [file], `cut at ${cut}`);
     }
     throwsLike(t, () => readSafetensors(good.subarray(0, 5)), FormatError, [/5 bytes/, /shorter than/], 'short');
-    throwsLike(t, () => readSafetensors(good.subarray(0, 8 + 10)), FormatError,
-      [/header length/, /larger than/], 'header cut');
-    throwsLike(t, () => readSafetensors(good.subarray(0, good.length - 1)), FormatError,
-      [/tensor "e\.empty"|tensor "d\.num_batches_tracked"|outside|data section/], 'data cut');
+    throwsLike(t, () => readSafetensors(good.subarray(0, 8 + 10)), FormatError, [/header length/, /larger than/], 'header cut');
+    throwsLike(
+      t,
+      () => readSafetensors(good.subarray(0, good.length - 1)),
+      FormatError,
+      [/tensor "e\.empty"|tensor "d\.num_batches_tracked"|outside|data section/],
+      'data cut',
+    );
   });
 
   t.test('header length too large', async (t) => {
@@ -287,8 +305,13 @@ t.test('corrupt files give FormatError naming the file', async (t) => {
     ];
     for (const [label, header, patterns, floats] of cases) {
       const data = f32(floats ?? Math.max(2, ...Object.values(header).map((e) => (e?.data_offsets?.[1] ?? 8) / 4)));
-      throwsLike(t, () => decodeSafetensors(rawFile(header, data), 'bad.safetensors'), FormatError,
-        [/^bad\.safetensors: /, ...patterns], label);
+      throwsLike(
+        t,
+        () => decodeSafetensors(rawFile(header, data), 'bad.safetensors'),
+        FormatError,
+        [/^bad\.safetensors: /, ...patterns],
+        label,
+      );
     }
     throwsLike(t, () => decodeSafetensors(rawFile({ w: entry() }, f32(3))), FormatError, [/trailing/], 'trailing bytes');
   });
@@ -328,10 +351,13 @@ t.test('golden fixture seed.safetensors', { skip: FIXTURES ? false : 'fixtures n
   const s0 = tensors['sample.0'];
   t.ok(s0.data instanceof BigInt64Array, 'sample.0 is I64');
   t.same(s0.shape, [12, 12]);
-  t.ok(Array.from(s0.data).every((v) => v >= 0n && v < 12n), 'key samples within [0, L_K)');
+  t.ok(
+    Array.from(s0.data).every((v) => v >= 0n && v < 12n),
+    'key samples within [0, L_K)',
+  );
   t.same(tensors['sample.1'].shape, [18, 15]);
   t.same(tensors['param.enc_embedding.position_embedding.pe'].shape, [1, 5000, 32]);
-  t.same(tensors['loss'].shape, [1]);
+  t.same(tensors.loss.shape, [1]);
   t.same(tensors['input.x_enc'].shape, [32, 12, 1]);
   t.same(tensors['input.x_mark_enc'].shape, [32, 12, 4]);
   // pe[0] = [sin 0, cos 0, ...] = [0, 1, 0, 1, ...]
@@ -387,8 +413,9 @@ t.test('golden fixtures with BatchNorm (paper_small, full_fixed)', { skip: FIXTU
 // lib/tensor.ts helpers (kept here with the container tests; they could move to test/tensor.test.js).
 
 t.test('tensor helpers', async (t) => {
-  const { tensor, numel, assertShape, assertFinite, assertDtype, isTensor, dtypeOf, formatShape, unravelIndex } =
-    await import('../dist/tensor.js');
+  const { tensor, numel, assertShape, assertFinite, assertDtype, isTensor, dtypeOf, formatShape, unravelIndex } = await import(
+    '../dist/tensor.js'
+  );
   const { ValueError } = await import('../dist/errors.js');
 
   t.equal(numel([]), 1, 'scalar');
@@ -431,26 +458,37 @@ t.test('tensor helpers', async (t) => {
 
   const xEnc = tensor(new Float32Array(32 * 12 * 7), [32, 12, 7]);
   t.same(assertShape('xEnc', xEnc, [null, 12, 7]), [32, 12, 7]);
-  const e = throwsLike(t, () => assertShape('xEnc', xEnc, [null, 12, 1], ['B', 'seqLen', 'encIn']), ShapeError,
-    [/^xEnc: expected shape \[B, 12, 1\], got \[32, 12, 7\]/, /encIn: expected 1, got 7/]);
+  const e = throwsLike(t, () => assertShape('xEnc', xEnc, [null, 12, 1], ['B', 'seqLen', 'encIn']), ShapeError, [
+    /^xEnc: expected shape \[B, 12, 1\], got \[32, 12, 7\]/,
+    /encIn: expected 1, got 7/,
+  ]);
   t.equal(e?.code, 'ERR_INFORMER_SHAPE');
-  throwsLike(t, () => assertShape('xEnc', xEnc, [null, 12, 1]), ShapeError,
-    [/^xEnc: expected shape \[\*, 12, 1\], got \[32, 12, 7\]/, /dim 2: expected 1, got 7/]);
+  throwsLike(t, () => assertShape('xEnc', xEnc, [null, 12, 1]), ShapeError, [
+    /^xEnc: expected shape \[\*, 12, 1\], got \[32, 12, 7\]/,
+    /dim 2: expected 1, got 7/,
+  ]);
   throwsLike(t, () => assertShape('xEnc', xEnc, [null, 12]), ShapeError, [/expected 2 dims, got 3/]);
-  throwsLike(t, () => assertShape('xEnc', { data: new Float32Array(3), shape: [2, 2] }, [2, 2]), ShapeError,
-    [/^xEnc: /, /4 elements/, /3/]);
+  throwsLike(t, () => assertShape('xEnc', { data: new Float32Array(3), shape: [2, 2] }, [2, 2]), ShapeError, [
+    /^xEnc: /,
+    /4 elements/,
+    /3/,
+  ]);
   throwsLike(t, () => assertShape('xEnc', new Float32Array(4), [4]), ShapeError, [/^xEnc: expected a Tensor/]);
   throwsLike(t, () => assertShape('xEnc', undefined, [4]), ShapeError, [/^xEnc: expected a Tensor/, /undefined/]);
   throwsLike(t, () => assertShape('xEnc', { data: new Float64Array(4), shape: [4] }, [4]), ShapeError, [/Float64Array/]);
 
   t.equal(assertDtype('idx', tensor(new BigInt64Array(2), [2]), ['I32', 'I64']), 'I64');
-  throwsLike(t, () => assertDtype('idx', tensor(new Float32Array(2), [2]), 'I64'), ShapeError,
-    [/^idx: expected dtype I64 \(BigInt64Array\), got F32 \(Float32Array\)/]);
+  throwsLike(t, () => assertDtype('idx', tensor(new Float32Array(2), [2]), 'I64'), ShapeError, [
+    /^idx: expected dtype I64 \(BigInt64Array\), got F32 \(Float32Array\)/,
+  ]);
 
   assertFinite('ok', new Float32Array([0, -1, 3.4e38, -0]));
-  const v = throwsLike(t, () => assertFinite('xEnc', new Float32Array([0, 1, NaN, 2, Infinity])), ValueError,
-    [/^xEnc: /, /NaN/, /flat index 2/, /2 non-finite values/]);
+  const v = throwsLike(t, () => assertFinite('xEnc', new Float32Array([0, 1, NaN, 2, Infinity])), ValueError, [
+    /^xEnc: /,
+    /NaN/,
+    /flat index 2/,
+    /2 non-finite values/,
+  ]);
   t.equal(v?.code, 'ERR_INFORMER_VALUE');
-  throwsLike(t, () => assertFinite('y', new Float32Array([1, -Infinity]), [1, 2]), ValueError,
-    [/-Infinity/, /flat index 1/, /\[0, 1\]/]);
+  throwsLike(t, () => assertFinite('y', new Float32Array([1, -Infinity]), [1, 2]), ValueError, [/-Infinity/, /flat index 1/, /\[0, 1\]/]);
 });

@@ -9,9 +9,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { ConfigError, ForecastDataset, Informer, ShapeError, ValueError, readSafetensors, readTable } from '../dist/index.js';
-import {
-  Predictor, checkPreprocessing, preprocessingFromDataset, savePredictorModel,
-} from '../dist/serve/index.js';
+import { Predictor, checkPreprocessing, preprocessingFromDataset, savePredictorModel } from '../dist/serve/index.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const DATA = path.join(here, '..', 'data', 'alibaba_pod.csv');
@@ -46,7 +44,13 @@ function maxAbsDiff(a, b) {
 
 // Instance normalisation lives in the model (its config travels with the weights), so the
 // predictor's forecast must match forwardSync for every mode too.
-for (const [features, normalize] of [['S', 'none'], ['M', 'none'], ['MS', 'none'], ['M', 'revin'], ['MS', 'last']]) {
+for (const [features, normalize] of [
+  ['S', 'none'],
+  ['M', 'none'],
+  ['MS', 'none'],
+  ['M', 'revin'],
+  ['MS', 'last'],
+]) {
   t.test(`${features}, normalize ${normalize}: forecast equals the dataset window through forwardSync + inverse scaling`, async (t) => {
     const { ds, model } = setup(features, normalize);
     const file = path.join(tmp, `model-${features}-${normalize}.safetensors`);
@@ -103,11 +107,26 @@ t.test('future dates follow the data frequency (minutely, 15 min), from ISO stri
   const minutes = Array.from({ length: 12 }, (_, k) => new Date(Date.UTC(2016, 6, 31, 23, 48 + k)).toISOString());
   const values = { [TARGET]: Array.from({ length: 12 }, (_, k) => 0.05 + k * 1e-3) };
   const f = p.predictSync({ dates: minutes, values });
-  t.same(f.dates, ['2016-08-01 00:00:00', '2016-08-01 00:01:00', '2016-08-01 00:02:00', '2016-08-01 00:03:00', '2016-08-01 00:04:00', '2016-08-01 00:05:00']);
-  t.same(f.timestamps, f.dates.map((d) => Date.parse(`${d.replace(' ', 'T')}Z`)));
+  t.same(f.dates, [
+    '2016-08-01 00:00:00',
+    '2016-08-01 00:01:00',
+    '2016-08-01 00:02:00',
+    '2016-08-01 00:03:00',
+    '2016-08-01 00:04:00',
+    '2016-08-01 00:05:00',
+  ]);
+  t.same(
+    f.timestamps,
+    f.dates.map((d) => Date.parse(`${d.replace(' ', 'T')}Z`)),
+  );
 
   const quarter = new Predictor(model, { ...preprocessingFromDataset(ds), freq: '15min' });
-  const q = quarter.predictSync({ dates: minutes.map((_, k) => `2016-12-31 ${String(21 + Math.floor(k / 4)).padStart(2, '0')}:${String((k % 4) * 15).padStart(2, '0')}:00`), values });
+  const q = quarter.predictSync({
+    dates: minutes.map(
+      (_, k) => `2016-12-31 ${String(21 + Math.floor(k / 4)).padStart(2, '0')}:${String((k % 4) * 15).padStart(2, '0')}:00`,
+    ),
+    values,
+  });
   t.same(q.dates.slice(0, 2), ['2017-01-01 00:00:00', '2017-01-01 00:15:00'], '15min steps across the year end');
 
   const dates = minutes.map((s) => new Date(s));
@@ -120,13 +139,19 @@ t.test('bad history: short, missing column, NaN, unordered dates, wrong lengths'
   const p = new Predictor(model, ds);
   const h = head(40);
   t.throws(() => p.predictSync(head(11)), { name: 'ValueError', message: /11 row\(s\); the model needs at least seqLen = 12/ });
-  t.throws(() => p.predictSync({ dates: h.dates, values: { cpu_utilization: h.values.cpu_utilization, memory: h.values.memory_utilization } }), {
-    name: 'ValueError',
-    message: /no column "memory_utilization"; the model needs "memory_utilization", "cpu_utilization"; got "cpu_utilization", "memory"/,
-  });
+  t.throws(
+    () => p.predictSync({ dates: h.dates, values: { cpu_utilization: h.values.cpu_utilization, memory: h.values.memory_utilization } }),
+    {
+      name: 'ValueError',
+      message: /no column "memory_utilization"; the model needs "memory_utilization", "cpu_utilization"; got "cpu_utilization", "memory"/,
+    },
+  );
   const nan = { ...h.values, cpu_utilization: Array.from(h.values.cpu_utilization) };
   nan.cpu_utilization[35] = NaN;
-  t.throws(() => p.predictSync({ dates: h.dates, values: nan }), { name: 'ValueError', message: /"cpu_utilization" at row 35 \(1970-01-01 00:35:00\) is NaN/ });
+  t.throws(() => p.predictSync({ dates: h.dates, values: nan }), {
+    name: 'ValueError',
+    message: /"cpu_utilization" at row 35 \(1970-01-01 00:35:00\) is NaN/,
+  });
   nan.cpu_utilization[35] = null;
   t.throws(() => p.predictSync({ dates: h.dates, values: nan }), ValueError, 'null is rejected');
   nan.cpu_utilization[35] = 0.1;
@@ -134,8 +159,14 @@ t.test('bad history: short, missing column, NaN, unordered dates, wrong lengths'
   const backwards = Array.from(h.dates);
   backwards[39] = backwards[30];
   t.throws(() => p.predictSync({ dates: backwards, values: h.values }), { name: 'ValueError', message: /dates must increase: row 39/ });
-  t.throws(() => p.predictSync({ dates: ['2016-07-01', ...Array(39).fill('not a date')], values: h.values }), { name: 'ValueError', message: /not a date/ });
-  t.throws(() => p.predictSync({ dates: h.dates, values: { ...h.values, cpu_utilization: h.values.cpu_utilization.subarray(1) } }), ShapeError);
+  t.throws(() => p.predictSync({ dates: ['2016-07-01', ...Array(39).fill('not a date')], values: h.values }), {
+    name: 'ValueError',
+    message: /not a date/,
+  });
+  t.throws(
+    () => p.predictSync({ dates: h.dates, values: { ...h.values, cpu_utilization: h.values.cpu_utilization.subarray(1) } }),
+    ShapeError,
+  );
   t.throws(() => p.predictSync({ dates: 'yesterday', values: h.values }), ValueError);
   t.throws(() => p.predictSync(null), ValueError);
   await t.rejects(p.predict(head(3)), ValueError, 'predict rejects too');
@@ -145,8 +176,14 @@ t.test('bad history: short, missing column, NaN, unordered dates, wrong lengths'
 t.test('preprocessing must fit the model; a file without it gives a ConfigError that says what to do', async (t) => {
   const { ds, model } = setup('S');
   const info = preprocessingFromDataset(ds);
-  t.throws(() => checkPreprocessing({ ...info, features: 'MS', columns: ['memory_utilization', TARGET], scaler: null }, model.config), { name: 'ConfigError', message: /encIn = decIn = 2/ });
-  t.throws(() => checkPreprocessing({ ...info, columns: ['memory_utilization', TARGET] }, model.config), { name: 'ConfigError', message: /features 'S' uses the target only/ });
+  t.throws(() => checkPreprocessing({ ...info, features: 'MS', columns: ['memory_utilization', TARGET], scaler: null }, model.config), {
+    name: 'ConfigError',
+    message: /encIn = decIn = 2/,
+  });
+  t.throws(() => checkPreprocessing({ ...info, columns: ['memory_utilization', TARGET] }, model.config), {
+    name: 'ConfigError',
+    message: /features 'S' uses the target only/,
+  });
   t.throws(() => checkPreprocessing({ ...info, freq: 'h' }, model.config), { name: 'ConfigError', message: /4 time-feature columns/ });
   t.throws(() => checkPreprocessing({ ...info, scaler: { mean: [0], std: [0] } }, model.config), ValueError);
   t.throws(() => new Predictor(model, { ...info, target: 'other' }), ConfigError);
@@ -164,7 +201,10 @@ t.test('Predictor.load takes a model file, the folder holding it, or a logged mo
   const folder = path.join(tmp, 'plain-folder');
   fs.mkdirSync(folder, { recursive: true });
   savePredictorModel(model, ds, path.join(folder, 'model.safetensors'));
-  const history = { dates: Array.from({ length: 12 }, (_, i) => 1_700_000_000_000 + i * 60_000), values: { [TARGET]: Array.from({ length: 12 }, (_, i) => 0.1 + 0.01 * i) } };
+  const history = {
+    dates: Array.from({ length: 12 }, (_, i) => 1_700_000_000_000 + i * 60_000),
+    values: { [TARGET]: Array.from({ length: 12 }, (_, i) => 0.1 + 0.01 * i) },
+  };
   const byFile = await Predictor.load(path.join(folder, 'model.safetensors'));
   const byFolder = await Predictor.load(folder);
   t.teardown(() => Promise.all([byFile.dispose(), byFolder.dispose()]));

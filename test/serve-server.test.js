@@ -29,7 +29,12 @@ const seed = new Predictor(seedModel, dsS);
 let releaseLate;
 const late = new Promise((resolve) => (releaseLate = resolve));
 const server = await createServer({
-  models: { seed, multi: { model: multiModel, preprocessing: preprocessingFromDataset(dsM), version: '3' }, bare: { model: bareModel }, late },
+  models: {
+    seed,
+    multi: { model: multiModel, preprocessing: preprocessingFromDataset(dsM), version: '3' },
+    bare: { model: bareModel },
+    late,
+  },
   maxBodyBytes: 256 * 1024,
 });
 const base = await server.listen(0);
@@ -133,7 +138,12 @@ t.test('model metadata and readiness, with and without /versions/{v}', async (t)
 });
 
 t.test('infer: flat and nested data, batch > 1, id and outputs, versions form', async (t) => {
-  for (const [B, nested] of [[1, false], [1, true], [3, false], [2, true]]) {
+  for (const [B, nested] of [
+    [1, false],
+    [1, true],
+    [3, false],
+    [2, true],
+  ]) {
     const { body, batch } = inferBody(seed, B, { nested });
     const want = seedModel.forwardSync(batch).data;
     const r = await call('POST', '/v2/models/seed/infer', { id: `req-${B}`, ...body, outputs: [{ name: 'forecast' }] });
@@ -188,22 +198,47 @@ t.test('malformed requests are 4xx {"error"} with clear messages', async (t) => 
   await expectError(t, () => ({}), 400, /"inputs" must be an array of tensors \(x_enc, x_mark_enc, x_dec, x_mark_dec\)/);
   await expectError(t, (b) => ((input(b, 'x_enc').datatype = 'FP64'), b), 400, /input x_enc has datatype "FP64"; the model takes FP32/);
   await expectError(t, (b) => ((input(b, 'x_dec').datatype = 'INT32'), b), 400, /x_dec has datatype "INT32"/);
-  await expectError(t, (b) => ((input(b, 'x_enc').shape = [1, 10, 1]), b), 400, /x_enc has shape \[1, 10, 1\]; the model takes \[batch, 12, 1\] \(batch, seqLen, encIn\)/);
+  await expectError(
+    t,
+    (b) => ((input(b, 'x_enc').shape = [1, 10, 1]), b),
+    400,
+    /x_enc has shape \[1, 10, 1\]; the model takes \[batch, 12, 1\] \(batch, seqLen, encIn\)/,
+  );
   await expectError(t, (b) => ((input(b, 'x_mark_enc').shape = [1, 60]), b), 400, /x_mark_enc has shape \[1, 60\]/);
   await expectError(t, (b) => (input(b, 'x_enc').data.pop(), b), 400, /input x_enc has 11 values; shape \[1, 12, 1\] needs 12/);
-  await expectError(t, (b) => ((input(b, 'x_enc').data = nest(input(b, 'x_enc').data, [3, 4])), b), 400, /nested data has 3 entries at depth 0/);
-  await expectError(t, (b) => ((input(b, 'x_enc').data[3] = null), b), 400, /x_enc: element 3 is null, not a number \(NaN and Infinity are not JSON numbers/);
+  await expectError(
+    t,
+    (b) => ((input(b, 'x_enc').data = nest(input(b, 'x_enc').data, [3, 4])), b),
+    400,
+    /nested data has 3 entries at depth 0/,
+  );
+  await expectError(
+    t,
+    (b) => ((input(b, 'x_enc').data[3] = null), b),
+    400,
+    /x_enc: element 3 is null, not a number \(NaN and Infinity are not JSON numbers/,
+  );
   await expectError(t, (b) => ((input(b, 'x_enc').data[4] = '0.5'), b), 400, /element 4 is "0.5", not a number/);
   await expectError(t, (b) => ((input(b, 'x_dec').data[0] = 1e39), b), 400, /x_dec: element 0 \(1e\+39\) is outside the FP32 range/);
   await expectError(t, (b) => ((b.inputs = b.inputs.filter((i) => i.name !== 'x_mark_dec')), b), 400, /missing input x_mark_dec/);
   await expectError(t, (b) => (b.inputs.push({ ...b.inputs[0], name: 'x_extra' }), b), 400, /unknown input "x_extra"/);
   await expectError(t, (b) => (b.inputs.push(b.inputs[0]), b), 400, /input "x_enc" is given twice/);
-  await expectError(t, (b) => {
-    const two = inferBody(seed, 2).body;
-    b.inputs[2] = two.inputs[2];
-    return b;
-  }, 400, /different batch sizes: x_enc has 1, x_dec has 2/);
-  await expectError(t, (b) => ((input(b, 'x_enc').shape = [0, 12, 1]), (input(b, 'x_enc').data = []), b), 400, /batch size must be at least 1|different batch sizes/);
+  await expectError(
+    t,
+    (b) => {
+      const two = inferBody(seed, 2).body;
+      b.inputs[2] = two.inputs[2];
+      return b;
+    },
+    400,
+    /different batch sizes: x_enc has 1, x_dec has 2/,
+  );
+  await expectError(
+    t,
+    (b) => ((input(b, 'x_enc').shape = [0, 12, 1]), (input(b, 'x_enc').data = []), b),
+    400,
+    /batch size must be at least 1|different batch sizes/,
+  );
   await expectError(t, (b) => ((b.id = 42), b), 400, /"id" must be a string/);
   await expectError(t, (b) => ((b.outputs = [{ name: 'nope' }]), b), 400, /unknown output "nope"; the model has "forecast"/);
   await expectError(t, (b) => b, 404, /unknown model "ghost"/, '/v2/models/ghost/infer');
@@ -220,12 +255,21 @@ t.test('oversized bodies get 413 {"error"} (declared and streamed)', async (t) =
   t.match(r.json, { error: /larger than the limit of 262144 bytes/ });
   // Chunked upload without a content-length: the limit applies while streaming.
   const streamed = await new Promise((resolve, reject) => {
-    const u = new URL(base + '/v2/models/seed/infer');
-    const req = http.request({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST', headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' } }, (res) => {
-      let text = '';
-      res.on('data', (d) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode, text }));
-    });
+    const u = new URL(`${base}/v2/models/seed/infer`);
+    const req = http.request(
+      {
+        host: u.hostname,
+        port: u.port,
+        path: u.pathname,
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (d) => (text += d));
+        res.on('end', () => resolve({ status: res.statusCode, text }));
+      },
+    );
     req.on('error', reject);
     for (let i = 0; i < 8; i++) req.write(big.slice(i * 50_000, (i + 1) * 50_000));
     req.end();
@@ -264,8 +308,17 @@ t.test('a batch window gathers requests sent over time into one call', async (t)
   const url = await s.listen(0);
   t.teardown(() => s.close());
   const { body } = inferBody(seed, 1);
-  const send = () => fetch(url + '/v2/models/seed/infer', { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }).then((r) => r.status);
-  const statuses = await Promise.all([send(), new Promise((r) => setTimeout(r, 10)).then(send), new Promise((r) => setTimeout(r, 20)).then(send)]);
+  const send = () =>
+    fetch(`${url}/v2/models/seed/infer`, {
+      method: 'POST',
+      body: JSON.stringify(body),
+      headers: { 'content-type': 'application/json' },
+    }).then((r) => r.status);
+  const statuses = await Promise.all([
+    send(),
+    new Promise((r) => setTimeout(r, 10)).then(send),
+    new Promise((r) => setTimeout(r, 20)).then(send),
+  ]);
   t.same(statuses, [200, 200, 200]);
   t.equal(s.stats().seed.calls, 1, 'three requests, one call');
   const many = await Promise.all(Array.from({ length: 12 }, send));
@@ -277,7 +330,10 @@ t.test('forecast endpoint: raw history in, dated forecast out', async (t) => {
   const n = table.length;
   const history = {
     dates: Array.from(table.dates.subarray(n - 20), (ms) => new Date(ms).toISOString()),
-    values: { [TARGET]: Array.from(table.data[TARGET].subarray(n - 20)), memory_utilization: Array.from(table.data.memory_utilization.subarray(n - 20)) },
+    values: {
+      [TARGET]: Array.from(table.data[TARGET].subarray(n - 20)),
+      memory_utilization: Array.from(table.data.memory_utilization.subarray(n - 20)),
+    },
   };
   const r = await call('POST', '/v2/models/seed/forecast', history);
   t.equal(r.status, 200);
@@ -289,10 +345,16 @@ t.test('forecast endpoint: raw history in, dated forecast out', async (t) => {
   t.same(m.json.columns, ['memory_utilization', TARGET]);
   t.equal(m.json.values[0].length, 2);
 
-  const short = await call('POST', '/v2/models/seed/forecast', { dates: history.dates.slice(0, 5), values: { [TARGET]: history.values[TARGET].slice(0, 5) } });
+  const short = await call('POST', '/v2/models/seed/forecast', {
+    dates: history.dates.slice(0, 5),
+    values: { [TARGET]: history.values[TARGET].slice(0, 5) },
+  });
   t.equal(short.status, 400);
   t.match(short.json.error, /5 row\(s\); the model needs at least seqLen = 12/);
-  const missing = await call('POST', '/v2/models/multi/versions/3/forecast', { dates: history.dates, values: { [TARGET]: history.values[TARGET] } });
+  const missing = await call('POST', '/v2/models/multi/versions/3/forecast', {
+    dates: history.dates,
+    values: { [TARGET]: history.values[TARGET] },
+  });
   t.equal(missing.status, 400);
   t.match(missing.json.error, /no column "memory_utilization"/);
   const nan = { ...history, values: { [TARGET]: history.values[TARGET].map((v, i) => (i === 19 ? null : v)) } };
@@ -313,10 +375,10 @@ t.test('a model that finishes loading becomes ready; one that fails stays 503 wi
   const s = await createServer({ models: { broken: Promise.reject(new Error('disk on fire')) } });
   const url = await s.listen(0);
   t.teardown(() => s.close());
-  const r = await fetch(url + '/v2/models/broken');
+  const r = await fetch(`${url}/v2/models/broken`);
   t.equal(r.status, 503);
   t.match(await r.json(), { error: /loading failed: disk on fire/ });
-  t.equal((await fetch(url + '/v2/health/ready')).status, 503);
+  t.equal((await fetch(`${url}/v2/health/ready`)).status, 503);
 });
 
 t.test('createServer rejects bad options', async (t) => {
@@ -339,7 +401,10 @@ t.test('serve(): model files in, URL printed, Predictor and bare models', async 
   t.teardown(() => s.close());
   t.match(lines.at(-1), /serving pod, plain at http:\/\/127\.0\.0\.1:\d+/);
   const n = table.length;
-  const history = { dates: Array.from(table.dates.subarray(n - 12)), values: { [TARGET]: Array.from(table.data[TARGET].subarray(n - 12)) } };
+  const history = {
+    dates: Array.from(table.dates.subarray(n - 12)),
+    values: { [TARGET]: Array.from(table.data[TARGET].subarray(n - 12)) },
+  };
   const r = await fetch(`${s.url}/v2/models/pod/forecast`, { method: 'POST', body: JSON.stringify(history) });
   t.equal(r.status, 200);
   t.same((await r.json()).values, (await seed.predict(history)).values);

@@ -24,7 +24,9 @@ function child(code, env = {}) {
   cp.stderrText = '';
   cp.stdout.on('data', (d) => (cp.stdoutText += d));
   cp.stderr.on('data', (d) => (cp.stderrText += d));
-  cp.done = new Promise((resolve) => cp.on('close', (code, signal) => resolve({ code, signal, stdout: cp.stdoutText, stderr: cp.stderrText })));
+  cp.done = new Promise((resolve) =>
+    cp.on('close', (code, signal) => resolve({ code, signal, stdout: cp.stdoutText, stderr: cp.stderrText })),
+  );
   return cp;
 }
 
@@ -62,7 +64,10 @@ t.test('two processes logging 200 metric points each to one run lose nothing', a
   const lines = text.split('\n');
   t.equal(lines.pop(), '', 'ends with a newline');
   t.equal(lines.length, 400, 'all 400 lines are there');
-  t.ok(lines.every((l) => /^\d+ \d+\.0 \d+$/.test(l)), 'every line is whole');
+  t.ok(
+    lines.every((l) => /^\d+ \d+\.0 \d+$/.test(l)),
+    'every line is whole',
+  );
   const values = lines.map((l) => Number(l.split(' ')[1])).sort((a, b) => a - b);
   const expected = [...Array(200).keys()].flatMap((i) => [1000 + i, 2000 + i]).sort((a, b) => a - b);
   t.same(values, expected, 'each point exactly once');
@@ -91,11 +96,28 @@ t.test('processes creating the same experiments and model versions at once', asy
   for (const r of results) t.equal(r.code, 0, r.stderr);
   const outs = results.map((r) => JSON.parse(r.stdout));
   for (const o of outs) t.same(o.ids, outs[0].ids, 'every process got the same experiment ids');
-  const names = store.listExperiments().map((e) => e.name).filter((n) => n.startsWith('shared-')).sort();
-  t.same(names, [...Array(8).keys()].map((k) => `shared-${k}`), 'exactly one experiment per name');
+  const names = store
+    .listExperiments()
+    .map((e) => e.name)
+    .filter((n) => n.startsWith('shared-'))
+    .sort();
+  t.same(
+    names,
+    [...Array(8).keys()].map((k) => `shared-${k}`),
+    'exactly one experiment per name',
+  );
   t.same(outs.map((o) => o.v).sort(), [1, 2, 3, 4], 'distinct version numbers');
-  t.same(tracking.registry.searchModelVersions(store).map((v) => v.version).sort(), [1, 2, 3, 4]);
-  t.notOk(readdirSync(root).some((n) => n.startsWith('.informer-lock')), 'no lock left behind');
+  t.same(
+    tracking.registry
+      .searchModelVersions(store)
+      .map((v) => v.version)
+      .sort(),
+    [1, 2, 3, 4],
+  );
+  t.notOk(
+    readdirSync(root).some((n) => n.startsWith('.informer-lock')),
+    'no lock left behind',
+  );
 });
 
 t.test('a trainer killed with SIGKILL leaves a store that opens with every metric it logged', async (t) => {
@@ -137,12 +159,21 @@ t.test('a trainer killed with SIGKILL leaves a store that opens with every metri
   const history = reader.getMetricHistory(store, runId, 'loss');
   t.ok(history.length >= last + 1, 'at least every reported point');
   const steps = new Set(history.map((m) => m.step));
-  t.ok(reported.every((i) => steps.has(i)), 'every metric point reported before the kill is on disk');
-  t.ok(history.every((m, i) => m.step === i && m.value === 1 / (i + 1)), 'in order, with exact values');
+  t.ok(
+    reported.every((i) => steps.has(i)),
+    'every metric point reported before the kill is on disk',
+  );
+  t.ok(
+    history.every((m, i) => m.step === i && m.value === 1 / (i + 1)),
+    'in order, with exact values',
+  );
   const r = reader.getRun(store, runId);
   t.equal(r.info.status, 'RUNNING', 'a killed run stays RUNNING, as in MLflow');
   t.equal(r.info.endTime, null);
-  t.ok(reported.every((i) => r.data.params[`p${i}`] === String(i)), 'every reported param is there');
+  t.ok(
+    reported.every((i) => r.data.params[`p${i}`] === String(i)),
+    'every reported param is there',
+  );
   t.ok(Number(r.data.tags.progress) >= last, 'the last tag write is whole');
   t.equal(reader.searchRuns(store, { experimentNames: ['doomed'] }).length, 1);
 });
@@ -163,7 +194,8 @@ t.test('whole-file writes are atomic: a concurrent reader never sees a partial f
      writeFileSync(process.env.DONE, 'done');`,
     { ROOT: root, RUN: run.runId, DONE: doneFile },
   );
-  let reads = 0, bad = 0;
+  let reads = 0,
+    bad = 0;
   const tagFile = join(run.dir, 'tags', 'big');
   while (!existsSync(doneFile)) {
     try {
@@ -211,7 +243,9 @@ t.test('runs end FINISHED, FAILED or KILLED as the process really ended', async 
     Object.entries(cases).map(async ([name, c]) => {
       // endRunsOnExit is opt-in, except in the ownHandler case, which handles its signal itself.
       const hooks = name === 'ownHandler' ? '' : 'tracking.endRunsOnExit();';
-      const cp = child(`tracking.setTrackingUri(process.env.ROOT); tracking.setExperiment(${JSON.stringify(name)}); ${hooks}\n${c.code}`, { ROOT: root });
+      const cp = child(`tracking.setTrackingUri(process.env.ROOT); tracking.setExperiment(${JSON.stringify(name)}); ${hooks}\n${c.code}`, {
+        ROOT: root,
+      });
       const sig = c.signal ?? c.send;
       if (sig !== undefined) {
         await new Promise((r) => cp.stdout.on('data', () => cp.stdoutText.includes('READY') && r()));

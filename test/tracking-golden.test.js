@@ -20,10 +20,9 @@ const GOLDEN = {
   '.trash/': null,
   '0/': null,
   '0/meta.yaml':
-    'artifact_location: ${ROOT}/0\ncreation_time: 1700000000000\nexperiment_id: \'0\'\nlast_update_time: 1700000000000\nlifecycle_stage: active\nname: Default\n',
+    "artifact_location: ${ROOT}/0\ncreation_time: 1700000000000\nexperiment_id: '0'\nlast_update_time: 1700000000000\nlifecycle_stage: active\nname: Default\n",
   [`${EXP}/`]: null,
-  [`${EXP}/meta.yaml`]:
-    `artifact_location: \${ROOT}/${EXP}\ncreation_time: 1700000000000\nexperiment_id: '${EXP}'\nlast_update_time: 1700000000000\nlifecycle_stage: active\nname: informer-golden\n`,
+  [`${EXP}/meta.yaml`]: `artifact_location: \${ROOT}/${EXP}\ncreation_time: 1700000000000\nexperiment_id: '${EXP}'\nlast_update_time: 1700000000000\nlifecycle_stage: active\nname: informer-golden\n`,
   [`${R}/`]: null,
   [`${R}/meta.yaml`]:
     `artifact_uri: \${ROOT}/${R}/artifacts\nend_time: 1700000001030\nentry_point_name: ''\nexperiment_id: '${EXP}'\n` +
@@ -77,7 +76,7 @@ function snapshot(root) {
     for (const e of readdirSync(d, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
       const p = join(d, e.name);
       if (e.isDirectory()) {
-        out[relative(root, p) + '/'] = null;
+        out[`${relative(root, p)}/`] = null;
         walk(p);
       } else out[relative(root, p)] = readFileSync(p, 'utf8').split(tracking.pathToUri(root)).join('${ROOT}');
     }
@@ -90,7 +89,11 @@ t.test('a small run is written byte for byte as MLflow lays it out', async (t) =
   const root = t.testdir();
   let clock = 1700000000000;
   let n = 0;
-  const randomHex = (bytes) => createHash('sha256').update(`golden-${n++}`).digest('hex').slice(0, bytes * 2);
+  const randomHex = (bytes) =>
+    createHash('sha256')
+      .update(`golden-${n++}`)
+      .digest('hex')
+      .slice(0, bytes * 2);
   tracking.setTrackingUri(root, { now: () => clock, user: 'ada', sourceName: 'train.mjs', randomHex });
   t.teardown(() => tracking.setTrackingUri(undefined));
 

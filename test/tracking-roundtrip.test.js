@@ -64,13 +64,25 @@ t.test('experiments: create, get by name, tags, search, delete and restore', asy
   store.setExperimentTag(id2, 'stage', 'dev');
   t.same(tracking.getExperiment(id2).tags, { team: 'forecast', stage: 'dev' });
   t.equal(tracking.getExperimentByName('other').experimentId, id2);
-  t.same(tracking.searchExperiments({ filter: "name LIKE 'inf%'" }).map((x) => x.name), ['informer-ett']);
-  t.same(tracking.searchExperiments({ filter: "tags.team = 'forecast'" }).map((x) => x.name), ['other']);
+  t.same(
+    tracking.searchExperiments({ filter: "name LIKE 'inf%'" }).map((x) => x.name),
+    ['informer-ett'],
+  );
+  t.same(
+    tracking.searchExperiments({ filter: "tags.team = 'forecast'" }).map((x) => x.name),
+    ['other'],
+  );
   t.equal(tracking.searchExperiments().length, 3);
 
   store.deleteExperiment(id2);
   t.equal(store.getExperiment(id2).lifecycleStage, 'deleted');
-  t.same(tracking.searchExperiments().map((x) => x.name).sort(), ['Default', 'informer-ett']);
+  t.same(
+    tracking
+      .searchExperiments()
+      .map((x) => x.name)
+      .sort(),
+    ['Default', 'informer-ett'],
+  );
   t.equal(tracking.searchExperiments({ view: 'deleted' }).length, 1);
   t.throws(() => tracking.setExperiment('other'), TrackingError, 'a deleted experiment cannot be made current');
   store.restoreExperiment(id2);
@@ -115,11 +127,30 @@ t.test('params, metrics, tags round-trip through getRun and getMetricHistory', a
   t.equal(r.data.tags.team, 'forecast');
 
   const hist = tracking.getMetricHistory(run.runId, 'mse');
-  t.same(hist.map((m) => [m.step, m.value]), [[0, 1], [1, 0.5], [2, 1 / 3], [3, 0.25], [4, 0.2], [2, 0.9]]);
+  t.same(
+    hist.map((m) => [m.step, m.value]),
+    [
+      [0, 1],
+      [1, 0.5],
+      [2, 1 / 3],
+      [3, 0.25],
+      [4, 0.2],
+      [2, 0.9],
+    ],
+  );
   t.equal(hist[5].timestamp, 123);
-  t.same(tracking.getMetricHistory(run.runId, 'weird').map((m) => m.value), [Infinity, -Infinity, NaN]);
+  t.same(
+    tracking.getMetricHistory(run.runId, 'weird').map((m) => m.value),
+    [Infinity, -Infinity, NaN],
+  );
   t.same(tracking.getMetricHistory(run.runId, 'never'), []);
-  t.equal(readFileSync(join(run.dir, 'metrics', 'weird'), 'utf8').split('\n').map((l) => l.split(' ')[1]).join(','), 'inf,-inf,nan,');
+  t.equal(
+    readFileSync(join(run.dir, 'metrics', 'weird'), 'utf8')
+      .split('\n')
+      .map((l) => l.split(' ')[1])
+      .join(','),
+    'inf,-inf,nan,',
+  );
 });
 
 t.test('renaming a run through the mlflow.runName tag updates meta.yaml', async (t) => {
@@ -163,10 +194,14 @@ t.test('startRun callback ends FINISHED, or FAILED on throw / rejection', async 
   const id1 = tracking.startRun({ runName: 'ok' }, (run) => run.runId);
   t.equal(tracking.getRun(id1).info.status, 'FINISHED');
   let failedId;
-  t.throws(() => tracking.startRun((run) => {
-    failedId = run.runId;
-    throw new Error('diverged');
-  }), { message: 'diverged' });
+  t.throws(
+    () =>
+      tracking.startRun((run) => {
+        failedId = run.runId;
+        throw new Error('diverged');
+      }),
+    { message: 'diverged' },
+  );
   t.equal(tracking.getRun(failedId).info.status, 'FAILED');
   t.equal(tracking.activeRun(), undefined, 'nothing left active');
 
@@ -177,10 +212,12 @@ t.test('startRun callback ends FINISHED, or FAILED on throw / rejection', async 
   });
   t.equal(tracking.getRun(asyncId).info.status, 'FINISHED');
   let rejectedId;
-  await t.rejects(tracking.startRun(async (run) => {
-    rejectedId = run.runId;
-    throw new Error('nope');
-  }));
+  await t.rejects(
+    tracking.startRun(async (run) => {
+      rejectedId = run.runId;
+      throw new Error('nope');
+    }),
+  );
   t.equal(tracking.getRun(rejectedId).info.status, 'FAILED');
   const killed = tracking.startRun();
   tracking.endRun('KILLED');
@@ -200,7 +237,10 @@ t.test('nested runs carry mlflow.parentRunId; a second top-level run is refused'
   tracking.endRun();
   t.equal(tracking.getRun(child.runId).data.tags['mlflow.parentRunId'], parent.runId);
   const children = tracking.searchRuns({ filter: `tags.mlflow.parentRunId = '${parent.runId}'` });
-  t.same(children.map((r) => r.info.runName), ['child']);
+  t.same(
+    children.map((r) => r.info.runName),
+    ['child'],
+  );
 });
 
 t.test('resuming a run by id, and logging with no active run starts one', async (t) => {
@@ -263,8 +303,14 @@ t.test('searchRuns: MLflow filter strings, order and views', async (t) => {
 
 t.test('compareRuns lines up params and latest metrics', async (t) => {
   useStore(t);
-  const a = tracking.startRun({ runName: 'a' }, (r) => (tracking.logParams({ lr: 0.1, layers: 2 }), tracking.logMetric('mse', 0.5), r.runId));
-  const b = tracking.startRun({ runName: 'b' }, (r) => (tracking.logParams({ lr: 0.01, layers: 2 }), tracking.logMetric('mae', 0.1), r.runId));
+  const a = tracking.startRun(
+    { runName: 'a' },
+    (r) => (tracking.logParams({ lr: 0.1, layers: 2 }), tracking.logMetric('mse', 0.5), r.runId),
+  );
+  const b = tracking.startRun(
+    { runName: 'b' },
+    (r) => (tracking.logParams({ lr: 0.01, layers: 2 }), tracking.logMetric('mae', 0.1), r.runId),
+  );
   const cmp = tracking.compareRuns([a, b]);
   t.same(cmp.runNames, ['a', 'b']);
   t.same(cmp.params, { layers: ['2', '2'], lr: ['0.1', '0.01'] });
@@ -275,7 +321,6 @@ t.test('compareRuns lines up params and latest metrics', async (t) => {
 t.test('logModel writes an MLflow model folder; the registry and model URIs find it', async (t) => {
   useStore(t);
   tracking.setExperiment('models');
-  let dirSeen;
   const info = tracking.startRun({ runName: 'train' }, () =>
     artifact.logModel(fakeModel('weights-1'), 'model', {
       signature: {
@@ -301,7 +346,11 @@ t.test('logModel writes an MLflow model folder; the registry and model URIs find
   for (const f of ['MLmodel', 'model.safetensors', 'config.json', 'model.onnx', 'conda.yaml', 'python_env.yaml', 'requirements.txt']) {
     t.ok(existsSync(join(dir, f)), f);
   }
-  t.same(artifact.modelFiles(dir), { weights: join(dir, 'model.safetensors'), config: join(dir, 'config.json'), onnx: join(dir, 'model.onnx') });
+  t.same(artifact.modelFiles(dir), {
+    weights: join(dir, 'model.safetensors'),
+    config: join(dir, 'config.json'),
+    onnx: join(dir, 'model.onnx'),
+  });
   const history = JSON.parse(tracking.getRun(info.runId).data.tags['mlflow.log-model.history']);
   t.equal(history.length, 1);
   t.equal(history[0].artifact_path, 'model');
@@ -351,9 +400,21 @@ t.test('logModel writes an MLflow model folder; the registry and model URIs find
   t.throws(() => load('models:/informer/9'), TrackingError);
   t.throws(() => load('models:/nope/1'), TrackingError);
 
-  t.same(tracking.searchModelVersions("name = 'informer'").map((v) => v.version).sort(), [1, 2]);
-  t.same(tracking.searchModelVersions(`run_id = '${info.runId}' and tags.data = 'ETTh1'`).map((v) => v.version), [2]);
-  t.same(tracking.searchRegisteredModels("name LIKE 'inf%'").map((m) => m.name), ['informer']);
+  t.same(
+    tracking
+      .searchModelVersions("name = 'informer'")
+      .map((v) => v.version)
+      .sort(),
+    [1, 2],
+  );
+  t.same(
+    tracking.searchModelVersions(`run_id = '${info.runId}' and tags.data = 'ETTh1'`).map((v) => v.version),
+    [2],
+  );
+  t.same(
+    tracking.searchRegisteredModels("name LIKE 'inf%'").map((m) => m.name),
+    ['informer'],
+  );
 
   tracking.deleteAlias('informer', 'champion');
   t.throws(() => tracking.getModelVersionByAlias('informer', 'champion'), TrackingError);
@@ -397,25 +458,39 @@ t.test('store-level API: explicit store, createRun, getRun handles', async (t) =
 
 t.test('reads stores written by MLflow itself (legacy metric lines, int ids, missing fields)', async (t) => {
   const root = t.testdir({
-    '0': { 'meta.yaml': "artifact_location: ./mlruns/0\nexperiment_id: '0'\nlifecycle_stage: active\nname: Default\n" },
-    '5': {
+    0: { 'meta.yaml': "artifact_location: ./mlruns/0\nexperiment_id: '0'\nlifecycle_stage: active\nname: Default\n" },
+    5: {
       'meta.yaml': 'artifact_location: file:///tmp/x/5\nexperiment_id: 5\nlifecycle_stage: active\nname: legacy\n',
       abc123: {
-        'meta.yaml': 'artifact_uri: file:///tmp/x/5/abc123/artifacts\nend_time: null\nexperiment_id: 5\nrun_id: abc123\nrun_uuid: abc123\nstart_time: 10\nuser_id: old\n',
+        'meta.yaml':
+          'artifact_uri: file:///tmp/x/5/abc123/artifacts\nend_time: null\nexperiment_id: 5\nrun_id: abc123\nrun_uuid: abc123\nstart_time: 10\nuser_id: old\n',
         metrics: { loss: '100 0.5\n200 NaN 1\n' },
         params: { p: 'v' },
         tags: { 'mlflow.runName': 'from-tag' },
       },
       notarun: {},
     },
-    '7': { 'meta.yaml': "artifact_location: x\nexperiment_id: '8'\nname: mismatched\n" },
+    7: { 'meta.yaml': "artifact_location: x\nexperiment_id: '8'\nname: mismatched\n" },
   });
   const store = RunStore.open(root, { create: false });
-  t.same(store.listExperiments().map((e) => e.name).sort(), ['Default', 'legacy'], 'id mismatch is ignored, as MLflow does');
+  t.same(
+    store
+      .listExperiments()
+      .map((e) => e.name)
+      .sort(),
+    ['Default', 'legacy'],
+    'id mismatch is ignored, as MLflow does',
+  );
   const r = reader.getRun(store, 'abc123');
   t.equal(r.info.status, 'RUNNING', 'missing status means RUNNING');
   t.equal(r.info.runName, 'from-tag');
   t.equal(r.info.experimentId, '5');
-  t.same(reader.getMetricHistory(store, 'abc123', 'loss').map((m) => [m.step, m.value]), [[0, 0.5], [1, NaN]]);
+  t.same(
+    reader.getMetricHistory(store, 'abc123', 'loss').map((m) => [m.step, m.value]),
+    [
+      [0, 0.5],
+      [1, NaN],
+    ],
+  );
   t.equal(reader.searchRuns(store).length, 1);
 });

@@ -27,7 +27,25 @@ function listAll(dir) {
   return out.sort();
 }
 
-const BAD_KEYS = ['../x', '../../../../tmp/evil', '/etc/passwd', 'a/../../b', 'a//b', 'a/./b', './a', 'a/', '.', '..', '', 'semi;colon', 'tab\tkey', 'back\\slash', 'x'.repeat(251), 'nul\0byte', 'ümlaut'];
+const BAD_KEYS = [
+  '../x',
+  '../../../../tmp/evil',
+  '/etc/passwd',
+  'a/../../b',
+  'a//b',
+  'a/./b',
+  './a',
+  'a/',
+  '.',
+  '..',
+  '',
+  'semi;colon',
+  'tab\tkey',
+  'back\\slash',
+  'x'.repeat(251),
+  'nul\0byte',
+  'ümlaut',
+];
 
 t.test('path traversal and bad characters in keys are refused for params, metrics and tags', async (t) => {
   const { root, run } = freshRun(t);
@@ -100,9 +118,13 @@ t.test('metric values must be numbers (NaN and Infinity allowed), steps integers
   run.logMetric('m', -Infinity, -2);
   run.logMetric('m', -0, 3);
   run.logMetric('m', 1e300, 4);
-  t.same(readFileSync(join(run.dir, 'metrics', 'm'), 'utf8').split('\n').slice(0, 5).map((l) => l.split(' ').slice(1).join(' ')), [
-    'nan 0', 'inf 1', '-inf -2', '-0.0 3', '1e+300 4',
-  ]);
+  t.same(
+    readFileSync(join(run.dir, 'metrics', 'm'), 'utf8')
+      .split('\n')
+      .slice(0, 5)
+      .map((l) => l.split(' ').slice(1).join(' ')),
+    ['nan 0', 'inf 1', '-inf -2', '-0.0 3', '1e+300 4'],
+  );
 });
 
 t.test('ids, names, aliases and artifact paths are checked before use as paths', async (t) => {

@@ -80,9 +80,22 @@ t.test('scalars are quoted exactly when YAML 1.1 would read them as something el
 
 t.test('Python float repr, str() and json.dumps', async (t) => {
   const cases = [
-    [0.5, '0.5'], [1, '1.0'], [0, '0.0'], [-0, '-0.0'], [1e-7, '1e-07'], [0.0001, '0.0001'], [0.00001, '1e-05'],
-    [1e16, '1e+16'], [1e15, '1000000000000000.0'], [123456789.125, '123456789.125'], [1 / 3, '0.3333333333333333'],
-    [NaN, 'nan'], [Infinity, 'inf'], [-Infinity, '-inf'], [-2.5e-300, '-2.5e-300'], [1.7976931348623157e308, '1.7976931348623157e+308'],
+    [0.5, '0.5'],
+    [1, '1.0'],
+    [0, '0.0'],
+    [-0, '-0.0'],
+    [1e-7, '1e-07'],
+    [0.0001, '0.0001'],
+    [0.00001, '1e-05'],
+    [1e16, '1e+16'],
+    [1e15, '1000000000000000.0'],
+    [123456789.125, '123456789.125'],
+    [1 / 3, '0.3333333333333333'],
+    [NaN, 'nan'],
+    [Infinity, 'inf'],
+    [-Infinity, '-inf'],
+    [-2.5e-300, '-2.5e-300'],
+    [1.7976931348623157e308, '1.7976931348623157e+308'],
   ];
   for (const [v, want] of cases) t.equal(pyFloatRepr(v), want, String(v));
   t.equal(pyStr(96), '96');
@@ -109,15 +122,62 @@ function python(input) {
 
 t.test('byte-identical to PyYAML (as MLflow calls it), when python3 + PyYAML are available', async (t) => {
   let seed = 7;
-  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const rnd = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
   const pick = (a) => a[Math.floor(rnd() * a.length)];
-  const atoms = ['a', 'x y', ':', '#', "'", '"', '-', '?', '[', '{', ',', '&', '*', '!', '|', '>', '%', '@', '`', '.', '0', '1',
-    'e', '+', '_', '\n', '\t', 'é', '€', '😀', '\\', '/', 'yes', 'null', '~', 'True', '2024-01-01', '0x1F', '.inf', '=', '<<',
-    '---', ' ', '\u00a0', '\u2028', 'file:///tmp/mlruns/1', 'a fairly long run of words to make lines wrap past eighty columns'];
+  const atoms = [
+    'a',
+    'x y',
+    ':',
+    '#',
+    "'",
+    '"',
+    '-',
+    '?',
+    '[',
+    '{',
+    ',',
+    '&',
+    '*',
+    '!',
+    '|',
+    '>',
+    '%',
+    '@',
+    '`',
+    '.',
+    '0',
+    '1',
+    'e',
+    '+',
+    '_',
+    '\n',
+    '\t',
+    'é',
+    '€',
+    '😀',
+    '\\',
+    '/',
+    'yes',
+    'null',
+    '~',
+    'True',
+    '2024-01-01',
+    '0x1F',
+    '.inf',
+    '=',
+    '<<',
+    '---',
+    ' ',
+    '\u00a0',
+    '\u2028',
+    'file:///tmp/mlruns/1',
+    'a fairly long run of words to make lines wrap past eighty columns',
+  ];
   const str = () => Array.from({ length: Math.floor(rnd() * (rnd() < 0.2 ? 40 : 6)) }, () => pick(atoms)).join('');
   const val = (d) => {
     const r = rnd();
-    if (d < 3 && r < 0.15) return Object.fromEntries(Array.from({ length: Math.floor(rnd() * 4) }, (_, i) => [str() || `k${i}`, val(d + 1)]));
+    if (d < 3 && r < 0.15)
+      return Object.fromEntries(Array.from({ length: Math.floor(rnd() * 4) }, (_, i) => [str() || `k${i}`, val(d + 1)]));
     if (d < 3 && r < 0.25) return Array.from({ length: Math.floor(rnd() * 4) }, () => val(d + 1));
     if (r < 0.3) return Math.floor(rnd() * 1e13);
     if (r < 0.33) return null;
@@ -127,13 +187,43 @@ t.test('byte-identical to PyYAML (as MLflow calls it), when python3 + PyYAML are
   const cases = [
     {
       u: true,
-      v: { artifact_uri: 'file:///home/ada/mlruns/1/0f3a/artifacts', end_time: null, entry_point_name: '', experiment_id: '1',
-        lifecycle_stage: 'active', run_id: '0f3a', run_name: 'swift-heron-417', run_uuid: '0f3a', source_name: '', source_type: 4,
-        source_version: '', start_time: 1700000000000, status: 1, tags: [], user_id: 'ada', deleted_time: null },
+      v: {
+        artifact_uri: 'file:///home/ada/mlruns/1/0f3a/artifacts',
+        end_time: null,
+        entry_point_name: '',
+        experiment_id: '1',
+        lifecycle_stage: 'active',
+        run_id: '0f3a',
+        run_name: 'swift-heron-417',
+        run_uuid: '0f3a',
+        source_name: '',
+        source_type: 4,
+        source_version: '',
+        start_time: 1700000000000,
+        status: 1,
+        tags: [],
+        user_id: 'ada',
+        deleted_time: null,
+      },
     },
-    { u: true, v: { aliases: { champion: '1' }, creation_timestamp: 1, description: null, last_updated_timestamp: 2, name: 'informer model' } },
-    { u: false, v: { flavors: { onnx: { providers: ['CUDAExecutionProvider', 'CPUExecutionProvider'], code: null } }, signature: { inputs: '[{"name": "x_enc", "type": "tensor", "tensor-spec": {"dtype": "float32", "shape": [-1, 96, 7]}}]', params: null } } },
-    ...Array.from({ length: 300 }, () => ({ u: rnd() < 0.5, v: { key: val(0), nested: { inner: val(1), list: [val(2), val(2)] }, [str() || 'z']: val(0) } })),
+    {
+      u: true,
+      v: { aliases: { champion: '1' }, creation_timestamp: 1, description: null, last_updated_timestamp: 2, name: 'informer model' },
+    },
+    {
+      u: false,
+      v: {
+        flavors: { onnx: { providers: ['CUDAExecutionProvider', 'CPUExecutionProvider'], code: null } },
+        signature: {
+          inputs: '[{"name": "x_enc", "type": "tensor", "tensor-spec": {"dtype": "float32", "shape": [-1, 96, 7]}}]',
+          params: null,
+        },
+      },
+    },
+    ...Array.from({ length: 300 }, () => ({
+      u: rnd() < 0.5,
+      v: { key: val(0), nested: { inner: val(1), list: [val(2), val(2)] }, [str() || 'z']: val(0) },
+    })),
   ];
   const py = python(JSON.stringify(cases));
   if (py === null) {

@@ -28,7 +28,8 @@ t.test('trainStep applies exactly one PyTorch-style Adam update to the lossAndGr
   const [b1, b2] = adam.betas;
   let worst = 0;
   for (const [name, g] of Object.entries(grads)) {
-    const p0 = before[name].data, p1 = after[name].data;
+    const p0 = before[name].data,
+      p1 = after[name].data;
     for (let i = 0; i < g.length; i++) {
       const gi = g[i] + 0.1 * p0[i];
       const mHat = ((1 - b1) * gi) / (1 - b1);
@@ -38,7 +39,8 @@ t.test('trainStep applies exactly one PyTorch-style Adam update to the lossAndGr
     }
   }
   t.ok(worst < 1e-6, `max deviation from the Adam formula ${worst}`);
-  for (const name of Object.keys(before).filter((k) => k.endsWith('.pe'))) t.same(after[name].data, before[name].data, `${name} is a buffer`);
+  for (const name of Object.keys(before).filter((k) => k.endsWith('.pe')))
+    t.same(after[name].data, before[name].data, `${name} is a buffer`);
   const state = m.optimizerState();
   t.equal(state.step, 1);
   m.resetOptimizer();
@@ -62,8 +64,14 @@ t.test('repeated steps on one batch drive its loss down', async (t) => {
 });
 
 t.test('learning-rate schedules follow the reference', (t) => {
-  t.same([1, 2, 3, 4].map((e) => adjustedLearningRate('type1', 1e-4, e)), [1e-4, 5e-5, 2.5e-5, 1.25e-5]);
-  t.same([1, 2, 3, 4, 6].map((e) => adjustedLearningRate('type2', 1e-4, e)), [undefined, 5e-5, undefined, 1e-5, 5e-6]);
+  t.same(
+    [1, 2, 3, 4].map((e) => adjustedLearningRate('type1', 1e-4, e)),
+    [1e-4, 5e-5, 2.5e-5, 1.25e-5],
+  );
+  t.same(
+    [1, 2, 3, 4, 6].map((e) => adjustedLearningRate('type2', 1e-4, e)),
+    [undefined, 5e-5, undefined, 1e-5, 5e-6],
+  );
   t.equal(adjustedLearningRate('none', 1e-4, 3), undefined);
   t.throws(() => adjustedLearningRate('type9', 1e-4, 1), ConfigError);
   t.end();
@@ -88,7 +96,14 @@ t.test('early stopping follows the reference rule', (t) => {
 
 t.test('Trainer rejects a model that does not fit the dataset', async (t) => {
   const table = await readTable(join(root, 'data', 'alibaba_pod.csv'));
-  const ds = ForecastDataset.fromTable(table, { features: 'S', target: 'cpu_utilization', seqLen: 12, labelLen: 12, predLen: 6, freq: 't' });
+  const ds = ForecastDataset.fromTable(table, {
+    features: 'S',
+    target: 'cpu_utilization',
+    seqLen: 12,
+    labelLen: 12,
+    predLen: 6,
+    freq: 't',
+  });
   const wrong = new Informer({ ...ds.modelConfig(), predLen: 7, dModel: 8, nHeads: 2, dFf: 8 });
   t.throws(() => new Trainer(wrong, ds), { name: 'ConfigError', message: /predLen/ });
   const hourly = new Informer({ ...ds.modelConfig(), freq: 'h', dModel: 8, nHeads: 2, dFf: 8 });
@@ -100,7 +115,14 @@ t.test('Trainer rejects a model that does not fit the dataset', async (t) => {
 
 t.test('seed config on the Alibaba pod trace beats the naive forecast; save/reload keeps forecasts', async (t) => {
   const table = await readTable(join(root, 'data', 'alibaba_pod.csv'));
-  const ds = ForecastDataset.fromTable(table, { features: 'S', target: 'cpu_utilization', seqLen: 12, labelLen: 12, predLen: 6, freq: 't' });
+  const ds = ForecastDataset.fromTable(table, {
+    features: 'S',
+    target: 'cpu_utilization',
+    seqLen: 12,
+    labelLen: 12,
+    predLen: 6,
+    freq: 't',
+  });
   const model = new Informer({ ...ds.modelConfig(), dModel: 32, nHeads: 4, eLayers: 1, dLayers: 1, dFf: 128, seed: 0 });
   t.teardown(() => model.dispose());
   const steps = [];
@@ -127,19 +149,29 @@ t.test('seed config on the Alibaba pod trace beats the naive forecast; save/relo
 
 t.test('cancellation stops between steps and leaves a usable model', async (t) => {
   const table = await readTable(join(root, 'data', 'alibaba_pod.csv'));
-  const ds = ForecastDataset.fromTable(table, { features: 'S', target: 'cpu_utilization', seqLen: 12, labelLen: 12, predLen: 6, freq: 't' });
+  const ds = ForecastDataset.fromTable(table, {
+    features: 'S',
+    target: 'cpu_utilization',
+    seqLen: 12,
+    labelLen: 12,
+    predLen: 6,
+    freq: 't',
+  });
   const model = new Informer({ ...ds.modelConfig(), dModel: 16, nHeads: 2, eLayers: 1, dLayers: 1, dFf: 32, seed: 1 });
   t.teardown(() => model.dispose());
   const controller = new AbortController();
   let seen = 0;
   const trainer = new Trainer(model, ds, {
     epochs: 3,
-    onStep: (e) => { seen++; if (e.epoch === 2 && e.step === 10) controller.abort(); },
+    onStep: (e) => {
+      seen++;
+      if (e.epoch === 2 && e.step === 10) controller.abort();
+    },
     signal: controller.signal,
   });
   const r = await trainer.fit();
   t.equal(r.cancelled, true);
   t.equal(r.epochs.length, 1, 'the finished epoch is kept');
-  t.ok(seen < 2 * ds.split('train').length / 32);
+  t.ok(seen < (2 * ds.split('train').length) / 32);
   t.ok(Number.isFinite(r.test.mse), 'the restored model still forecasts');
 });

@@ -57,9 +57,7 @@ double Median(std::vector<double> v) {
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-double ElapsedMs(Clock::time_point t0) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-}
+double ElapsedMs(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
 
 struct Timing {
   double median_ms = NAN;
@@ -192,7 +190,8 @@ std::vector<float> BenchModelOn(const Options& o, informer::Device device, const
     std::vector<float> out(static_cast<size_t>(b.B * c.pred_len * c.c_out));
     informer::ForwardOptions eval;  // eval mode, deterministic key samples
     const std::string what = std::string(dev) + " forward, batch " + std::to_string(b.B);
-    const Timing t = TimeCalls(warmup, reps, [&] { return model->Forward(b.in(), eval, out.data()); }, what);
+    const Timing t = TimeCalls(
+        warmup, reps, [&] { return model->Forward(b.in(), eval, out.data()); }, what);
     for (float x : out)
       if (!std::isfinite(x)) Require(informer::InvalidValue("non-finite forecast"), what);
     if (first_out.empty()) first_out = out;
@@ -207,7 +206,7 @@ std::vector<float> BenchModelOn(const Options& o, informer::Device device, const
   }
 
   informer::ForwardOptions train;
-  train.train = true;  // dropout 0.05, batch statistics, fresh key samples per pass
+  train.train = true;         // dropout 0.05, batch statistics, fresh key samples per pass
   informer::AdamConfig adam;  // lr 1e-4, as the reference trains
   double loss = 0;
   const std::string what = std::string(dev) + " train step, batch " + std::to_string(train_batch.B);
@@ -237,8 +236,7 @@ ModelResults BenchModel(const Options& o, const informer::ModelConfig& c) {
   const std::vector<Batch> eval_batches = {MakeBatch(c, big, 11), MakeBatch(c, 1, 12)};
   const Batch train_batch = MakeBatch(c, big, 13);
   ModelResults r;
-  const std::vector<float> gpu_out =
-      BenchModelOn(o, informer::Device::kCuda, c, eval_batches, train_batch, &r);
+  const std::vector<float> gpu_out = BenchModelOn(o, informer::Device::kCuda, c, eval_batches, train_batch, &r);
   if (!o.skip_cpu) {
     const std::vector<float> cpu_out = BenchModelOn(o, informer::Device::kCpu, c, eval_batches, train_batch, &r);
     r.check_batch = big;
@@ -288,11 +286,11 @@ AttentionResults BenchAttention(const Options& o) {
   const std::vector<int64_t> lengths =
       o.quick ? std::vector<int64_t>{24, 64} : std::vector<int64_t>{96, 256, 512, 1024, 2048, 4096, 8192};
   const std::vector<int64_t> batches = o.quick ? std::vector<int64_t>{1} : std::vector<int64_t>{1, 8};
-  const int64_t max_n = *std::max_element(batches.begin(), batches.end()) *
-                        *std::max_element(lengths.begin(), lengths.end()) * r.H * r.d;
+  const int64_t max_n =
+      *std::max_element(batches.begin(), batches.end()) * *std::max_element(lengths.begin(), lengths.end()) * r.H * r.d;
   // Every shape reads a prefix of the same buffers: a [B, L, H*d] tensor is any B*L*H*d floats.
   const informer::DeviceBuffer q = RandomDeviceFloats(max_n, 21), k = RandomDeviceFloats(max_n, 22),
-                                     v = RandomDeviceFloats(max_n, 23);
+                               v = RandomDeviceFloats(max_n, 23);
   informer::DeviceBuffer out, ws, sample;
   Require(out.Resize(informer::cuda::RuntimeAllocator(), max_n * sizeof(float)), "alloc attention output");
   const int reps = o.reps;
@@ -309,12 +307,14 @@ AttentionResults BenchAttention(const Options& o) {
       std::uniform_int_distribution<int32_t> key(0, static_cast<int32_t>(L - 1));
       for (int32_t& x : host_sample) x = key(gen);
       Require(sample.Resize(informer::cuda::RuntimeAllocator(), host_sample.size() * sizeof(int32_t)), "alloc sample");
-      Require(informer::cuda::CopyToDevice(sample.get(), host_sample.data(), host_sample.size() * sizeof(int32_t),
-                                           nullptr),
-              "upload sample");
+      Require(
+          informer::cuda::CopyToDevice(sample.get(), host_sample.data(), host_sample.size() * sizeof(int32_t), nullptr),
+          "upload sample");
       const int64_t ws_floats = std::max(informer::cuda::FullAttentionWorkspaceFloats(s),
                                          informer::cuda::ProbAttentionWorkspaceFloats(s, U, u));
-      Require(ws.Resize(informer::cuda::RuntimeAllocator(), static_cast<size_t>(std::max<int64_t>(ws_floats, 1)) * sizeof(float)), "alloc workspace");
+      Require(ws.Resize(informer::cuda::RuntimeAllocator(),
+                        static_cast<size_t>(std::max<int64_t>(ws_floats, 1)) * sizeof(float)),
+              "alloc workspace");
       const std::string tag = "B=" + std::to_string(B) + " L=" + std::to_string(L);
 
       AttentionRow row{B, L, U, u, {}, {}};
@@ -387,19 +387,21 @@ std::string JsonString(const std::string& s) {
 }
 
 void PrintModel(const Options& o, const informer::ModelConfig& c, const ModelResults& r) {
-  std::printf("## %s model (seq %d/%d/%d, d_model %d, %d heads, e_layers %d, d_layers %d, d_ff %d, "
-              "ProbSparse factor %d, dropout %.2f)\n\n",
-              o.quick ? "Quick" : "Paper", c.seq_len, c.label_len, c.pred_len, c.d_model, c.n_heads, c.e_layers,
-              c.d_layers, c.d_ff, c.factor, c.dropout);
+  std::printf(
+      "## %s model (seq %d/%d/%d, d_model %d, %d heads, e_layers %d, d_layers %d, d_ff %d, "
+      "ProbSparse factor %d, dropout %.2f)\n\n",
+      o.quick ? "Quick" : "Paper", c.seq_len, c.label_len, c.pred_len, c.d_model, c.n_heads, c.e_layers, c.d_layers,
+      c.d_ff, c.factor, c.dropout);
   std::printf("| measurement | batch | GPU ms | CPU ms | CPU / GPU |\n| --- | --- | --- | --- | --- |\n");
   for (const ModelRow& row : r.rows)
     std::printf("| %s | %lld | %s | %s | %s |\n", row.name.c_str(), static_cast<long long>(row.batch),
                 Ms(row.gpu.median_ms).c_str(), Ms(row.cpu.median_ms).c_str(),
                 Ratio(row.cpu.median_ms, row.gpu.median_ms).c_str());
-  std::printf("\nMedians: GPU up to %d reps (train step %d) after %d warm-ups; CPU %d reps after %d warm-up(s), "
-              "%d threads; at most ~%.0f s per measurement.\n",
-              o.reps, o.train_reps(), o.gpu_warmup, o.cpu_reps, o.cpu_warmup, informer::ThreadPool::global().size(),
-              kBudgetMs / 1000);
+  std::printf(
+      "\nMedians: GPU up to %d reps (train step %d) after %d warm-ups; CPU %d reps after %d warm-up(s), "
+      "%d threads; at most ~%.0f s per measurement.\n",
+      o.reps, o.train_reps(), o.gpu_warmup, o.cpu_reps, o.cpu_warmup, informer::ThreadPool::global().size(),
+      kBudgetMs / 1000);
   if (std::isfinite(r.check_max_abs_diff))
     std::printf("Eval forecast, batch %lld, GPU vs CPU: max |diff| %.3g (max |forecast| %.3g).\n",
                 static_cast<long long>(r.check_batch), r.check_max_abs_diff, r.check_max_abs_out);
@@ -409,14 +411,16 @@ void PrintModel(const Options& o, const informer::ModelConfig& c, const ModelRes
 void PrintAttention(const AttentionResults& r) {
   std::printf("## Attention forward kernels (self-attention, unmasked, inference), H=%lld, d=%lld\n\n",
               static_cast<long long>(r.H), static_cast<long long>(r.d));
-  std::printf("| B | L | U = u | full ms | ProbSparse ms | full / ProbSparse |\n| --- | --- | --- | --- | --- | --- |\n");
+  std::printf(
+      "| B | L | U = u | full ms | ProbSparse ms | full / ProbSparse |\n| --- | --- | --- | --- | --- | --- |\n");
   for (const AttentionRow& row : r.rows)
-    std::printf("| %lld | %lld | %lld | %s | %s | %s |\n", static_cast<long long>(row.B),
-                static_cast<long long>(row.L), static_cast<long long>(row.U), Ms(row.full.median_ms).c_str(),
-                Ms(row.prob.median_ms).c_str(), Ratio(row.full.median_ms, row.prob.median_ms).c_str());
-  std::printf("\nU = factor * ceil(ln L) (factor %d) sampled keys per query and u selected queries per head. "
-              "Median time per launch (launches back to back, about 2 ms per synchronisation).\n\n",
-              r.factor);
+    std::printf("| %lld | %lld | %lld | %s | %s | %s |\n", static_cast<long long>(row.B), static_cast<long long>(row.L),
+                static_cast<long long>(row.U), Ms(row.full.median_ms).c_str(), Ms(row.prob.median_ms).c_str(),
+                Ratio(row.full.median_ms, row.prob.median_ms).c_str());
+  std::printf(
+      "\nU = factor * ceil(ln L) (factor %d) sampled keys per query and u selected queries per head. "
+      "Median time per launch (launches back to back, about 2 ms per synchronisation).\n\n",
+      r.factor);
 }
 
 void WriteJson(const std::string& path, const Options& o, const std::string& device, const informer::ModelConfig& c,

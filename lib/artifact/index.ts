@@ -3,8 +3,17 @@
 // paths and runs:/ / models:/ URIs back to a model. Above model, data and tracking; below export,
 // serve, train and the CLI.
 export {
-  CONFIG_FILE, MLMODEL_FILE, MLFLOW_VERSION, ONNX_FILE, PYTHON_VERSION, WEIGHTS_FILE, checkMlflowModelDir, mlmodelText, modelFiles,
-  pythonEnvFiles, readMLmodel,
+  CONFIG_FILE,
+  MLMODEL_FILE,
+  MLFLOW_VERSION,
+  ONNX_FILE,
+  PYTHON_VERSION,
+  WEIGHTS_FILE,
+  checkMlflowModelDir,
+  mlmodelText,
+  modelFiles,
+  pythonEnvFiles,
+  readMLmodel,
 } from './mlmodel.js';
 export type { MlflowCheckReport, MlmodelSpec, ModelSignatureSpec } from './mlmodel.js';
 export { logModel, logModelToRun } from './log-model.js';
@@ -13,6 +22,11 @@ export { logInformerModel } from './informer-model.js';
 export type { LogInformerOptions } from './informer-model.js';
 export { loadModel, resolveModelUri, resolveWeightsFile } from './resolve.js';
 export {
-  PREPROCESSING_KEY, checkPreprocessing, preprocessingFromDataset, preprocessingFromMetadata, resolvePreprocessing, savePredictorModel,
+  PREPROCESSING_KEY,
+  checkPreprocessing,
+  preprocessingFromDataset,
+  preprocessingFromMetadata,
+  resolvePreprocessing,
+  savePredictorModel,
 } from './preprocessing.js';
 export type { PreprocessingInfo } from './preprocessing.js';

@@ -18,11 +18,31 @@ export interface LogInformerOptions {
 }
 
 /** Logs `model` with the preprocessing of `source` (its training dataset, or a PreprocessingInfo) into `run`. */
-export function logInformerModel(run: Run, model: Informer, source: ForecastDataset | PreprocessingInfo, opts: LogInformerOptions = {}): ModelInfo {
-  return logModelToRun(run, opts.artifactPath ?? 'model', { config: model.config, save: (path: string) => { savePredictorModel(model, source, path); } }, {
-    signature: mlflowSignature(model.config),
-    writeOnnx: opts.onnx === false ? undefined : (path: string) => { exportOnnx(model, path, { opset: DEFAULT_OPSET }); },
-    onnxOpset: DEFAULT_OPSET,
-    registeredModelName: opts.registeredModelName,
-  });
+export function logInformerModel(
+  run: Run,
+  model: Informer,
+  source: ForecastDataset | PreprocessingInfo,
+  opts: LogInformerOptions = {},
+): ModelInfo {
+  return logModelToRun(
+    run,
+    opts.artifactPath ?? 'model',
+    {
+      config: model.config,
+      save: (path: string) => {
+        savePredictorModel(model, source, path);
+      },
+    },
+    {
+      signature: mlflowSignature(model.config),
+      writeOnnx:
+        opts.onnx === false
+          ? undefined
+          : (path: string) => {
+              exportOnnx(model, path, { opset: DEFAULT_OPSET });
+            },
+      onnxOpset: DEFAULT_OPSET,
+      registeredModelName: opts.registeredModelName,
+    },
+  );
 }

@@ -13,8 +13,17 @@ import { ensureActiveRun } from '../tracking/fluent.js';
 import type { Run } from '../tracking/run.js';
 import { validateArtifactPath } from '../tracking/validate.js';
 import {
-  CONFIG_FILE, MLMODEL_FILE, ONNX_FILE, WEIGHTS_FILE, folderSize, mlmodelFlavors, mlmodelText, pythonEnvFiles, signatureStrings,
-  utcTimeCreated, type ModelSignatureSpec,
+  CONFIG_FILE,
+  MLMODEL_FILE,
+  ONNX_FILE,
+  WEIGHTS_FILE,
+  folderSize,
+  mlmodelFlavors,
+  mlmodelText,
+  pythonEnvFiles,
+  signatureStrings,
+  utcTimeCreated,
+  type ModelSignatureSpec,
 } from './mlmodel.js';
 
 /** What logModel needs from a model: Informer satisfies it (save writes one safetensors file). */
@@ -76,11 +85,14 @@ export function logModelToRun(run: Run, artifactPath: string, model: SavableMode
   const createdMs = store.now();
   const spec = {
     informerNode: { weights: WEIGHTS_FILE, configFile: model.config !== undefined ? CONFIG_FILE : null },
-    onnx: options.writeOnnx !== undefined ? { file: ONNX_FILE, opset: options.onnxOpset ?? 17, pythonVersion: options.pythonVersion } : undefined,
+    onnx:
+      options.writeOnnx !== undefined
+        ? { file: ONNX_FILE, opset: options.onnxOpset ?? 17, pythonVersion: options.pythonVersion }
+        : undefined,
   };
   const fill = (dir: string): void => {
     model.save(path.join(dir, WEIGHTS_FILE));
-    if (model.config !== undefined) fs.writeFileSync(path.join(dir, CONFIG_FILE), JSON.stringify(model.config, null, 2) + '\n');
+    if (model.config !== undefined) fs.writeFileSync(path.join(dir, CONFIG_FILE), `${JSON.stringify(model.config, null, 2)}\n`);
     for (const [name, content] of Object.entries(options.extraFiles ?? {})) {
       const p = path.join(dir, validateArtifactPath(name));
       fs.mkdirSync(path.dirname(p), { recursive: true });
@@ -89,10 +101,17 @@ export function logModelToRun(run: Run, artifactPath: string, model: SavableMode
     if (spec.onnx) {
       options.writeOnnx!(path.join(dir, ONNX_FILE));
       if (!fs.existsSync(path.join(dir, ONNX_FILE))) throw new TrackingError(`writeOnnx did not create ${ONNX_FILE}`);
-      for (const [name, text] of Object.entries(pythonEnvFiles(spec.onnx.opset, spec.onnx.pythonVersion))) fs.writeFileSync(path.join(dir, name), text);
+      for (const [name, text] of Object.entries(pythonEnvFiles(spec.onnx.opset, spec.onnx.pythonVersion)))
+        fs.writeFileSync(path.join(dir, name), text);
     }
     const text = mlmodelText({
-      ...spec, signature: options.signature, metadata: options.metadata, artifactPath: rel, runId: run.runId, modelUuid, createdMs,
+      ...spec,
+      signature: options.signature,
+      metadata: options.metadata,
+      artifactPath: rel,
+      runId: run.runId,
+      modelUuid,
+      createdMs,
       sizeBytes: folderSize(dir),
     });
     fs.writeFileSync(path.join(dir, MLMODEL_FILE), text);
@@ -108,10 +127,24 @@ export function logModelToRun(run: Run, artifactPath: string, model: SavableMode
   if (!placed) throw new TrackingError(`run ${run.runId} already has an artifact at '${rel}'`);
   const flavors = mlmodelFlavors(spec);
   const created = utcTimeCreated(createdMs);
-  const entry: Record<string, unknown> = { run_id: run.runId, artifact_path: rel, utc_time_created: created, model_uuid: modelUuid, flavors };
+  const entry: Record<string, unknown> = {
+    run_id: run.runId,
+    artifact_path: rel,
+    utc_time_created: created,
+    model_uuid: modelUuid,
+    flavors,
+  };
   if (options.signature !== undefined) entry.signature = signatureStrings(options.signature);
   recordLoggedModel(run, entry);
-  const info: ModelInfo = { artifactPath: rel, modelUri: `runs:/${run.runId}/${rel}`, runId: run.runId, modelUuid, utcTimeCreated: created, flavors, modelDir: dest };
+  const info: ModelInfo = {
+    artifactPath: rel,
+    modelUri: `runs:/${run.runId}/${rel}`,
+    runId: run.runId,
+    modelUuid,
+    utcTimeCreated: created,
+    flavors,
+    modelDir: dest,
+  };
   if (options.registeredModelName !== undefined) {
     info.registeredModelVersion = registerModel(store, info.modelUri, options.registeredModelName).version;
   }

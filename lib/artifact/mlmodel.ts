@@ -86,7 +86,11 @@ export function mlmodelFlavors(spec: Pick<MlmodelSpec, 'informerNode' | 'onnx'>)
 
 /** The signature as MLmodel and the history tag hold it: JSON strings in Python's json.dumps form. */
 export function signatureStrings(sig: ModelSignatureSpec): { inputs: string; outputs: string | null; params: null } {
-  return { inputs: pyJsonDumps(sig.inputs), outputs: sig.outputs === undefined || sig.outputs === null ? null : pyJsonDumps(sig.outputs), params: null };
+  return {
+    inputs: pyJsonDumps(sig.inputs),
+    outputs: sig.outputs === undefined || sig.outputs === null ? null : pyJsonDumps(sig.outputs),
+    params: null,
+  };
 }
 
 /** The MLmodel file's text (keys sorted and non-ASCII escaped, as MLflow's yaml.safe_dump writes it). */
@@ -115,8 +119,15 @@ export function pythonEnvFiles(opset: number, pythonVersion = PYTHON_VERSION): R
   ];
   return {
     'requirements.txt': `${reqs.join('\n')}\n`,
-    'conda.yaml': dumpYaml({ channels: ['conda-forge'], dependencies: [`python=${pythonVersion}`, 'pip', { pip: reqs }], name: 'mlflow-env' }),
-    'python_env.yaml': dumpYaml({ python: pythonVersion, build_dependencies: ['pip', 'setuptools', 'wheel'], dependencies: ['-r requirements.txt'] }, { sortKeys: false }),
+    'conda.yaml': dumpYaml({
+      channels: ['conda-forge'],
+      dependencies: [`python=${pythonVersion}`, 'pip', { pip: reqs }],
+      name: 'mlflow-env',
+    }),
+    'python_env.yaml': dumpYaml(
+      { python: pythonVersion, build_dependencies: ['pip', 'setuptools', 'wheel'], dependencies: ['-r requirements.txt'] },
+      { sortKeys: false },
+    ),
   };
 }
 
@@ -153,7 +164,17 @@ export function modelFiles(dir: string): { weights: string; config: string | nul
 }
 
 /** The keys an MLmodel written here may hold (the checker rejects others, e.g. misspellings). */
-const MLMODEL_KEYS = ['artifact_path', 'flavors', 'metadata', 'mlflow_version', 'model_size_bytes', 'model_uuid', 'run_id', 'signature', 'utc_time_created'];
+const MLMODEL_KEYS = [
+  'artifact_path',
+  'flavors',
+  'metadata',
+  'mlflow_version',
+  'model_size_bytes',
+  'model_uuid',
+  'run_id',
+  'signature',
+  'utc_time_created',
+];
 
 export interface MlflowCheckReport {
   signature: OnnxSignature;
@@ -182,13 +203,15 @@ export function checkMlflowModelDir(
     }
   };
   if (!fs.existsSync(path.join(dir, MLMODEL_FILE))) throw new FormatError(`${dir}: not an MLflow model folder (no MLmodel)`);
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  // biome-ignore lint/suspicious/noExplicitAny: an untrusted document probed field by field below
   const m = readMLmodel(dir) as Record<string, any>;
   for (const k of Object.keys(m)) if (!MLMODEL_KEYS.includes(k)) problems.push(`MLmodel: unexpected key '${k}'`);
   const onnxF = m.flavors?.onnx;
   const py = m.flavors?.python_function;
-  if (!onnxF || typeof onnxF.onnx_version !== 'string' || typeof onnxF.data !== 'string') problems.push('MLmodel: flavors.onnx must have data and onnx_version');
-  if (!py || py.loader_module !== 'mlflow.onnx' || py.data !== onnxF?.data) problems.push('MLmodel: flavors.python_function must load the onnx flavor\'s file with loader_module mlflow.onnx');
+  if (!onnxF || typeof onnxF.onnx_version !== 'string' || typeof onnxF.data !== 'string')
+    problems.push('MLmodel: flavors.onnx must have data and onnx_version');
+  if (py?.loader_module !== 'mlflow.onnx' || py.data !== onnxF?.data)
+    problems.push("MLmodel: flavors.python_function must load the onnx flavor's file with loader_module mlflow.onnx");
   if (typeof py?.python_version !== 'string') problems.push('MLmodel: python_function.python_version missing');
   for (const env of [py?.env?.conda, py?.env?.virtualenv]) {
     if (typeof env !== 'string') problems.push('MLmodel: python_function.env must name conda and virtualenv files');
@@ -224,7 +247,8 @@ export function checkMlflowModelDir(
     if (!graph) return;
     const want = mlflowTensorSpecs(graph);
     const norm = (list: MlflowTensorSpec[]) => JSON.stringify(list.map((s) => ({ name: s.name, type: s.type, spec: s['tensor-spec'] })));
-    if (norm(specs) !== norm(want)) problems.push(`MLmodel: signature.${key} ${JSON.stringify(specs)} does not match the ONNX graph ${JSON.stringify(want)}`);
+    if (norm(specs) !== norm(want))
+      problems.push(`MLmodel: signature.${key} ${JSON.stringify(specs)} does not match the ONNX graph ${JSON.stringify(want)}`);
   };
   side('inputs', report?.inputs);
   side('outputs', report?.outputs);

@@ -185,7 +185,11 @@ export function inferOutputs(op: string, ins: (ValueType | undefined)[], attrs: 
       const target = knownInts(ins[1], 'Reshape shape');
       const shape: Dim[] = target.map((d, i) => (d === 0 ? (x.shape[i] as Dim) : d));
       const total = (s: Dim[]) => s.reduce<number>((a, d) => a * num(d, 'Reshape size'), 1);
-      const sym = (s: Dim[]) => s.filter((d) => typeof d === 'string').sort().join();
+      const sym = (s: Dim[]) =>
+        s
+          .filter((d) => typeof d === 'string')
+          .sort()
+          .join();
       if (shape.includes(-1) || sym(shape) !== sym(x.shape)) throw new InferError(`Reshape ${fmt(x.shape)} to ${fmt(target)}`);
       const numeric = (s: Dim[]) => s.filter((d) => typeof d === 'number');
       if (total(numeric(shape)) !== total(numeric(x.shape))) throw new InferError(`Reshape ${fmt(x.shape)} to ${fmt(target)}`);
@@ -281,7 +285,10 @@ export function inferOutputs(op: string, ins: (ValueType | undefined)[], attrs: 
       if ((k as number) > num(x.shape[axis], 'TopK axis')) throw new InferError(`TopK k ${k} > ${String(x.shape[axis])}`);
       const shape = x.shape.slice();
       shape[axis] = k as number;
-      return [{ dtype: x.dtype, shape }, { dtype: 'int64', shape: shape.slice() }];
+      return [
+        { dtype: x.dtype, shape },
+        { dtype: 'int64', shape: shape.slice() },
+      ];
     }
     case 'ReduceSum':
     case 'ReduceMax':
@@ -402,7 +409,8 @@ export class GraphBuilder {
 
   /** A float32 initializer (weights); `name` is kept readable (reference parameter names). */
   initializer(name: string, data: Float32Array, shape: number[]): Value {
-    if (data.length !== shape.reduce((a, d) => a * d, 1)) throw new ShapeError(`initializer ${name}: ${data.length} values for [${shape.join(', ')}]`);
+    if (data.length !== shape.reduce((a, d) => a * d, 1))
+      throw new ShapeError(`initializer ${name}: ${data.length} values for [${shape.join(', ')}]`);
     const v: Value = { name: this.#unique(name), dtype: 'float32', shape };
     this.#inits.push({ name: v.name, dims: shape, dataType: ONNX_TYPE.float32, rawData: rawBytes(data) });
     this.#bytes += data.byteLength;

@@ -62,12 +62,15 @@ function circularConv3(c: LayerContext, x: Value, L: number, wName: string, bNam
   const w = c.param(wName);
   const [D, C] = w.shape as [number, number, number];
   const padded = g.op('Concat', [slice(c, x, L - 1, L, 1), x, slice(c, x, 0, 1, 1)], { axis: 1 });
-  const cols = g.op('Concat', [0, 1, 2].map((k) => slice(c, padded, k, k + L, 1)), { axis: 2 });
+  const cols = g.op(
+    'Concat',
+    [0, 1, 2].map((k) => slice(c, padded, k, k + L, 1)),
+    { axis: 2 },
+  );
   // cols[.., k*C + c] = x[t - 1 + k, c] multiplies weight[d, c, k].
   const wc = new Float32Array(3 * C * D);
   for (let d = 0; d < D; d++)
-    for (let ci = 0; ci < C; ci++)
-      for (let k = 0; k < 3; k++) wc[(k * C + ci) * D + d] = w.data[(d * C + ci) * 3 + k] as number;
+    for (let ci = 0; ci < C; ci++) for (let k = 0; k < 3; k++) wc[(k * C + ci) * D + d] = w.data[(d * C + ci) * 3 + k] as number;
   const wv = g.initializer(`${wName}.im2col`, wc, [3 * C, D]);
   return g.op('Add', [g.op('MatMul', [cols, wv]), g.initializer(bName, c.param(bName).data, [D])]);
 }
@@ -178,8 +181,7 @@ export function attentionLayer(c: LayerContext, prefix: string, xq: Value, xkv: 
   const D = cfg.dModel;
   const d = Math.floor(D / H);
   return g.scope(prefix, () => {
-    const split = (x: Value, L: number, perm: number[]) =>
-      g.op('Transpose', [g.op('Reshape', [x, g.ints([0, L, H, d])])], { perm });
+    const split = (x: Value, L: number, perm: number[]) => g.op('Transpose', [g.op('Reshape', [x, g.ints([0, L, H, d])])], { perm });
     const heads: Heads = {
       q: split(linear(c, xq, `${prefix}.query_projection`), Lq, [0, 2, 1, 3]),
       kT: split(linear(c, xkv, `${prefix}.key_projection`), Lk, [0, 2, 3, 1]),
@@ -199,10 +201,14 @@ export function attentionLayer(c: LayerContext, prefix: string, xq: Value, xkv: 
 function layerNorm(c: LayerContext, x: Value, prefix: string): Value {
   const w = c.param(`${prefix}.weight`);
   const b = c.param(`${prefix}.bias`);
-  return c.g.op('LayerNormalization', [x, c.g.initializer(`${prefix}.weight`, w.data, w.shape), c.g.initializer(`${prefix}.bias`, b.data, b.shape)], {
-    axis: -1,
-    epsilon: 1e-5,
-  });
+  return c.g.op(
+    'LayerNormalization',
+    [x, c.g.initializer(`${prefix}.weight`, w.data, w.shape), c.g.initializer(`${prefix}.bias`, b.data, b.shape)],
+    {
+      axis: -1,
+      epsilon: 1e-5,
+    },
+  );
 }
 
 /** Exact GELU 0.5 x (1 + erf(x / sqrt 2)) (no Gelu op before opset 20). */
@@ -221,7 +227,11 @@ function feedForward(c: LayerContext, prefix: string, x: Value): Value {
 
 export function encoderLayer(c: LayerContext, prefix: string, x: Value, L: number): Value {
   return c.g.scope(prefix, () => {
-    const a = layerNorm(c, attentionLayer(c, `${prefix}.attention`, x, x, L, L, { sparse: c.cfg.attn === 'prob', masked: false, mix: false }), `${prefix}.norm1`);
+    const a = layerNorm(
+      c,
+      attentionLayer(c, `${prefix}.attention`, x, x, L, L, { sparse: c.cfg.attn === 'prob', masked: false, mix: false }),
+      `${prefix}.norm1`,
+    );
     return layerNorm(c, feedForward(c, prefix, a), `${prefix}.norm2`);
   });
 }
@@ -263,14 +273,29 @@ export function encoderStack(c: LayerContext, x: Value, L: number, sLayers: read
     return encoder(c, `encoder.encoders.${i}`, Li === L ? x : slice(c, x, L - Li, L, 1), Li, layers);
   });
   if (parts.length === 1) return parts[0] as { out: Value; L: number };
-  return { out: c.g.op('Concat', parts.map((p) => p.out), { axis: 1 }), L: parts.reduce((s, p) => s + p.L, 0) };
+  return {
+    out: c.g.op(
+      'Concat',
+      parts.map((p) => p.out),
+      { axis: 1 },
+    ),
+    L: parts.reduce((s, p) => s + p.L, 0),
+  };
 }
 
 export function decoderLayer(c: LayerContext, prefix: string, x: Value, enc: Value, L: number, Lenc: number): Value {
   const { cfg } = c;
   return c.g.scope(prefix, () => {
-    const a = layerNorm(c, attentionLayer(c, `${prefix}.self_attention`, x, x, L, L, { sparse: cfg.attn === 'prob', masked: true, mix: cfg.mix }), `${prefix}.norm1`);
-    const b = layerNorm(c, attentionLayer(c, `${prefix}.cross_attention`, a, enc, L, Lenc, { sparse: false, masked: false, mix: false }), `${prefix}.norm2`);
+    const a = layerNorm(
+      c,
+      attentionLayer(c, `${prefix}.self_attention`, x, x, L, L, { sparse: cfg.attn === 'prob', masked: true, mix: cfg.mix }),
+      `${prefix}.norm1`,
+    );
+    const b = layerNorm(
+      c,
+      attentionLayer(c, `${prefix}.cross_attention`, a, enc, L, Lenc, { sparse: false, masked: false, mix: false }),
+      `${prefix}.norm2`,
+    );
     return layerNorm(c, feedForward(c, prefix, b), `${prefix}.norm3`);
   });
 }

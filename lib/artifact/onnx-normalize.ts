@@ -27,7 +27,8 @@ export function windowStats(c: LayerContext, xEnc: Value): WindowStats {
     const mean = g.reduce('ReduceMean', xEnc, [1], true);
     const d = g.op('Sub', [xEnc, mean]);
     const variance = g.reduce('ReduceMean', g.op('Mul', [d, d]), [1], true);
-    const w = c.param('revin.affine_weight'), b = c.param('revin.affine_bias');
+    const w = c.param('revin.affine_weight'),
+      b = c.param('revin.affine_bias');
     return {
       center: mean,
       scale: g.op('Sqrt', [g.op('Add', [variance, g.scalar(EPS)])]),
@@ -64,7 +65,10 @@ export function denormalizeOutput(c: LayerContext, y: Value, s: WindowStats, nam
       const b = c.param('revin.affine_bias').data.subarray(first);
       // (y - bias) / (weight + eps^2), the divisor rounded to float32 as the native kernel computes it.
       const divisor = Float32Array.from(w, (v) => v + EPS * EPS);
-      z = g.op('Div', [g.op('Sub', [z, g.initializer('revin.affine_bias.out', b.slice(), [cfg.cOut])]), g.initializer('revin.affine_weight.out', divisor, [cfg.cOut])]);
+      z = g.op('Div', [
+        g.op('Sub', [z, g.initializer('revin.affine_bias.out', b.slice(), [cfg.cOut])]),
+        g.initializer('revin.affine_weight.out', divisor, [cfg.cOut]),
+      ]);
     }
     if (s.scale) z = g.op('Mul', [z, channels(s.scale)]);
     return g.node('Add', [z, channels(s.center)], {}, [name])[0] as Value;

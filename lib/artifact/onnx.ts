@@ -1,13 +1,9 @@
-// ONNX export of an Informer (eval mode, the model's fixed ProbSparse key samples baked in) and a
-// structural checker for the files it writes.
-import * as fs from 'node:fs';
-
 import { writeFileAtomic } from '../fs/atomic.js';
-import { BATCH_DIM, OUTPUT_NAME, onnxSignature, type OnnxSignature, type TensorSpec } from '../signature.js';
+import { OUTPUT_NAME, onnxSignature, type OnnxSignature, type TensorSpec } from '../signature.js';
 import { packageVersion } from '../version.js';
 
 import { toReferenceConfig } from '../config.js';
-import { ConfigError, FormatError, ShapeError, StateDictError } from '../errors.js';
+import { ConfigError, FormatError, StateDictError } from '../errors.js';
 import type { Informer, SampleIndexInput } from '../model.js';
 import type { Tensor } from '../tensor.js';
 import {
@@ -21,7 +17,6 @@ import {
   inferOutputs,
   onnxProtos,
   type Attrs,
-  type Dim,
   type ValueType,
   type ProtoTypes as P,
 } from './onnx-builder.js';
@@ -109,7 +104,9 @@ export function buildOnnxModel(model: Informer, opts: OnnxExportOptions = {}): U
 
   // A protobuf message is limited to 2 GiB; a self-contained model.onnx must fit in one.
   if (g.initializerBytes > 2 ** 31 - 2 ** 24) {
-    throw new ConfigError(`the model's ${(g.initializerBytes / 2 ** 30).toFixed(2)} GiB of weights do not fit a single-file ONNX model (2 GiB protobuf limit)`);
+    throw new ConfigError(
+      `the model's ${(g.initializerBytes / 2 ** 30).toFixed(2)} GiB of weights do not fit a single-file ONNX model (2 GiB protobuf limit)`,
+    );
   }
   progress('serialising', 0);
   const shapes = (specs: TensorSpec[]) => specs.map((s) => `${s.name} [${s.shape.join(', ')}]`).join(', ');
@@ -180,7 +177,12 @@ function typeOf(t: P.ITypeProto | null | undefined, what: string): ValueType {
   const tt = t?.tensorType;
   const dtype = elemTypeOf(tt?.elemType ?? 0);
   if (!tt || dtype === undefined || !tt.shape) throw new InferError(`${what} must be a float32 or int64 tensor with a shape`);
-  return { dtype, shape: (tt.shape.dim ?? []).map((d) => (typeof d.dimParam === 'string' && d.dimParam !== '' ? d.dimParam : toNum(d.dimValue as LongLike))) };
+  return {
+    dtype,
+    shape: (tt.shape.dim ?? []).map((d) =>
+      typeof d.dimParam === 'string' && d.dimParam !== '' ? d.dimParam : toNum(d.dimValue as LongLike),
+    ),
+  };
 }
 
 function initializerType(t: P.ITensorProto): ValueType {
@@ -189,7 +191,11 @@ function initializerType(t: P.ITensorProto): ValueType {
   if (dtype === undefined) throw new InferError(`initializer ${t.name} has unsupported data type ${String(t.dataType)}`);
   const n = shape.reduce((a, d) => a * d, 1);
   const raw = t.rawData && t.rawData.length > 0 ? t.rawData : undefined;
-  const count = raw ? raw.length / (dtype === 'int64' ? 8 : 4) : dtype === 'int64' ? (t.int64Data ?? []).length : (t.floatData ?? []).length;
+  const count = raw
+    ? raw.length / (dtype === 'int64' ? 8 : 4)
+    : dtype === 'int64'
+      ? (t.int64Data ?? []).length
+      : (t.floatData ?? []).length;
   if (count !== n) throw new InferError(`initializer ${t.name} holds ${count} values for shape [${shape.join(', ')}]`);
   if (t.dataLocation === onnxProtos().TensorProto.DataLocation.EXTERNAL) throw new InferError(`initializer ${t.name} uses external data`);
   const v: ValueType = { dtype, shape };
@@ -204,7 +210,8 @@ function initializerType(t: P.ITensorProto): ValueType {
   return v;
 }
 
-const sameType = (a: ValueType, b: ValueType) => a.dtype === b.dtype && a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i]);
+const sameType = (a: ValueType, b: ValueType) =>
+  a.dtype === b.dtype && a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i]);
 const showType = (v: ValueType) => `${v.dtype} [${v.shape.join(', ')}]`;
 
 /**
@@ -232,7 +239,8 @@ export function checkOnnxModel(bytes: Uint8Array): OnnxCheckReport {
   const opset = toNum(defaults[0]?.version as LongLike);
   if (defaults.length !== 1) fail('the model must import exactly one default-domain (ai.onnx) opset');
   else if (opset < MIN_OPSET || opset > MAX_OPSET) fail(`opset ${opset} is outside ${MIN_OPSET}..${MAX_OPSET}`);
-  for (const o of model.opsetImport ?? []) if (o.domain && o.domain !== 'ai.onnx') fail(`custom opset domain '${o.domain}' (the model must be self-contained)`);
+  for (const o of model.opsetImport ?? [])
+    if (o.domain && o.domain !== 'ai.onnx') fail(`custom opset domain '${o.domain}' (the model must be self-contained)`);
   const irVersion = toNum(model.irVersion as LongLike);
   if (irVersion < 8) fail(`IR version ${irVersion} is too old for opset ${opset}`);
 
@@ -248,7 +256,8 @@ export function checkOnnxModel(bytes: Uint8Array): OnnxCheckReport {
       try {
         const t = typeOf(vi.type, `${what} '${name}'`);
         if (t.dtype !== 'float32') fail(`${what} '${name}' must be float32`);
-        if (typeof t.shape[0] !== 'string') fail(`${what} '${name}' must have a symbolic (dynamic) batch dim first, got [${t.shape.join(', ')}]`);
+        if (typeof t.shape[0] !== 'string')
+          fail(`${what} '${name}' must have a symbolic (dynamic) batch dim first, got [${t.shape.join(', ')}]`);
         return { name, dtype: 'float32', shape: t.shape } as TensorSpec;
       } catch (e) {
         fail((e as Error).message);
@@ -299,7 +308,8 @@ export function checkOnnxModel(bytes: Uint8Array): OnnxCheckReport {
     const outNames = node.output ?? [];
     let maxIn = spec.inputs[1];
     if (op in AXES_INPUT_SINCE && opset < (AXES_INPUT_SINCE[op] as number)) maxIn = 1;
-    if (inNames.length < spec.inputs[0] || inNames.length > maxIn) fail(`${where}: ${inNames.length} inputs, expected ${spec.inputs[0]}..${maxIn}`);
+    if (inNames.length < spec.inputs[0] || inNames.length > maxIn)
+      fail(`${where}: ${inNames.length} inputs, expected ${spec.inputs[0]}..${maxIn}`);
     if (outNames.length < spec.outputs[0] || outNames.length > spec.outputs[1]) fail(`${where}: ${outNames.length} outputs`);
     const ins: (ValueType | undefined)[] = [];
     let ok = true;
@@ -334,7 +344,8 @@ export function checkOnnxModel(bytes: Uint8Array): OnnxCheckReport {
   for (const s of outputs) {
     const v = values.get(s.name);
     if (!v) fail(`graph output '${s.name}' is never produced`);
-    else if (!sameType(v, { dtype: 'float32', shape: s.shape })) fail(`graph output '${s.name}' is declared float32 [${s.shape.join(', ')}] but infers to ${showType(v)}`);
+    else if (!sameType(v, { dtype: 'float32', shape: s.shape }))
+      fail(`graph output '${s.name}' is declared float32 [${s.shape.join(', ')}] but infers to ${showType(v)}`);
   }
   if (problems.length > 0) throw new FormatError(`invalid ONNX model:\n  ${problems.join('\n  ')}`);
   const metadata: Record<string, string> = {};

@@ -55,16 +55,20 @@ export function checkPreprocessing(info: unknown, config: InformerConfig, where 
   if (typeof info !== 'object' || info === null || Array.isArray(info)) throw new ConfigError(`${where} must be an object`);
   const p = info as Record<string, unknown>;
   const { features, target, columns, freq, embed, dateColumn } = p;
-  if (features !== 'S' && features !== 'M' && features !== 'MS') throw new ConfigError(`${where}.features must be 'S', 'M' or 'MS', got ${String(features)}`);
+  if (features !== 'S' && features !== 'M' && features !== 'MS')
+    throw new ConfigError(`${where}.features must be 'S', 'M' or 'MS', got ${String(features)}`);
   if (typeof target !== 'string' || target === '') throw new ConfigError(`${where}.target must be a column name`);
   if (!Array.isArray(columns) || columns.length === 0 || !columns.every((c) => typeof c === 'string')) {
     throw new ConfigError(`${where}.columns must be a non-empty array of column names`);
   }
   if (new Set(columns).size !== columns.length) throw new ConfigError(`${where}.columns has duplicates: ${columns.join(', ')}`);
-  if (columns[columns.length - 1] !== target) throw new ConfigError(`${where}.columns must end with the target '${target}', got ${columns.join(', ')}`);
-  if (features === 'S' && columns.length !== 1) throw new ConfigError(`${where}: features 'S' uses the target only, got columns ${columns.join(', ')}`);
+  if (columns[columns.length - 1] !== target)
+    throw new ConfigError(`${where}.columns must end with the target '${target}', got ${columns.join(', ')}`);
+  if (features === 'S' && columns.length !== 1)
+    throw new ConfigError(`${where}: features 'S' uses the target only, got columns ${columns.join(', ')}`);
   if (typeof freq !== 'string') throw new ConfigError(`${where}.freq must be a frequency string such as 't' or 'h'`);
-  if (embed !== 'timeF' && embed !== 'fixed' && embed !== 'learned') throw new ConfigError(`${where}.embed must be 'timeF', 'fixed' or 'learned'`);
+  if (embed !== 'timeF' && embed !== 'fixed' && embed !== 'learned')
+    throw new ConfigError(`${where}.embed must be 'timeF', 'fixed' or 'learned'`);
   if (dateColumn !== undefined && typeof dateColumn !== 'string') throw new ConfigError(`${where}.dateColumn must be a string`);
   const C = columns.length;
   const cOut = features === 'M' ? C : 1;
@@ -78,7 +82,9 @@ export function checkPreprocessing(info: unknown, config: InformerConfig, where 
   const marks = markColumns(freq, embed); // also validates freq
   const modelMarks = markColumns(config.freq, config.embed);
   if (marks !== modelMarks) {
-    throw new ConfigError(`${where}.freq '${freq}' gives ${marks} time-feature columns, the model (freq '${config.freq}') takes ${modelMarks}`);
+    throw new ConfigError(
+      `${where}.freq '${freq}' gives ${marks} time-feature columns, the model (freq '${config.freq}') takes ${modelMarks}`,
+    );
   }
   let scaler: ScalerJSON | null = null;
   if (p.scaler !== null && p.scaler !== undefined) {
@@ -100,7 +106,11 @@ export function resolvePreprocessing(source: ForecastDataset | PreprocessingInfo
 }
 
 /** Reads the preprocessing stored by savePredictorModel from safetensors metadata, or null if absent. */
-export function preprocessingFromMetadata(metadata: Record<string, string>, config: InformerConfig, where: string): PreprocessingInfo | null {
+export function preprocessingFromMetadata(
+  metadata: Record<string, string>,
+  config: InformerConfig,
+  where: string,
+): PreprocessingInfo | null {
   const raw = metadata[PREPROCESSING_KEY];
   if (raw === undefined) return null;
   let parsed: unknown;
@@ -116,7 +126,12 @@ export function preprocessingFromMetadata(metadata: Record<string, string>, conf
  * Saves `model` with the preprocessing of `source` (a ForecastDataset or a PreprocessingInfo) in the
  * safetensors metadata, so `Predictor.load(path)` can forecast from raw history.
  */
-export function savePredictorModel(model: Informer, source: ForecastDataset | PreprocessingInfo, path: string, metadata: Record<string, string> = {}): PreprocessingInfo {
+export function savePredictorModel(
+  model: Informer,
+  source: ForecastDataset | PreprocessingInfo,
+  path: string,
+  metadata: Record<string, string> = {},
+): PreprocessingInfo {
   const info = resolvePreprocessing(source, model.config);
   model.save(path, { ...metadata, [PREPROCESSING_KEY]: JSON.stringify(info) });
   return info;

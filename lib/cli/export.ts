@@ -13,14 +13,23 @@ export function exportCommand(): Command {
     .requiredOption('--out <dir>', 'output folder (built in a temp folder, checked, then moved into place)')
     .option('--name <name>', 'model / InferenceService name (DNS-1123 label)', 'informer')
     .option('--storage-uri <uri>', 'kserve: where <out>/model/ will be uploaded (s3://, gs://, pvc://, ...)')
-    .addOption(new Option('--model-format <f>', 'kserve: serve the ONNX on Triton or the MLflow model on MLServer').choices(['onnx', 'mlflow']).default('onnx'))
+    .addOption(
+      new Option('--model-format <f>', 'kserve: serve the ONNX on Triton or the MLflow model on MLServer')
+        .choices(['onnx', 'mlflow'])
+        .default('onnx'),
+    )
     .option('--opset <n>', 'ONNX opset (17..21)', (v) => Number(v), 17)
     .option('--overwrite', 'replace an existing non-empty output folder')
     .option('--mlruns <dir>', 'tracking store for runs:/ and models:/ URIs')
     .action((modelArg: string, o) => {
       const model = Informer.load(resolveModelFile(modelArg, o.mlruns));
       const r = exportModel(model, o.out, {
-        format: o.format, name: o.name, storageUri: o.storageUri, opset: o.opset, modelFormat: o.modelFormat, overwrite: Boolean(o.overwrite),
+        format: o.format,
+        name: o.name,
+        storageUri: o.storageUri,
+        opset: o.opset,
+        modelFormat: o.modelFormat,
+        overwrite: Boolean(o.overwrite),
         onProgress: (stage: string, fraction: number) => {
           // A redrawn line on a terminal; one line per stage in logs.
           if (process.stderr.isTTY) process.stderr.write(`\rexport: ${stage} ${Math.round(fraction * 100)}%   `);

@@ -1,6 +1,5 @@
 #!/usr/bin/env node
 // The `informer` command: train, tune, predict, export, serve, runs, models, info.
-import { createRequire } from 'node:module';
 
 import { Command } from 'commander';
 
@@ -12,13 +11,11 @@ import { modelsCommand, runsCommand } from './runs.js';
 import { serveCommand } from './serve.js';
 import { trainCommand } from './train.js';
 import { tuneCommand } from './tune.js';
-
-const require = createRequire(import.meta.url);
-const { version } = require('../../package.json') as { version: string };
+import { packageVersion } from '../version.js';
 
 const program = new Command('informer')
   .description('Informer time-series forecasting in Node.js: train, track, export, serve')
-  .version(version)
+  .version(packageVersion())
   .showHelpAfterError();
 program.addCommand(trainCommand());
 program.addCommand(tuneCommand());
@@ -27,9 +24,10 @@ program.addCommand(exportCommand());
 program.addCommand(serveCommand());
 program.addCommand(runsCommand());
 program.addCommand(modelsCommand());
-program.command('info')
+program
+  .command('info')
   .description('what this build and machine offer: backends, GEMM kernel, threads')
-  .action(() => console.log(JSON.stringify({ version, ...nativeInfo() }, null, 2)));
+  .action(() => console.log(JSON.stringify({ version: packageVersion(), ...nativeInfo() }, null, 2)));
 
 try {
   await program.parseAsync(process.argv);

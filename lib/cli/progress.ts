@@ -6,7 +6,10 @@ import { duration, fmt } from './format.js';
 export class EpochProgress {
   private lastDecile = -1;
 
-  constructor(private readonly stream: NodeJS.WriteStream = process.stderr, private readonly epochs: number) {}
+  constructor(
+    private readonly stream: NodeJS.WriteStream = process.stderr,
+    private readonly epochs: number,
+  ) {}
 
   step(e: StepEvent): void {
     const frac = e.step / e.steps;
@@ -30,6 +33,8 @@ export class EpochProgress {
     if (this.stream.isTTY) this.stream.write('\r\x1b[K');
     this.lastDecile = -1;
     const test = e.testLoss === null ? '' : ` test ${fmt(e.testLoss)}`;
-    this.stream.write(`epoch ${e.epoch}/${this.epochs}: train ${fmt(e.trainLoss)} val ${fmt(e.valLoss)}${test} lr ${fmt(e.lr)} (${duration(e.seconds)})${e.best ? ' *' : ''}\n`);
+    this.stream.write(
+      `epoch ${e.epoch}/${this.epochs}: train ${fmt(e.trainLoss)} val ${fmt(e.valLoss)}${test} lr ${fmt(e.lr)} (${duration(e.seconds)})${e.best ? ' *' : ''}\n`,
+    );
   }
 }

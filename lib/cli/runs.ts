@@ -2,8 +2,16 @@
 import { Command } from 'commander';
 
 import {
-  compareRuns, getMetricHistory, getModelVersion, getRegisteredModel, getRun, getStore, searchModelVersions,
-  searchRegisteredModels, searchRuns, setTrackingUri,
+  compareRuns,
+  getMetricHistory,
+  getModelVersion,
+  getRegisteredModel,
+  getRun,
+  getStore,
+  searchModelVersions,
+  searchRegisteredModels,
+  searchRuns,
+  setTrackingUri,
 } from '../tracking/fluent.js';
 import type { RunRecord } from '../tracking/types.js';
 import { uriToPath } from '../tracking/uri.js';
@@ -17,15 +25,17 @@ const when = (ms: number | null) => (ms ? new Date(ms).toISOString().replace('T'
 function listArtifacts(dir: string, prefix = ''): string[] {
   if (!existsSync(dir)) return [];
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? listArtifacts(join(dir, e.name), `${prefix}${e.name}/`) : [`${prefix}${e.name}`]);
+    e.isDirectory() ? listArtifacts(join(dir, e.name), `${prefix}${e.name}/`) : [`${prefix}${e.name}`],
+  );
 }
 
 export function runsCommand(): Command {
   const runs = new Command('runs').description('list, show and compare tracked runs');
-  runs.command('ls')
+  runs
+    .command('ls')
     .description('list runs, newest first')
     .option('--experiment <name>', 'only this experiment')
-    .option('--filter <expr>', "MLflow filter, e.g. \"metrics.mse < 0.5 and params.d_model = '32'\"")
+    .option('--filter <expr>', 'MLflow filter, e.g. "metrics.mse < 0.5 and params.d_model = \'32\'"')
     .option('--max <n>', 'at most n runs', (v) => Number(v), 20)
     .option(...storeOption)
     .action((o) => {
@@ -33,13 +43,27 @@ export function runsCommand(): Command {
       const found = searchRuns({ experimentNames: o.experiment ? [o.experiment] : undefined, filter: o.filter, maxResults: o.max });
       if (found.length === 0) return console.log('no runs');
       const store = getStore();
-      const status = (r: RunRecord) => (r.info.status === 'RUNNING' && store.isOrphaned(r.info.runId) ? 'RUNNING (process gone)' : r.info.status);
-      console.log(textTable(['run id', 'name', 'status', 'started', 'mse', 'naive_mse', 'skill'], found.map((r) => [
-        r.info.runId, r.info.runName, status(r), when(r.info.startTime), r.data.metrics.mse, r.data.metrics.naive_mse, r.data.metrics.skill,
-      ])));
-      if (found.some((r) => status(r) !== r.info.status)) console.log('\nruns whose process is gone stay RUNNING; end them with `informer runs mark-failed`');
+      const status = (r: RunRecord) =>
+        r.info.status === 'RUNNING' && store.isOrphaned(r.info.runId) ? 'RUNNING (process gone)' : r.info.status;
+      console.log(
+        textTable(
+          ['run id', 'name', 'status', 'started', 'mse', 'naive_mse', 'skill'],
+          found.map((r) => [
+            r.info.runId,
+            r.info.runName,
+            status(r),
+            when(r.info.startTime),
+            r.data.metrics.mse,
+            r.data.metrics.naive_mse,
+            r.data.metrics.skill,
+          ]),
+        ),
+      );
+      if (found.some((r) => status(r) !== r.info.status))
+        console.log('\nruns whose process is gone stay RUNNING; end them with `informer runs mark-failed`');
     });
-  runs.command('mark-failed [runIds...]')
+  runs
+    .command('mark-failed [runIds...]')
     .description('end RUNNING runs whose process was killed as FAILED (no ids: every such run in the store)')
     .option('--force', 'also the given runs whose process still looks alive')
     .option(...storeOption)
@@ -53,57 +77,86 @@ export function runsCommand(): Command {
         console.log(`${id}: FAILED`);
       }
     });
-  runs.command('show <runId>')
+  runs
+    .command('show <runId>')
     .description('params, latest metrics, tags, artifacts and plots of a run')
     .option(...storeOption)
     .action((runId: string, o) => {
       setTrackingUri(o.mlruns);
       const r = getRun(runId);
       const artifacts = uriToPath(r.info.artifactUri);
-      console.log(`run ${r.info.runId} (${r.info.runName}), experiment ${r.info.experimentId}, ${r.info.status}, ${when(r.info.startTime)} .. ${when(r.info.endTime)}`);
+      console.log(
+        `run ${r.info.runId} (${r.info.runName}), experiment ${r.info.experimentId}, ${r.info.status}, ${when(r.info.startTime)} .. ${when(r.info.endTime)}`,
+      );
       console.log(`\nparams:\n${textTable(['key', 'value'], Object.entries(r.data.params).sort())}`);
-      const metrics = Object.keys(r.data.metrics).sort().map((k) => {
-        const hist = getMetricHistory(runId, k);
-        return [k, r.data.metrics[k], hist.length, hist.length > 1 ? `${fmt(hist[0].value)} -> ${fmt(hist[hist.length - 1].value)}` : ''];
-      });
+      const metrics = Object.keys(r.data.metrics)
+        .sort()
+        .map((k) => {
+          const hist = getMetricHistory(runId, k);
+          return [k, r.data.metrics[k], hist.length, hist.length > 1 ? `${fmt(hist[0].value)} -> ${fmt(hist[hist.length - 1].value)}` : ''];
+        });
       console.log(`\nmetrics:\n${textTable(['key', 'latest', 'points', 'first -> last'], metrics)}`);
-      const tags = Object.entries(r.data.tags).filter(([k]) => k !== 'mlflow.log-model.history').sort();
+      const tags = Object.entries(r.data.tags)
+        .filter(([k]) => k !== 'mlflow.log-model.history')
+        .sort();
       console.log(`\ntags:\n${textTable(['key', 'value'], tags)}`);
       const files = listArtifacts(artifacts);
       console.log(`\nartifacts (${artifacts}):\n${files.map((f) => `  ${f}`).join('\n') || '  (none)'}`);
       const plots = files.filter((f) => f.endsWith('.svg'));
       if (plots.length) console.log(`\nplots:\n${plots.map((f) => `  ${join(artifacts, f)}`).join('\n')}`);
     });
-  runs.command('compare <runIds...>')
+  runs
+    .command('compare <runIds...>')
     .description('params and latest metrics of runs side by side (differing params first)')
     .option(...storeOption)
     .action((ids: string[], o) => {
       setTrackingUri(o.mlruns);
       const c = compareRuns(ids);
       const header = ['', ...c.runIds.map((id, i) => c.runNames[i] || id.slice(0, 8))];
-      const params = [...c.differingParams, ...Object.keys(c.params).filter((k) => !c.differingParams.includes(k)).sort()];
-      console.log(textTable(header, [
-        ...params.map((k) => [`params.${k}${c.differingParams.includes(k) ? ' *' : ''}`, ...c.params[k]]),
-        ...Object.keys(c.metrics).sort().map((k) => [`metrics.${k}`, ...c.metrics[k]]),
-      ]));
+      const params = [
+        ...c.differingParams,
+        ...Object.keys(c.params)
+          .filter((k) => !c.differingParams.includes(k))
+          .sort(),
+      ];
+      console.log(
+        textTable(header, [
+          ...params.map((k) => [`params.${k}${c.differingParams.includes(k) ? ' *' : ''}`, ...c.params[k]]),
+          ...Object.keys(c.metrics)
+            .sort()
+            .map((k) => [`metrics.${k}`, ...c.metrics[k]]),
+        ]),
+      );
     });
   return runs;
 }
 
 export function modelsCommand(): Command {
   const models = new Command('models').description('list and show registered models');
-  models.command('ls')
+  models
+    .command('ls')
     .description('registered models with their latest version and aliases')
     .option(...storeOption)
     .action((o) => {
       setTrackingUri(o.mlruns);
       const all = searchRegisteredModels();
       if (all.length === 0) return console.log('no registered models');
-      console.log(textTable(['name', 'latest version', 'aliases', 'updated'], all.map((m) => [
-        m.name, m.latestVersion, Object.entries(m.aliases).map(([a, v]) => `@${a}=${v}`).join(' '), when(m.lastUpdatedTimestamp),
-      ])));
+      console.log(
+        textTable(
+          ['name', 'latest version', 'aliases', 'updated'],
+          all.map((m) => [
+            m.name,
+            m.latestVersion,
+            Object.entries(m.aliases)
+              .map(([a, v]) => `@${a}=${v}`)
+              .join(' '),
+            when(m.lastUpdatedTimestamp),
+          ]),
+        ),
+      );
     });
-  models.command('show <name>')
+  models
+    .command('show <name>')
     .description('versions of a registered model (or one version with --version)')
     .option('--version <v>', 'one version')
     .option(...storeOption)
@@ -112,14 +165,29 @@ export function modelsCommand(): Command {
       const m = getRegisteredModel(name);
       if (o.version) {
         const v = getModelVersion(name, o.version);
-        console.log(textTable(['field', 'value'], Object.entries(v).map(([k, val]) => [k, typeof val === 'object' ? JSON.stringify(val) : val])));
+        console.log(
+          textTable(
+            ['field', 'value'],
+            Object.entries(v).map(([k, val]) => [k, typeof val === 'object' ? JSON.stringify(val) : val]),
+          ),
+        );
         return;
       }
       console.log(`${m.name}: ${m.description ?? ''}`);
       const versions = searchModelVersions(`name = '${name.replace(/'/g, "\\'")}'`).sort((a, b) => a.version - b.version);
-      console.log(textTable(['version', 'run id', 'aliases', 'stage', 'created', 'source'], versions.map((v) => [
-        v.version, v.runId, v.aliases.map((a) => `@${a}`).join(' '), v.currentStage, when(v.creationTimestamp), v.source,
-      ])));
+      console.log(
+        textTable(
+          ['version', 'run id', 'aliases', 'stage', 'created', 'source'],
+          versions.map((v) => [
+            v.version,
+            v.runId,
+            v.aliases.map((a) => `@${a}`).join(' '),
+            v.currentStage,
+            when(v.creationTimestamp),
+            v.source,
+          ]),
+        ),
+      );
     });
   return models;
 }

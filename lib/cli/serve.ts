@@ -11,9 +11,18 @@ export function serveCommand(): Command {
     .option('--port <n>', 'port', (v) => Number(v), 8080)
     .option('--host <host>', 'interface to bind', '127.0.0.1')
     .addOption(new Option('--backend <backend>', 'inference engine').choices(['native', 'onnx']).default('native'))
-    .addOption(new Option('--device <device>', 'where the model computes (auto: the GPU when there is one)').choices(['cpu', 'cuda', 'auto']).default('cpu'))
+    .addOption(
+      new Option('--device <device>', 'where the model computes (auto: the GPU when there is one)')
+        .choices(['cpu', 'cuda', 'auto'])
+        .default('cpu'),
+    )
     .option('--mlruns <dir>', 'tracking store for runs:/ and models:/ URIs')
-    .option('--request-timeout <ms>', 'a request (headers and body) must arrive within this time, else 408 (0: no limit)', (v) => Number(v), 30_000)
+    .option(
+      '--request-timeout <ms>',
+      'a request (headers and body) must arrive within this time, else 408 (0: no limit)',
+      (v) => Number(v),
+      30_000,
+    )
     .option('--headers-timeout <ms>', 'request headers must arrive within this time', (v) => Number(v), 10_000)
     .option('--idle-timeout <ms>', 'close connections idle this long (0: never)', (v) => Number(v), 120_000)
     .action(async (args: string[], o) => {
@@ -23,12 +32,24 @@ export function serveCommand(): Command {
         const explicit = eq > 0 && !/^(runs|models):\//.test(a);
         const ref = explicit ? a.slice(eq + 1) : a;
         const file = resolveModelFile(ref, o.mlruns);
-        const name = explicit ? a.slice(0, eq) : (file.split(/[\\/]/).slice(-2).join('-').replace(/\.safetensors$/i, '').replace(/[^A-Za-z0-9_.-]/g, '-'));
+        const name = explicit
+          ? a.slice(0, eq)
+          : file
+              .split(/[\\/]/)
+              .slice(-2)
+              .join('-')
+              .replace(/\.safetensors$/i, '')
+              .replace(/[^A-Za-z0-9_.-]/g, '-');
         models[name] = file;
       }
       const server = await serve(models, {
-        port: o.port, host: o.host, backend: o.backend, device: o.device,
-        requestTimeoutMs: o.requestTimeout, headersTimeoutMs: o.headersTimeout, idleTimeoutMs: o.idleTimeout,
+        port: o.port,
+        host: o.host,
+        backend: o.backend,
+        device: o.device,
+        requestTimeoutMs: o.requestTimeout,
+        headersTimeoutMs: o.headersTimeout,
+        idleTimeoutMs: o.idleTimeout,
       });
       const stop = async () => {
         await server.close();

@@ -25,8 +25,19 @@ export const BUNDLED_DATA = join(packageRoot, 'data', 'alibaba_pod.csv');
 
 /** The main job's settings: the seed configuration of the product demo. */
 export const SEED_JOB = {
-  target: 'cpu_utilization', features: 'S' as Features, freq: '1min', seqLen: 12, labelLen: 12, predLen: 6,
-  dModel: 32, nHeads: 4, eLayers: 1, dLayers: 1, dFf: 128, experiment: 'alibaba-pod-cpu', register: 'alibaba-pod-cpu',
+  target: 'cpu_utilization',
+  features: 'S' as Features,
+  freq: '1min',
+  seqLen: 12,
+  labelLen: 12,
+  predLen: 6,
+  dModel: 32,
+  nHeads: 4,
+  eLayers: 1,
+  dLayers: 1,
+  dFf: 128,
+  experiment: 'alibaba-pod-cpu',
+  register: 'alibaba-pod-cpu',
 };
 
 export const int = (name: string) => (v: string) => {
@@ -63,7 +74,9 @@ const MODEL_OPTIONS: [string, keyof InformerConfig, 'int' | 'num' | 'str', strin
 
 export function trainCommand(): Command {
   const cmd = new Command('train')
-    .description('train an Informer model, log the run to an MLflow-compatible store and optionally register it (no --data: the bundled Alibaba pod CPU job)')
+    .description(
+      'train an Informer model, log the run to an MLflow-compatible store and optionally register it (no --data: the bundled Alibaba pod CPU job)',
+    )
     .option('--data <file>', 'CSV (any delimiter) or Parquet file; default: the bundled data/alibaba_pod.csv with the seed configuration')
     .option('--date-column <name>', "date column (default 'date', else the first column that parses as dates)")
     .option('--target <column>', "target column (default 'OT'; 'cpu_utilization' for the bundled data)")
@@ -85,7 +98,11 @@ export function trainCommand(): Command {
     .option('--register <name>', 'register the trained model under this name')
     .option('--no-register', 'do not register the model (the main job registers alibaba-pod-cpu)')
     .option('--no-onnx', 'do not add model.onnx to the logged model')
-    .addOption(new Option('--device <device>', 'where the model computes (auto: the GPU when there is one)').choices(['cpu', 'cuda', 'auto']).default('cpu'))
+    .addOption(
+      new Option('--device <device>', 'where the model computes (auto: the GPU when there is one)')
+        .choices(['cpu', 'cuda', 'auto'])
+        .default('cpu'),
+    )
     .option('--mlruns <dir>', 'tracking store directory (default ./mlruns, or MLFLOW_TRACKING_URI)');
   for (const [flag, , kind, help] of MODEL_OPTIONS) {
     const parse = kind === 'int' ? int(flag) : kind === 'num' ? num(flag) : undefined;
@@ -117,17 +134,28 @@ export async function runTrain(opts: Record<string, unknown>): Promise<void> {
 
   const table = await readTable(dataPath, { dateColumn: opts.dateColumn as string | undefined });
   const modelOverrides: Partial<InformerConfig> = {};
-  if (base) Object.assign(modelOverrides, { dModel: base.dModel, nHeads: base.nHeads, eLayers: base.eLayers, dLayers: base.dLayers, dFf: base.dFf });
+  if (base)
+    Object.assign(modelOverrides, {
+      dModel: base.dModel,
+      nHeads: base.nHeads,
+      eLayers: base.eLayers,
+      dLayers: base.dLayers,
+      dFf: base.dFf,
+    });
   for (const [flag, key] of MODEL_OPTIONS) {
     const camel = flag.replace(/-(\w)/g, (_, c: string) => c.toUpperCase());
     if (opts[camel] !== undefined) (modelOverrides as Record<string, unknown>)[key] = opts[camel];
   }
-  if (opts.sLayers !== undefined) modelOverrides.sLayers = String(opts.sLayers).split(',').map((s) => int('s-layers')(s.trim()));
+  if (opts.sLayers !== undefined)
+    modelOverrides.sLayers = String(opts.sLayers)
+      .split(',')
+      .map((s) => int('s-layers')(s.trim()));
   if (opts.distil === false) modelOverrides.distil = false;
   if (opts.mix === false) modelOverrides.mix = false;
 
   const dataset = ForecastDataset.fromTable(table, {
-    features, target,
+    features,
+    target,
     seqLen: modelOverrides.seqLen ?? base?.seqLen ?? 96,
     labelLen: modelOverrides.labelLen ?? base?.labelLen ?? 48,
     predLen: modelOverrides.predLen ?? base?.predLen ?? 24,
@@ -153,7 +181,17 @@ export async function runTrain(opts: Record<string, unknown>): Promise<void> {
 
   setTrackingUri(opts.mlruns as string | undefined);
   endRunsOnExit(); // this command owns the process: a run it leaves behind ends as the process really ended
-  const experiment = setExperiment(String(opts.experiment ?? base?.experiment ?? dataPath.split(/[\\/]/).pop()?.replace(/\.\w+$/, '') ?? 'Default'));
+  const experiment = setExperiment(
+    String(
+      opts.experiment ??
+        base?.experiment ??
+        dataPath
+          .split(/[\\/]/)
+          .pop()
+          ?.replace(/\.\w+$/, '') ??
+        'Default',
+    ),
+  );
   const register = opts.register === false ? undefined : ((opts.register as string | undefined) ?? base?.register);
   const c = model.config;
   process.stderr.write(
@@ -164,17 +202,25 @@ export async function runTrain(opts: Record<string, unknown>): Promise<void> {
   );
   const started = Date.now();
   const result = await startRun({ runName: opts.runName as string | undefined }, async (run) => {
-    return { run, ...(await fitWithRun(trainer, run, { registeredModelName: register, onnx: opts.onnx !== false, params: { data: dataPath } })) };
+    return {
+      run,
+      ...(await fitWithRun(trainer, run, { registeredModelName: register, onnx: opts.onnx !== false, params: { data: dataPath } })),
+    };
   });
-  const rows = [['model', result.test.mse, result.test.mae, result.test.rmse, result.test.r2],
-    ['naive last value', result.test.naive_mse, result.test.naive_mae, Math.sqrt(result.test.naive_mse), '']];
+  const rows = [
+    ['model', result.test.mse, result.test.mae, result.test.rmse, result.test.r2],
+    ['naive last value', result.test.naive_mse, result.test.naive_mae, Math.sqrt(result.test.naive_mse), ''],
+  ];
   const lines = [
     '',
     `Test metrics (${dataset.split('test').length} windows, scaled values; best epoch ${result.bestEpoch}${result.stoppedEarly ? ', stopped early' : ''}):`,
     textTable(['forecast', 'mse', 'mae', 'rmse', 'r2'], rows),
     `skill vs naive: ${fmt(result.test.skill)} (${result.test.skill > 0 ? 'better' : 'worse'} than the last-value forecast)`,
   ];
-  if (result.testOriginal) lines.push(`original units: mse ${fmt(result.testOriginal.mse)}, mae ${fmt(result.testOriginal.mae)} (naive mse ${fmt(result.testOriginal.naive_mse)})`);
+  if (result.testOriginal)
+    lines.push(
+      `original units: mse ${fmt(result.testOriginal.mse)}, mae ${fmt(result.testOriginal.mae)} (naive mse ${fmt(result.testOriginal.naive_mse)})`,
+    );
   const info = result.run.info;
   lines.push(
     '',

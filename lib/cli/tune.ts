@@ -10,18 +10,33 @@ import { Command, Option } from 'commander';
 import type { Features } from '../data/dataset.js';
 import { ConfigError } from '../errors.js';
 import { setTrackingUri, getStore } from '../tracking/fluent.js';
-import { DEFAULT_SEARCH_SPACE, tune, type TuneEvent, type TuneOptions } from '../tune/tune.js';
+import { DEFAULT_SEARCH_SPACE, tune, type TuneEvent, type TuneOptions, type TuneResult } from '../tune/tune.js';
 import { parseSearchSpace, parseSpecString, readSearchSpace, type ParamValue, type SearchSpace, type TrialParams } from '../tune/space.js';
 import { duration, fmt, textTable } from './format.js';
-import { BUNDLED_DATA, SEED_JOB, int, num, parseSplit } from './train.js';
+import { BUNDLED_DATA, SEED_JOB, int, parseSplit } from './train.js';
 
 // Searchable settings as flags: a list ('16,32,64') or range ('1e-4:1e-2:log', '0:0.3', '1:3:int')
 // searches, one value fixes.
 const SETTING_FLAGS: [string, string][] = [
-  ['seq-len', 'seqLen'], ['label-len', 'labelLen'], ['d-model', 'dModel'], ['n-heads', 'nHeads'], ['e-layers', 'eLayers'],
-  ['d-layers', 'dLayers'], ['d-ff', 'dFf'], ['factor', 'factor'], ['dropout', 'dropout'], ['attn', 'attn'], ['distil', 'distil'],
-  ['mix', 'mix'], ['embed', 'embed'], ['activation', 'activation'], ['normalize', 'normalize'], ['learning-rate', 'learningRate'],
-  ['batch-size', 'batchSize'], ['lradj', 'lradj'], ['weight-decay', 'weightDecay'],
+  ['seq-len', 'seqLen'],
+  ['label-len', 'labelLen'],
+  ['d-model', 'dModel'],
+  ['n-heads', 'nHeads'],
+  ['e-layers', 'eLayers'],
+  ['d-layers', 'dLayers'],
+  ['d-ff', 'dFf'],
+  ['factor', 'factor'],
+  ['dropout', 'dropout'],
+  ['attn', 'attn'],
+  ['distil', 'distil'],
+  ['mix', 'mix'],
+  ['embed', 'embed'],
+  ['activation', 'activation'],
+  ['normalize', 'normalize'],
+  ['learning-rate', 'learningRate'],
+  ['batch-size', 'batchSize'],
+  ['lradj', 'lradj'],
+  ['weight-decay', 'weightDecay'],
 ];
 
 /** '20m', '90s', '1.5h', '1200' (seconds) -> seconds. */
@@ -34,7 +49,9 @@ export function parseDuration(text: string): number {
 
 export function tuneCommand(): Command {
   const cmd = new Command('tune')
-    .description('search model and training settings (random search + asynchronous successive halving), each trial a child run of one tracked parent run; no --data: the bundled Alibaba pod CPU job')
+    .description(
+      'search model and training settings (random search + asynchronous successive halving), each trial a child run of one tracked parent run; no --data: the bundled Alibaba pod CPU job',
+    )
     .option('--data <file>', 'CSV (any delimiter) or Parquet file; default: the bundled data/alibaba_pod.csv with the seed task')
     .option('--date-column <name>', 'date column')
     .option('--target <column>', "target column (default 'OT'; 'cpu_utilization' for the bundled data)")
@@ -42,7 +59,10 @@ export function tuneCommand(): Command {
     .option('--freq <freq>', 'data frequency (default: inferred from the dates)')
     .option('--split <spec>', "'ett-hour', 'ett-minute' or train,val,test ratios like '0.7,0.1,0.2' (default)")
     .option('--pred-len <n>', 'forecast horizon (24; 6 for the bundled data)', int('pred-len'))
-    .option('--space <file>', `search space (.json, .yaml): per setting a value, a list of choices or {uniform|loguniform|int: [lo, hi]}; default: ${Object.keys(DEFAULT_SEARCH_SPACE).join(', ')}`)
+    .option(
+      '--space <file>',
+      `search space (.json, .yaml): per setting a value, a list of choices or {uniform|loguniform|int: [lo, hi]}; default: ${Object.keys(DEFAULT_SEARCH_SPACE).join(', ')}`,
+    )
     .option('--trials <n>', 'budget: at most this many trials (default 20 without --time-budget)', int('trials'))
     .option('--time-budget <duration>', "budget: wall time of the search, e.g. '20m', '1h', '900s'", parseDuration)
     .option('--min-epochs <n>', 'epochs of the first rung (1)', int('min-epochs'))
@@ -60,7 +80,8 @@ export function tuneCommand(): Command {
     .option('--keep-checkpoints', "keep every trial's last checkpoint after the search")
     .option('--resume <run id>', 'resume an interrupted search (budgets given now replace the stored ones)')
     .option('--mlruns <dir>', 'tracking store directory (default ./mlruns, or MLFLOW_TRACKING_URI)');
-  for (const [flag] of SETTING_FLAGS) cmd.option(`--${flag} <spec>`, `search or fix ${flag}: 'a,b,c', 'lo:hi', 'lo:hi:log', 'lo:hi:int' or one value`);
+  for (const [flag] of SETTING_FLAGS)
+    cmd.option(`--${flag} <spec>`, `search or fix ${flag}: 'a,b,c', 'lo:hi', 'lo:hi:log', 'lo:hi:int' or one value`);
   cmd.action(async (opts: Record<string, unknown>) => {
     await runTune(opts);
   });
@@ -72,7 +93,10 @@ function camel(flag: string): string {
 }
 
 /** The space (file, else the defaults) with the flags applied, and the settings the flags fix. */
-function spaceFromFlags(opts: Record<string, unknown>, task: { seqLen?: number; labelLen?: number }): { space: SearchSpace; fixed: TrialParams } {
+function spaceFromFlags(
+  opts: Record<string, unknown>,
+  task: { seqLen?: number; labelLen?: number },
+): { space: SearchSpace; fixed: TrialParams } {
   const space: SearchSpace = opts.space !== undefined ? readSearchSpace(String(opts.space)) : parseSearchSpace(DEFAULT_SEARCH_SPACE);
   const fixed: Record<string, ParamValue> = {};
   for (const [flag, key] of SETTING_FLAGS) {
@@ -96,11 +120,19 @@ function progressPrinter(stream: NodeJS.WriteStream, rungs: () => number[]): (e:
   const clock = (s: number) => `[${duration(s).padStart(6)}]`;
   return (e) => {
     if (e.type === 'start') {
-      stream.write(`tune: run ${e.runId}${e.resumed ? ' (resumed)' : ''}; rungs of ${e.rungs.join(', ')} epochs; ${e.parallel} trial(s) at once\n`);
+      stream.write(
+        `tune: run ${e.runId}${e.resumed ? ' (resumed)' : ''}; rungs of ${e.rungs.join(', ')} epochs; ${e.parallel} trial(s) at once\n`,
+      );
     } else if (e.type === 'trial' && e.rung === 0) {
-      stream.write(`  trial ${e.trial}: ${Object.entries(e.params).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : String(v)}`).join(' ')}\n`);
+      stream.write(
+        `  trial ${e.trial}: ${Object.entries(e.params)
+          .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : String(v)}`)
+          .join(' ')}\n`,
+      );
     } else if (e.type === 'rung') {
-      stream.write(`${clock(e.elapsed)} trial ${String(e.trial).padStart(3)} rung ${e.rung + 1}/${rungs().length} (${e.epochs} epochs): val ${fmt(e.valLoss)} | best ${fmt(e.best.valLoss)} (trial ${e.best.trial}) | ${e.started} trials started, ${e.running} running\n`);
+      stream.write(
+        `${clock(e.elapsed)} trial ${String(e.trial).padStart(3)} rung ${e.rung + 1}/${rungs().length} (${e.epochs} epochs): val ${fmt(e.valLoss)} | best ${fmt(e.best.valLoss)} (trial ${e.best.trial}) | ${e.started} trials started, ${e.running} running\n`,
+      );
     } else if (e.type === 'failed') {
       stream.write(`  trial ${e.trial} failed: ${e.error}\n`);
     } else if (e.type === 'stopping') {
@@ -113,12 +145,20 @@ export async function runTune(opts: Record<string, unknown>): Promise<void> {
   setTrackingUri(opts.mlruns as string | undefined);
   const mainJob = opts.data === undefined && opts.resume === undefined;
   const options: TuneOptions = {
-    maxTrials: opts.trials as number | undefined, timeBudget: opts.timeBudget as number | undefined,
-    minEpochs: opts.minEpochs as number | undefined, maxEpochs: opts.maxEpochs as number | undefined, eta: opts.eta as number | undefined,
-    patience: opts.patience as number | undefined, parallel: opts.parallel as number | undefined,
-    threadsPerTrial: opts.threadsPerTrial as number | undefined, seed: opts.seed as number | undefined,
-    maxStepsPerEpoch: opts.maxStepsPerEpoch as number | undefined, runName: opts.runName as string | undefined,
-    registeredModelName: opts.register as string | undefined, onnx: opts.onnx !== false, keepCheckpoints: Boolean(opts.keepCheckpoints),
+    maxTrials: opts.trials as number | undefined,
+    timeBudget: opts.timeBudget as number | undefined,
+    minEpochs: opts.minEpochs as number | undefined,
+    maxEpochs: opts.maxEpochs as number | undefined,
+    eta: opts.eta as number | undefined,
+    patience: opts.patience as number | undefined,
+    parallel: opts.parallel as number | undefined,
+    threadsPerTrial: opts.threadsPerTrial as number | undefined,
+    seed: opts.seed as number | undefined,
+    maxStepsPerEpoch: opts.maxStepsPerEpoch as number | undefined,
+    runName: opts.runName as string | undefined,
+    registeredModelName: opts.register as string | undefined,
+    onnx: opts.onnx !== false,
+    keepCheckpoints: Boolean(opts.keepCheckpoints),
     store: getStore(),
   };
   if (opts.resume !== undefined) {
@@ -130,12 +170,20 @@ export async function runTune(opts: Record<string, unknown>): Promise<void> {
     const base = mainJob ? SEED_JOB : undefined;
     const task: { seqLen?: number; labelLen?: number } = { seqLen: base?.seqLen, labelLen: base?.labelLen };
     const { space, fixed } = spaceFromFlags(opts, task);
-    if (Object.keys(space).length === 0) throw new ConfigError('tune: nothing to search: every setting is fixed (give lists or ranges, or --space)');
+    if (Object.keys(space).length === 0)
+      throw new ConfigError('tune: nothing to search: every setting is fixed (give lists or ranges, or --space)');
     Object.assign(options, {
-      data: dataPath, dateColumn: opts.dateColumn as string | undefined, features: (opts.features ?? base?.features) as Features | undefined,
-      target: (opts.target ?? base?.target) as string | undefined, freq: (opts.freq ?? base?.freq) as string | undefined,
-      split: parseSplit(opts.split), seqLen: task.seqLen, labelLen: task.labelLen,
-      predLen: (opts.predLen as number | undefined) ?? base?.predLen, space, fixed,
+      data: dataPath,
+      dateColumn: opts.dateColumn as string | undefined,
+      features: (opts.features ?? base?.features) as Features | undefined,
+      target: (opts.target ?? base?.target) as string | undefined,
+      freq: (opts.freq ?? base?.freq) as string | undefined,
+      split: parseSplit(opts.split),
+      seqLen: task.seqLen,
+      labelLen: task.labelLen,
+      predLen: (opts.predLen as number | undefined) ?? base?.predLen,
+      space,
+      fixed,
       experiment: (opts.experiment as string | undefined) ?? (base ? `${base.experiment}-tune` : undefined),
     });
   }
@@ -155,7 +203,7 @@ export async function runTune(opts: Record<string, unknown>): Promise<void> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   options.signal = abort.signal;
-  let r;
+  let r: TuneResult;
   try {
     r = await tune(options);
   } finally {
@@ -163,9 +211,19 @@ export async function runTune(opts: Record<string, unknown>): Promise<void> {
     process.off('SIGTERM', onSignal);
   }
   const shown = r.table.rows.slice(0, 15);
-  const lines = ['', `Trials (best ${shown.length} of ${r.table.rows.length} by validation loss):`, textTable(r.table.header.slice(0, -1), shown.map((row) => row.slice(0, -1)))];
+  const lines = [
+    '',
+    `Trials (best ${shown.length} of ${r.table.rows.length} by validation loss):`,
+    textTable(
+      r.table.header.slice(0, -1),
+      shown.map((row) => row.slice(0, -1)),
+    ),
+  ];
   if (r.interrupted) {
-    lines.push('', `interrupted after ${duration(r.seconds)}; resume with: informer tune --resume ${r.runId}${opts.mlruns ? ` --mlruns ${String(opts.mlruns)}` : ''}`);
+    lines.push(
+      '',
+      `interrupted after ${duration(r.seconds)}; resume with: informer tune --resume ${r.runId}${opts.mlruns ? ` --mlruns ${String(opts.mlruns)}` : ''}`,
+    );
     console.log(lines.join('\n'));
     process.exitCode = 130;
     return;
@@ -173,18 +231,27 @@ export async function runTune(opts: Record<string, unknown>): Promise<void> {
   if (r.best && r.test) {
     lines.push(
       '',
-      `Best: trial ${r.best.trial} (validation loss ${fmt(r.best.valLoss)}, ${r.best.epochs} epochs): ${Object.entries(r.best.params).map(([k, v]) => `${k}=${String(v)}`).join(' ')}`,
+      `Best: trial ${r.best.trial} (validation loss ${fmt(r.best.valLoss)}, ${r.best.epochs} epochs): ${Object.entries(r.best.params)
+        .map(([k, v]) => `${k}=${String(v)}`)
+        .join(' ')}`,
       `Test metrics of the best trial (scaled values):`,
-      textTable(['forecast', 'mse', 'mae', 'rmse', 'r2'], [
-        ['model', r.test.mse, r.test.mae, r.test.rmse, r.test.r2],
-        ['naive last value', r.test.naive_mse, r.test.naive_mae, Math.sqrt(r.test.naive_mse), ''],
-      ]),
+      textTable(
+        ['forecast', 'mse', 'mae', 'rmse', 'r2'],
+        [
+          ['model', r.test.mse, r.test.mae, r.test.rmse, r.test.r2],
+          ['naive last value', r.test.naive_mse, r.test.naive_mae, Math.sqrt(r.test.naive_mse), ''],
+        ],
+      ),
       `skill vs naive: ${fmt(r.test.skill)} (${r.test.skill >= 0 ? 'at least as good as' : 'worse than'} the last-value forecast)`,
     );
   }
   const store = getStore();
-  lines.push('', `parent run ${r.runId} in experiment ${r.experimentId} (${duration(r.seconds)}), ${r.trials.length} child runs`,
-    `  run folder: ${store.runDir(r.runId)}`, ...r.artifacts.map((a) => `  artifact: ${a}`));
+  lines.push(
+    '',
+    `parent run ${r.runId} in experiment ${r.experimentId} (${duration(r.seconds)}), ${r.trials.length} child runs`,
+    `  run folder: ${store.runDir(r.runId)}`,
+    ...r.artifacts.map((a) => `  artifact: ${a}`),
+  );
   if (r.model) lines.push(`  model: ${r.model.modelUri} (${r.model.modelDir})`);
   else if (r.modelUri) lines.push(`  model: ${r.modelUri} (unchanged: the best trial is the same as before)`);
   if (r.model?.registeredModelVersion) lines.push(`  registered: models:/${String(opts.register)}/${r.model.registeredModelVersion}`);

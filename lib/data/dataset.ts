@@ -89,7 +89,14 @@ export class WindowSplit {
     const C = ds.encIn;
     const starts = this.rows(indices);
     const B = starts.length;
-    const batch = assembleWindows(ds.values, ds.marks, starts, { seqLen, labelLen: ds.labelLen, predLen, channels: C, nMark: ds.nMark, padding: ds.padding });
+    const batch = assembleWindows(ds.values, ds.marks, starts, {
+      seqLen,
+      labelLen: ds.labelLen,
+      predLen,
+      channels: C,
+      nMark: ds.nMark,
+      padding: ds.padding,
+    });
     // target = batch_y[:, -pred_len:, f_dim:] with f_dim = -1 for MS, else 0
     const target = new Float32Array(B * predLen * ds.cOut);
     starts.forEach((s, b) => {
@@ -136,7 +143,11 @@ function borders(split: SplitSpec, n: number, seqLen: number): [number, number][
     if (n < c) {
       throw new ConfigError(`split "${split}" needs at least ${c} rows (12/4/4 months of 30 days), the table has ${n}`);
     }
-    return [[0, a], [a - seqLen, b], [b - seqLen, c]];
+    return [
+      [0, a],
+      [a - seqLen, b],
+      [b - seqLen, c],
+    ];
   }
   if (split === null || typeof split !== 'object') {
     throw new ConfigError(`split must be "ett-hour", "ett-minute" or { train, val, test } ratios, got ${show(split)}`);
@@ -154,11 +165,16 @@ function borders(split: SplitSpec, n: number, seqLen: number): [number, number][
   // train + val + test stay unused, like the tail of the ETT files.
   const nVal = Math.abs(sum - 1) <= 1e-9 ? n - nTrain - nTest : Math.floor(n * r.val);
   const used = nTrain + nVal + nTest;
-  return [[0, nTrain], [nTrain - seqLen, nTrain + nVal], [used - nTest - seqLen, used]];
+  return [
+    [0, nTrain],
+    [nTrain - seqLen, nTrain + nVal],
+    [used - nTest - seqLen, used],
+  ];
 }
 
 function posInt(name: string, v: unknown, min: number): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) throw new ConfigError(`${name} must be an integer >= ${min}, got ${show(v)}`);
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min)
+    throw new ConfigError(`${name} must be an integer >= ${min}, got ${show(v)}`);
   return v;
 }
 
@@ -200,13 +216,16 @@ export class ForecastDataset {
     }
     if (opts === null || typeof opts !== 'object') throw new ConfigError('ForecastDataset.fromTable: options are required');
     const { features, target } = opts;
-    if (features !== 'S' && features !== 'M' && features !== 'MS') throw new ConfigError(`features must be "S", "M" or "MS", got ${show(features)}`);
+    if (features !== 'S' && features !== 'M' && features !== 'MS')
+      throw new ConfigError(`features must be "S", "M" or "MS", got ${show(features)}`);
     this.features = features;
     this.seqLen = posInt('seqLen', opts.seqLen, 1);
     this.labelLen = posInt('labelLen', opts.labelLen, 0);
     this.predLen = posInt('predLen', opts.predLen, 1);
     if (this.labelLen > this.seqLen) {
-      throw new ConfigError(`labelLen ${this.labelLen} is larger than seqLen ${this.seqLen}: the decoder's start token is the last labelLen steps of the encoder window`);
+      throw new ConfigError(
+        `labelLen ${this.labelLen} is larger than seqLen ${this.seqLen}: the decoder's start token is the last labelLen steps of the encoder window`,
+      );
     }
     const padding = opts.padding ?? 0;
     if (padding !== 0 && padding !== 1) throw new ConfigError(`padding must be 0 or 1, got ${show(padding)}`);
@@ -215,7 +234,8 @@ export class ForecastDataset {
       throw new ConfigError(`unknown target ${show(target)}; numeric columns: ${table.columns.map(show).join(', ')}`);
     }
     this.target = target;
-    if (table.dates === null) throw new ConfigError('the table has no date column, and time features need dates (set dateColumn when reading it)');
+    if (table.dates === null)
+      throw new ConfigError('the table has no date column, and time features need dates (set dateColumn when reading it)');
     this.dates = table.dates;
     this.rows = table.length;
 
@@ -223,7 +243,10 @@ export class ForecastDataset {
     if (opts.columns !== undefined) {
       if (!Array.isArray(opts.columns)) throw new ConfigError(`columns must be an array of column names, got ${show(opts.columns)}`);
       const unknown = opts.columns.filter((c) => !table.columns.includes(c));
-      if (unknown.length > 0) throw new ConfigError(`unknown column${unknown.length > 1 ? 's' : ''} ${unknown.map(show).join(', ')}; numeric columns: ${table.columns.map(show).join(', ')}`);
+      if (unknown.length > 0)
+        throw new ConfigError(
+          `unknown column${unknown.length > 1 ? 's' : ''} ${unknown.map(show).join(', ')}; numeric columns: ${table.columns.map(show).join(', ')}`,
+        );
       inputs = [...new Set(opts.columns)];
     }
     this.columns = features === 'S' ? [target] : [...inputs.filter((c) => c !== target), target];

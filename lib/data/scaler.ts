@@ -27,7 +27,8 @@ export class StandardScaler {
     if (!Array.isArray(columns) || columns.length === 0) throw new ValueError('StandardScaler.fit: need at least one column');
     const n = columns[0]!.length;
     columns.forEach((c, i) => {
-      if (!(c instanceof Float64Array || c instanceof Float32Array)) throw new ValueError(`StandardScaler.fit: column ${i} must be a Float64Array`);
+      if (!(c instanceof Float64Array || c instanceof Float32Array))
+        throw new ValueError(`StandardScaler.fit: column ${i} must be a Float64Array`);
       if (c.length !== n) throw new ShapeError(`StandardScaler.fit: column ${i} has ${c.length} rows, column 0 has ${n}`);
     });
     const [start, end] = rows ?? [0, n];
@@ -45,7 +46,8 @@ export class StandardScaler {
       let ss = 0;
       for (let r = start; r < end; r++) ss += (c[r]! - mean) ** 2;
       const std = Math.sqrt(ss / count);
-      if (!Number.isFinite(mean) || !Number.isFinite(std)) throw new ValueError(`StandardScaler.fit: column ${j} has non-finite values in rows [${start}, ${end})`);
+      if (!Number.isFinite(mean) || !Number.isFinite(std))
+        throw new ValueError(`StandardScaler.fit: column ${j} has non-finite values in rows [${start}, ${end})`);
       this.mean[j] = mean;
       // A constant training column would divide by zero (the reference gives NaN/Inf); 1 leaves it
       // merely centred, as sklearn does.
@@ -57,7 +59,8 @@ export class StandardScaler {
   /** Standardised copies of whole columns: (x - mean) / std. */
   transformColumns(columns: readonly Float64Array[]): Float64Array[] {
     this.checkFitted('transformColumns');
-    if (columns.length !== this.size) throw new ShapeError(`StandardScaler.transformColumns: got ${columns.length} columns, fitted ${this.size}`);
+    if (columns.length !== this.size)
+      throw new ShapeError(`StandardScaler.transformColumns: got ${columns.length} columns, fitted ${this.size}`);
     return columns.map((c, j) => {
       const out = new Float64Array(c.length);
       const [m, s] = [this.mean[j]!, this.std[j]!];
@@ -111,7 +114,9 @@ export class StandardScaler {
     let offset = 0;
     if (channels !== this.size) {
       if (channels !== 1) {
-        throw new ShapeError(`StandardScaler.${what}: ${channels} channels, but the scaler was fitted on ${this.size} columns (pass all of them, or 1 for the target)`);
+        throw new ShapeError(
+          `StandardScaler.${what}: ${channels} channels, but the scaler was fitted on ${this.size} columns (pass all of them, or 1 for the target)`,
+        );
       }
       offset = this.size - 1;
     }

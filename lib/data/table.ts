@@ -46,8 +46,7 @@ const BUFFER_MAX_BYTES = Math.min(bufferConstants.MAX_LENGTH, 2 ** 31 - 1); // f
 // ---------------------------------------------------------------------------------------------------
 // Dates
 
-const ISO_RE =
-  /^(\d{4})([-/])(\d{1,2})\2(\d{1,2})(?:[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
+const ISO_RE = /^(\d{4})([-/])(\d{1,2})\2(\d{1,2})(?:[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
 const NUM_RE = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
 
 const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
@@ -149,7 +148,8 @@ function dateColumnValues(raw: ArrayLike<unknown>, source: string, col: string, 
   let maxAbs = 0;
   for (let i = 0; i < n; i++) {
     const v = raw[i];
-    const x = typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : typeof v === 'string' && NUM_RE.test(v.trim()) ? Number(v) : NaN;
+    const x =
+      typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : typeof v === 'string' && NUM_RE.test(v.trim()) ? Number(v) : NaN;
     if (Number.isFinite(x)) {
       num[i] = x;
       maxAbs = Math.max(maxAbs, Math.abs(x));
@@ -218,7 +218,10 @@ function buildTable(src: RawColumns, opts: TableOptions, source: string, locate:
   const cache = new Map<number, ArrayLike<unknown>>();
   const raw: RawColumns = {
     ...src,
-    cells: (c) => cache.get(c) ?? (cache.set(c, src.cells(c)), cache.get(c)!),
+    cells: (c) => {
+      if (!cache.has(c)) cache.set(c, src.cells(c));
+      return cache.get(c)!;
+    },
   };
   const dateIdx = pickDateColumn(raw, opts, source);
   const dateColumn = dateIdx >= 0 ? raw.names[dateIdx]! : null;
@@ -227,7 +230,9 @@ function buildTable(src: RawColumns, opts: TableOptions, source: string, locate:
     if (!Array.isArray(opts.columns)) throw new ConfigError(`columns must be an array of column names, got ${show(opts.columns)}`);
     const unknown = opts.columns.filter((c) => !raw.names.includes(c));
     if (unknown.length > 0) {
-      throw new ConfigError(`${source}: unknown column${unknown.length > 1 ? 's' : ''} ${listNames(unknown)}; available columns: ${listNames(raw.names)}`);
+      throw new ConfigError(
+        `${source}: unknown column${unknown.length > 1 ? 's' : ''} ${listNames(unknown)}; available columns: ${listNames(raw.names)}`,
+      );
     }
     keep = keep.filter((i) => opts.columns!.includes(raw.names[i]!));
   }
@@ -332,7 +337,9 @@ function splitRecords(text: string, delim: string, source: string): { rows: stri
         line++;
         break;
       }
-      throw new FormatError(`${source}: line ${line}: unexpected ${show(text[i])} after a closing quote (expected the delimiter ${show(delim)} or a line end)`);
+      throw new FormatError(
+        `${source}: line ${line}: unexpected ${show(text[i])} after a closing quote (expected the delimiter ${show(delim)} or a line end)`,
+      );
     }
     if (fields.length === 1 && !anyQuoted && fields[0]!.trim() === '') continue;
     rows.push(fields);
@@ -384,13 +391,20 @@ export function parseCsv(text: string, opts: ParseCsvOptions = {}): Table {
 
 async function parseParquet(bytes: Uint8Array, opts: TableOptions, source: string): Promise<Table> {
   const [{ readParquet, wasmMemory }, ffi, arrow] = await Promise.all([
-    import('parquet-wasm'), import('arrow-js-ffi'), import('apache-arrow'),
+    import('parquet-wasm'),
+    import('arrow-js-ffi'),
+    import('apache-arrow'),
   ]);
   let table: import('apache-arrow').Table;
   try {
     const ffiTable = readParquet(bytes).intoFFI();
     try {
-      table = ffi.parseTable(wasmMemory().buffer, ffiTable.arrayAddrs(), ffiTable.schemaAddr(), true) as unknown as import('apache-arrow').Table;
+      table = ffi.parseTable(
+        wasmMemory().buffer,
+        ffiTable.arrayAddrs(),
+        ffiTable.schemaAddr(),
+        true,
+      ) as unknown as import('apache-arrow').Table;
     } finally {
       ffiTable.drop();
     }
@@ -415,7 +429,9 @@ async function parseParquet(bytes: Uint8Array, opts: TableOptions, source: strin
       const t = field.type.typeId;
       const vt = valueType(c);
       if (!isDateType(t) && vt !== Type.Int && vt !== Type.Float && vt !== Type.Utf8 && vt !== Type.LargeUtf8) {
-        throw new ValueError(`${source}: column "${field.name}" has Arrow type ${String(field.type)}, which is neither numeric, text nor a date`);
+        throw new ValueError(
+          `${source}: column "${field.name}" has Arrow type ${String(field.type)}, which is neither numeric, text nor a date`,
+        );
       }
       const vec = table.getChildAt(c)!;
       // Timestamp and date values come back from get() as epoch ms numbers whatever their unit; they are
@@ -427,7 +443,9 @@ async function parseParquet(bytes: Uint8Array, opts: TableOptions, source: strin
           v = vec.get(i);
         } catch (e) {
           // apache-arrow refuses 64-bit values (timestamps, int64) a double cannot hold exactly.
-          throw new ValueError(`${source}: row ${i + 1}, column "${field.name}": ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+          throw new ValueError(`${source}: row ${i + 1}, column "${field.name}": ${e instanceof Error ? e.message : String(e)}`, {
+            cause: e,
+          });
         }
         out[i] = isDateType(t) && typeof v === 'number' ? new Date(v) : v;
       }

@@ -119,7 +119,8 @@ function monthDate(y: number, m0: number, day: number, monthEnd: boolean, inDay:
  */
 export function futureDates(last: number, steps: number, freq: string): Float64Array {
   const { base, multiple, stepMs } = freqInfo(freq);
-  if (typeof last !== 'number' || !Number.isFinite(last)) throw new ValueError(`futureDates: last must be a finite epoch-ms number, got ${String(last)}`);
+  if (typeof last !== 'number' || !Number.isFinite(last))
+    throw new ValueError(`futureDates: last must be a finite epoch-ms number, got ${String(last)}`);
   if (!Number.isSafeInteger(steps) || steps < 0) throw new ValueError(`futureDates: steps must be an integer >= 0, got ${String(steps)}`);
   const out = new Float64Array(steps);
   if (stepMs !== null) {
@@ -147,7 +148,11 @@ export function futureDates(last: number, steps: number, freq: string): Float64A
 }
 
 function where(dates: Float64Array, i: number): string {
-  const f = (ms: number): string => new Date(ms).toISOString().replace('T', ' ').replace(/\.000Z$|Z$/, '');
+  const f = (ms: number): string =>
+    new Date(ms)
+      .toISOString()
+      .replace('T', ' ')
+      .replace(/\.000Z$|Z$/, '');
   return `between date ${i - 1} (${f(dates[i - 1]!)}) and date ${i} (${f(dates[i]!)})`;
 }
 
@@ -192,7 +197,8 @@ export function inferFreq(dates: Float64Array): string {
   }
   if (regular) {
     const f = fixedFreq(step);
-    if (f === null) throw new ConfigError(`inferFreq: step of ${step} ms is not a whole number of seconds; sub-second frequencies are not supported`);
+    if (f === null)
+      throw new ConfigError(`inferFreq: step of ${step} ms is not a whole number of seconds; sub-second frequencies are not supported`);
     return f;
   }
   if (isBusinessDaily(dates)) return 'b';

@@ -61,21 +61,30 @@ function isEmptyDir(dir: string): boolean {
 }
 
 /** Writes `files` (relative path -> contents) as the folder `outDir`: staging folder, `check`, rename. */
-export function writeFolderAtomic(outDir: string, files: Record<string, string | Uint8Array>, opts: { overwrite?: boolean; check?: (dir: string) => void; onFile?: (fraction: number) => void } = {}): void {
+export function writeFolderAtomic(
+  outDir: string,
+  files: Record<string, string | Uint8Array>,
+  opts: { overwrite?: boolean; check?: (dir: string) => void; onFile?: (fraction: number) => void } = {},
+): void {
   const target = path.resolve(outDir);
   const exists = fs.existsSync(target);
   if (exists && !fs.statSync(target).isDirectory()) throw new ConfigError(`${outDir} exists and is not a folder`);
-  if (exists && !opts.overwrite && !isEmptyDir(target)) throw new ConfigError(`${outDir} exists and is not empty (pass overwrite: true to replace it)`);
-  const placed = writeDirAtomic(target, (tmp) => {
-    const entries = Object.entries(files);
-    entries.forEach(([rel, data], i) => {
-      const file = path.join(tmp, rel);
-      if (!file.startsWith(tmp + path.sep)) throw new ConfigError(`file ${rel} escapes the folder`);
-      writeFileAtomic(file, data);
-      opts.onFile?.((i + 1) / entries.length);
-    });
-    opts.check?.(tmp);
-  }, { replace: opts.overwrite === true });
+  if (exists && !opts.overwrite && !isEmptyDir(target))
+    throw new ConfigError(`${outDir} exists and is not empty (pass overwrite: true to replace it)`);
+  const placed = writeDirAtomic(
+    target,
+    (tmp) => {
+      const entries = Object.entries(files);
+      entries.forEach(([rel, data], i) => {
+        const file = path.join(tmp, rel);
+        if (!file.startsWith(tmp + path.sep)) throw new ConfigError(`file ${rel} escapes the folder`);
+        writeFileAtomic(file, data);
+        opts.onFile?.((i + 1) / entries.length);
+      });
+      opts.check?.(tmp);
+    },
+    { replace: opts.overwrite === true },
+  );
   if (!placed) throw new ConfigError(`${outDir} was created by someone else while the export was written`);
 }
 
@@ -98,10 +107,13 @@ function listFiles(dir: string, prefix = ''): string[] {
  */
 export function exportModel(model: Informer, outDir: string, opts: ExportModelOptions): ExportModelResult {
   const format = opts?.format;
-  if (!EXPORT_FORMATS.includes(format)) throw new ConfigError(`format must be one of ${EXPORT_FORMATS.join(', ')}, got ${JSON.stringify(format)}`);
+  if (!EXPORT_FORMATS.includes(format))
+    throw new ConfigError(`format must be one of ${EXPORT_FORMATS.join(', ')}, got ${JSON.stringify(format)}`);
   const name = checkModelName(opts.name ?? 'informer');
-  if (format !== 'kserve' && opts.storageUri !== undefined) throw new ConfigError(`storageUri applies to format 'kserve' only (got format '${format}')`);
-  if (format === 'kserve' && opts.storageUri === undefined) throw new ConfigError("format 'kserve' needs storageUri (where the model/ folder will be uploaded)");
+  if (format !== 'kserve' && opts.storageUri !== undefined)
+    throw new ConfigError(`storageUri applies to format 'kserve' only (got format '${format}')`);
+  if (format === 'kserve' && opts.storageUri === undefined)
+    throw new ConfigError("format 'kserve' needs storageUri (where the model/ folder will be uploaded)");
   const modelFormat = opts.modelFormat ?? 'onnx';
   const opset = opts.opset ?? DEFAULT_OPSET;
   const progress = opts.onProgress ?? (() => undefined);
@@ -110,7 +122,15 @@ export function exportModel(model: Informer, outDir: string, opts: ExportModelOp
   let yaml: string | undefined;
   if (format === 'kserve') {
     // Validate the manifest options before the (slower) graph build.
-    const isvc = { name, storageUri: opts.storageUri as string, modelFormat, namespace: opts.namespace, runtime: opts.runtime, serviceAccountName: opts.serviceAccountName, annotations: opts.annotations };
+    const isvc = {
+      name,
+      storageUri: opts.storageUri as string,
+      modelFormat,
+      namespace: opts.namespace,
+      runtime: opts.runtime,
+      serviceAccountName: opts.serviceAccountName,
+      annotations: opts.annotations,
+    };
     for (const k of Object.keys(isvc) as (keyof typeof isvc)[]) if (isvc[k] === undefined) delete isvc[k];
     manifest = inferenceService(isvc);
     yaml = inferenceServiceYaml(isvc);

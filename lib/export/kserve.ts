@@ -128,7 +128,8 @@ function prune(schema: unknown, inst: unknown): unknown {
     if (isObj(inst)) for (const k of Object.keys(inst)) if (k in schema.properties) props[k] = prune(schema.properties[k], inst[k]);
     out.properties = props;
   }
-  if (schema.items !== undefined) out.items = Array.isArray(inst) && inst.length > 0 ? { allOf: inst.map((el) => prune(schema.items, el)) } : {};
+  if (schema.items !== undefined)
+    out.items = Array.isArray(inst) && inst.length > 0 ? { allOf: inst.map((el) => prune(schema.items, el)) } : {};
   for (const k of ['anyOf', 'allOf', 'oneOf']) if (Array.isArray(schema[k])) out[k] = (schema[k] as unknown[]).map((s) => prune(s, inst));
   if (schema.not !== undefined) out.not = prune(schema.not, inst);
   return out;
@@ -136,7 +137,8 @@ function prune(schema: unknown, inst: unknown): unknown {
 
 const describe = (prefix: string, errors: ErrorObject[] | null | undefined): string[] =>
   (errors ?? []).map((e) => {
-    const extra = e.keyword === 'additionalProperties' ? ` '${String((e.params as { additionalProperty?: string }).additionalProperty)}'` : '';
+    const extra =
+      e.keyword === 'additionalProperties' ? ` '${String((e.params as { additionalProperty?: string }).additionalProperty)}'` : '';
     return `${prefix}: ${e.instancePath || '/'} ${e.message ?? e.keyword}${extra}`;
   });
 
@@ -167,7 +169,9 @@ export function inferenceService(opts: InferenceServiceOptions): Record<string, 
     throw new ConfigError(`name must be a DNS-1123 label (lowercase letters, digits, '-', at most 63), got ${JSON.stringify(opts.name)}`);
   }
   if (typeof opts.storageUri !== 'string' || !new RegExp(STORAGE_URI).test(opts.storageUri)) {
-    throw new ConfigError(`storageUri must be an s3://, gs://, pvc://, http(s)://, hdfs://, webhdfs://, hf:// or oci:// URI, got ${JSON.stringify(opts.storageUri)}`);
+    throw new ConfigError(
+      `storageUri must be an s3://, gs://, pvc://, http(s)://, hdfs://, webhdfs://, hf:// or oci:// URI, got ${JSON.stringify(opts.storageUri)}`,
+    );
   }
   if (opts.modelFormat !== 'onnx' && opts.modelFormat !== 'mlflow') {
     throw new ConfigError(`modelFormat must be 'onnx' or 'mlflow', got ${JSON.stringify(opts.modelFormat)}`);

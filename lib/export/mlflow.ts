@@ -21,7 +21,12 @@ export interface MlflowOptions {
  * The files of an MLflow model folder (relative path -> contents) for a model of `config` whose ONNX
  * bytes are `onnxBytes` (opset `opset`).
  */
-export function mlflowModelFiles(config: InformerConfig, onnxBytes: Uint8Array, opset: number, opts: MlflowOptions = {}): Record<string, string | Uint8Array> {
+export function mlflowModelFiles(
+  config: InformerConfig,
+  onnxBytes: Uint8Array,
+  opset: number,
+  opts: MlflowOptions = {},
+): Record<string, string | Uint8Array> {
   const files: Record<string, string | Uint8Array> = { 'model.onnx': onnxBytes, ...pythonEnvFiles(opset, opts.pythonVersion) };
   const sizeBytes = Object.values(files).reduce((s, f) => s + (typeof f === 'string' ? Buffer.byteLength(f) : f.length), 0);
   files.MLmodel = mlmodelText({

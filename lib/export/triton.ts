@@ -23,7 +23,9 @@ const TENSOR_KEYS = ['name', 'data_type', 'dims'];
 /** Triton model names are path components; keep them to the DNS-1123-like set KServe also accepts. */
 export function checkModelName(name: unknown): string {
   if (typeof name !== 'string' || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name) || name.length > 63) {
-    throw new ConfigError(`model name must be 1-63 lowercase letters, digits or '-', starting and ending alphanumeric, got ${JSON.stringify(name)}`);
+    throw new ConfigError(
+      `model name must be 1-63 lowercase letters, digits or '-', starting and ending alphanumeric, got ${JSON.stringify(name)}`,
+    );
   }
   return name;
 }
@@ -44,7 +46,9 @@ export function tritonConfig(name: string, sig: OnnxSignature, opts: TritonOptio
   const mb = maxBatch(opts);
   const block = (specs: TensorSpec[]) =>
     specs
-      .map((s) => `  {\n    name: "${s.name}"\n    data_type: ${TRITON_DTYPE[s.dtype]}\n    dims: [ ${dimsFor(s, mb > 0).join(', ')} ]\n  }`)
+      .map(
+        (s) => `  {\n    name: "${s.name}"\n    data_type: ${TRITON_DTYPE[s.dtype]}\n    dims: [ ${dimsFor(s, mb > 0).join(', ')} ]\n  }`,
+      )
       .join(',\n');
   return [
     `name: "${checkModelName(name)}"`,
@@ -58,7 +62,12 @@ export function tritonConfig(name: string, sig: OnnxSignature, opts: TritonOptio
 }
 
 /** Files of a Triton model repository (relative path -> contents) holding one model, version 1. */
-export function tritonRepositoryFiles(name: string, sig: OnnxSignature, onnxBytes: Uint8Array, opts: TritonOptions = {}): Record<string, string | Uint8Array> {
+export function tritonRepositoryFiles(
+  name: string,
+  sig: OnnxSignature,
+  onnxBytes: Uint8Array,
+  opts: TritonOptions = {},
+): Record<string, string | Uint8Array> {
   return { [`${name}/config.pbtxt`]: tritonConfig(name, sig, opts), [`${name}/1/model.onnx`]: onnxBytes };
 }
 
@@ -71,7 +80,8 @@ export interface PbMessage {
 }
 
 export function parsePbtxt(text: string): PbMessage {
-  const tokens = text.match(/#[^\n]*|"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?|[A-Za-z_][\w.]*|[{}[\]:,;]|\S/g) ?? [];
+  const tokens =
+    text.match(/#[^\n]*|"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?|[A-Za-z_][\w.]*|[{}[\]:,;]|\S/g) ?? [];
   const toks = tokens.filter((t) => !t.startsWith('#'));
   let i = 0;
   const fail = (msg: string): never => {
@@ -132,9 +142,13 @@ export interface TritonCheckReport {
  * names, data types and dims equal the graph's. Throws FormatError listing the problems.
  */
 export function checkTritonRepository(repoDir: string, name?: string): TritonCheckReport {
-  const models = fs.readdirSync(repoDir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+  const models = fs
+    .readdirSync(repoDir, { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name);
   const model = name ?? (models.length === 1 ? models[0] : undefined);
-  if (model === undefined || !models.includes(model)) throw new FormatError(`${repoDir}: expected one model folder${name ? ` '${name}'` : ''}, found [${models.join(', ')}]`);
+  if (model === undefined || !models.includes(model))
+    throw new FormatError(`${repoDir}: expected one model folder${name ? ` '${name}'` : ''}, found [${models.join(', ')}]`);
   const dir = path.join(repoDir, model);
   const problems: string[] = [];
   let cfg: PbMessage;
@@ -149,7 +163,8 @@ export function checkTritonRepository(repoDir: string, name?: string): TritonChe
     return v?.[0];
   };
   for (const k of Object.keys(cfg)) if (!CONFIG_KEYS.includes(k)) problems.push(`config.pbtxt: unexpected key '${k}'`);
-  if (one(cfg, 'name') !== model) problems.push(`config.pbtxt: name ${JSON.stringify(one(cfg, 'name'))} must equal the folder name '${model}'`);
+  if (one(cfg, 'name') !== model)
+    problems.push(`config.pbtxt: name ${JSON.stringify(one(cfg, 'name'))} must equal the folder name '${model}'`);
   if (one(cfg, 'platform') !== 'onnxruntime_onnx') problems.push('config.pbtxt: platform must be "onnxruntime_onnx"');
   const mb = one(cfg, 'max_batch_size');
   if (typeof mb !== 'number' || !Number.isInteger(mb) || mb < 0) problems.push('config.pbtxt: max_batch_size must be an integer >= 0');
@@ -190,7 +205,10 @@ export function checkTritonRepository(repoDir: string, name?: string): TritonChe
     }
     const compare = (key: string, got: typeof cfgIn, want: TensorSpec[]) => {
       const fmt = (list: { name: unknown; data_type: unknown; dims: unknown[] }[]) =>
-        list.map((t) => `${String(t.name)}:${String(t.data_type)}[${t.dims.join(',')}]`).sort().join(' ');
+        list
+          .map((t) => `${String(t.name)}:${String(t.data_type)}[${t.dims.join(',')}]`)
+          .sort()
+          .join(' ');
       const expected = want.map((s) => ({ name: s.name, data_type: TRITON_DTYPE[s.dtype], dims: dimsFor(s, batched) }));
       const g = fmt(got.filter((t) => t !== undefined));
       if (g !== fmt(expected)) problems.push(`config.pbtxt ${key} {${g}} does not match the ONNX graph {${fmt(expected)}}`);

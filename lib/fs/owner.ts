@@ -40,7 +40,8 @@ let self: ProcessOwner | undefined;
 export function currentOwner(): ProcessOwner {
   if (self === undefined) {
     self = { pid: process.pid, host: os.hostname() };
-    const boot = readBootId(), start = readProcStart(process.pid);
+    const boot = readBootId(),
+      start = readProcStart(process.pid);
     if (boot !== undefined && start !== undefined) Object.assign(self, { boot, start });
   }
   return self;

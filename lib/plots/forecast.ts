@@ -33,7 +33,11 @@ const ACTUAL_MAX = 2000;
 const SEGMENT_MAX = 500;
 const SERIES = ['actual', 'forecast', 'naive'];
 const COLORS = ['#4c4c4c', '#d62728', '#1f77b4'];
-const DASHES = [[1, 0], [1, 0], [5, 3]];
+const DASHES = [
+  [1, 0],
+  [1, 0],
+  [5, 3],
+];
 
 type Row = { t: number; y: number; series: string; w?: number };
 
@@ -56,7 +60,9 @@ export function forecastSpec(series: ForecastSeries, opts: ForecastPlotOptions =
   }
   if (!Array.isArray(forecasts)) throw new ValueError(`${FN}: forecasts must be an array`);
   if (naive !== undefined && (!Array.isArray(naive) || naive.length !== forecasts.length)) {
-    throw new ShapeError(`${FN}: naive must have one window per forecast (${forecasts.length}), got ${Array.isArray(naive) ? naive.length : typeof naive}`);
+    throw new ShapeError(
+      `${FN}: naive must have one window per forecast (${forecasts.length}), got ${Array.isArray(naive) ? naive.length : typeof naive}`,
+    );
   }
 
   const t = dates.map((d, i) => {
@@ -71,7 +77,10 @@ export function forecastSpec(series: ForecastSeries, opts: ForecastPlotOptions =
 
   const rows: Row[] = minMaxIndices(actual, ACTUAL_MAX).map((i) => ({ t: t[i]!, y: actual[i]!, series: 'actual' }));
   const picked = pick(forecasts.length, max);
-  for (const [name, windows] of [['forecast', forecasts], ['naive', naive ?? []]] as const) {
+  for (const [name, windows] of [
+    ['forecast', forecasts],
+    ['naive', naive ?? []],
+  ] as const) {
     if (windows.length === 0) continue;
     for (const k of picked) {
       const w = windows[k]!;
@@ -87,7 +96,12 @@ export function forecastSpec(series: ForecastSeries, opts: ForecastPlotOptions =
     encoding: {
       x: { field: 't', type: 'temporal', title: 'time (UTC)', scale: { type: 'utc' } },
       y: { field: 'y', type: 'quantitative', title: opts.unit ?? 'value', scale: { zero: false } },
-      color: { field: 'series', type: 'nominal', scale: pickScale(COLORS), legend: { title: null, orient: 'top', symbolType: 'stroke', symbolStrokeWidth: 2.5 } },
+      color: {
+        field: 'series',
+        type: 'nominal',
+        scale: pickScale(COLORS),
+        legend: { title: null, orient: 'top', symbolType: 'stroke', symbolStrokeWidth: 2.5 },
+      },
       strokeDash: { field: 'series', type: 'nominal', scale: pickScale(DASHES), legend: { title: null } },
     },
     // One layer per series, named so a reader (or a test) can find e.g. the forecast paths.
@@ -102,7 +116,8 @@ export function forecastSpec(series: ForecastSeries, opts: ForecastPlotOptions =
 }
 
 function checkWindow(name: string, k: number, w: ForecastWindow, n: number): void {
-  if (w === null || typeof w !== 'object' || !Array.isArray(w.values)) throw new ValueError(`${FN}: ${name}[${k}] must be { start, values[] }`);
+  if (w === null || typeof w !== 'object' || !Array.isArray(w.values))
+    throw new ValueError(`${FN}: ${name}[${k}] must be { start, values[] }`);
   if (!Number.isSafeInteger(w.start) || w.start < 0 || w.start >= n) {
     throw new ValueError(`${FN}: ${name}[${k}].start must be an index into dates (0..${n - 1}), got ${String(w.start)}`);
   }

@@ -49,7 +49,8 @@ export function lossCurveSpec(epochs: LossEpoch[], opts: LossCurveOptions = {}):
     const x = checkFinite(FN, `epoch[${i}]`, e.epoch);
     rows.push({ x, loss: checkFinite(FN, `trainLoss[${i}]`, e.trainLoss), series: 'train' });
     rows.push({ x, loss: checkFinite(FN, `valLoss[${i}]`, e.valLoss), series: 'val' });
-    if (e.testLoss !== null && e.testLoss !== undefined) rows.push({ x, loss: checkFinite(FN, `testLoss[${i}]`, e.testLoss), series: 'test' });
+    if (e.testLoss !== null && e.testLoss !== undefined)
+      rows.push({ x, loss: checkFinite(FN, `testLoss[${i}]`, e.testLoss), series: 'test' });
     if (e.lr !== undefined) lrs.push(checkFinite(FN, `lr[${i}]`, e.lr));
     if (e.valLoss < epochs[best]!.valLoss) best = i;
   });
@@ -58,7 +59,11 @@ export function lossCurveSpec(epochs: LossEpoch[], opts: LossCurveOptions = {}):
   const [e0, e1] = [Math.min(...xs), Math.max(...xs)];
   const steps = opts.steps ?? [];
   if (!Array.isArray(steps)) throw new ValueError(`${FN}: steps must be an array`);
-  const stepRows: Row[] = steps.map((s, i) => ({ x: checkFinite(FN, `steps.step[${i}]`, s?.step), loss: checkFinite(FN, `steps.loss[${i}]`, s?.loss), series: 'train (step)' }));
+  const stepRows: Row[] = steps.map((s, i) => ({
+    x: checkFinite(FN, `steps.step[${i}]`, s?.step),
+    loss: checkFinite(FN, `steps.loss[${i}]`, s?.loss),
+    series: 'train (step)',
+  }));
   const lastStep = Math.max(0, ...stepRows.map((r) => r.x));
   for (const r of stepRows) r.x = lastStep > 0 ? e0 - 1 + ((e1 - e0 + 1) * r.x) / lastStep : e0;
 
@@ -96,15 +101,29 @@ export function lossCurveSpec(epochs: LossEpoch[], opts: LossCurveOptions = {}):
   const label = `best val ${fmt(bestEpoch.valLoss)} @ epoch ${bestEpoch.epoch}`;
   const rightHalf = bestEpoch.epoch > (e0 + e1) / 2;
   const lossLayers: object[] = [
-    ...(stepRows.length ? [{ name: 'steps', data: { values: stepRows }, mark: { type: 'line', strokeWidth: 1 }, encoding: { x, y: yLoss, color } }] : []),
+    ...(stepRows.length
+      ? [{ name: 'steps', data: { values: stepRows }, mark: { type: 'line', strokeWidth: 1 }, encoding: { x, y: yLoss, color } }]
+      : []),
     { name: 'loss', data: { values: rows }, mark: { type: 'line', point: true, strokeWidth: 2 }, encoding: { x, y: yLoss, color } },
     {
       data: { values: [{ x: bestEpoch.epoch, label }] },
       layer: [
-        { name: 'best_rule', mark: { type: 'rule', color: '#555', strokeDash: [4, 4] }, encoding: { x: { field: 'x', type: 'quantitative' } } },
+        {
+          name: 'best_rule',
+          mark: { type: 'rule', color: '#555', strokeDash: [4, 4] },
+          encoding: { x: { field: 'x', type: 'quantitative' } },
+        },
         {
           name: 'best_label',
-          mark: { type: 'text', align: rightHalf ? 'right' : 'left', baseline: 'top', dx: rightHalf ? -4 : 4, dy: 4, fontSize: 11, color: '#333' },
+          mark: {
+            type: 'text',
+            align: rightHalf ? 'right' : 'left',
+            baseline: 'top',
+            dx: rightHalf ? -4 : 4,
+            dy: 4,
+            fontSize: 11,
+            color: '#333',
+          },
           encoding: { x: { field: 'x', type: 'quantitative' }, y: { value: 0 }, text: { field: 'label' } },
         },
       ],
@@ -119,7 +138,13 @@ export function lossCurveSpec(epochs: LossEpoch[], opts: LossCurveOptions = {}):
       mark: { type: 'line', strokeWidth: 1.5, strokeDash: [2, 2], opacity: 0.8, interpolate: 'step-before' },
       encoding: {
         x,
-        y: { field: 'lr', type: 'quantitative', title: 'learning rate', scale: lrLog ? { type: 'log', nice: false } : { zero: false }, axis: { orient: 'right', format: '.1e', grid: false, tickCount: 5 } },
+        y: {
+          field: 'lr',
+          type: 'quantitative',
+          title: 'learning rate',
+          scale: lrLog ? { type: 'log', nice: false } : { zero: false },
+          axis: { orient: 'right', format: '.1e', grid: false, tickCount: 5 },
+        },
         color,
       },
     });

@@ -25,7 +25,10 @@ let queue: Promise<unknown> = Promise.resolve();
 export function renderSvg(spec: TopLevelSpec): Promise<string> {
   const run = async (): Promise<string> => {
     // vega and vega-lite are big: they load with the first plot, not with the package.
-    const [vega, { compile }] = await Promise.all([importLazily<typeof Vega>('vega', 'plotting'), importLazily<typeof VegaLite>('vega-lite', 'plotting')]);
+    const [vega, { compile }] = await Promise.all([
+      importLazily<typeof Vega>('vega', 'plotting'),
+      importLazily<typeof VegaLite>('vega-lite', 'plotting'),
+    ]);
     const scenegraph = vega as unknown as Scenegraph;
     const metrics = scenegraph.textMetrics;
     const width = metrics?.width; // restored afterwards: other vega users in the process keep their setting

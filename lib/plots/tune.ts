@@ -51,22 +51,39 @@ export function tuneScatterSpec(points: TunePoint[], opts: TunePlotOptions = {})
   const losses = rows.map((r) => r.val_loss as number);
   const [lo, hi] = [Math.min(...losses), Math.max(...losses)];
   const y = {
-    field: 'val_loss', type: 'quantitative', title: 'validation MSE',
-    scale: lo > 0 && hi / lo > 10 ? { type: 'log', nice: false } : { zero: false }, axis: { format: '~g' },
+    field: 'val_loss',
+    type: 'quantitative',
+    title: 'validation MSE',
+    scale: lo > 0 && hi / lo > 10 ? { type: 'log', nice: false } : { zero: false },
+    axis: { format: '~g' },
   };
   const epochs = [...new Set(rows.map((r) => r.epochs as number))].sort((a, b) => a - b);
   const panels = keys.map((k) => {
     const numeric = rows.every((r) => typeof r[k] === 'number');
     const distinct = new Set(rows.map((r) => r[k])).size;
-    const x = numeric && (log.has(k) || distinct > 6)
-      ? { field: k, type: 'quantitative', title: k, scale: log.has(k) ? { type: 'log', nice: false } : { zero: false }, axis: { format: '~g' } }
-      : { field: k, type: numeric ? 'ordinal' : 'nominal', title: k, axis: { labelAngle: 0 } };
+    const x =
+      numeric && (log.has(k) || distinct > 6)
+        ? {
+            field: k,
+            type: 'quantitative',
+            title: k,
+            scale: log.has(k) ? { type: 'log', nice: false } : { zero: false },
+            axis: { format: '~g' },
+          }
+        : { field: k, type: numeric ? 'ordinal' : 'nominal', title: k, axis: { labelAngle: 0 } };
     return {
-      width, height,
+      width,
+      height,
       layer: [
         {
-          data: { values: rows }, mark: { type: 'point', filled: true, size: 45, opacity: 0.75 },
-          encoding: { x, y, color: { field: 'epochs', type: 'ordinal', title: 'epochs trained', scale: { domain: epochs, scheme: 'viridis' } }, tooltip: [{ field: 'trial' }, { field: k }, { field: 'val_loss' }] },
+          data: { values: rows },
+          mark: { type: 'point', filled: true, size: 45, opacity: 0.75 },
+          encoding: {
+            x,
+            y,
+            color: { field: 'epochs', type: 'ordinal', title: 'epochs trained', scale: { domain: epochs, scheme: 'viridis' } },
+            tooltip: [{ field: 'trial' }, { field: k }, { field: 'val_loss' }],
+          },
         },
         { data: { values: [best] }, mark: { type: 'point', size: 160, strokeWidth: 2, color: '#d62728' }, encoding: { x, y } },
       ],

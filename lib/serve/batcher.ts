@@ -40,7 +40,8 @@ interface Pending {
 export function checkBatcherOptions(opts: BatcherOptions): Required<BatcherOptions> {
   const windowMs = opts.windowMs ?? 0;
   const maxBatch = opts.maxBatch ?? 64;
-  if (typeof windowMs !== 'number' || !(windowMs >= 0 && Number.isFinite(windowMs))) throw new ConfigError(`batchWindowMs must be a number >= 0, got ${String(windowMs)}`);
+  if (typeof windowMs !== 'number' || !(windowMs >= 0 && Number.isFinite(windowMs)))
+    throw new ConfigError(`batchWindowMs must be a number >= 0, got ${String(windowMs)}`);
   if (!Number.isSafeInteger(maxBatch) || maxBatch < 1) throw new ConfigError(`maxBatch must be an integer >= 1, got ${String(maxBatch)}`);
   return { windowMs, maxBatch };
 }

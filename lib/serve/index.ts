@@ -3,7 +3,12 @@
 export { Predictor, concatBatches } from './predictor.js';
 export type { Forecast, History, PredictorBackend, PredictorOptions, PreparedHistory } from './predictor.js';
 export {
-  PREPROCESSING_KEY, checkPreprocessing, preprocessingFromDataset, preprocessingFromMetadata, resolvePreprocessing, savePredictorModel,
+  PREPROCESSING_KEY,
+  checkPreprocessing,
+  preprocessingFromDataset,
+  preprocessingFromMetadata,
+  resolvePreprocessing,
+  savePredictorModel,
 } from '../artifact/preprocessing.js';
 export type { PreprocessingInfo } from '../artifact/preprocessing.js';
 export { OnnxBackend } from './onnx-backend.js';

@@ -47,19 +47,24 @@ export function parseInferRequest(body: unknown, sig: ModelSignature): InferRequ
   if (id !== undefined && typeof id !== 'string') throw bad(`"id" must be a string, got ${show(id)}`);
   if (parameters !== undefined && !isObject(parameters)) throw bad('"parameters" must be an object');
   if (outputs !== undefined) checkOutputs(outputs, sig.output.name);
-  if (!Array.isArray(inputs)) throw bad(`"inputs" must be an array of tensors (${sig.inputs.map((i) => i.name).join(', ')}), got ${show(inputs)}`);
+  if (!Array.isArray(inputs))
+    throw bad(`"inputs" must be an array of tensors (${sig.inputs.map((i) => i.name).join(', ')}), got ${show(inputs)}`);
 
   const byName = new Map<string, Record<string, unknown>>();
   inputs.forEach((inp, k) => {
     if (!isObject(inp)) throw bad(`inputs[${k}] must be an object { name, shape, datatype, data }`);
     const { name } = inp;
     if (typeof name !== 'string') throw bad(`inputs[${k}].name must be a string`);
-    if (!sig.inputs.some((s) => s.name === name)) throw bad(`unknown input ${show(name)}; the model takes ${sig.inputs.map((s) => s.name).join(', ')}`);
+    if (!sig.inputs.some((s) => s.name === name))
+      throw bad(`unknown input ${show(name)}; the model takes ${sig.inputs.map((s) => s.name).join(', ')}`);
     if (byName.has(name)) throw bad(`input ${show(name)} is given twice`);
     byName.set(name, inp);
   });
   const missing = sig.inputs.filter((s) => !byName.has(s.name)).map((s) => s.name);
-  if (missing.length > 0) throw bad(`missing input${missing.length > 1 ? 's' : ''} ${missing.join(', ')}; the model takes ${sig.inputs.map((s) => s.name).join(', ')}`);
+  if (missing.length > 0)
+    throw bad(
+      `missing input${missing.length > 1 ? 's' : ''} ${missing.join(', ')}; the model takes ${sig.inputs.map((s) => s.name).join(', ')}`,
+    );
 
   let rows = -1;
   let first = '';
@@ -112,15 +117,19 @@ function readData(data: unknown, shape: number[], name: string): Float32Array {
   // with it proves `total` is the number of values actually sent before any memory is allocated.
   const nested = data.length > 0 && Array.isArray(data[0]);
   if (nested ? data.length !== shape[0] : data.length !== total) {
-    throw bad(nested
-      ? `input ${name}: nested data has ${data.length} entries at depth 0, shape [${shape.join(', ')}] needs ${shape[0]}`
-      : `input ${name} has ${data.length} values; shape [${shape.join(', ')}] needs ${total}`);
+    throw bad(
+      nested
+        ? `input ${name}: nested data has ${data.length} entries at depth 0, shape [${shape.join(', ')}] needs ${shape[0]}`
+        : `input ${name} has ${data.length} values; shape [${shape.join(', ')}] needs ${total}`,
+    );
   }
   const out = new Float32Array(total);
   const fill = (node: unknown[], level: number, offset: number): number => {
     if (node.length > 0 && Array.isArray(node[0])) {
       if (level >= shape.length - 1 || node.length !== shape[level]) {
-        throw bad(`input ${name}: nested data has ${node.length} entries at depth ${level}, shape [${shape.join(', ')}] needs ${shape[level] ?? 'numbers there'}`);
+        throw bad(
+          `input ${name}: nested data has ${node.length} entries at depth ${level}, shape [${shape.join(', ')}] needs ${shape[level] ?? 'numbers there'}`,
+        );
       }
       for (const child of node) {
         if (!Array.isArray(child)) throw bad(`input ${name}: nested data mixes arrays and ${show(child)} at depth ${level}`);
@@ -130,9 +139,11 @@ function readData(data: unknown, shape: number[], name: string): Float32Array {
     }
     const want = shape.slice(level).reduce((a, b) => a * b, 1);
     if (node.length !== want) {
-      throw bad(level === 0
-        ? `input ${name} has ${node.length} values; shape [${shape.join(', ')}] needs ${want}`
-        : `input ${name}: an array at depth ${level} has ${node.length} values; shape [${shape.join(', ')}] needs ${want} there`);
+      throw bad(
+        level === 0
+          ? `input ${name} has ${node.length} values; shape [${shape.join(', ')}] needs ${want}`
+          : `input ${name}: an array at depth ${level} has ${node.length} values; shape [${shape.join(', ')}] needs ${want} there`,
+      );
     }
     for (let i = 0; i < node.length; i++) {
       const v = node[i];
@@ -151,7 +162,14 @@ function readData(data: unknown, shape: number[], name: string): Float32Array {
 }
 
 /** The inference response for one request's rows of the forecast. */
-export function inferResponse(modelName: string, version: string, id: string | undefined, rows: number, out: Float32Array, sig: ModelSignature): object {
+export function inferResponse(
+  modelName: string,
+  version: string,
+  id: string | undefined,
+  rows: number,
+  out: Float32Array,
+  sig: ModelSignature,
+): object {
   const res: Record<string, unknown> = { model_name: modelName, model_version: version };
   if (id !== undefined) res.id = id;
   res.outputs = [{ name: sig.output.name, shape: [rows, ...sig.output.dims], datatype: 'FP32', data: Array.from(out) }];

@@ -34,7 +34,8 @@ export class OnnxBackend {
   /** A session for `model` (exported in memory unless opts.onnxPath is given). */
   static async create(model: Informer, opts: OnnxBackendOptions = {}): Promise<OnnxBackend> {
     const threads = opts.intraOpThreads ?? 2;
-    if (!Number.isSafeInteger(threads) || threads < 0) throw new ConfigError(`intraOpThreads must be an integer >= 0, got ${String(threads)}`);
+    if (!Number.isSafeInteger(threads) || threads < 0)
+      throw new ConfigError(`intraOpThreads must be an integer >= 0, got ${String(threads)}`);
     const ort = await import('onnxruntime-node');
     const options: Ort.InferenceSession.SessionOptions = {
       intraOpNumThreads: threads,
@@ -45,14 +46,19 @@ export class OnnxBackend {
     const source = opts.onnxPath ?? buildOnnxModel(model);
     let session: Ort.InferenceSession;
     try {
-      session = typeof source === 'string' ? await ort.InferenceSession.create(source, options) : await ort.InferenceSession.create(source, options);
+      session =
+        typeof source === 'string'
+          ? await ort.InferenceSession.create(source, options)
+          : await ort.InferenceSession.create(source, options);
     } catch (e) {
       throw new ConfigError(`onnxruntime could not load ${opts.onnxPath ?? 'the exported model'}: ${(e as Error).message}`, { cause: e });
     }
     const names = [...session.inputNames].sort().join(',');
     if (names !== [...INPUT_NAMES].sort().join(',') || !session.outputNames.includes(OUTPUT_NAME)) {
       await session.release();
-      throw new ConfigError(`${opts.onnxPath ?? 'model'}: expected inputs ${INPUT_NAMES.join(', ')} and output ${OUTPUT_NAME}, got ${session.inputNames.join(', ')} -> ${session.outputNames.join(', ')}`);
+      throw new ConfigError(
+        `${opts.onnxPath ?? 'model'}: expected inputs ${INPUT_NAMES.join(', ')} and output ${OUTPUT_NAME}, got ${session.inputNames.join(', ')} -> ${session.outputNames.join(', ')}`,
+      );
     }
     return new OnnxBackend(ort, session, model.config.predLen, model.config.cOut);
   }

@@ -106,7 +106,11 @@ export class Predictor {
   }
 
   /** A Predictor on the chosen backend (the onnx session is created here). */
-  static async create(model: Informer, preprocessing: ForecastDataset | PreprocessingInfo, opts: PredictorOptions = {}): Promise<Predictor> {
+  static async create(
+    model: Informer,
+    preprocessing: ForecastDataset | PreprocessingInfo,
+    opts: PredictorOptions = {},
+  ): Promise<Predictor> {
     const p = new Predictor(model, preprocessing);
     const backend = opts.backend ?? 'native';
     if (backend === 'onnx') {
@@ -191,7 +195,8 @@ export class Predictor {
 
   /** forward on the calling thread (native backend only). */
   forwardSync(batch: Batch): Tensor<Float32Array> {
-    if (this.#backend !== 'native') throw new ConfigError("the sync path needs the 'native' backend (onnxruntime-node runs asynchronously)");
+    if (this.#backend !== 'native')
+      throw new ConfigError("the sync path needs the 'native' backend (onnxruntime-node runs asynchronously)");
     return this.model.forwardSync(batch);
   }
 
@@ -211,7 +216,10 @@ export class Predictor {
       const raw = dates[start + r];
       const ms = dates instanceof Float64Array ? (raw as number) : toMs(raw);
       if (ms === null || !Number.isFinite(ms)) throw new ValueError(`history date at row ${start + r} (${show(raw)}) is not a date`);
-      if (r > 0 && !(ms > all[r - 1]!)) throw new ValueError(`history dates must increase: row ${start + r} (${formatDate(ms)}) is not after row ${start + r - 1} (${formatDate(all[r - 1]!)})`);
+      if (r > 0 && !(ms > all[r - 1]!))
+        throw new ValueError(
+          `history dates must increase: row ${start + r} (${formatDate(ms)}) is not after row ${start + r - 1} (${formatDate(all[r - 1]!)})`,
+        );
       all[r] = ms;
     }
     const future = futureDates(all[seqLen - 1]!, predLen, freq);
@@ -222,7 +230,9 @@ export class Predictor {
       const col = values[name];
       if (col === undefined || col === null || !(Array.isArray(col) || ArrayBuffer.isView(col))) {
         const have = Object.keys(values);
-        throw new ValueError(`history has no column ${show(name)}; the model needs ${columns.map(show).join(', ')}; got ${have.length ? have.map(show).join(', ') : 'none'}`);
+        throw new ValueError(
+          `history has no column ${show(name)}; the model needs ${columns.map(show).join(', ')}; got ${have.length ? have.map(show).join(', ') : 'none'}`,
+        );
       }
       const arr = col as ArrayLike<unknown>;
       if (arr.length !== n) throw new ShapeError(`history column ${show(name)} has ${arr.length} values, dates has ${n}`);
@@ -230,7 +240,9 @@ export class Predictor {
       for (let r = 0; r < seqLen; r++) {
         const v = arr[start + r];
         if (typeof v !== 'number' || !Number.isFinite(v)) {
-          throw new ValueError(`history column ${show(name)} at row ${start + r} (${formatDate(all[r]!)}) is ${v === null ? 'null (NaN in JSON)' : show(v)}, not a finite number`);
+          throw new ValueError(
+            `history column ${show(name)} at row ${start + r} (${formatDate(all[r]!)}) is ${v === null ? 'null (NaN in JSON)' : show(v)}, not a finite number`,
+          );
         }
         xEnc[r * C + j] = (v - m) / s;
       }
@@ -278,8 +290,10 @@ function historyParts(h: History | Table): { dates: ArrayLike<unknown>; values: 
     return { dates: h.dates, values: h.data };
   }
   const { dates, values } = h as { dates?: unknown; values?: unknown };
-  if (!(Array.isArray(dates) || dates instanceof Float64Array)) throw new ValueError('history.dates must be an array of dates (ISO strings, epoch ms or Date) or a Float64Array of epoch ms');
-  if (typeof values !== 'object' || values === null || Array.isArray(values)) throw new ValueError('history.values must be an object { column: [numbers...] }');
+  if (!(Array.isArray(dates) || dates instanceof Float64Array))
+    throw new ValueError('history.dates must be an array of dates (ISO strings, epoch ms or Date) or a Float64Array of epoch ms');
+  if (typeof values !== 'object' || values === null || Array.isArray(values))
+    throw new ValueError('history.values must be an object { column: [numbers...] }');
   return { dates: dates as ArrayLike<unknown>, values: values as Record<string, unknown> };
 }
 

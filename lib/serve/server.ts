@@ -2,7 +2,6 @@
 // requests for one model are micro-batched into one forward call (see batcher.ts). Every error is
 // `{"error": "..."}` with a 4xx/5xx status; fastify's own error shape is replaced.
 
-import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -13,6 +12,7 @@ import { Informer } from '../model.js';
 import { Batcher, checkBatcherOptions, type BatcherStats } from './batcher.js';
 import { inferResponse, modelMetadata, modelSignature, parseInferRequest, RequestError, type ModelSignature } from './oip.js';
 import { readSafetensors } from '../safetensors.js';
+import { packageVersion } from '../version.js';
 import { Predictor, type PredictorOptions } from './predictor.js';
 import { PREPROCESSING_KEY, type PreprocessingInfo } from '../artifact/preprocessing.js';
 
@@ -77,24 +77,13 @@ type ReadySlot = Required<Omit<Slot, 'loadError'>>;
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const DEFAULT_BODY_LIMIT = 8 * 1024 * 1024;
 
-let packageVersion: string | undefined;
-function serverVersion(): string {
-  if (packageVersion === undefined) {
-    try {
-      const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
-      packageVersion = typeof pkg.version === 'string' ? pkg.version : '0.0.0';
-    } catch {
-      packageVersion = '0.0.0';
-    }
-  }
-  return packageVersion;
-}
-
 function toPredictorOrModel(entry: ServedModel): { model: Informer; predictor: Predictor | null; version: string } {
   if (entry instanceof Predictor) return { model: entry.model, predictor: entry, version: '1' };
-  if (typeof entry !== 'object' || entry === null) throw new ConfigError('a served model must be a Predictor, { predictor } or { model, preprocessing? }');
+  if (typeof entry !== 'object' || entry === null)
+    throw new ConfigError('a served model must be a Predictor, { predictor } or { model, preprocessing? }');
   const version = entry.version ?? '1';
-  if (typeof version !== 'string' || version === '' || version.includes('/')) throw new ConfigError(`version must be a non-empty string without '/', got ${String(version)}`);
+  if (typeof version !== 'string' || version === '' || version.includes('/'))
+    throw new ConfigError(`version must be a non-empty string without '/', got ${String(version)}`);
   if ('predictor' in entry) {
     if (!(entry.predictor instanceof Predictor)) throw new ConfigError('{ predictor } must hold a Predictor');
     return { model: entry.predictor.model, predictor: entry.predictor, version };
@@ -129,7 +118,8 @@ export async function createServer(opts: ServerOptions): Promise<InformerServer>
     throw new ConfigError('createServer needs { models: { name: Predictor | { model, preprocessing? } } }');
   }
   const bodyLimit = opts.maxBodyBytes ?? DEFAULT_BODY_LIMIT;
-  if (!Number.isSafeInteger(bodyLimit) || bodyLimit < 1) throw new ConfigError(`maxBodyBytes must be a positive integer, got ${String(bodyLimit)}`);
+  if (!Number.isSafeInteger(bodyLimit) || bodyLimit < 1)
+    throw new ConfigError(`maxBodyBytes must be a positive integer, got ${String(bodyLimit)}`);
   const batcherOpts = checkBatcherOptions({ windowMs: opts.batchWindowMs, maxBatch: opts.maxBatch });
 
   const slots = new Map<string, Slot>();
@@ -137,10 +127,18 @@ export async function createServer(opts: ServerOptions): Promise<InformerServer>
     const { model, predictor, version } = toPredictorOrModel(entry);
     const sig = modelSignature(model.config);
     const run = predictor !== null ? predictor.forward.bind(predictor) : model.forward.bind(model);
-    Object.assign(slot, { version, sig, predictor, metadata: modelMetadata(slot.name, [version], sig), batcher: new Batcher((b) => run(b), batcherOpts), ready: true });
+    Object.assign(slot, {
+      version,
+      sig,
+      predictor,
+      metadata: modelMetadata(slot.name, [version], sig),
+      batcher: new Batcher((b) => run(b), batcherOpts),
+      ready: true,
+    });
   };
   for (const [name, entry] of Object.entries(opts.models)) {
-    if (!NAME_RE.test(name)) throw new ConfigError(`model name ${JSON.stringify(name)} must be 1-128 letters, digits, '.', '_' or '-' (it is a URL path segment)`);
+    if (!NAME_RE.test(name))
+      throw new ConfigError(`model name ${JSON.stringify(name)} must be 1-128 letters, digits, '.', '_' or '-' (it is a URL path segment)`);
     const slot: Slot = { name, version: '1', ready: false };
     slots.set(name, slot);
     if (entry instanceof Promise) {
@@ -206,12 +204,16 @@ export async function createServer(opts: ServerOptions): Promise<InformerServer>
   const lookup = (params: unknown): ReadySlot => {
     const { name, version } = params as { name: string; version?: string };
     const slot = slots.get(name);
-    if (slot === undefined) throw new RequestError(404, `unknown model ${JSON.stringify(name)}; this server has ${[...slots.keys()].join(', ')}`);
+    if (slot === undefined)
+      throw new RequestError(404, `unknown model ${JSON.stringify(name)}; this server has ${[...slots.keys()].join(', ')}`);
     if (slot.ready && version !== undefined && version !== slot.version) {
       throw new RequestError(404, `model ${JSON.stringify(name)} has no version ${JSON.stringify(version)} (versions: ${slot.version})`);
     }
     if (!slot.ready) {
-      throw new RequestError(503, `model ${JSON.stringify(name)} is not ready: ${slot.loadError !== undefined ? `loading failed: ${slot.loadError}` : 'still loading'}`);
+      throw new RequestError(
+        503,
+        `model ${JSON.stringify(name)} is not ready: ${slot.loadError !== undefined ? `loading failed: ${slot.loadError}` : 'still loading'}`,
+      );
     }
     return slot as ReadySlot;
   };
@@ -222,7 +224,7 @@ export async function createServer(opts: ServerOptions): Promise<InformerServer>
     if (waiting.length > 0) return reply.code(503).send({ error: `not ready: model(s) ${waiting.join(', ')} not loaded` });
     return { ready: true };
   });
-  app.get('/v2', async () => ({ name: 'informer-node', version: serverVersion(), extensions: [] }));
+  app.get('/v2', async () => ({ name: 'informer-node', version: packageVersion(), extensions: [] }));
 
   const both = (suffix: string): string[] => [`/v2/models/:name${suffix}`, `/v2/models/:name/versions/:version${suffix}`];
   for (const url of both('')) app.get(url, async (req) => lookup(req.params).metadata);
@@ -242,7 +244,10 @@ export async function createServer(opts: ServerOptions): Promise<InformerServer>
     app.post(url, async (req) => {
       const slot = lookup(req.params);
       if (slot.predictor === null) {
-        throw new RequestError(400, `model ${JSON.stringify(slot.name)} was served without preprocessing metadata, so it cannot forecast from raw history; use /infer with tensors, or save it with savePredictorModel`);
+        throw new RequestError(
+          400,
+          `model ${JSON.stringify(slot.name)} was served without preprocessing metadata, so it cannot forecast from raw history; use /infer with tensors, or save it with savePredictorModel`,
+        );
       }
       const p = slot.predictor.prepare(req.body as never);
       const out = await slot.batcher.submit(p.batch);
@@ -319,7 +324,8 @@ export async function serve(modelPaths: string[] | Record<string, string>, opts:
       const m = models[name]!;
       const c = (m instanceof Predictor ? m.model : m.model).config;
       const where = m.model.device === 'cpu' ? '' : ` on ${m.model.device}`;
-      const how = m instanceof Predictor ? `${m.backend}${where}, forecast endpoint on` : `native${where}, no preprocessing metadata: /infer only`;
+      const how =
+        m instanceof Predictor ? `${m.backend}${where}, forecast endpoint on` : `native${where}, no preprocessing metadata: /infer only`;
       log(`model ${name}: ${path} (seqLen ${c.seqLen}, predLen ${c.predLen}, encIn ${c.encIn}; ${how})`);
     }
   } catch (e) {
@@ -334,7 +340,9 @@ export async function serve(modelPaths: string[] | Record<string, string>, opts:
     await dispose();
     throw e;
   }
-  log(`informer-node serving ${named.map(([n]) => n).join(', ')} at ${url} (Open Inference Protocol v2: POST ${url}/v2/models/<name>/infer)`);
+  log(
+    `informer-node serving ${named.map(([n]) => n).join(', ')} at ${url} (Open Inference Protocol v2: POST ${url}/v2/models/<name>/infer)`,
+  );
   return {
     ...server,
     get url() {

@@ -17,10 +17,18 @@ export interface Clause {
 }
 
 const PREFIXES: Record<string, Entity> = {
-  metric: 'metric', metrics: 'metric',
-  param: 'param', params: 'param', parameter: 'param', parameters: 'param',
-  tag: 'tag', tags: 'tag',
-  attribute: 'attribute', attributes: 'attribute', attr: 'attribute', run: 'attribute',
+  metric: 'metric',
+  metrics: 'metric',
+  param: 'param',
+  params: 'param',
+  parameter: 'param',
+  parameters: 'param',
+  tag: 'tag',
+  tags: 'tag',
+  attribute: 'attribute',
+  attributes: 'attribute',
+  attr: 'attribute',
+  run: 'attribute',
 };
 
 type Token = { t: 'word' | 'str' | 'num' | 'op' | 'punct'; v: string };
@@ -33,11 +41,16 @@ function tokenize(s: string): Token[] {
     if (/\s/.test(c)) {
       i++;
     } else if (c === "'" || c === '"' || c === '`') {
-      let j = i + 1, v = '';
+      let j = i + 1,
+        v = '';
       for (;;) {
         if (j >= s.length) throw new ValueError(`unterminated ${c}...${c} in filter '${s}'`);
         if (s[j] === c) {
-          if (s[j + 1] === c) { v += c; j += 2; continue; } // doubled quote escapes itself (SQL)
+          if (s[j + 1] === c) {
+            v += c;
+            j += 2;
+            continue;
+          } // doubled quote escapes itself (SQL)
           break;
         }
         v += s[j++];
@@ -46,15 +59,23 @@ function tokenize(s: string): Token[] {
       i = j + 1;
     } else if (/[<>=!]/.test(c)) {
       const two = s.slice(i, i + 2);
-      if (['<=', '>=', '!=', '<>', '=='].includes(two)) { out.push({ t: 'op', v: two === '<>' ? '!=' : two === '==' ? '=' : two }); i += 2; }
-      else if (c === '!') throw new ValueError(`unexpected '!' in filter '${s}'`);
-      else { out.push({ t: 'op', v: c }); i++; }
+      if (['<=', '>=', '!=', '<>', '=='].includes(two)) {
+        out.push({ t: 'op', v: two === '<>' ? '!=' : two === '==' ? '=' : two });
+        i += 2;
+      } else if (c === '!') throw new ValueError(`unexpected '!' in filter '${s}'`);
+      else {
+        out.push({ t: 'op', v: c });
+        i++;
+      }
     } else if (c === '(' || c === ')' || c === ',' || c === '.') {
       out.push({ t: 'punct', v: c });
       i++;
     } else {
       const m = /^[-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?)(?![\w])/.exec(s.slice(i));
-      if (m !== null && (out.length === 0 || out[out.length - 1]!.t === 'op' || out[out.length - 1]!.v === '(' || out[out.length - 1]!.v === ',')) {
+      if (
+        m !== null &&
+        (out.length === 0 || out[out.length - 1]!.t === 'op' || out[out.length - 1]!.v === '(' || out[out.length - 1]!.v === ',')
+      ) {
         out.push({ t: 'num', v: m[0] });
         i += m[0].length;
         continue;
@@ -113,8 +134,10 @@ export function parseFilter(filter: string | undefined): Clause[] {
     else if (/^LIKE$/i.test(t!.v)) op = 'LIKE';
     else if (/^ILIKE$/i.test(t!.v)) op = 'ILIKE';
     else if (/^IN$/i.test(t!.v)) op = 'IN';
-    else if (/^NOT$/i.test(t!.v) && /^IN$/i.test(toks[i]?.v ?? '')) { i++; op = 'NOT IN'; }
-    else return fail(`unknown comparator '${t!.v}'`);
+    else if (/^NOT$/i.test(t!.v) && /^IN$/i.test(toks[i]?.v ?? '')) {
+      i++;
+      op = 'NOT IN';
+    } else return fail(`unknown comparator '${t!.v}'`);
     let value: Clause['value'];
     if (op === 'IN' || op === 'NOT IN') {
       if (toks[i++]?.v !== '(') fail(`${op} needs a parenthesised list`);
@@ -127,7 +150,8 @@ export function parseFilter(filter: string | undefined): Clause[] {
       }
       value = list;
     } else value = literal();
-    if (entity === 'metric' && typeof value !== 'number') fail(`metrics compare with numbers: metrics.${key} ${op} ${JSON.stringify(value)}`);
+    if (entity === 'metric' && typeof value !== 'number')
+      fail(`metrics compare with numbers: metrics.${key} ${op} ${JSON.stringify(value)}`);
     if ((op === 'LIKE' || op === 'ILIKE') && typeof value !== 'string') fail(`${op} needs a quoted pattern`);
     clauses.push({ entity, key, op, value });
     if (i >= toks.length) break;
@@ -155,23 +179,37 @@ function compare(actual: string | number, op: Op, expected: Clause['value']): bo
   }
   const exp = expected as string | number;
   if (op === 'LIKE' || op === 'ILIKE') return likeToRegExp(String(exp), op === 'ILIKE' ? 'is' : 's').test(String(actual));
-  let a: string | number = String(actual), e: string | number = String(exp);
+  let a: string | number = String(actual),
+    e: string | number = String(exp);
   if (typeof actual === 'number') {
     // metrics and numeric attributes compare as numbers
     const en = asNumber(exp);
-    if (en !== null) { a = actual; e = en; }
+    if (en !== null) {
+      a = actual;
+      e = en;
+    }
   } else if (op !== '=' && op !== '!=') {
     // ordering on params/tags: numeric when both sides are numbers
-    const an = asNumber(actual), en = asNumber(exp);
-    if (an !== null && en !== null) { a = an; e = en; }
+    const an = asNumber(actual),
+      en = asNumber(exp);
+    if (an !== null && en !== null) {
+      a = an;
+      e = en;
+    }
   }
   switch (op) {
-    case '=': return a === e;
-    case '!=': return a !== e;
-    case '<': return a < e;
-    case '<=': return a <= e;
-    case '>': return a > e;
-    case '>=': return a >= e;
+    case '=':
+      return a === e;
+    case '!=':
+      return a !== e;
+    case '<':
+      return a < e;
+    case '<=':
+      return a <= e;
+    case '>':
+      return a > e;
+    case '>=':
+      return a >= e;
   }
   return false;
 }
@@ -207,10 +245,16 @@ export function parseOrderBy(terms: string[] | undefined): OrderBy[] {
 export function sortBy<T>(items: T[], order: OrderBy[], lookup: (item: T) => Lookup): T[] {
   return [...items].sort((x, y) => {
     for (const o of order) {
-      const a = lookup(x)(o.entity, o.key), b = lookup(y)(o.entity, o.key);
-      const am = a === undefined || a === null, bm = b === undefined || b === null;
-      if (am || bm) { if (am !== bm) return am ? 1 : -1; continue; }
-      const an = asNumber(a!), bn = asNumber(b!);
+      const a = lookup(x)(o.entity, o.key),
+        b = lookup(y)(o.entity, o.key);
+      const am = a === undefined || a === null,
+        bm = b === undefined || b === null;
+      if (am || bm) {
+        if (am !== bm) return am ? 1 : -1;
+        continue;
+      }
+      const an = asNumber(a!),
+        bn = asNumber(b!);
       const d = an !== null && bn !== null ? an - bn : String(a) < String(b) ? -1 : String(a) > String(b) ? 1 : 0;
       if (d !== 0 && !Number.isNaN(d)) return o.ascending ? d : -d;
     }

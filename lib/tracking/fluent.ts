@@ -286,12 +286,19 @@ export function getArtifactUri(artifactPath?: string): string {
 // ---- registry ----
 
 /** Registers a model URI (runs:/..., models:/..., a folder) as a new version of `name`. */
-export function registerModel(modelUri: string, name: string, options: { tags?: Record<string, unknown>; description?: string } = {}): ModelVersion {
+export function registerModel(
+  modelUri: string,
+  name: string,
+  options: { tags?: Record<string, unknown>; description?: string } = {},
+): ModelVersion {
   return registry.registerModel(getStore(), modelUri, name, options);
 }
 
 /** Creates a registered model. */
-export function createRegisteredModel(name: string, options: { tags?: Record<string, unknown>; description?: string } = {}): RegisteredModel {
+export function createRegisteredModel(
+  name: string,
+  options: { tags?: Record<string, unknown>; description?: string } = {},
+): RegisteredModel {
   return registry.createRegisteredModel(getStore(), name, options);
 }
 
@@ -365,7 +372,12 @@ export function setModelVersionTag(name: string, version: number | string, key: 
 }
 
 /** Moves a model version to a stage (None, Staging, Production, Archived). */
-export function transitionModelVersionStage(name: string, version: number | string, stage: string, archiveExistingVersions = false): ModelVersion {
+export function transitionModelVersionStage(
+  name: string,
+  version: number | string,
+  stage: string,
+  archiveExistingVersions = false,
+): ModelVersion {
   return registry.transitionModelVersionStage(getStore(), name, version, stage, archiveExistingVersions);
 }
 

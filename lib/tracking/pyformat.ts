@@ -56,7 +56,7 @@ function jsonString(s: string): string {
       for (let i = 0; i < ch.length; i++) out += `\\u${ch.charCodeAt(i).toString(16).padStart(4, '0')}`;
     } else out += ch;
   }
-  return out + '"';
+  return `${out}"`;
 }
 
 /** Python's `json.dumps(value)` with default settings (`", "` and `": "` separators, ASCII only). */

@@ -14,7 +14,10 @@ import type { Experiment, Metric, RunData, RunInfo, RunRecord, ViewType } from '
 
 /** Python's float() of a metric value text: `nan`, `inf`, `-inf`, `Infinity`, `1e-07`... */
 export function parsePyFloat(text: string): number {
-  const t = text.trim().toLowerCase().replace(/(?<=\d)_(?=\d)/g, '');
+  const t = text
+    .trim()
+    .toLowerCase()
+    .replace(/(?<=\d)_(?=\d)/g, '');
   if (t === 'nan' || t === '+nan' || t === '-nan') return NaN;
   if (t === 'inf' || t === '+inf' || t === 'infinity' || t === '+infinity') return Infinity;
   if (t === '-inf' || t === '-infinity') return -Infinity;
@@ -52,7 +55,8 @@ function latest(points: Metric[]): Metric | undefined {
     if (
       best === undefined ||
       p.step > best.step ||
-      (p.step === best.step && (p.timestamp > best.timestamp || (p.timestamp === best.timestamp && (p.value > best.value || Number.isNaN(best.value)))))
+      (p.step === best.step &&
+        (p.timestamp > best.timestamp || (p.timestamp === best.timestamp && (p.value > best.value || Number.isNaN(best.value)))))
     ) {
       best = p;
     }
@@ -151,9 +155,10 @@ export function searchRuns(store: RunStore, options: SearchRunsOptions = {}): Ru
     }
   }
   const order = parseOrderBy(options.orderBy);
-  const sorted = order.length > 0
-    ? sortBy(runs, order, runLookup)
-    : runs.sort((a, b) => b.info.startTime - a.info.startTime || (a.info.runId < b.info.runId ? -1 : 1));
+  const sorted =
+    order.length > 0
+      ? sortBy(runs, order, runLookup)
+      : runs.sort((a, b) => b.info.startTime - a.info.startTime || (a.info.runId < b.info.runId ? -1 : 1));
   return options.maxResults !== undefined ? sorted.slice(0, options.maxResults) : sorted;
 }
 
@@ -176,13 +181,20 @@ function experimentLookup(e: Experiment): Lookup {
     if (entity === 'tag') return e.tags[key];
     if (entity !== 'attribute') throw new TrackingError(`experiments have no ${entity}s to filter on`);
     switch (key) {
-      case 'name': return e.name;
-      case 'experiment_id': return e.experimentId;
-      case 'creation_time': return e.creationTime;
-      case 'last_update_time': return e.lastUpdateTime;
-      case 'lifecycle_stage': return e.lifecycleStage;
-      case 'artifact_location': return e.artifactLocation;
-      default: throw new TrackingError(`unknown experiment attribute '${key}'`);
+      case 'name':
+        return e.name;
+      case 'experiment_id':
+        return e.experimentId;
+      case 'creation_time':
+        return e.creationTime;
+      case 'last_update_time':
+        return e.lastUpdateTime;
+      case 'lifecycle_stage':
+        return e.lifecycleStage;
+      case 'artifact_location':
+        return e.artifactLocation;
+      default:
+        throw new TrackingError(`unknown experiment attribute '${key}'`);
     }
   };
 }

@@ -56,12 +56,15 @@ function modelMetaYaml(dir: string, meta: { name: string; creation: number; upda
 function touchModel(store: RunStore, name: string): void {
   const dir = requireModelDir(store, name);
   const m = store.readYaml(path.join(dir, 'meta.yaml'));
-  store.writeFile(path.join(dir, 'meta.yaml'), modelMetaYaml(dir, {
-    name,
-    creation: num(m.creation_timestamp),
-    updated: store.now(),
-    description: typeof m.description === 'string' ? m.description : null,
-  }));
+  store.writeFile(
+    path.join(dir, 'meta.yaml'),
+    modelMetaYaml(dir, {
+      name,
+      creation: num(m.creation_timestamp),
+      updated: store.now(),
+      description: typeof m.description === 'string' ? m.description : null,
+    }),
+  );
 }
 
 // The next version number: one above every version-<n> folder, complete or not (a number a live
@@ -166,7 +169,10 @@ export function createRegisteredModel(
   const t = store.now();
   const fill = (staged: string): void => {
     for (const [k, v] of tags) writeFileAtomic(path.join(staged, 'tags', k), v);
-    writeFileAtomic(path.join(staged, 'meta.yaml'), modelMetaYaml(staged, { name, creation: t, updated: t, description: options.description ?? null }));
+    writeFileAtomic(
+      path.join(staged, 'meta.yaml'),
+      modelMetaYaml(staged, { name, creation: t, updated: t, description: options.description ?? null }),
+    );
   };
   // One rename makes the model appear whole; it fails if another process created the name first.
   if (!store.placeRecord(dir, fill) && !(removeIfStray(store, dir) && store.placeRecord(dir, fill))) {
@@ -183,7 +189,9 @@ export function createRegisteredModel(
 export function getRegisteredModel(store: RunStore, name: string): RegisteredModel {
   const dir = requireModelDir(store, name);
   const m = store.readYaml(path.join(dir, 'meta.yaml'));
-  const live = versionDirs(dir).map((v) => readVersion(store, v.dir)).filter((v) => v.currentStage !== DELETED_STAGE);
+  const live = versionDirs(dir)
+    .map((v) => readVersion(store, v.dir))
+    .filter((v) => v.currentStage !== DELETED_STAGE);
   const aliases: Record<string, number> = {};
   for (const [a, v] of Object.entries(readAliases(dir))) aliases[a] = Number(v.trim());
   return {
@@ -214,7 +222,10 @@ export function searchRegisteredModels(store: RunStore, filter?: string): Regist
   } catch {
     return [];
   }
-  return names.sort().map((n) => getRegisteredModel(store, n)).filter((rm) => matchesFilter(clauses, modelLookup(rm)));
+  return names
+    .sort()
+    .map((n) => getRegisteredModel(store, n))
+    .filter((rm) => matchesFilter(clauses, modelLookup(rm)));
 }
 
 /** Deletes a registered model with all its versions (the run artifacts they point at stay). */
@@ -343,14 +354,24 @@ function versionLookup(mv: ModelVersion): Lookup {
     if (entity === 'tag') return mv.tags[key];
     if (entity !== 'attribute') throw new TrackingError(`model versions have no ${entity}s to filter on`);
     switch (key) {
-      case 'name': return mv.name;
-      case 'version': case 'version_number': return mv.version;
-      case 'run_id': return mv.runId;
-      case 'source': case 'source_path': return mv.source;
-      case 'current_stage': return mv.currentStage;
-      case 'description': return mv.description;
-      case 'user_id': return mv.userId;
-      default: throw new TrackingError(`unknown model version attribute '${key}'`);
+      case 'name':
+        return mv.name;
+      case 'version':
+      case 'version_number':
+        return mv.version;
+      case 'run_id':
+        return mv.runId;
+      case 'source':
+      case 'source_path':
+        return mv.source;
+      case 'current_stage':
+        return mv.currentStage;
+      case 'description':
+        return mv.description;
+      case 'user_id':
+        return mv.userId;
+      default:
+        throw new TrackingError(`unknown model version attribute '${key}'`);
     }
   };
 }

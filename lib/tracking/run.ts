@@ -8,13 +8,7 @@ import { TEMP_PREFIX, copyFileAtomic, writeFileAtomic } from '../fs/atomic.js';
 import { pyFloatRepr, pyStr } from './pyformat.js';
 import { dumpYaml } from './yaml.js';
 import { uriToPath } from './uri.js';
-import {
-  validateArtifactPath,
-  validateKey,
-  validateMetric,
-  validateParamValue,
-  validateTagValue,
-} from './validate.js';
+import { validateArtifactPath, validateKey, validateMetric, validateParamValue, validateTagValue } from './validate.js';
 import type { RunInfo, RunStatus } from './types.js';
 import type { RunStore } from './store.js';
 
@@ -32,7 +26,9 @@ export type EndStatus = Extract<RunStatus, 'FINISHED' | 'FAILED' | 'KILLED'>;
 function keyClash(kind: string, key: string, e: unknown): never {
   const code = (e as NodeJS.ErrnoException).code;
   if (code === 'ENOTDIR' || code === 'EISDIR' || code === 'EEXIST') {
-    throw new ValueError(`${kind} key '${key}' clashes with an existing ${kind} that is a prefix of it (or has it as a prefix)`, { cause: e });
+    throw new ValueError(`${kind} key '${key}' clashes with an existing ${kind} that is a prefix of it (or has it as a prefix)`, {
+      cause: e,
+    });
   }
   throw e;
 }
@@ -40,7 +36,8 @@ function keyClash(kind: string, key: string, e: unknown): never {
 function stepOptions(key: string, v: number | LogMetricOptions | undefined): LogMetricOptions {
   if (v === undefined) return {};
   if (typeof v === 'number') return { step: v };
-  if (v === null || typeof v !== 'object') throw new ValueError(`metric '${key}': the third argument is the step (an integer) or { step, timestamp }`);
+  if (v === null || typeof v !== 'object')
+    throw new ValueError(`metric '${key}': the third argument is the step (an integer) or { step, timestamp }`);
   return v;
 }
 

@@ -8,21 +8,23 @@ import { randomBytes } from 'node:crypto';
 import { ConfigError, FormatError, ValueError } from '../errors.js';
 import { pathToUri, resolveStorePath } from './uri.js';
 import { TrackingError } from './errors.js';
-import { appendLine, createFileExclusive, makeStagingDir, placeDir, removeEmptyDirs, removeStaleTemps, writeFileAtomic } from '../fs/atomic.js';
+import {
+  appendLine,
+  createFileExclusive,
+  makeStagingDir,
+  placeDir,
+  removeEmptyDirs,
+  removeStaleTemps,
+  writeFileAtomic,
+} from '../fs/atomic.js';
 import { LockTimeoutError, withLock, withLockAsync } from '../fs/lock.js';
 import type { LockOptions } from '../fs/lock.js';
-import { currentOwner, ownerAlive, parseOwner } from '../fs/owner.js';
+import { currentOwner, ownerAlive, parseOwner, type ProcessOwner } from '../fs/owner.js';
 import { dumpYaml, parseYaml } from './yaml.js';
 import { pyStr } from './pyformat.js';
 import { randomRunName } from './names.js';
 import { Run } from './run.js';
-import {
-  validateExperimentId,
-  validateExperimentName,
-  validateKey,
-  validateRunId,
-  validateTagValue,
-} from './validate.js';
+import { validateExperimentId, validateExperimentName, validateKey, validateRunId, validateTagValue } from './validate.js';
 import { RUN_STATUS_CODES } from './types.js';
 import type { Experiment, LifecycleStage, RunInfo, RunStatus, ViewType } from './types.js';
 
@@ -102,7 +104,11 @@ function isDir(p: string): boolean {
 
 function subdirs(dir: string): string[] {
   try {
-    return fs.readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+    return fs
+      .readdirSync(dir, { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name)
+      .sort();
   } catch {
     return [];
   }
@@ -123,7 +129,7 @@ export function readKeyedFiles<T>(dir: string, read: (file: string, key: string)
     }
     for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
       const key = prefix + e.name;
-      if (e.isDirectory()) walk(path.join(d, e.name), key + '/');
+      if (e.isDirectory()) walk(path.join(d, e.name), `${key}/`);
       else if (e.isFile()) out[key] = read(path.join(d, e.name), key);
     }
   };
@@ -177,15 +183,18 @@ export class RunStore {
       const dir = path.join(root, DEFAULT_EXPERIMENT_ID);
       fs.mkdirSync(dir, { recursive: true });
       // Exclusive create: two processes opening a fresh store at once both succeed, one file wins.
-      store.createFile(path.join(dir, 'meta.yaml'), store.experimentYaml({
-        experimentId: DEFAULT_EXPERIMENT_ID,
-        name: DEFAULT_EXPERIMENT_NAME,
-        artifactLocation: `${store.rootUri}/${DEFAULT_EXPERIMENT_ID}`,
-        lifecycleStage: 'active',
-        creationTime: t,
-        lastUpdateTime: t,
-        tags: {},
-      }));
+      store.createFile(
+        path.join(dir, 'meta.yaml'),
+        store.experimentYaml({
+          experimentId: DEFAULT_EXPERIMENT_ID,
+          name: DEFAULT_EXPERIMENT_NAME,
+          artifactLocation: `${store.rootUri}/${DEFAULT_EXPERIMENT_ID}`,
+          lifecycleStage: 'active',
+          creationTime: t,
+          lastUpdateTime: t,
+          tags: {},
+        }),
+      );
     }
     store.sweepStale();
     return store;
@@ -400,20 +409,23 @@ export class RunStore {
         );
       }
       for (;;) {
-        const id = (BigInt('0x' + this.randomHex(8)) & ((1n << 63n) - 1n)).toString();
+        const id = (BigInt(`0x${this.randomHex(8)}`) & ((1n << 63n) - 1n)).toString();
         if (id === DEFAULT_EXPERIMENT_ID || this.experimentDir(id) !== null) continue;
         const t = this.now();
         const placed = this.placeRecord(path.join(this.root, id), (dir) => {
           for (const [k, v] of tags) writeFileAtomic(path.join(dir, 'tags', k), v);
-          writeFileAtomic(path.join(dir, 'meta.yaml'), this.experimentYaml({
-            experimentId: id,
-            name,
-            artifactLocation: artifactLocation ?? `${this.rootUri}/${id}`,
-            lifecycleStage: 'active',
-            creationTime: t,
-            lastUpdateTime: t,
-            tags: {},
-          }));
+          writeFileAtomic(
+            path.join(dir, 'meta.yaml'),
+            this.experimentYaml({
+              experimentId: id,
+              name,
+              artifactLocation: artifactLocation ?? `${this.rootUri}/${id}`,
+              lifecycleStage: 'active',
+              creationTime: t,
+              lastUpdateTime: t,
+              tags: {},
+            }),
+          );
         });
         if (placed) return id;
       }
@@ -611,7 +623,7 @@ export class RunStore {
   isOrphaned(runId: string): boolean {
     const dir = this.runDir(runId);
     if (this.readRunInfo(dir).status !== 'RUNNING') return false;
-    let owner;
+    let owner: ProcessOwner | undefined;
     try {
       owner = parseOwner(fs.readFileSync(path.join(dir, OWNER_FILE), 'utf8'));
     } catch {
@@ -628,7 +640,9 @@ export class RunStore {
     const userTags = options.tags ?? {};
     const tagName = userTags['mlflow.runName'];
     if (options.runName !== undefined && tagName !== undefined && options.runName !== pyStr(tagName)) {
-      throw new ValueError(`both runName ('${options.runName}') and tag mlflow.runName ('${pyStr(tagName)}') are given, with different values`);
+      throw new ValueError(
+        `both runName ('${options.runName}') and tag mlflow.runName ('${pyStr(tagName)}') are given, with different values`,
+      );
     }
     const runName = options.runName ?? (tagName !== undefined ? pyStr(tagName) : randomRunName(this.randomHex));
     const tags: Record<string, string> = { 'mlflow.user': this.user, 'mlflow.source.type': 'LOCAL' };

@@ -31,7 +31,9 @@ export function validateKey(kind: 'param' | 'metric' | 'tag', key: unknown): str
     );
   }
   if (!isCleanRelativePath(key)) {
-    throw new ValueError(`invalid ${kind} key '${key}': it would not name a file inside the run (no leading or doubled '/', no '.' or '..' segments)`);
+    throw new ValueError(
+      `invalid ${kind} key '${key}': it would not name a file inside the run (no leading or doubled '/', no '.' or '..' segments)`,
+    );
   }
   return key;
 }
@@ -89,7 +91,8 @@ export function validateExperimentId(id: unknown): string {
 
 /** Checks an experiment name (any text, 1 to 500 characters). */
 export function validateExperimentName(name: unknown): string {
-  if (typeof name !== 'string' || name === '') throw new ValueError(`experiment name must be a non-empty string, got ${JSON.stringify(name)}`);
+  if (typeof name !== 'string' || name === '')
+    throw new ValueError(`experiment name must be a non-empty string, got ${JSON.stringify(name)}`);
   if (name.length > MAX_EXPERIMENT_NAME_LENGTH) {
     throw new ValueError(`experiment name is ${name.length} characters long; the limit is ${MAX_EXPERIMENT_NAME_LENGTH}`);
   }
@@ -98,18 +101,24 @@ export function validateExperimentName(name: unknown): string {
 
 /** Checks a registered model name: it is a folder name under models/, so no separators, '%' or dots-only. */
 export function validateModelName(name: unknown): string {
-  if (typeof name !== 'string' || name === '') throw new ValueError(`registered model name must be a non-empty string, got ${JSON.stringify(name)}`);
-  if (/[/\\%]/.test(name) || name === '.' || name === '..' || /[\0-\x1f]/.test(name)) {
-    throw new ValueError(`invalid registered model name '${name}': it may not contain '/', '\\', '%' or control characters, nor be '.' or '..'`);
+  if (typeof name !== 'string' || name === '')
+    throw new ValueError(`registered model name must be a non-empty string, got ${JSON.stringify(name)}`);
+  if (/[/\\%]/.test(name) || name === '.' || name === '..' || [...name].some((c) => c.charCodeAt(0) < 0x20)) {
+    throw new ValueError(
+      `invalid registered model name '${name}': it may not contain '/', '\\', '%' or control characters, nor be '.' or '..'`,
+    );
   }
-  if (name.length > MAX_KEY_LENGTH) throw new ValueError(`registered model name is ${name.length} characters long; the limit is ${MAX_KEY_LENGTH}`);
+  if (name.length > MAX_KEY_LENGTH)
+    throw new ValueError(`registered model name is ${name.length} characters long; the limit is ${MAX_KEY_LENGTH}`);
   return name;
 }
 
 /** Checks a registered-model alias (MLflow: `[A-Za-z0-9_-]`, not `latest`, not a version like `v3`). */
 export function validateAlias(alias: unknown): string {
   if (typeof alias !== 'string' || !ALIAS.test(alias)) {
-    throw new ValueError(`invalid alias ${JSON.stringify(alias)}: aliases may only contain letters, digits, underscores (_) and dashes (-)`);
+    throw new ValueError(
+      `invalid alias ${JSON.stringify(alias)}: aliases may only contain letters, digits, underscores (_) and dashes (-)`,
+    );
   }
   if (alias.length > MAX_ALIAS_LENGTH) throw new ValueError(`alias is ${alias.length} characters long; the limit is ${MAX_ALIAS_LENGTH}`);
   if (alias.toLowerCase() === 'latest') throw new ValueError("the alias 'latest' is reserved");

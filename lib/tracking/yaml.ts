@@ -90,11 +90,16 @@ function constructFloat(text: string): number {
 
 function plainValue(text: string): unknown {
   switch (resolveKind(text)) {
-    case 'null': return null;
-    case 'bool': return /^(?:yes|true|on)$/i.test(text);
-    case 'int': return constructInt(text);
-    case 'float': return constructFloat(text);
-    default: return text; // strings; timestamps are kept as their text
+    case 'null':
+      return null;
+    case 'bool':
+      return /^(?:yes|true|on)$/i.test(text);
+    case 'int':
+      return constructInt(text);
+    case 'float':
+      return constructFloat(text);
+    default:
+      return text; // strings; timestamps are kept as their text
   }
 }
 
@@ -125,10 +130,7 @@ export function parseYaml(text: string): unknown {
 const isBreak = (ch: string): boolean => ch === '\n' || ch === '\r' || ch === '\x85' || ch === '\u2028' || ch === '\u2029';
 const isBlankz = (ch: string | undefined): boolean => ch === undefined || ch === ' ' || ch === '\t' || ch === '\0' || isBreak(ch);
 function isPrintable(cp: number): boolean {
-  return (
-    cp === 0x0a || (cp >= 0x20 && cp <= 0x7e) || (cp >= 0xa0 && cp <= 0xd7ff) ||
-    (cp >= 0xe000 && cp <= 0xfffd && cp !== 0xfeff)
-  );
+  return cp === 0x0a || (cp >= 0x20 && cp <= 0x7e) || (cp >= 0xa0 && cp <= 0xd7ff) || (cp >= 0xe000 && cp <= 0xfffd && cp !== 0xfeff);
 }
 
 interface Analysis {
@@ -144,9 +146,16 @@ function analyze(text: string, unicode: boolean): Analysis {
   const n = chars.length;
   if (n === 0) return { chars, multiline: false, blockPlainAllowed: true, singleQuotedAllowed: true };
   let blockIndicators = text.startsWith('---') || text.startsWith('...');
-  let lineBreaks = false, special = false;
-  let leadingSpace = false, leadingBreak = false, trailingSpace = false, trailingBreak = false;
-  let breakSpace = false, spaceBreak = false, prevSpace = false, prevBreak = false;
+  let lineBreaks = false,
+    special = false;
+  let leadingSpace = false,
+    leadingBreak = false,
+    trailingSpace = false,
+    trailingBreak = false;
+  let breakSpace = false,
+    spaceBreak = false,
+    prevSpace = false,
+    prevBreak = false;
   let precededByWs = true;
   for (let i = 0; i < n; i++) {
     const ch = chars[i]!;
@@ -187,8 +196,21 @@ function analyze(text: string, unicode: boolean): Analysis {
 }
 
 const ESCAPES: Record<number, string> = {
-  0x00: '0', 0x07: 'a', 0x08: 'b', 0x09: 't', 0x0a: 'n', 0x0b: 'v', 0x0c: 'f', 0x0d: 'r', 0x1b: 'e',
-  0x22: '"', 0x5c: '\\', 0x85: 'N', 0xa0: '_', 0x2028: 'L', 0x2029: 'P',
+  0x00: '0',
+  0x07: 'a',
+  0x08: 'b',
+  0x09: 't',
+  0x0a: 'n',
+  0x0b: 'v',
+  0x0c: 'f',
+  0x0d: 'r',
+  0x1b: 'e',
+  0x22: '"',
+  0x5c: '\\',
+  0x85: 'N',
+  0xa0: '_',
+  0x2028: 'L',
+  0x2029: 'P',
 };
 
 interface Ctx {
@@ -332,7 +354,8 @@ class Emitter {
 
   private writePlain(chars: string[], allowBreaks: boolean): void {
     if (!this.whitespace && chars.length > 0) this.put(' ');
-    let spaces = false, breaks = false;
+    let spaces = false,
+      breaks = false;
     for (let i = 0; i < chars.length; i++) {
       const ch = chars[i]!;
       if (ch === ' ') {
@@ -358,7 +381,8 @@ class Emitter {
   private writeSingleQuoted(chars: string[], allowBreaks: boolean): void {
     this.writeIndicator("'", true);
     const n = chars.length;
-    let spaces = false, breaks = false;
+    let spaces = false,
+      breaks = false;
     for (let i = 0; i < n; i++) {
       const ch = chars[i]!;
       if (ch === ' ') {
@@ -394,10 +418,10 @@ class Emitter {
       const cp = ch.codePointAt(0)!;
       if (!isPrintable(cp) || (!this.unicode && cp > 0x7f) || isBreak(ch) || ch === '"' || ch === '\\') {
         const esc = ESCAPES[cp];
-        if (esc !== undefined) this.put('\\' + esc);
-        else if (cp <= 0xff) this.put('\\x' + hex(cp, 2));
-        else if (cp <= 0xffff) this.put('\\u' + hex(cp, 4));
-        else this.put('\\U' + hex(cp, 8));
+        if (esc !== undefined) this.put(`\\${esc}`);
+        else if (cp <= 0xff) this.put(`\\x${hex(cp, 2)}`);
+        else if (cp <= 0xffff) this.put(`\\u${hex(cp, 4)}`);
+        else this.put(`\\U${hex(cp, 8)}`);
         spaces = false;
       } else if (ch === ' ') {
         if (allowBreaks && !spaces && this.column > this.bestWidth && i !== 0 && i !== n - 1) {
@@ -432,7 +456,8 @@ function yamlNumber(v: number): string {
 
 // Python sorts str keys by code point; JS's default sort compares UTF-16 units.
 function comparePy(a: string, b: string): number {
-  const ca = Array.from(a), cb = Array.from(b);
+  const ca = Array.from(a),
+    cb = Array.from(b);
   for (let i = 0; i < Math.min(ca.length, cb.length); i++) {
     const d = ca[i]!.codePointAt(0)! - cb[i]!.codePointAt(0)!;
     if (d !== 0) return d;

@@ -37,10 +37,22 @@ export function runParams(trainer: Trainer, extra: Record<string, unknown> = {})
   const ds = trainer.dataset;
   return {
     ...toReferenceConfig(trainer.model.config),
-    train_epochs: o.epochs, batch_size: o.batchSize, learning_rate: o.learningRate, weight_decay: o.weightDecay,
-    patience: o.patience, delta: o.delta, lradj: o.lradj, shuffle_seed: o.seed, drop_last: o.dropLast,
-    features: ds.features, target: ds.target, columns: ds.columns.join(','), train_windows: ds.split('train').length,
-    val_windows: ds.split('val').length, test_windows: ds.split('test').length, ...extra,
+    train_epochs: o.epochs,
+    batch_size: o.batchSize,
+    learning_rate: o.learningRate,
+    weight_decay: o.weightDecay,
+    patience: o.patience,
+    delta: o.delta,
+    lradj: o.lradj,
+    shuffle_seed: o.seed,
+    drop_last: o.dropLast,
+    features: ds.features,
+    target: ds.target,
+    columns: ds.columns.join(','),
+    train_windows: ds.split('train').length,
+    val_windows: ds.split('val').length,
+    test_windows: ds.split('test').length,
+    ...extra,
   };
 }
 
@@ -67,11 +79,18 @@ function testMetricRecord(m: TestMetrics, prefix = ''): Record<string, number> {
 }
 
 /** Logs the end of a run: test metrics, plots and the model. */
-export async function logTrainingResult(run: Run, trainer: Trainer, result: TrainResult, opts: AutologOptions = {}): Promise<AutologResult> {
+export async function logTrainingResult(
+  run: Run,
+  trainer: Trainer,
+  result: TrainResult,
+  opts: AutologOptions = {},
+): Promise<AutologResult> {
   run.logMetrics(testMetricRecord(result.test), result.epochs.length);
   if (result.testOriginal) run.logMetrics(testMetricRecord(result.testOriginal, 'original_'), result.epochs.length);
   run.setTags({
-    best_epoch: result.bestEpoch, stopped_early: result.stoppedEarly, cancelled: result.cancelled,
+    best_epoch: result.bestEpoch,
+    stopped_early: result.stoppedEarly,
+    cancelled: result.cancelled,
     'informer.train_seconds': result.seconds.toFixed(1),
   });
   const plots: string[] = [];

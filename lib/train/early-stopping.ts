@@ -7,7 +7,10 @@ export class EarlyStopping {
   counter = 0;
   stop = false;
 
-  constructor(readonly patience: number, readonly delta = 0) {}
+  constructor(
+    readonly patience: number,
+    readonly delta = 0,
+  ) {}
 
   get bestLoss(): number {
     return this.bestScore === undefined ? Infinity : -this.bestScore;

@@ -127,12 +127,25 @@ export class Trainer {
     Pick<TrainerOptions, 'signal' | 'onStep' | 'onEpoch' | 'maxStepsPerEpoch'>;
   readonly optimizer: Adam;
 
-  constructor(readonly model: Informer, readonly dataset: ForecastDataset, opts: TrainerOptions = {}) {
+  constructor(
+    readonly model: Informer,
+    readonly dataset: ForecastDataset,
+    opts: TrainerOptions = {},
+  ) {
     const given = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as TrainerOptions;
     const o = {
-      epochs: 6, batchSize: 32, learningRate: 1e-4, weightDecay: 0, patience: 3, delta: 0, lradj: 'type1' as LrAdjust,
-      seed: model.config.seed, dropLast: true, testEachEpoch: true, inverse: false,
-      ...given,  // an option given as undefined keeps its default
+      epochs: 6,
+      batchSize: 32,
+      learningRate: 1e-4,
+      weightDecay: 0,
+      patience: 3,
+      delta: 0,
+      lradj: 'type1' as LrAdjust,
+      seed: model.config.seed,
+      dropLast: true,
+      testEachEpoch: true,
+      inverse: false,
+      ...given, // an option given as undefined keeps its default
     };
     checkInt('epochs', o.epochs, 1);
     checkInt('batchSize', o.batchSize, 1);
@@ -162,15 +175,25 @@ export class Trainer {
     if (progress.best) this.model.loadStateDict(progress.best);
     const { test, testOriginal } = await this.testMetrics();
     return {
-      epochs: progress.epochs, bestEpoch: progress.bestEpoch, bestValLoss: progress.stopper.bestScore === undefined ? Infinity : -progress.stopper.bestScore,
-      stoppedEarly: progress.stopper.stop, cancelled: progress.cancelled, test, testOriginal, seconds: (Date.now() - started) / 1000,
+      epochs: progress.epochs,
+      bestEpoch: progress.bestEpoch,
+      bestValLoss: progress.stopper.bestScore === undefined ? Infinity : -progress.stopper.bestScore,
+      stoppedEarly: progress.stopper.stop,
+      cancelled: progress.cancelled,
+      test,
+      testOriginal,
+      seconds: (Date.now() - started) / 1000,
     };
   }
 
   /** The progress of a schedule that has not started (epoch 0, the initial learning rate). */
   initialProgress(): TrainingProgress {
     return {
-      epoch: 0, lr: this.options.learningRate, epochs: [], bestEpoch: 0, stopper: { bestScore: undefined, counter: 0, stop: false },
+      epoch: 0,
+      lr: this.options.learningRate,
+      epochs: [],
+      bestEpoch: 0,
+      stopper: { bestScore: undefined, counter: 0, stop: false },
       cancelled: false,
     };
   }
@@ -218,7 +241,13 @@ export class Trainer {
         p.bestEpoch = epoch;
       }
       const event: EpochEvent = {
-        epoch, trainLoss: sum / done, valLoss, testLoss, lr: this.optimizer.lr, seconds: (Date.now() - t0) / 1000, best: isBest,
+        epoch,
+        trainLoss: sum / done,
+        valLoss,
+        testLoss,
+        lr: this.optimizer.lr,
+        seconds: (Date.now() - t0) / 1000,
+        best: isBest,
       };
       p.epochs.push(event);
       p.epoch = epoch;

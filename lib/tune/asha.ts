@@ -23,7 +23,8 @@ export type AshaJob = { kind: 'promote'; trial: number; rung: number } | { kind:
  */
 export function rungEpochs(minEpochs: number, maxEpochs: number, eta: number): number[] {
   if (!Number.isSafeInteger(minEpochs) || minEpochs < 1) throw new ConfigError(`minEpochs must be an integer >= 1, got ${minEpochs}`);
-  if (!Number.isSafeInteger(maxEpochs) || maxEpochs < minEpochs) throw new ConfigError(`maxEpochs must be an integer >= minEpochs (${minEpochs}), got ${maxEpochs}`);
+  if (!Number.isSafeInteger(maxEpochs) || maxEpochs < minEpochs)
+    throw new ConfigError(`maxEpochs must be an integer >= minEpochs (${minEpochs}), got ${maxEpochs}`);
   if (!Number.isSafeInteger(eta) || eta < 2) throw new ConfigError(`eta (the reduction factor) must be an integer >= 2, got ${eta}`);
   const rungs: number[] = [];
   for (let r = minEpochs; r < maxEpochs; r *= eta) rungs.push(r);

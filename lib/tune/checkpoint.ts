@@ -17,14 +17,22 @@ const PROGRESS = 'progress.json';
 
 /** Writes `dir` (replacing an older checkpoint there) from the model and the schedule's progress. */
 export function saveCheckpoint(dir: string, model: Informer, progress: TrainingProgress): void {
-  writeDirAtomic(dir, (staged) => {
-    model.save(path.join(staged, MODEL));
-    if (progress.best) writeSafetensors(path.join(staged, BEST), progress.best);
-    const opt = model.optimizerState();
-    writeSafetensors(path.join(staged, OPTIMIZER), { m: { data: opt.m, shape: [opt.m.length] }, v: { data: opt.v, shape: [opt.v.length] } }, { step: String(opt.step) });
-    const { best: _best, ...rest } = progress;
-    writeFileAtomic(path.join(staged, PROGRESS), JSON.stringify(rest));
-  }, { replace: true });
+  writeDirAtomic(
+    dir,
+    (staged) => {
+      model.save(path.join(staged, MODEL));
+      if (progress.best) writeSafetensors(path.join(staged, BEST), progress.best);
+      const opt = model.optimizerState();
+      writeSafetensors(
+        path.join(staged, OPTIMIZER),
+        { m: { data: opt.m, shape: [opt.m.length] }, v: { data: opt.v, shape: [opt.v.length] } },
+        { step: String(opt.step) },
+      );
+      const { best: _best, ...rest } = progress;
+      writeFileAtomic(path.join(staged, PROGRESS), JSON.stringify(rest));
+    },
+    { replace: true },
+  );
 }
 
 /** Restores the model's weights and Adam moments from `dir`; returns the schedule's progress. */
@@ -39,8 +47,10 @@ export function loadCheckpoint(dir: string, model: Informer): TrainingProgress {
   progress.stopper.bestScore ??= undefined;
   model.loadStateDict(readSafetensors(path.join(dir, MODEL)).tensors);
   const opt = readSafetensors(path.join(dir, OPTIMIZER));
-  const m = opt.tensors.m?.data, v = opt.tensors.v?.data;
-  if (!(m instanceof Float32Array) || !(v instanceof Float32Array)) throw new FormatError(`checkpoint ${dir}: ${OPTIMIZER} has no float32 m and v`);
+  const m = opt.tensors.m?.data,
+    v = opt.tensors.v?.data;
+  if (!(m instanceof Float32Array) || !(v instanceof Float32Array))
+    throw new FormatError(`checkpoint ${dir}: ${OPTIMIZER} has no float32 m and v`);
   if (m.length > 0) model.setOptimizerState({ step: Number(opt.metadata.step ?? 0), m, v });
   if (fs.existsSync(path.join(dir, BEST))) progress.best = readSafetensors(path.join(dir, BEST)).tensors;
   return progress;

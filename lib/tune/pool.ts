@@ -9,7 +9,10 @@ import type { FromWorker, ToWorker } from './worker.js';
 /** A trial segment failed: its error's class name and message (from the worker). The search records
  * it on the trial and goes on; it is not thrown to the caller. */
 export class TrialFailure extends Error {
-  constructor(message: string, readonly errorName = 'Error') {
+  constructor(
+    message: string,
+    readonly errorName = 'Error',
+  ) {
     super(message);
   }
 }
@@ -28,7 +31,10 @@ export class InlineRunner implements SegmentRunner {
   readonly slots = 1;
   readonly #datasets: DatasetCache;
   #abort = new AbortController();
-  constructor(table: Table, readonly task: TuneTask) {
+  constructor(
+    table: Table,
+    readonly task: TuneTask,
+  ) {
     this.#datasets = new DatasetCache(table);
   }
   async run(job: SegmentJob, onEpoch: (epoch: number, valLoss: number) => void): Promise<SegmentResult> {
@@ -54,12 +60,21 @@ interface Worker {
 /** Segments in `slots` worker processes with `threads` native threads each (0: the addon's default). */
 export class ProcessPool implements SegmentRunner {
   readonly #workers: Worker[] = [];
-  constructor(readonly slots: number, readonly threads: number, readonly table: Table, readonly task: TuneTask) {}
+  constructor(
+    readonly slots: number,
+    readonly threads: number,
+    readonly table: Table,
+    readonly task: TuneTask,
+  ) {}
 
   #spawn(): Worker {
     const env = { ...process.env };
     if (this.threads > 0) env.INFORMER_NUM_THREADS = String(this.threads);
-    const child = fork(new URL('./worker.js', import.meta.url), [], { env, serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(new URL('./worker.js', import.meta.url), [], {
+      env,
+      serialization: 'advanced',
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
     const ready = new Promise<void>((resolve, reject) => {
       const onMessage = (m: FromWorker) => {
         if (m.type !== 'ready') return;
@@ -67,7 +82,8 @@ export class ProcessPool implements SegmentRunner {
         child.off('exit', onExit);
         resolve();
       };
-      const onExit = (code: number | null, signal: string | null) => reject(new TrialFailure(`a tuning worker exited while starting (code ${code}, signal ${signal})`));
+      const onExit = (code: number | null, signal: string | null) =>
+        reject(new TrialFailure(`a tuning worker exited while starting (code ${code}, signal ${signal})`));
       child.on('message', onMessage);
       child.once('exit', onExit);
     });
@@ -118,11 +134,16 @@ export class ProcessPool implements SegmentRunner {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.#workers.map((w) => new Promise<void>((resolve) => {
-      if (w.child.exitCode !== null || w.child.signalCode !== null) return resolve();
-      w.child.once('exit', () => resolve());
-      w.child.disconnect();
-    })));
+    await Promise.all(
+      this.#workers.map(
+        (w) =>
+          new Promise<void>((resolve) => {
+            if (w.child.exitCode !== null || w.child.signalCode !== null) return resolve();
+            w.child.once('exit', () => resolve());
+            w.child.disconnect();
+          }),
+      ),
+    );
     this.#workers.length = 0;
   }
 }

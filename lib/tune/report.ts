@@ -24,10 +24,17 @@ export function trialRows(trials: TrialRecord[], space: SearchSpace): { header: 
   const sorted = [...trials].sort((a, b) => trialLoss(a) - trialLoss(b) || a.id - b.id);
   const rows = sorted.map((t) => {
     const v = trialLoss(t);
-    return [t.id, Number.isFinite(v) ? Number(v.toPrecision(5)) : '', t.epochs, t.status, ...keys.map((k) => {
-      const p = (t.params as Record<string, unknown>)[k];
-      return Array.isArray(p) ? p.join(',') : String(p);
-    }), t.runId];
+    return [
+      t.id,
+      Number.isFinite(v) ? Number(v.toPrecision(5)) : '',
+      t.epochs,
+      t.status,
+      ...keys.map((k) => {
+        const p = (t.params as Record<string, unknown>)[k];
+        return Array.isArray(p) ? p.join(',') : String(p);
+      }),
+      t.runId,
+    ];
   });
   return { header, rows };
 }
@@ -41,13 +48,20 @@ function csvCell(v: string | number): string {
 export async function writeReport(run: Run, trials: TrialRecord[], space: SearchSpace): Promise<string[]> {
   const { header, rows } = trialRows(trials, space);
   const table = run.artifactDir(TABLE_ARTIFACT);
-  writeFileAtomic(table, [header, ...rows].map((r) => r.map(csvCell).join(',')).join('\n') + '\n');
+  writeFileAtomic(table, `${[header, ...rows].map((r) => r.map(csvCell).join(',')).join('\n')}\n`);
   const done = trials.filter((t) => Number.isFinite(trialLoss(t)));
   const out = [table];
   if (done.length > 0) {
-    const logKeys = Object.entries(space).filter(([, d]) => d?.kind === 'loguniform').map(([k]) => k);
+    const logKeys = Object.entries(space)
+      .filter(([, d]) => d?.kind === 'loguniform')
+      .map(([k]) => k);
     const plot = run.artifactDir(PLOT_ARTIFACT);
-    const points = done.map((t) => ({ trial: t.id, params: t.params as Record<string, number | string | boolean | number[]>, valLoss: trialLoss(t), epochs: t.epochs }));
+    const points = done.map((t) => ({
+      trial: t.id,
+      params: t.params as Record<string, number | string | boolean | number[]>,
+      valLoss: trialLoss(t),
+      epochs: t.epochs,
+    }));
     writeSvgAtomic(plot, await tuneScatterSvg(points, { keys: Object.keys(space).sort(), logKeys }));
     out.push(path.resolve(plot));
   }

@@ -17,7 +17,10 @@ export type TunableKey = keyof InformerConfig | TrainingKey;
 /** Fixed by the data and the forecasting task, never searched. */
 const TASK_KEYS: readonly string[] = ['predLen', 'encIn', 'decIn', 'cOut', 'freq'];
 const TRAINING_REFERENCE: Readonly<Record<string, TrainingKey>> = {
-  learning_rate: 'learningRate', batch_size: 'batchSize', lradj: 'lradj', weight_decay: 'weightDecay',
+  learning_rate: 'learningRate',
+  batch_size: 'batchSize',
+  lradj: 'lradj',
+  weight_decay: 'weightDecay',
 };
 
 /** Training settings under the names `informer train` logs them (learning_rate, batch_size, ...). */
@@ -59,21 +62,32 @@ function canonicalKey(key: string): TunableKey {
 }
 
 function range(key: string, kind: string, v: unknown): [number, number] {
-  if (!Array.isArray(v) || v.length !== 2 || !v.every((x) => typeof x === 'number' && Number.isFinite(x)) || !((v[0] as number) < (v[1] as number))) {
+  if (
+    !Array.isArray(v) ||
+    v.length !== 2 ||
+    !v.every((x) => typeof x === 'number' && Number.isFinite(x)) ||
+    !((v[0] as number) < (v[1] as number))
+  ) {
     throw new ConfigError(`search space: ${key}.${kind} must be [low, high] with finite numbers low < high, got ${show(v)}`);
   }
   return [v[0] as number, v[1] as number];
 }
 
 function isValue(v: unknown): v is ParamValue {
-  return (typeof v === 'number' && Number.isFinite(v)) || typeof v === 'string' || typeof v === 'boolean' ||
-    (Array.isArray(v) && v.every((x) => typeof x === 'number' && Number.isSafeInteger(x)));
+  return (
+    (typeof v === 'number' && Number.isFinite(v)) ||
+    typeof v === 'string' ||
+    typeof v === 'boolean' ||
+    (Array.isArray(v) && v.every((x) => typeof x === 'number' && Number.isSafeInteger(x)))
+  );
 }
 
 function choices(key: string, values: unknown): Distribution {
-  if (!Array.isArray(values) || values.length === 0) throw new ConfigError(`search space: ${key} needs a non-empty list of choices, got ${show(values)}`);
+  if (!Array.isArray(values) || values.length === 0)
+    throw new ConfigError(`search space: ${key} needs a non-empty list of choices, got ${show(values)}`);
   values.forEach((v, i) => {
-    if (!isValue(v)) throw new ConfigError(`search space: ${key}[${i}] must be a number, string, boolean or list of integers, got ${show(v)}`);
+    if (!isValue(v))
+      throw new ConfigError(`search space: ${key}[${i}] must be a number, string, boolean or list of integers, got ${show(v)}`);
   });
   return { kind: 'choice', values: values as ParamValue[] };
 }
@@ -88,9 +102,11 @@ function distribution(key: string, spec: unknown): Distribution {
     const d = spec as Record<string, unknown>;
     return d.kind === 'choice' ? choices(key, d.values) : distribution(key, { [String(d.kind)]: [d.low, d.high] });
   }
-  if (typeof spec !== 'object' || spec === null) throw new ConfigError(`search space: ${key} must be a value, a list of choices or a distribution, got ${show(spec)}`);
+  if (typeof spec !== 'object' || spec === null)
+    throw new ConfigError(`search space: ${key} must be a value, a list of choices or a distribution, got ${show(spec)}`);
   const entries = Object.entries(spec);
-  if (entries.length !== 1) throw new ConfigError(`search space: ${key} must have exactly one of choice, uniform, loguniform, int; got ${show(spec)}`);
+  if (entries.length !== 1)
+    throw new ConfigError(`search space: ${key} must have exactly one of choice, uniform, loguniform, int; got ${show(spec)}`);
   const [kind, arg] = entries[0] as [string, unknown];
   switch (kind) {
     case 'choice':
@@ -106,7 +122,8 @@ function distribution(key: string, spec: unknown): Distribution {
     }
     case 'int': {
       const [low, high] = range(key, kind, arg);
-      if (!Number.isSafeInteger(low) || !Number.isSafeInteger(high)) throw new ConfigError(`search space: ${key}.int bounds must be integers, got ${show(arg)}`);
+      if (!Number.isSafeInteger(low) || !Number.isSafeInteger(high))
+        throw new ConfigError(`search space: ${key}.int bounds must be integers, got ${show(arg)}`);
       return { kind, low, high };
     }
     default:
@@ -138,7 +155,9 @@ export function readSearchSpace(file: string): SearchSpace {
   try {
     spec = /\.json$/i.test(file) ? JSON.parse(text) : requireLazily<typeof Yaml>('yaml', 'reading a YAML search space').parse(text);
   } catch (e) {
-    throw new ConfigError(`search space file ${file} is not valid ${/\.json$/i.test(file) ? 'JSON' : 'YAML'}: ${(e as Error).message}`, { cause: e });
+    throw new ConfigError(`search space file ${file} is not valid ${/\.json$/i.test(file) ? 'JSON' : 'YAML'}: ${(e as Error).message}`, {
+      cause: e,
+    });
   }
   return parseSearchSpace(spec, `search space file ${file}`);
 }
@@ -159,7 +178,10 @@ export function parseSpecString(key: string, text: string): Distribution {
     const [low, high] = [Number(m[1]), Number(m[2])];
     return distribution(key, { [m[3] === 'log' ? 'loguniform' : m[3] === 'int' ? 'int' : 'uniform']: [low, high] });
   }
-  return distribution(key, text.split(',').map((s) => literal(s.trim())));
+  return distribution(
+    key,
+    text.split(',').map((s) => literal(s.trim())),
+  );
 }
 
 /** Rounds floats to 3 significant digits, so params read as 0.000312 rather than 0.00031234... */
@@ -222,11 +244,13 @@ export function checkTrial(params: TrialParams, base: Partial<InformerConfig>): 
   const lr = training.learningRate;
   if (lr !== undefined && !(typeof lr === 'number' && lr > 0)) throw new ConfigError(`learningRate must be a number > 0, got ${show(lr)}`);
   const bs = training.batchSize;
-  if (bs !== undefined && !(typeof bs === 'number' && Number.isSafeInteger(bs) && bs >= 1)) throw new ConfigError(`batchSize must be an integer >= 1, got ${show(bs)}`);
+  if (bs !== undefined && !(typeof bs === 'number' && Number.isSafeInteger(bs) && bs >= 1))
+    throw new ConfigError(`batchSize must be an integer >= 1, got ${show(bs)}`);
   const wd = training.weightDecay;
   if (wd !== undefined && !(typeof wd === 'number' && wd >= 0)) throw new ConfigError(`weightDecay must be a number >= 0, got ${show(wd)}`);
   const lradj = training.lradj;
-  if (lradj !== undefined && lradj !== 'type1' && lradj !== 'type2' && lradj !== 'none') throw new ConfigError(`lradj must be 'type1', 'type2' or 'none', got ${show(lradj)}`);
+  if (lradj !== undefined && lradj !== 'type1' && lradj !== 'type2' && lradj !== 'none')
+    throw new ConfigError(`lradj must be 'type1', 'type2' or 'none', got ${show(lradj)}`);
 }
 
 /** A compact one-line description of a distribution ('[16, 32, 64]', 'loguniform(0.0001, 0.01)'). */

@@ -61,7 +61,8 @@ export function newState(space: SearchSpace, task: TuneTask, settings: TuneSetti
 }
 
 // JSON has no Infinity: a failed or diverged trial's loss is written as null.
-const encode = (state: TuneState): string => JSON.stringify(state, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v));
+const encode = (state: TuneState): string =>
+  JSON.stringify(state, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v));
 
 export function saveState(run: Run, state: TuneState): void {
   writeFileAtomic(run.artifactDir(STATE_ARTIFACT), encode(state));
@@ -73,9 +74,12 @@ export function loadState(run: Run): TuneState {
   try {
     state = JSON.parse(fs.readFileSync(file, 'utf8')) as TuneState;
   } catch (e) {
-    throw new FormatError(`run ${run.runId} has no readable search state (${STATE_ARTIFACT}): is it a tune run? ${(e as Error).message}`, { cause: e });
+    throw new FormatError(`run ${run.runId} has no readable search state (${STATE_ARTIFACT}): is it a tune run? ${(e as Error).message}`, {
+      cause: e,
+    });
   }
-  if (state.version !== VERSION || !Array.isArray(state.trials)) throw new FormatError(`${file}: unsupported search state (version ${String(state.version)})`);
+  if (state.version !== VERSION || !Array.isArray(state.trials))
+    throw new FormatError(`${file}: unsupported search state (version ${String(state.version)})`);
   for (const t of state.trials) t.results = t.results.map((r) => (r === null ? Infinity : r));
   return state;
 }

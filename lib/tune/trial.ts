@@ -54,7 +54,10 @@ export interface SegmentResult {
 }
 
 /** The model configuration and dataset options of a trial. */
-export function trialSetup(task: TuneTask, params: TrialParams): { config: Partial<InformerConfig>; data: DatasetOptions; training: ReturnType<typeof splitParams>['training'] } {
+export function trialSetup(
+  task: TuneTask,
+  params: TrialParams,
+): { config: Partial<InformerConfig>; data: DatasetOptions; training: ReturnType<typeof splitParams>['training'] } {
   const { model, training } = splitParams({ ...task.fixed, ...params });
   const seqLen = (model.seqLen ?? task.data.seqLen) as number;
   const labelLen = (model.labelLen ?? task.data.labelLen) as number;
@@ -83,16 +86,26 @@ export function trialTrainer(task: TuneTask, params: TrialParams, datasets: Data
   const dataset = datasets.get(data);
   const model = new Informer(resolveConfig({ ...config, ...dataset.modelConfig() }));
   return new Trainer(model, dataset, {
-    epochs: task.maxEpochs, patience: task.patience, seed: task.seed, testEachEpoch: false,
-    learningRate: training.learningRate as number | undefined, batchSize: training.batchSize as number | undefined,
-    lradj: training.lradj as LrAdjust | undefined, weightDecay: training.weightDecay as number | undefined,
-    maxStepsPerEpoch: task.maxStepsPerEpoch, signal,
+    epochs: task.maxEpochs,
+    patience: task.patience,
+    seed: task.seed,
+    testEachEpoch: false,
+    learningRate: training.learningRate as number | undefined,
+    batchSize: training.batchSize as number | undefined,
+    lradj: training.lradj as LrAdjust | undefined,
+    weightDecay: training.weightDecay as number | undefined,
+    maxStepsPerEpoch: task.maxStepsPerEpoch,
+    signal,
   });
 }
 
 /** Runs one segment; the caller's store root and run id say where the epochs are logged. */
 export async function runSegment(
-  task: TuneTask, job: SegmentJob, datasets: DatasetCache, signal?: AbortSignal, onEpoch?: (e: EpochEvent) => void,
+  task: TuneTask,
+  job: SegmentJob,
+  datasets: DatasetCache,
+  signal?: AbortSignal,
+  onEpoch?: (e: EpochEvent) => void,
 ): Promise<SegmentResult> {
   const started = Date.now();
   const run = RunStore.open(job.storeRoot, { create: false }).getRun(job.runId);
@@ -109,8 +122,13 @@ export async function runSegment(
     if (!after.cancelled) saveCheckpoint(job.checkpointTo, trainer.model, after);
     const best = after.stopper.bestScore === undefined ? Infinity : -after.stopper.bestScore;
     return {
-      trial: job.trial, epoch: after.epoch, epochs: after.epochs.slice(before), bestValLoss: Number.isNaN(best) ? Infinity : best,
-      stopped: after.stopper.stop, cancelled: after.cancelled, seconds: (Date.now() - started) / 1000,
+      trial: job.trial,
+      epoch: after.epoch,
+      epochs: after.epochs.slice(before),
+      bestValLoss: Number.isNaN(best) ? Infinity : best,
+      stopped: after.stopper.stop,
+      cancelled: after.cancelled,
+      seconds: (Date.now() - started) / 1000,
     };
   } finally {
     trainer.model.dispose();

@@ -23,7 +23,16 @@ import { nextAshaJob, rungEpochs, type AshaJob } from './asha.js';
 import { loadCheckpoint } from './checkpoint.js';
 import { InlineRunner, ProcessPool, TrialFailure, type SegmentRunner } from './pool.js';
 import { trialLoss, trialRows, writeReport } from './report.js';
-import { parseSearchSpace, readSearchSpace, sampleTrial, splitParams, trainingRunParams, type SearchSpace, type SearchSpaceSpec, type TrialParams } from './space.js';
+import {
+  parseSearchSpace,
+  readSearchSpace,
+  sampleTrial,
+  splitParams,
+  trainingRunParams,
+  type SearchSpace,
+  type SearchSpaceSpec,
+  type TrialParams,
+} from './space.js';
 import { loadState, newState, saveState, type TrialRecord, type TuneState } from './state.js';
 import { DatasetCache, trialSetup, trialTrainer, type SegmentResult, type TuneTask } from './trial.js';
 
@@ -97,7 +106,18 @@ export type TuneEvent =
   | { type: 'start'; runId: string; resumed: boolean; rungs: number[]; parallel: number }
   | { type: 'trial'; trial: number; rung: number; epochs: number; params: TrialParams }
   | { type: 'epoch'; trial: number; epoch: number; valLoss: number }
-  | { type: 'rung'; trial: number; rung: number; epochs: number; valLoss: number; best: { trial: number; valLoss: number }; done: number; started: number; running: number; elapsed: number }
+  | {
+      type: 'rung';
+      trial: number;
+      rung: number;
+      epochs: number;
+      valLoss: number;
+      best: { trial: number; valLoss: number };
+      done: number;
+      started: number;
+      running: number;
+      elapsed: number;
+    }
   | { type: 'failed'; trial: number; error: string }
   | { type: 'stopping'; reason: 'time budget' | 'aborted' }
   | { type: 'finished'; elapsed: number };
@@ -136,7 +156,8 @@ export interface TuneResult {
 }
 
 function positiveInt(name: string, v: unknown, min = 1): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) throw new ConfigError(`tune: ${name} must be an integer >= ${min}, got ${String(v)}`);
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min)
+    throw new ConfigError(`tune: ${name} must be an integer >= ${min}, got ${String(v)}`);
   return v;
 }
 
@@ -148,11 +169,19 @@ function resolveSpace(space: TuneOptions['space']): SearchSpace {
 function taskOf(o: TuneOptions, fixed: TrialParams): TuneTask {
   return {
     data: {
-      features: o.features ?? 'M', target: o.target ?? 'OT', seqLen: o.seqLen ?? 96, labelLen: o.labelLen ?? 48,
-      predLen: o.predLen ?? 24, ...(o.freq !== undefined ? { freq: o.freq } : {}), ...(o.split !== undefined ? { split: o.split } : {}),
+      features: o.features ?? 'M',
+      target: o.target ?? 'OT',
+      seqLen: o.seqLen ?? 96,
+      labelLen: o.labelLen ?? 48,
+      predLen: o.predLen ?? 24,
+      ...(o.freq !== undefined ? { freq: o.freq } : {}),
+      ...(o.split !== undefined ? { split: o.split } : {}),
       ...(o.columns !== undefined ? { columns: o.columns } : {}),
     },
-    fixed, maxEpochs: o.maxEpochs ?? 9, patience: positiveInt('patience', o.patience ?? 3), seed: positiveInt('seed', o.seed ?? 0, 0),
+    fixed,
+    maxEpochs: o.maxEpochs ?? 9,
+    patience: positiveInt('patience', o.patience ?? 3),
+    seed: positiveInt('seed', o.seed ?? 0, 0),
     ...(o.maxStepsPerEpoch !== undefined ? { maxStepsPerEpoch: positiveInt('maxStepsPerEpoch', o.maxStepsPerEpoch) } : {}),
   };
 }
@@ -183,7 +212,8 @@ export async function tune(options: TuneOptions): Promise<TuneResult> {
     const task = taskOf(o, fixed);
     const eta = o.eta ?? 3;
     const rungs = rungEpochs(positiveInt('minEpochs', o.minEpochs ?? 1), positiveInt('maxEpochs', task.maxEpochs), eta);
-    if (o.timeBudget !== undefined && !(typeof o.timeBudget === 'number' && o.timeBudget > 0)) throw new ConfigError(`tune: timeBudget must be a number of seconds > 0, got ${String(o.timeBudget)}`);
+    if (o.timeBudget !== undefined && !(typeof o.timeBudget === 'number' && o.timeBudget > 0))
+      throw new ConfigError(`tune: timeBudget must be a number of seconds > 0, got ${String(o.timeBudget)}`);
     const maxTrials = o.maxTrials !== undefined ? positiveInt('maxTrials', o.maxTrials) : o.timeBudget === undefined ? 20 : null;
     const dataPath = typeof o.data === 'string' ? path.resolve(o.data) : null;
     table = typeof o.data === 'string' ? await readTable(o.data, { dateColumn: o.dateColumn }) : o.data;
@@ -191,12 +221,24 @@ export async function tune(options: TuneOptions): Promise<TuneResult> {
     // Validate the task and draw trial 0 now: a bad space or data fails before any run is created.
     const probe = new DatasetCache(table).get(trialSetup(task, {}).data);
     sampleTrial(space, task.seed, 0, { ...probe.modelConfig(), ...splitParams(fixed).model });
-    const experimentId = store.getOrCreateExperiment(o.experiment ?? (dataPath ? path.basename(dataPath).replace(/\.\w+$/, '') : 'Default')).experimentId;
+    const experimentId = store.getOrCreateExperiment(
+      o.experiment ?? (dataPath ? path.basename(dataPath).replace(/\.\w+$/, '') : 'Default'),
+    ).experimentId;
     run = store.createRun({ experimentId, runName: o.runName, tags: { 'informer.tune': 'asha' } });
     run.logParams({
-      'tune.space': JSON.stringify(space), 'tune.rungs': rungs.join(','), 'tune.eta': eta, 'tune.max_trials': maxTrials ?? 'none',
-      'tune.time_budget': o.timeBudget ?? 'none', 'tune.seed': task.seed, 'tune.patience': task.patience, 'tune.fixed': JSON.stringify(fixed),
-      features: task.data.features, target: task.data.target, seq_len: task.data.seqLen, label_len: task.data.labelLen, pred_len: task.data.predLen,
+      'tune.space': JSON.stringify(space),
+      'tune.rungs': rungs.join(','),
+      'tune.eta': eta,
+      'tune.max_trials': maxTrials ?? 'none',
+      'tune.time_budget': o.timeBudget ?? 'none',
+      'tune.seed': task.seed,
+      'tune.patience': task.patience,
+      'tune.fixed': JSON.stringify(fixed),
+      features: task.data.features,
+      target: task.data.target,
+      seq_len: task.data.seqLen,
+      label_len: task.data.labelLen,
+      pred_len: task.data.predLen,
       ...(dataPath ? { data: dataPath } : {}),
     });
     saveState(run, state);
@@ -224,7 +266,11 @@ export async function tune(options: TuneOptions): Promise<TuneResult> {
   };
   const store_ = run.store;
   const childRun = (t: TrialRecord) => store_.getRun(t.runId);
-  const bestSoFar = () => state.trials.reduce<{ trial: number; valLoss: number }>((b, t) => (trialLoss(t) < b.valLoss ? { trial: t.id, valLoss: trialLoss(t) } : b), { trial: -1, valLoss: Infinity });
+  const bestSoFar = () =>
+    state.trials.reduce<{ trial: number; valLoss: number }>(
+      (b, t) => (trialLoss(t) < b.valLoss ? { trial: t.id, valLoss: trialLoss(t) } : b),
+      { trial: -1, valLoss: Infinity },
+    );
 
   // A finished search removed its checkpoints (but the best trial's): its paused trials cannot move on.
   for (const t of state.trials) {
@@ -234,17 +280,39 @@ export async function tune(options: TuneOptions): Promise<TuneResult> {
     }
   }
   // Trials that were training when an earlier session stopped carry on first, from their last checkpoint.
-  const resumeQueue: AshaJob[] = state.trials.filter((t) => t.running !== null).map((t) => ({ kind: 'promote', trial: t.id, rung: t.running as number }));
+  const resumeQueue: AshaJob[] = state.trials
+    .filter((t) => t.running !== null)
+    .map((t) => ({ kind: 'promote', trial: t.id, rung: t.running as number }));
   const inFlight = new Map<number, Promise<void>>();
 
   const startTrial = (job: AshaJob): TrialRecord => {
     if (job.kind === 'new') {
       const id = state.trials.length;
       const params = sampleTrial(space, settings.seed, id, { ...base, ...splitParams(task.fixed).model });
-      const child = store_.createRun({ experimentId: run.experimentId, parentRunId: run.runId, runName: `trial-${id}`, tags: { 'tune.trial': id } });
+      const child = store_.createRun({
+        experimentId: run.experimentId,
+        parentRunId: run.runId,
+        runName: `trial-${id}`,
+        tags: { 'tune.trial': id },
+      });
       const { config, training } = trialSetup(task, params);
-      child.logParams({ ...toReferenceConfig({ ...base, ...config } as InformerConfig), ...trainingRunParams(training), trial: id, max_epochs: task.maxEpochs });
-      const t: TrialRecord = { id, runId: child.runId, params, results: [], running: 0, final: false, status: 'running', epochs: 0, history: [] };
+      child.logParams({
+        ...toReferenceConfig({ ...base, ...config } as InformerConfig),
+        ...trainingRunParams(training),
+        trial: id,
+        max_epochs: task.maxEpochs,
+      });
+      const t: TrialRecord = {
+        id,
+        runId: child.runId,
+        params,
+        results: [],
+        running: 0,
+        final: false,
+        status: 'running',
+        epochs: 0,
+        history: [],
+      };
       state.trials.push(t);
       return t;
     }
@@ -276,8 +344,16 @@ export async function tune(options: TuneOptions): Promise<TuneResult> {
     const done = state.trials.reduce((n, x) => n + x.results.length, 0);
     run.logMetric('best_val_loss', best.valLoss, done);
     emit({
-      type: 'rung', trial: t.id, rung, epochs: r.epoch, valLoss: r.bestValLoss, best, done, started: state.trials.length,
-      running: inFlight.size - 1, elapsed: elapsed(),
+      type: 'rung',
+      trial: t.id,
+      rung,
+      epochs: r.epoch,
+      valLoss: r.bestValLoss,
+      best,
+      done,
+      started: state.trials.length,
+      running: inFlight.size - 1,
+      elapsed: elapsed(),
     });
   };
 
@@ -300,9 +376,22 @@ export async function tune(options: TuneOptions): Promise<TuneResult> {
     save();
     emit({ type: 'trial', trial: t.id, rung, epochs: settings.rungs[rung] as number, params: t.params });
     const p = runner
-      .run({ trial: t.id, params: t.params, storeRoot: store_.root, runId: t.runId, untilEpoch: settings.rungs[rung] as number, resumeFrom: fs.existsSync(dir) ? dir : null, checkpointTo: dir },
-        (epoch, valLoss) => emit({ type: 'epoch', trial: t.id, epoch, valLoss }))
-      .then((r) => finishSegment(t, rung, r), (e) => failSegment(t, e))
+      .run(
+        {
+          trial: t.id,
+          params: t.params,
+          storeRoot: store_.root,
+          runId: t.runId,
+          untilEpoch: settings.rungs[rung] as number,
+          resumeFrom: fs.existsSync(dir) ? dir : null,
+          checkpointTo: dir,
+        },
+        (epoch, valLoss) => emit({ type: 'epoch', trial: t.id, epoch, valLoss }),
+      )
+      .then(
+        (r) => finishSegment(t, rung, r),
+        (e) => failSegment(t, e),
+      )
       .finally(() => {
         inFlight.delete(t.id);
         save();
@@ -336,11 +425,14 @@ export async function tune(options: TuneOptions): Promise<TuneResult> {
       if (inFlight.size === 0) break;
       const wait: Promise<unknown>[] = [...inFlight.values()];
       if (stop.reason === null && settings.timeBudget !== null) {
-        wait.push(new Promise((resolve) => {
-          timer = setTimeout(resolve, Math.max(0, (settings.timeBudget as number) - elapsed()) * 1000 + 10);
-        }));
+        wait.push(
+          new Promise((resolve) => {
+            timer = setTimeout(resolve, Math.max(0, (settings.timeBudget as number) - elapsed()) * 1000 + 10);
+          }),
+        );
       }
-      if (o.signal && stop.reason === null) wait.push(new Promise((resolve) => o.signal?.addEventListener('abort', resolve, { once: true })));
+      if (o.signal && stop.reason === null)
+        wait.push(new Promise((resolve) => o.signal?.addEventListener('abort', resolve, { once: true })));
       await Promise.race(wait);
       clearTimeout(timer);
     }
@@ -357,11 +449,28 @@ export async function tune(options: TuneOptions): Promise<TuneResult> {
 
   const artifacts = await writeReport(run, state.trials, space);
   const table_ = trialRows(state.trials, space);
-  const summaries: TrialSummary[] = state.trials.map((t) => ({ trial: t.id, runId: t.runId, params: t.params, valLoss: trialLoss(t), epochs: t.epochs, status: t.status }));
+  const summaries: TrialSummary[] = state.trials.map((t) => ({
+    trial: t.id,
+    runId: t.runId,
+    params: t.params,
+    valLoss: trialLoss(t),
+    epochs: t.epochs,
+    status: t.status,
+  }));
   const bestTrial = state.trials.filter((t) => Number.isFinite(trialLoss(t))).sort((a, b) => trialLoss(a) - trialLoss(b) || a.id - b.id)[0];
   const result: TuneResult = {
-    runId: run.runId, experimentId: run.experimentId, trials: summaries, table: table_, best: null, bestConfig: null, bestTraining: null,
-    test: null, modelUri: null, artifacts, seconds: (Date.now() - started) / 1000, interrupted,
+    runId: run.runId,
+    experimentId: run.experimentId,
+    trials: summaries,
+    table: table_,
+    best: null,
+    bestConfig: null,
+    bestTraining: null,
+    test: null,
+    modelUri: null,
+    artifacts,
+    seconds: (Date.now() - started) / 1000,
+    interrupted,
   };
   if (interrupted) {
     run.end('KILLED');
@@ -371,7 +480,9 @@ export async function tune(options: TuneOptions): Promise<TuneResult> {
     run.setTag('tune.error', 'no trial finished a rung');
     run.end('FAILED');
     const first = state.trials.find((t) => t.error !== undefined);
-    throw new ConfigError(`tune: no trial finished a rung${first ? `; trial ${first.id} failed with ${first.error}` : ' within the budget'}`);
+    throw new ConfigError(
+      `tune: no trial finished a rung${first ? `; trial ${first.id} failed with ${first.error}` : ' within the budget'}`,
+    );
   }
   await finishBest(run, state, bestTrial, table, o, result);
   // The best trial keeps its checkpoint: a resumed search that finds no better one logs it again from there.
@@ -401,7 +512,13 @@ async function finishBest(run: Run, state: TuneState, best: TrialRecord, table: 
     run.logMetrics({ ...m, best_val_loss: trialLoss(best) });
     run.setTags({ 'tune.best_trial': best.id, 'tune.best_run_id': best.runId, 'tune.trials': state.trials.length });
     const curve = run.artifactDir('plots/best_trial_loss_curve.svg');
-    writeSvgAtomic(curve, await lossCurveSvg(best.history.map((h) => ({ ...h, testLoss: null })), { title: `Best trial ${best.id}: loss per epoch` }));
+    writeSvgAtomic(
+      curve,
+      await lossCurveSvg(
+        best.history.map((h) => ({ ...h, testLoss: null })),
+        { title: `Best trial ${best.id}: loss per epoch` },
+      ),
+    );
     const forecast = run.artifactDir('plots/forecast.svg');
     writeSvgAtomic(forecast, await forecastPlot(trainer));
     result.artifacts.push(curve, forecast);
@@ -412,7 +529,11 @@ async function finishBest(run: Run, state: TuneState, best: TrialRecord, table: 
       result.modelUri = tags['tune.best_model_uri'];
     } else {
       const artifactPath = fs.existsSync(run.artifactDir('model')) ? `model_trial_${best.id}` : 'model';
-      result.model = logInformerModel(run, trainer.model, trainer.dataset, { registeredModelName: o.registeredModelName, onnx: o.onnx, artifactPath });
+      result.model = logInformerModel(run, trainer.model, trainer.dataset, {
+        registeredModelName: o.registeredModelName,
+        onnx: o.onnx,
+        artifactPath,
+      });
       result.modelUri = result.model.modelUri;
       run.setTags({ 'tune.best_model_trial': best.id, 'tune.best_model_uri': result.modelUri });
     }

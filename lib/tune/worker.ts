@@ -29,10 +29,12 @@ process.on('message', (msg: ToWorker) => {
   } else if (msg.type === 'run') {
     const job = msg.job;
     abort = new AbortController();
-    const onEpoch = (e: { epoch: number; valLoss: number }) => send({ type: 'epoch', trial: job.trial, epoch: e.epoch, valLoss: e.valLoss });
+    const onEpoch = (e: { epoch: number; valLoss: number }) =>
+      send({ type: 'epoch', trial: job.trial, epoch: e.epoch, valLoss: e.valLoss });
     runSegment(task as TuneTask, job, datasets as DatasetCache, abort.signal, onEpoch).then(
       (result) => send({ type: 'done', result }),
-      (e: unknown) => send({ type: 'error', trial: job.trial, name: (e as Error)?.name ?? 'Error', message: (e as Error)?.message ?? String(e) }),
+      (e: unknown) =>
+        send({ type: 'error', trial: job.trial, name: (e as Error)?.name ?? 'Error', message: (e as Error)?.message ?? String(e) }),
     );
   }
 });

@@ -48,17 +48,30 @@ bool ParseConfig(Napi::Env env, Napi::Value value, informer::ModelConfig* c) {
   // kConfigLimits), which Model::Create applies.
   int attn = 0, embed = 0, activation = 0, normalize = 0;
   constexpr int64_t kIntMin = -(int64_t{1} << 31), kIntMax = (int64_t{1} << 31) - 1;
-  struct IntField { const char* key; int* dst; int64_t lo, hi; };
+  struct IntField {
+    const char* key;
+    int* dst;
+    int64_t lo, hi;
+  };
   const IntField ints[] = {
-      {"seq_len", &c->seq_len, kIntMin, kIntMax},   {"label_len", &c->label_len, kIntMin, kIntMax},
-      {"pred_len", &c->pred_len, kIntMin, kIntMax}, {"enc_in", &c->enc_in, kIntMin, kIntMax},
-      {"dec_in", &c->dec_in, kIntMin, kIntMax},     {"c_out", &c->c_out, kIntMin, kIntMax},
-      {"d_model", &c->d_model, kIntMin, kIntMax},   {"n_heads", &c->n_heads, kIntMin, kIntMax},
-      {"e_layers", &c->e_layers, kIntMin, kIntMax}, {"d_layers", &c->d_layers, kIntMin, kIntMax},
-      {"d_ff", &c->d_ff, kIntMin, kIntMax},         {"factor", &c->factor, kIntMin, kIntMax},
-      {"padding", &c->padding, kIntMin, kIntMax},   {"n_mark", &c->n_mark, kIntMin, kIntMax},
-      {"attn", &attn, 0, 1},                        {"embed", &embed, 0, 2},
-      {"activation", &activation, 0, 1},            {"normalize", &normalize, 0, 2},
+      {"seq_len", &c->seq_len, kIntMin, kIntMax},
+      {"label_len", &c->label_len, kIntMin, kIntMax},
+      {"pred_len", &c->pred_len, kIntMin, kIntMax},
+      {"enc_in", &c->enc_in, kIntMin, kIntMax},
+      {"dec_in", &c->dec_in, kIntMin, kIntMax},
+      {"c_out", &c->c_out, kIntMin, kIntMax},
+      {"d_model", &c->d_model, kIntMin, kIntMax},
+      {"n_heads", &c->n_heads, kIntMin, kIntMax},
+      {"e_layers", &c->e_layers, kIntMin, kIntMax},
+      {"d_layers", &c->d_layers, kIntMin, kIntMax},
+      {"d_ff", &c->d_ff, kIntMin, kIntMax},
+      {"factor", &c->factor, kIntMin, kIntMax},
+      {"padding", &c->padding, kIntMin, kIntMax},
+      {"n_mark", &c->n_mark, kIntMin, kIntMax},
+      {"attn", &attn, 0, 1},
+      {"embed", &embed, 0, 2},
+      {"activation", &activation, 0, 1},
+      {"normalize", &normalize, 0, 2},
   };
   for (const IntField& f : ints) {
     int64_t v;

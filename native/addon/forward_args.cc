@@ -7,8 +7,8 @@
 
 namespace informer_addon {
 
-bool ParseForwardArgs(const Napi::CallbackInfo& info, const informer::Model& model, bool copy_inputs,
-                      ForwardArgs* out, size_t opts_index) {
+bool ParseForwardArgs(const Napi::CallbackInfo& info, const informer::Model& model, bool copy_inputs, ForwardArgs* out,
+                      size_t opts_index) {
   Napi::Env env = info.Env();
   const informer::ModelConfig& c = model.config();
   if (info.Length() < 2 || !info[0].IsObject() || !info[1].IsNumber()) {
@@ -37,8 +37,8 @@ bool ParseForwardArgs(const Napi::CallbackInfo& info, const informer::Model& mod
     Napi::Object opts = info[opts_index].As<Napi::Object>();
     out->train = opts.Get("train").ToBoolean().Value();
     out->capture = opts.Get("capture").ToBoolean().Value();
-    out->sampling = opts.Get("sampling").ToBoolean().Value() ? informer::Sampling::kRandom
-                                                             : informer::Sampling::kDeterministic;
+    out->sampling =
+        opts.Get("sampling").ToBoolean().Value() ? informer::Sampling::kRandom : informer::Sampling::kDeterministic;
     Napi::Value s = opts.Get("sampleIndices");
     if (!s.IsUndefined() && !s.IsNull()) {
       if (!s.IsArray()) {

@@ -40,8 +40,8 @@ bool ParseTarget(const Napi::CallbackInfo& info, size_t index, const informer::M
 bool ParseAdam(const Napi::CallbackInfo& info, size_t index, ForwardArgs* args);
 
 // Parses (inputs, batch, opts) for `model` (opts is argument `opts_index`). Returns false with a typed error thrown.
-bool ParseForwardArgs(const Napi::CallbackInfo& info, const informer::Model& model, bool copy_inputs,
-                      ForwardArgs* out, size_t opts_index = 2);
+bool ParseForwardArgs(const Napi::CallbackInfo& info, const informer::Model& model, bool copy_inputs, ForwardArgs* out,
+                      size_t opts_index = 2);
 
 // Runs the pass (the caller holds the model's lock). Fills output [B, pred_len, c_out] and, when
 // args.capture, the intermediate activations.

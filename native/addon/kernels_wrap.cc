@@ -46,7 +46,8 @@ Napi::Value Sgemm(const Napi::CallbackInfo& info) {
 // draws its key samples from a fixed generator (the benchmark measures the kernel, not the draw).
 Napi::Value Attention(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 10 || !info[0].IsString()) return ThrowShape(env, "attention(kind, B, H, L, d, q, k, v, out, masked)");
+  if (info.Length() < 10 || !info[0].IsString())
+    return ThrowShape(env, "attention(kind, B, H, L, d, q, k, v, out, masked)");
   const std::string kind = info[0].As<Napi::String>().Utf8Value();
   if (kind != "prob" && kind != "full") return ThrowConfig(env, "attention kind must be 'prob' or 'full'");
   int64_t B, H, L, d;
@@ -55,8 +56,8 @@ Napi::Value Attention(const Napi::CallbackInfo& info) {
     return env.Undefined();
   const size_t n = static_cast<size_t>(B * L * H * d);
   float *q, *k, *v, *out;
-  if (!GetFloat32(env, info[5], "q", n, &q) || !GetFloat32(env, info[6], "k", n, &k) || !GetFloat32(env, info[7], "v", n, &v) ||
-      !GetFloat32(env, info[8], "out", n, &out))
+  if (!GetFloat32(env, info[5], "q", n, &q) || !GetFloat32(env, info[6], "k", n, &k) ||
+      !GetFloat32(env, info[7], "v", n, &v) || !GetFloat32(env, info[8], "out", n, &out))
     return env.Undefined();
   const bool masked = info[9].ToBoolean();
   const informer::AttentionShape s{B, H, L, L, d};

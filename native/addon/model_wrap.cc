@@ -13,10 +13,14 @@ namespace {
 
 const char* KindName(informer::ParamKind k) {
   switch (k) {
-    case informer::ParamKind::kTrainable: return "trainable";
-    case informer::ParamKind::kFrozen: return "frozen";
-    case informer::ParamKind::kBuffer: return "buffer";
-    case informer::ParamKind::kIntBuffer: return "int_buffer";
+    case informer::ParamKind::kTrainable:
+      return "trainable";
+    case informer::ParamKind::kFrozen:
+      return "frozen";
+    case informer::ParamKind::kBuffer:
+      return "buffer";
+    case informer::ParamKind::kIntBuffer:
+      return "int_buffer";
   }
   return "unknown";
 }
@@ -95,7 +99,8 @@ std::shared_ptr<ForwardArgs> Own(ForwardArgs&& args, const informer::Model& mode
   auto a = std::make_shared<ForwardArgs>(std::move(args));
   a->sample_views.clear();
   const auto& draws = model.sample_draws();
-  for (size_t i = 0; i < a->samples.size(); ++i) a->sample_views.push_back({a->samples[i].data(), draws[i].Lq, draws[i].U});
+  for (size_t i = 0; i < a->samples.size(); ++i)
+    a->sample_views.push_back({a->samples[i].data(), draws[i].Lq, draws[i].U});
   for (int i = 0; i < 4; ++i)
     if (!a->owned[i].empty()) a->x[i] = a->owned[i].data();
   return a;
@@ -155,8 +160,7 @@ ModelWrap::ModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelWra
 }
 
 std::shared_ptr<ModelHandle> ModelWrap::Handle(Napi::Env env) {
-  if (!handle_) ThrowStatus(env, informer::Status(informer::StatusCode::kDisposed,
-                                                  "the model has been disposed"));
+  if (!handle_) ThrowStatus(env, informer::Status(informer::StatusCode::kDisposed, "the model has been disposed"));
   return handle_;
 }
 
@@ -431,7 +435,8 @@ Napi::Value ModelWrap::SetDevice(const Napi::CallbackInfo& info) {
   if (!h) return env.Undefined();
   if (info.Length() < 1 || !info[0].IsString()) return ThrowConfig(env, "setDevice expects 'cpu' or 'cuda'");
   const std::string name = info[0].As<Napi::String>().Utf8Value();
-  if (name != "cpu" && name != "cuda") return ThrowConfig(env, "unknown device '" + name + "' (expected 'cpu' or 'cuda')");
+  if (name != "cpu" && name != "cuda")
+    return ThrowConfig(env, "unknown device '" + name + "' (expected 'cpu' or 'cuda')");
   std::lock_guard<std::mutex> lock(h->mutex);
   const informer::Status st = h->model->SetDevice(name == "cuda" ? informer::Device::kCuda : informer::Device::kCpu);
   if (!st.ok()) return ThrowStatus(env, st);

@@ -43,15 +43,18 @@ Status ValidateConfig(const ModelConfig& c) {
                          std::to_string(c.n_heads));
   if (c.d_model % 2 != 0) return InvalidConfig("d_model must be even (sinusoid position table)");
   if (c.dec_len() > kMaxPositions)
-    return InvalidConfig("label_len + pred_len must be at most " + std::to_string(kMaxPositions) + " (position table size)");
+    return InvalidConfig("label_len + pred_len must be at most " + std::to_string(kMaxPositions) +
+                         " (position table size)");
   if (!(c.dropout >= 0.f && c.dropout < 1.f)) return InvalidConfig("dropout must be in [0, 1)");
   if (c.normalize != NormalizeKind::kNone) {
     if (c.dec_in != c.enc_in)
-      return InvalidConfig("normalize needs dec_in = enc_in (the decoder input is normalised with the encoder "
-                           "window's statistics)");
+      return InvalidConfig(
+          "normalize needs dec_in = enc_in (the decoder input is normalised with the encoder "
+          "window's statistics)");
     if (c.c_out > c.enc_in)
-      return InvalidConfig("normalize needs c_out <= enc_in (each output channel is de-normalised with an input "
-                           "channel's statistics)");
+      return InvalidConfig(
+          "normalize needs c_out <= enc_in (each output channel is de-normalised with an input "
+          "channel's statistics)");
   }
   if (c.embed != EmbedKind::kTimeF) {
     const int need = c.minute_embed ? 5 : 4;

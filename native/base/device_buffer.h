@@ -57,11 +57,15 @@ class DeviceBuffer {
   }
 
   template <typename T = float>
-  T* as() const { return static_cast<T*>(ptr_); }
+  T* as() const {
+    return static_cast<T*>(ptr_);
+  }
   void* get() const { return ptr_; }
   size_t bytes() const { return bytes_; }
   template <typename T = float>
-  size_t count() const { return bytes_ / sizeof(T); }
+  size_t count() const {
+    return bytes_ / sizeof(T);
+  }
 
  private:
   void Forget() { allocator_ = nullptr, ptr_ = nullptr, bytes_ = 0; }

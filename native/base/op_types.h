@@ -9,7 +9,7 @@ enum class Activation : int { kNone = 0, kRelu = 1, kGelu = 2 };
 
 //   C[M,N] = act(alpha * op(A) * op(B) + beta * C + bias[N]) + residual[M,N]
 struct GemmEpilogue {
-  const float* bias = nullptr;      // [N], added to every row
+  const float* bias = nullptr;  // [N], added to every row
   Activation act = Activation::kNone;
   const float* residual = nullptr;  // [M, ldr], added after the activation
   int64_t ldr = 0;

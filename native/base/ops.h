@@ -35,8 +35,7 @@ class Ops : public DeviceAllocator {
   virtual void Zero(float* p, size_t n) = 0;
   virtual void Copy(float* dst, const float* src, size_t n) = 0;
   // rows x cols floats between pitched (leading dimension in floats) regions.
-  virtual void CopyRows(float* dst, int64_t dst_ld, const float* src, int64_t src_ld, int64_t cols,
-                        int64_t rows) = 0;
+  virtual void CopyRows(float* dst, int64_t dst_ld, const float* src, int64_t src_ld, int64_t cols, int64_t rows) = 0;
   // The first error the device reported since the last call (Ok on the CPU).
   virtual Status Check(const char* where) = 0;
 
@@ -64,8 +63,8 @@ class Ops : public DeviceAllocator {
   virtual void LinearBackward(int64_t rows, int64_t in, int64_t out, const float* x, const float* w, const float* dy,
                               float* dx, bool accumulate_dx, float* dw, float* db) = 0;
   virtual void CircularIm2Col3(int64_t B, int64_t L, int64_t C, const float* x, float* cols) = 0;
-  virtual void CircularConv3Forward(int64_t B, int64_t L, int64_t C_in, int64_t C_out, const float* x,
-                                    const float* w, const float* b, float* cols, float* out) = 0;
+  virtual void CircularConv3Forward(int64_t B, int64_t L, int64_t C_in, int64_t C_out, const float* x, const float* w,
+                                    const float* b, float* cols, float* out) = 0;
   virtual void CircularConv3Backward(int64_t B, int64_t L, int64_t C_in, int64_t C_out, const float* cols,
                                      const float* w, const float* dy, float* d_cols, float* dx, float* dw,
                                      float* db) = 0;
@@ -109,9 +108,8 @@ class Ops : public DeviceAllocator {
   // ---- instance normalisation of the windows (RevIN / last value; cpu/instance_norm.h) ----
   virtual void WindowStatsForward(WindowStatsKind kind, int64_t B, int64_t L, int64_t C, const float* x, float* center,
                                   float* scale) = 0;
-  virtual void InstanceNormForward(int64_t B, int64_t L, int64_t L_norm, int64_t C, const float* x,
-                                   const float* center, const float* scale, const float* weight, const float* bias,
-                                   float* out) = 0;
+  virtual void InstanceNormForward(int64_t B, int64_t L, int64_t L_norm, int64_t C, const float* x, const float* center,
+                                   const float* scale, const float* weight, const float* bias, float* out) = 0;
   virtual void InstanceNormBackward(int64_t B, int64_t L, int64_t L_norm, int64_t C, const float* x,
                                     const float* center, const float* scale, const float* dy, float* d_weight,
                                     float* d_bias) = 0;
@@ -135,8 +133,8 @@ std::unique_ptr<Ops> MakeCpuOps(Arena* arena);
 // Backends other than the CPU register themselves at start-up (the addon calls
 // informer::cuda::RegisterBackend() when it was built with CUDA), so the core never links CUDA.
 struct BackendProvider {
-  int (*device_count)() = nullptr;            // usable devices now (0: none)
-  std::string (*describe)() = nullptr;        // the device, or why there is none
+  int (*device_count)() = nullptr;      // usable devices now (0: none)
+  std::string (*describe)() = nullptr;  // the device, or why there is none
   std::unique_ptr<Ops> (*make)(Arena* arena) = nullptr;
 };
 void RegisterBackend(Device d, const BackendProvider& provider);

@@ -53,7 +53,8 @@ class Rng {
       return spare_;
     }
     double u1;
-    do u1 = UniformDouble(); while (u1 <= 0.0);
+    do u1 = UniformDouble();
+    while (u1 <= 0.0);
     const double u2 = UniformDouble();
     const double r = std::sqrt(-2.0 * std::log(u1));
     spare_ = r * std::sin(6.283185307179586 * u2);

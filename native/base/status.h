@@ -8,13 +8,13 @@ namespace informer {
 
 enum class StatusCode : int {
   kOk = 0,
-  kInvalidConfig = 1,   // bad hyper-parameters (d_model % n_heads, unknown embed, ...)
-  kShapeMismatch = 2,   // a tensor has the wrong shape or length
-  kInvalidValue = 3,    // NaN / Inf, or an index out of range
-  kStateDict = 4,       // missing / extra / misshaped parameter
+  kInvalidConfig = 1,  // bad hyper-parameters (d_model % n_heads, unknown embed, ...)
+  kShapeMismatch = 2,  // a tensor has the wrong shape or length
+  kInvalidValue = 3,   // NaN / Inf, or an index out of range
+  kStateDict = 4,      // missing / extra / misshaped parameter
   kOutOfMemory = 5,
   kInternal = 6,
-  kDisposed = 7,        // a call on a model after dispose() (raised by the addon)
+  kDisposed = 7,  // a call on a model after dispose() (raised by the addon)
 };
 
 class Status {
@@ -36,10 +36,10 @@ inline Status ShapeMismatch(std::string m) { return Status(StatusCode::kShapeMis
 inline Status InvalidValue(std::string m) { return Status(StatusCode::kInvalidValue, std::move(m)); }
 inline Status StateDictError(std::string m) { return Status(StatusCode::kStateDict, std::move(m)); }
 
-#define INFORMER_RETURN_IF_ERROR(expr)          \
-  do {                                          \
-    ::informer::Status _st = (expr);            \
-    if (!_st.ok()) return _st;                  \
+#define INFORMER_RETURN_IF_ERROR(expr) \
+  do {                                 \
+    ::informer::Status _st = (expr);   \
+    if (!_st.ok()) return _st;         \
   } while (0)
 
 }  // namespace informer

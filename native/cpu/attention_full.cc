@@ -62,9 +62,9 @@ void ApplyDropMask(const float* p, const uint8_t* mask, int64_t n, float inv_kee
 
 }  // namespace
 
-void FullAttentionForward(const AttentionShape& s, const float* q, const float* k, const float* v,
-                          HeadLayout in_q, HeadLayout in_kv, float* out, HeadLayout out_layout,
-                          bool causal, float scale, float dropout, Rng* rng, float* probs, uint8_t* drop_mask) {
+void FullAttentionForward(const AttentionShape& s, const float* q, const float* k, const float* v, HeadLayout in_q,
+                          HeadLayout in_kv, float* out, HeadLayout out_layout, bool causal, float scale, float dropout,
+                          Rng* rng, float* probs, uint8_t* drop_mask) {
   const int64_t BH = s.B * s.H, LL = s.Lq * s.Lk;
   ThreadPool& pool = ThreadPool::global();
 
@@ -132,17 +132,16 @@ void FullAttentionForward(const AttentionShape& s, const float* q, const float* 
         sgemm(false, true, rows, keys, s.d, scale, hp.q + r0 * in_q.row, in_q.row, hp.k, in_kv.row, 0.f, p, keys);
         if (causal) MaskCausal(p, rows, r0, keys);
         SoftmaxRows(p, rows, keys);
-        sgemm(false, false, rows, s.d, keys, 1.f, p, keys, hp.v, in_kv.row, 0.f, out + hp.out_offset + r0 * out_layout.row,
-              out_layout.row);
+        sgemm(false, false, rows, s.d, keys, 1.f, p, keys, hp.v, in_kv.row, 0.f,
+              out + hp.out_offset + r0 * out_layout.row, out_layout.row);
       }
     }
   });
 }
 
-void FullAttentionBackward(const AttentionShape& s, const float* q, const float* k, const float* v,
-                           HeadLayout in_q, HeadLayout in_kv, const float* d_out, HeadLayout out_layout, float scale,
-                           float dropout, const float* probs, const uint8_t* drop_mask, float* dq, float* dk,
-                           float* dv) {
+void FullAttentionBackward(const AttentionShape& s, const float* q, const float* k, const float* v, HeadLayout in_q,
+                           HeadLayout in_kv, const float* d_out, HeadLayout out_layout, float scale, float dropout,
+                           const float* probs, const uint8_t* drop_mask, float* dq, float* dk, float* dv) {
   const int64_t BH = s.B * s.H, LL = s.Lq * s.Lk;
   const bool drop = dropout > 0.f && drop_mask;
   const float inv_keep = 1.f / (1.f - dropout);
@@ -156,9 +155,8 @@ void FullAttentionBackward(const AttentionShape& s, const float* q, const float*
       const float* go = d_out + b * out_layout.batch + h * out_layout.head;
       const float* p = probs + bh * LL;
       if (SmallHeadSupported(s.d, s.Lk)) {
-        SmallHeadAttentionBackward(s.Lq, s.Lk, q + qo, in_q.row, nullptr, k + ko, v + ko, in_kv.row, go,
-                                   out_layout.row, p, scale, dq + qo, dk + ko, dv + ko,
-                                   drop ? drop_mask + bh * LL : nullptr, inv_keep);
+        SmallHeadAttentionBackward(s.Lq, s.Lk, q + qo, in_q.row, nullptr, k + ko, v + ko, in_kv.row, go, out_layout.row,
+                                   p, scale, dq + qo, dk + ko, dv + ko, drop ? drop_mask + bh * LL : nullptr, inv_keep);
         continue;
       }
       const float* attn = p;

@@ -65,9 +65,9 @@ void LazyContext(const AttentionShape& s, const float* v, int64_t kv_row, float*
 }
 
 // One (b, h) head. q/k/v/out point at the head's first element.
-void ProbHead(const AttentionShape& s, const float* q, int64_t q_row, const float* k, const float* v,
-              int64_t kv_row, float* out, int64_t out_row, bool masked, float scale, const int32_t* sample,
-              int64_t U, int64_t u, int32_t* top, float* probs, Scratch* sc) {
+void ProbHead(const AttentionShape& s, const float* q, int64_t q_row, const float* k, const float* v, int64_t kv_row,
+              float* out, int64_t out_row, bool masked, float scale, const int32_t* sample, int64_t U, int64_t u,
+              int32_t* top, float* probs, Scratch* sc) {
   const int64_t Lk = s.Lk, d = s.d;
   // With u == Lq every query is selected (short sequences): no measure, no lazy rows.
   sc->order.resize(s.Lq);
@@ -108,10 +108,9 @@ void ProbHead(const AttentionShape& s, const float* q, int64_t q_row, const floa
 
 }  // namespace
 
-void ProbAttentionForward(const AttentionShape& s, const float* q, const float* k, const float* v,
-                          HeadLayout in_q, HeadLayout in_kv, float* out, HeadLayout out_layout,
-                          bool masked, float scale, const int32_t* sample, int64_t U, int64_t u,
-                          int32_t* top_out, float* probs) {
+void ProbAttentionForward(const AttentionShape& s, const float* q, const float* k, const float* v, HeadLayout in_q,
+                          HeadLayout in_kv, float* out, HeadLayout out_layout, bool masked, float scale,
+                          const int32_t* sample, int64_t U, int64_t u, int32_t* top_out, float* probs) {
   const int64_t BH = s.B * s.H;
   const int64_t flops = s.Lq * U * s.d * 2 + u * s.Lk * s.d * 4;
   const int64_t grain = flops >= (1 << 16) ? 1 : BH;
@@ -183,10 +182,9 @@ void ProbHeadBackward(const AttentionShape& s, const float* q, int64_t q_row, co
 
 }  // namespace
 
-void ProbAttentionBackward(const AttentionShape& s, const float* q, const float* k, const float* v,
-                           HeadLayout in_q, HeadLayout in_kv, const float* d_out, HeadLayout out_layout, bool masked,
-                           float scale, int64_t u, const int32_t* top, const float* probs, float* dq, float* dk,
-                           float* dv) {
+void ProbAttentionBackward(const AttentionShape& s, const float* q, const float* k, const float* v, HeadLayout in_q,
+                           HeadLayout in_kv, const float* d_out, HeadLayout out_layout, bool masked, float scale,
+                           int64_t u, const int32_t* top, const float* probs, float* dq, float* dk, float* dv) {
   const int64_t BH = s.B * s.H;
   const int64_t flops = u * s.Lk * s.d * 8;
   const int64_t grain = flops >= (1 << 16) ? 1 : BH;

@@ -24,8 +24,8 @@ int64_t FirstMarkOutOfRange(int64_t N, int64_t n_mark, const float* marks, int c
   return -1;
 }
 
-int64_t TemporalLookupAdd(int64_t N, int64_t n_mark, const float* marks, int column, const float* table,
-                          int64_t rows, int64_t D, float* out) {
+int64_t TemporalLookupAdd(int64_t N, int64_t n_mark, const float* marks, int column, const float* table, int64_t rows,
+                          int64_t D, float* out) {
   const int64_t bad = FirstMarkOutOfRange(N, n_mark, marks, column, rows);
   if (bad >= 0) return bad;
   for (int64_t n = 0; n < N; ++n) {

@@ -17,8 +17,8 @@ void FillSinusoidTable(int64_t rows, int64_t D, float* table);
 // or -1 when every index is valid.
 int64_t FirstMarkOutOfRange(int64_t N, int64_t n_mark, const float* marks, int column, int64_t rows);
 
-int64_t TemporalLookupAdd(int64_t N, int64_t n_mark, const float* marks, int column, const float* table,
-                          int64_t rows, int64_t D, float* out);
+int64_t TemporalLookupAdd(int64_t N, int64_t n_mark, const float* marks, int column, const float* table, int64_t rows,
+                          int64_t D, float* out);
 
 // Backward of TemporalLookupAdd for a trainable ('learned') table: dtable[int(marks[n, column])] += dy[n].
 void TemporalLookupBackward(int64_t N, int64_t n_mark, const float* marks, int column, const float* dy, int64_t D,

@@ -93,7 +93,7 @@ struct Problem {
 
 // ---- portable kernels -------------------------------------------------------------------------
 
-constexpr int kMR = 6;   // portable register tile
+constexpr int kMR = 6;  // portable register tile
 constexpr int kNR = 16;
 
 void portable_activation(Activation act, float* x, int64_t n) {
@@ -136,8 +136,8 @@ V4 load4(const float* p) {
   return v;
 }
 
-void portable_micro_kernel(int64_t kc, const float* a, int64_t a_rs, int64_t a_cs, const float* b,
-                           int64_t b_rs, float* c, int64_t ldc, const TileArgs& t) {
+void portable_micro_kernel(int64_t kc, const float* a, int64_t a_rs, int64_t a_cs, const float* b, int64_t b_rs,
+                           float* c, int64_t ldc, const TileArgs& t) {
   float acc[kMR][kNR];
   for (int h = 0; h < kNR; h += 8) {
     V4 acc_lo[kMR] = {}, acc_hi[kMR] = {};
@@ -160,8 +160,8 @@ void portable_micro_kernel(int64_t kc, const float* a, int64_t a_rs, int64_t a_c
   portable_store_tile(acc, c, ldc, t);
 }
 #else
-void portable_micro_kernel(int64_t kc, const float* a, int64_t a_rs, int64_t a_cs, const float* b,
-                           int64_t b_rs, float* c, int64_t ldc, const TileArgs& t) {
+void portable_micro_kernel(int64_t kc, const float* a, int64_t a_rs, int64_t a_cs, const float* b, int64_t b_rs,
+                           float* c, int64_t ldc, const TileArgs& t) {
   float acc[kMR][kNR] = {};
   for (int64_t k = 0; k < kc; ++k) {
     const float* bk = b + k * b_rs;
@@ -185,16 +185,16 @@ void portable_pack_b_trans(int64_t kc, int nr, const float* b, int64_t ldb, floa
   }
 }
 
-const CpuKernels kPortableKernels = {"portable", portable_micro_kernel, portable_pack_b_trans,
-                                     portable_activation, kMR, kNR, /*mc=*/144, /*kc=*/256, /*nc=*/4096};
+const CpuKernels kPortableKernels = {
+    "portable", portable_micro_kernel, portable_pack_b_trans, portable_activation, kMR, kNR, /*mc=*/144, /*kc=*/256,
+    /*nc=*/4096};
 
 // ---- packing ----------------------------------------------------------------------------------
 
 // Packs op(A)[i0:i0+mc, k0:k0+kc] into ceil(mc / R) panels of kc x R (k-major), zero-padded, for the
 // tile height R = MR, or R = mr_rt when MR is 0; a known MR lets the row loops unroll.
 template <int MR>
-void pack_a_tile(const Problem& p, int mr_rt, int64_t i0, int64_t mc, int64_t k0, int64_t kc,
-                 float* dst) {
+void pack_a_tile(const Problem& p, int mr_rt, int64_t i0, int64_t mc, int64_t k0, int64_t kc, float* dst) {
   const int R = MR > 0 ? MR : mr_rt;
   for (int64_t ir = 0; ir < mc; ir += R) {
     const int mr = static_cast<int>(std::min<int64_t>(R, mc - ir));
@@ -221,18 +221,19 @@ void pack_a_tile(const Problem& p, int mr_rt, int64_t i0, int64_t mc, int64_t k0
   }
 }
 
-void pack_a(const Problem& p, const CpuKernels& kern, int64_t i0, int64_t mc, int64_t k0, int64_t kc,
-            float* dst) {
+void pack_a(const Problem& p, const CpuKernels& kern, int64_t i0, int64_t mc, int64_t k0, int64_t kc, float* dst) {
   switch (kern.mr) {
-    case 6: return pack_a_tile<6>(p, 6, i0, mc, k0, kc, dst);
-    case 12: return pack_a_tile<12>(p, 12, i0, mc, k0, kc, dst);
-    default: return pack_a_tile<0>(p, kern.mr, i0, mc, k0, kc, dst);
+    case 6:
+      return pack_a_tile<6>(p, 6, i0, mc, k0, kc, dst);
+    case 12:
+      return pack_a_tile<12>(p, 12, i0, mc, k0, kc, dst);
+    default:
+      return pack_a_tile<0>(p, kern.mr, i0, mc, k0, kc, dst);
   }
 }
 
 // Packs op(B)[k0:k0+kc, j0:j0+nc] into ceil(nc / NR) panels of kc x NR (NR = kern.nr), zero-padded.
-void pack_b(const Problem& p, const CpuKernels& kern, int64_t k0, int64_t kc, int64_t j0, int64_t nc,
-            float* dst) {
+void pack_b(const Problem& p, const CpuKernels& kern, int64_t k0, int64_t kc, int64_t j0, int64_t nc, float* dst) {
   const int NR = kern.nr;
   for (int64_t jr = 0; jr < nc; jr += NR) {
     const int nr = static_cast<int>(std::min<int64_t>(NR, nc - jr));
@@ -260,8 +261,8 @@ void pack_b(const Problem& p, const CpuKernels& kern, int64_t k0, int64_t kc, in
 // One mr x nr tile of C. Partial tiles go through a full-size staging tile, so the micro-kernel only
 // ever sees whole tiles; a and b must then still hold kern.mr rows / kern.nr columns (packed,
 // zero-padded).
-void run_tile(const CpuKernels& kern, int64_t kc, const float* a, int64_t a_rs, int64_t a_cs,
-              const float* b, int64_t b_rs, float* c, int64_t ldc, int mr, int nr, const TileArgs& t) {
+void run_tile(const CpuKernels& kern, int64_t kc, const float* a, int64_t a_rs, int64_t a_cs, const float* b,
+              int64_t b_rs, float* c, int64_t ldc, int mr, int nr, const TileArgs& t) {
   const int MR = kern.mr, NR = kern.nr;
   if (mr == MR && nr == NR) {
     kern.micro_kernel(kc, a, a_rs, a_cs, b, b_rs, c, ldc, t);
@@ -386,8 +387,7 @@ bool residual_overlaps_c(const Problem& p) {
 }
 
 // Blocked, packed GEMM of the C block [m0, m1) x [n0, n1) on the calling thread.
-void gemm_blocked(const Problem& problem, const CpuKernels& kern, int64_t m0, int64_t m1, int64_t n0,
-                  int64_t n1) {
+void gemm_blocked(const Problem& problem, const CpuKernels& kern, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
   Workspace& ws = workspace();
   const int64_t K = problem.K;
   const int MR = kern.mr, NR = kern.nr;
@@ -496,9 +496,9 @@ const CpuKernels* portable_kernels() { return &kPortableKernels; }
 
 using namespace gemm_internal;
 
-void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
-           int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc,
-           const GemmEpilogue& epilogue, ThreadPool* pool) {
+void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+           const float* B, int64_t ldb, float beta, float* C, int64_t ldc, const GemmEpilogue& epilogue,
+           ThreadPool* pool) {
   if (M <= 0 || N <= 0) return;
   const Problem p{trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, epilogue};
   const CpuKernels& kern = active_kernels();

@@ -17,8 +17,8 @@ namespace informer {
 class ThreadPool;
 
 // pool == nullptr runs single-threaded. Small problems run single-threaded regardless.
-void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
-           int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc,
+void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+           const float* B, int64_t ldb, float beta, float* C, int64_t ldc,
            const GemmEpilogue& epilogue = GemmEpilogue(), ThreadPool* pool = nullptr);
 
 // Name of the micro-kernel chosen for this CPU: "avx2-fma" or "portable".

@@ -58,8 +58,8 @@ struct Avx2 {
 };
 
 // Epilogue of one 16-wide tile row held in (v0, v1); see TileArgs.
-INFORMER_SIMD_INLINE void store_row(__m256 v0, __m256 v1, float* c, const __m256 bias0,
-                                    const __m256 bias1, const float* res, const TileArgs& t) {
+INFORMER_SIMD_INLINE void store_row(__m256 v0, __m256 v1, float* c, const __m256 bias0, const __m256 bias1,
+                                    const float* res, const TileArgs& t) {
   store_vec<Avx2>(v0, c, bias0, res, t);
   store_vec<Avx2>(v1, c + 8, bias1, res ? res + 8 : nullptr, t);
 }
@@ -73,6 +73,8 @@ INFORMER_SIMD_INLINE void store_row(__m256 v0, __m256 v1, float* c, const __m256
 
 // kPacked: a is a packed panel (a_rs = 1, a_cs = kMR) and b a packed panel (b_rs = kNR); the
 // constant strides let the K loop run on two pointer increments.
+// The FMA rows are laid out as the 6x16 register tile they fill.
+// clang-format off
 template <bool kPacked>
 INFORMER_AVX2 void kernel_6x16(int64_t kc, const float* a, int64_t a_rs, int64_t a_cs, const float* b,
                                int64_t b_rs, float* c, int64_t ldc, const TileArgs& args) {
@@ -141,10 +143,11 @@ INFORMER_AVX2 void kernel_6x16(int64_t kc, const float* a, int64_t a_rs, int64_t
   store_row(c40, c41, c + 4 * ldc, bias0, bias1, r ? r + 4 * ldr : nullptr, t);
   store_row(c50, c51, c + 5 * ldc, bias0, bias1, r ? r + 5 * ldr : nullptr, t);
 }
+// clang-format on
 #undef INFORMER_FMA_ROW
 
-INFORMER_AVX2 void micro_kernel(int64_t kc, const float* a, int64_t a_rs, int64_t a_cs, const float* b,
-                                int64_t b_rs, float* c, int64_t ldc, const TileArgs& t) {
+INFORMER_AVX2 void micro_kernel(int64_t kc, const float* a, int64_t a_rs, int64_t a_cs, const float* b, int64_t b_rs,
+                                float* c, int64_t ldc, const TileArgs& t) {
   if (a_rs == 1 && a_cs == kMR && b_rs == kNR) {
     kernel_6x16<true>(kc, a, 1, kMR, b, kNR, c, ldc, t);
   } else {
@@ -161,7 +164,7 @@ INFORMER_AVX2 void activation(Activation act, float* x, int64_t n) { activation_
 // Blocking for 32 KiB L1d / 512 KiB L2 per core (fine with larger caches): a kc x kNR op(B) panel is
 // 16 KiB, an mc x kc op(A) block 144 KiB, a kc x nc op(B) slice 4 MiB.
 const CpuKernels kAvx2Kernels = {"avx2-fma", micro_kernel, pack_b_trans, activation, kMR, kNR,
-                                 /*mc=*/144, /*kc=*/256, /*nc=*/4096};
+                                 /*mc=*/144, /*kc=*/256,   /*nc=*/4096};
 
 }  // namespace
 

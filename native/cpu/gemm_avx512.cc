@@ -70,9 +70,8 @@ struct Avx512 {
 // constant strides let the K loop run on two pointer increments. The accumulator arrays are indexed
 // only by fully unrolled loops, so they live in registers.
 template <bool kPacked>
-INFORMER_AVX512 void kernel_12x32(int64_t kc, const float* a, int64_t a_rs, int64_t a_cs,
-                                  const float* b, int64_t b_rs, float* c, int64_t ldc,
-                                  const TileArgs& args) {
+INFORMER_AVX512 void kernel_12x32(int64_t kc, const float* a, int64_t a_rs, int64_t a_cs, const float* b, int64_t b_rs,
+                                  float* c, int64_t ldc, const TileArgs& args) {
   const TileArgs t = args;  // a local copy: stores to c cannot alias it, so fields stay in registers
   INFORMER_UNROLL
   for (int i = 0; i < kMR; ++i) {
@@ -120,9 +119,8 @@ INFORMER_AVX512 void kernel_12x32(int64_t kc, const float* a, int64_t a_rs, int6
   }
 }
 
-INFORMER_AVX512 void micro_kernel(int64_t kc, const float* a, int64_t a_rs, int64_t a_cs,
-                                  const float* b, int64_t b_rs, float* c, int64_t ldc,
-                                  const TileArgs& t) {
+INFORMER_AVX512 void micro_kernel(int64_t kc, const float* a, int64_t a_rs, int64_t a_cs, const float* b, int64_t b_rs,
+                                  float* c, int64_t ldc, const TileArgs& t) {
   if (a_rs == 1 && a_cs == kMR && b_rs == kNR) {
     kernel_12x32<true>(kc, a, 1, kMR, b, kNR, c, ldc, t);
   } else {
@@ -134,15 +132,13 @@ INFORMER_AVX512 void pack_b_trans(int64_t kc, int nr, const float* b, int64_t ld
   pack_b_trans_panel<kNR>(kc, nr, b, ldb, dst);
 }
 
-INFORMER_AVX512 void activation(Activation act, float* x, int64_t n) {
-  activation_array<Avx512>(act, x, n);
-}
+INFORMER_AVX512 void activation(Activation act, float* x, int64_t n) { activation_array<Avx512>(act, x, n); }
 
 // Blocking for 48 KiB L1d / 2 MiB L2 per core (Ice Lake / Sapphire Rapids servers): a kc x kNR op(B)
 // panel is 32 KiB, an mc x kc op(A) block 216 KiB, a kc x nc op(B) slice 4 MiB. Measured on such a
 // machine: kc 128 to 384 and mc 112 to 448 were all within noise of this.
-const CpuKernels kAvx512Kernels = {"avx512", micro_kernel, pack_b_trans, activation, kMR, kNR,
-                                   /*mc=*/216, /*kc=*/256, /*nc=*/4096};
+const CpuKernels kAvx512Kernels = {"avx512",   micro_kernel, pack_b_trans, activation, kMR, kNR,
+                                   /*mc=*/216, /*kc=*/256,   /*nc=*/4096};
 
 }  // namespace
 

@@ -29,8 +29,7 @@ struct X86Features {
 // AVX-512.
 X86Features detect_x86() {
   X86Features f;
-#if (defined(__x86_64__) || defined(_M_X64)) && \
-    (defined(__GNUC__) || defined(__clang__) || defined(_MSC_VER))
+#if (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__) || defined(_MSC_VER))
   unsigned r1[4] = {0, 0, 0, 0}, r7[4] = {0, 0, 0, 0};
 #if defined(_MSC_VER) && !defined(__clang__)
   int r[4];
@@ -83,8 +82,7 @@ const CpuKernels* kernels_named(const char* name) {
 const CpuKernels* choose_kernels() {
   if (const char* env = std::getenv("INFORMER_GEMM_KERNEL"); env && *env) {
     if (const CpuKernels* k = kernels_named(env)) return k;
-    std::fprintf(stderr, "informer: INFORMER_GEMM_KERNEL=%s is not available here; choosing automatically\n",
-                 env);
+    std::fprintf(stderr, "informer: INFORMER_GEMM_KERNEL=%s is not available here; choosing automatically\n", env);
   }
   for (const char* name : {"avx512", "avx2", "portable"}) {
     if (const CpuKernels* k = kernels_named(name)) return k;

@@ -33,8 +33,8 @@ struct TileArgs {
 //   a: op(A) rows, element (i, k) at a[i * a_rs + k * a_cs]; packed panels use a_rs = 1, a_cs = mr
 //   b: op(B) rows, row k is the nr contiguous floats at b + k * b_rs; packed panels use b_rs = nr
 //   c: [mr, ldc]
-using MicroKernelFn = void (*)(int64_t kc, const float* a, int64_t a_rs, int64_t a_cs, const float* b,
-                               int64_t b_rs, float* c, int64_t ldc, const TileArgs& t);
+using MicroKernelFn = void (*)(int64_t kc, const float* a, int64_t a_rs, int64_t a_cs, const float* b, int64_t b_rs,
+                               float* c, int64_t ldc, const TileArgs& t);
 
 // Packs op(B)[0:kc, 0:nr_used] for trans_b (B stored N x K, row stride ldb, starting at the panel's
 // first column and k) into one kc x nr panel, zero-filling columns nr_used..nr-1.

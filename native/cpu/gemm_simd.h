@@ -113,8 +113,8 @@ INFORMER_SIMD_INLINE void activation_array(Activation act, float* x, int64_t n) 
 
 // Writes the 8x8 block whose rows r0..r7 are 8 consecutive k of 8 consecutive columns as 8 rows of
 // a packed panel: dst[k * ld + col]. AVX2 registers, which every kernel ISA here has.
-INFORMER_SIMD_INLINE void transpose8_store(__m256 r0, __m256 r1, __m256 r2, __m256 r3, __m256 r4,
-                                           __m256 r5, __m256 r6, __m256 r7, float* dst, int ld) {
+INFORMER_SIMD_INLINE void transpose8_store(__m256 r0, __m256 r1, __m256 r2, __m256 r3, __m256 r4, __m256 r5, __m256 r6,
+                                           __m256 r7, float* dst, int ld) {
   const __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
   const __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
   const __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
@@ -135,8 +135,7 @@ INFORMER_SIMD_INLINE void transpose8_store(__m256 r0, __m256 r1, __m256 r2, __m2
 
 // Transposing op(B) packer for an NR-wide panel (see PackBTransFn). b: [nr_used, ldb]; dst: [kc, NR].
 template <int NR>
-INFORMER_SIMD_INLINE void pack_b_trans_panel(int64_t kc, int nr_used, const float* b, int64_t ldb,
-                                             float* dst) {
+INFORMER_SIMD_INLINE void pack_b_trans_panel(int64_t kc, int nr_used, const float* b, int64_t ldb, float* dst) {
   if (nr_used < NR) {
     for (int64_t k = 0; k < kc; ++k) {
       int j = 0;
@@ -150,9 +149,8 @@ INFORMER_SIMD_INLINE void pack_b_trans_panel(int64_t kc, int nr_used, const floa
     for (int h = 0; h < NR; h += 8) {
       const float* s = b + h * ldb + k;
       transpose8_store(_mm256_loadu_ps(s), _mm256_loadu_ps(s + ldb), _mm256_loadu_ps(s + 2 * ldb),
-                       _mm256_loadu_ps(s + 3 * ldb), _mm256_loadu_ps(s + 4 * ldb),
-                       _mm256_loadu_ps(s + 5 * ldb), _mm256_loadu_ps(s + 6 * ldb),
-                       _mm256_loadu_ps(s + 7 * ldb), dst + k * NR + h, NR);
+                       _mm256_loadu_ps(s + 3 * ldb), _mm256_loadu_ps(s + 4 * ldb), _mm256_loadu_ps(s + 5 * ldb),
+                       _mm256_loadu_ps(s + 6 * ldb), _mm256_loadu_ps(s + 7 * ldb), dst + k * NR + h, NR);
     }
   }
   for (; k < kc; ++k) {

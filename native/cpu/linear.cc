@@ -26,7 +26,8 @@ void LinearBackward(int64_t rows, int64_t in, int64_t out, const float* x, const
   ThreadPool* pool = &ThreadPool::global();
   if (dw) sgemm(true, false, out, in, rows, 1.f, dy, out, x, in, 1.f, dw, in, GemmEpilogue(), pool);
   if (db) AddColumnSums(rows, out, dy, db);
-  if (dx) sgemm(false, false, rows, in, out, 1.f, dy, out, w, in, accumulate_dx ? 1.f : 0.f, dx, in, GemmEpilogue(), pool);
+  if (dx)
+    sgemm(false, false, rows, in, out, 1.f, dy, out, w, in, accumulate_dx ? 1.f : 0.f, dx, in, GemmEpilogue(), pool);
 }
 
 }  // namespace informer

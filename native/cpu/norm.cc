@@ -27,9 +27,9 @@ void LayerNormForward(int64_t rows, int64_t D, const float* x, const float* gamm
   ThreadPool::global().parallel_for(rows, 64, run);
 }
 
-void BatchNormForward(int64_t N, int64_t C, const float* x, const float* gamma, const float* beta,
-                      float* running_mean, float* running_var, int64_t* num_batches_tracked, bool train,
-                      float* out, float* mean, float* rstd) {
+void BatchNormForward(int64_t N, int64_t C, const float* x, const float* gamma, const float* beta, float* running_mean,
+                      float* running_var, int64_t* num_batches_tracked, bool train, float* out, float* mean,
+                      float* rstd) {
   thread_local std::vector<double> sum, sq;
   thread_local std::vector<float> mu, rs;
   sum.assign(C, 0.0);
@@ -126,8 +126,8 @@ void BatchNormBackward(int64_t N, int64_t C, const float* x, const float* gamma,
   for (int64_t n = 0; n < N; ++n)
     for (int64_t c = 0; c < C; ++c) {
       const double xhat = (x[n * C + c] - mean[c]) * rstd[c];
-      dx[n * C + c] += static_cast<float>(gamma[c] * rstd[c] *
-                                          (dy[n * C + c] - inv_n * sum_g[c] - xhat * inv_n * sum_gx[c]));
+      dx[n * C + c] +=
+          static_cast<float>(gamma[c] * rstd[c] * (dy[n * C + c] - inv_n * sum_g[c] - xhat * inv_n * sum_gx[c]));
     }
 }
 

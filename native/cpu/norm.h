@@ -19,9 +19,9 @@ void LayerNormBackward(int64_t rows, int64_t D, const float* x, const float* gam
 // statistics (biased variance) and updates the running stats with momentum 0.1 and the unbiased
 // variance, incrementing num_batches_tracked; eval mode uses the running stats.
 // mean/rstd [C] (optional) receive the statistics used. out may alias x.
-void BatchNormForward(int64_t N, int64_t C, const float* x, const float* gamma, const float* beta,
-                      float* running_mean, float* running_var, int64_t* num_batches_tracked, bool train,
-                      float* out, float* mean, float* rstd);
+void BatchNormForward(int64_t N, int64_t C, const float* x, const float* gamma, const float* beta, float* running_mean,
+                      float* running_var, int64_t* num_batches_tracked, bool train, float* out, float* mean,
+                      float* rstd);
 
 // BatchNorm backward from the statistics the forward used: in train mode they are functions of
 // the batch (full backward); in eval mode the running stats are constants (an affine map).

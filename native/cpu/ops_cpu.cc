@@ -67,8 +67,7 @@ class CpuOps final : public Ops {
   void MaxPool3s2Forward(int64_t B, int64_t L, int64_t C, const float* x, float* out, int32_t* argmax) override {
     informer::MaxPool3s2Forward(B, L, C, x, out, argmax);
   }
-  void MaxPool3s2Backward(int64_t B, int64_t L, int64_t C, const int32_t* argmax, const float* dy,
-                          float* dx) override {
+  void MaxPool3s2Backward(int64_t B, int64_t L, int64_t C, const int32_t* argmax, const float* dy, float* dx) override {
     informer::MaxPool3s2Backward(B, L, C, argmax, dy, dx);
   }
 
@@ -110,9 +109,8 @@ class CpuOps final : public Ops {
     informer::BatchNormForward(N, C, x, gamma, beta, running_mean, running_var, num_batches_tracked, train, out, mean,
                                rstd);
   }
-  void BatchNormBackward(int64_t N, int64_t C, const float* x, const float* gamma, const float* mean,
-                         const float* rstd, bool train, const float* dy, float* dx, float* dgamma,
-                         float* dbeta) override {
+  void BatchNormBackward(int64_t N, int64_t C, const float* x, const float* gamma, const float* mean, const float* rstd,
+                         bool train, const float* dy, float* dx, float* dgamma, float* dbeta) override {
     informer::BatchNormBackward(N, C, x, gamma, mean, rstd, train, dy, dx, dgamma, dbeta);
   }
 

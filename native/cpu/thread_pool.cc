@@ -184,7 +184,7 @@ struct ThreadPool::Impl {
   std::condition_variable work_cv;  // workers: a new loop or stop
   std::condition_variable idle_cv;  // owner: the last joined worker left
   std::atomic<bool> stop{false};
-  bool open = false;                  // guarded by mu: the current loop still admits workers
+  bool open = false;                    // guarded by mu: the current loop still admits workers
   std::atomic<uint64_t> generation{0};  // bumped (under mu) when a loop is published
   std::atomic<int> joined{0};           // workers inside the current loop
 
@@ -218,15 +218,11 @@ struct ThreadPool::Impl {
     uint64_t seen = 0;
     for (;;) {
       spin_until(
-          [&] {
-            return generation.load(std::memory_order_acquire) != seen ||
-                   stop.load(std::memory_order_relaxed);
-          },
+          [&] { return generation.load(std::memory_order_acquire) != seen || stop.load(std::memory_order_relaxed); },
           kWorkerSpin);
       std::unique_lock<std::mutex> lock(mu);
       work_cv.wait(lock, [&] {
-        return stop.load(std::memory_order_relaxed) ||
-               generation.load(std::memory_order_relaxed) != seen;
+        return stop.load(std::memory_order_relaxed) || generation.load(std::memory_order_relaxed) != seen;
       });
       if (stop.load(std::memory_order_relaxed)) return;
       seen = generation.load(std::memory_order_relaxed);
@@ -269,14 +265,12 @@ ThreadPool::~ThreadPool() {
 
 int ThreadPool::size() const { return impl_->n_threads; }
 
-void ThreadPool::parallel_for(int64_t n, int64_t grain,
-                              const std::function<void(int64_t, int64_t)>& fn) {
+void ThreadPool::parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
   if (n <= 0) return;
   grain = std::max<int64_t>(grain, 1);
   Impl& p = *impl_;
   const int64_t chunks = std::min(n / grain, static_cast<int64_t>(p.n_threads) * kChunksPerThread);
-  if (chunks <= 1 || p.n_threads <= 1 || tls_in_pool > 0 ||
-      p.busy.exchange(true, std::memory_order_acquire)) {
+  if (chunks <= 1 || p.n_threads <= 1 || tls_in_pool > 0 || p.busy.exchange(true, std::memory_order_acquire)) {
     fn(0, n);
     return;
   }

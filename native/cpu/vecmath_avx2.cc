@@ -97,7 +97,8 @@ void SoftmaxRowAvx2(float* x, int64_t n) {
   const __m256 ninf = _mm256_set1_ps(-INFINITY);
   __m256 vmax = ninf;
   for (int64_t j = 0; j < full; j += 8) vmax = _mm256_max_ps(vmax, _mm256_loadu_ps(x + j));
-  if (r) vmax = _mm256_max_ps(vmax, _mm256_blendv_ps(ninf, _mm256_maskload_ps(x + full, tail), _mm256_castsi256_ps(tail)));
+  if (r)
+    vmax = _mm256_max_ps(vmax, _mm256_blendv_ps(ninf, _mm256_maskload_ps(x + full, tail), _mm256_castsi256_ps(tail)));
   const __m256 shift = _mm256_set1_ps(HorizontalMax(vmax));
   __m256 acc = _mm256_setzero_ps();
   for (int64_t j = 0; j < full; j += 8) {
@@ -159,7 +160,8 @@ void SmallHeadAttention8Avx2(int64_t rows, int64_t Lk, const float* q, int64_t q
       const __m256 vinv = _mm256_set1_ps(inv);
       float* pr = probs + r * Lk;
       const int64_t full = Lk / 8;
-      for (int64_t c = 0; c < full; ++c) _mm256_storeu_ps(pr + c * 8, _mm256_mul_ps(_mm256_load_ps(scores + c * 8), vinv));
+      for (int64_t c = 0; c < full; ++c)
+        _mm256_storeu_ps(pr + c * 8, _mm256_mul_ps(_mm256_load_ps(scores + c * 8), vinv));
       for (int64_t j = full * 8; j < Lk; ++j) pr[j] = scores[j] * inv;
     }
     float out_scale = inv;
@@ -167,11 +169,13 @@ void SmallHeadAttention8Avx2(int64_t rows, int64_t Lk, const float* q, int64_t q
       const uint8_t* kr = keep + r * Lk;
       const __m256 ones = _mm256_set1_ps(1.f);
       for (int64_t c = 0; c * 8 < keys; ++c)
-        _mm256_store_ps(scores + c * 8, _mm256_mul_ps(_mm256_load_ps(scores + c * 8), KeepFactor8(kr + c * 8, Lk - c * 8, ones)));
+        _mm256_store_ps(scores + c * 8,
+                        _mm256_mul_ps(_mm256_load_ps(scores + c * 8), KeepFactor8(kr + c * 8, Lk - c * 8, ones)));
       out_scale *= inv_keep;
     }
     __m256 o = _mm256_setzero_ps();
-    for (int64_t j = 0; j < keys; ++j) o = _mm256_fmadd_ps(_mm256_set1_ps(scores[j]), _mm256_loadu_ps(v + j * kv_row), o);
+    for (int64_t j = 0; j < keys; ++j)
+      o = _mm256_fmadd_ps(_mm256_set1_ps(scores[j]), _mm256_loadu_ps(v + j * kv_row), o);
     const int64_t dst = positions ? positions[r] : r;
     _mm256_storeu_ps(out + dst * out_row, _mm256_mul_ps(o, _mm256_set1_ps(out_scale)));
   }
@@ -179,8 +183,8 @@ void SmallHeadAttention8Avx2(int64_t rows, int64_t Lk, const float* q, int64_t q
 
 void SmallHeadAttentionBackward8Avx2(int64_t rows, int64_t Lk, const float* q, int64_t q_row, const int32_t* q_index,
                                      const float* k, const float* v, int64_t kv_row, const float* d_out,
-                                     int64_t out_row, const float* probs, float scale, float* dq, float* dk,
-                                     float* dv, const uint8_t* keep, float inv_keep) {
+                                     int64_t out_row, const float* probs, float scale, float* dq, float* dk, float* dv,
+                                     const uint8_t* keep, float inv_keep) {
   const int64_t nv = (Lk + 7) / 8;
   alignas(32) float vt[8][256];
   alignas(32) float ds[256];
@@ -211,7 +215,7 @@ void SmallHeadAttentionBackward8Avx2(int64_t rows, int64_t Lk, const float* q, i
     __m256 dq_acc = _mm256_setzero_ps();
     for (int64_t j = 0; j < Lk; ++j) {
       const float pj = p[j];
-      const float dsj = pj * (ds[j] - dsum) * scale;  // softmax backward, times the score scale
+      const float dsj = pj * (ds[j] - dsum) * scale;             // softmax backward, times the score scale
       const float aj = kr ? (kr[j] ? pj * inv_keep : 0.f) : pj;  // the probability dropout passed on
       float* dvj = dv + j * kv_row;
       _mm256_storeu_ps(dvj, _mm256_fmadd_ps(_mm256_set1_ps(aj), gr, _mm256_loadu_ps(dvj)));
@@ -236,7 +240,8 @@ void GeluBackwardAvx2(int64_t n, const float* pre, const float* dy, float* dx) {
     const __m256 z = _mm256_mul_ps(x, inv_sqrt2);
     const __m256 az = _mm256_andnot_ps(sign_bit, z);
     const __m256 e = Exp8(_mm256_sub_ps(_mm256_setzero_ps(), _mm256_mul_ps(az, az)));  // exp(-x^2 / 2)
-    const __m256 t = _mm256_div_ps(_mm256_set1_ps(1.0f), _mm256_fmadd_ps(az, _mm256_set1_ps(0.3275911f), _mm256_set1_ps(1.0f)));
+    const __m256 t =
+        _mm256_div_ps(_mm256_set1_ps(1.0f), _mm256_fmadd_ps(az, _mm256_set1_ps(0.3275911f), _mm256_set1_ps(1.0f)));
     __m256 poly = _mm256_set1_ps(1.061405429f);
     poly = _mm256_fmadd_ps(poly, t, _mm256_set1_ps(-1.453152027f));
     poly = _mm256_fmadd_ps(poly, t, _mm256_set1_ps(1.421413741f));

@@ -29,8 +29,8 @@ void FullAttentionForward(Stream stream, const AttentionShape& s, const float* q
 int64_t FullAttentionBackwardWorkspaceFloats(const AttentionShape& s);
 void FullAttentionBackward(Stream stream, const AttentionShape& s, const float* q, const float* k, const float* v,
                            HeadLayout in_q, HeadLayout in_kv, const float* d_out, HeadLayout out_layout, float scale,
-                           float dropout, const float* probs, const uint8_t* drop_mask, float* dq, float* dk,
-                           float* dv, float* workspace);
+                           float dropout, const float* probs, const uint8_t* drop_mask, float* dq, float* dk, float* dv,
+                           float* workspace);
 
 // ProbSparse attention (REFERENCE.md 3c); sample [Lq, U] device indices in [0, Lk) shared by every
 // batch element and head. top_out [B, H, u] and probs [B, H, u, Lk] are optional outputs for the

@@ -30,8 +30,8 @@
 namespace informer::cuda {
 namespace {
 
-constexpr int kKeyTile = 32;      // keys per step = lanes of a warp
-constexpr int kRowsPerWarp = 4;   // rows each warp carries (one float4 of weights per key)
+constexpr int kKeyTile = 32;     // keys per step = lanes of a warp
+constexpr int kRowsPerWarp = 4;  // rows each warp carries (one float4 of weights per key)
 constexpr int kMaxWarps = 8;
 // Head-width columns of a dot product held in shared memory at once, and at most 32*4 output
 // columns per block: wider heads chunk both, which keeps every kernel under Turing's 64 KiB and
@@ -45,13 +45,13 @@ constexpr int kMinBlocks = 3;
 constexpr int kTargetBlocks = 264;  // ~2 blocks per H100 SM before we shrink blocks for more of them
 
 struct Geometry {
-  int warps;        // warps per block
-  int row_tiles;    // row tiles per (batch, head)
-  int nc;           // accumulator columns per lane (template parameter NC)
-  int col_chunks;   // output column chunks (gridDim.z), 32*NC columns each
-  int scp;          // dot-product chunk width, padded to 4
-  int dd;           // lanes per column group: power of two >= d (d <= 32), else 32
-  int vst;          // row stride of a [32][columns] tile in shared memory
+  int warps;       // warps per block
+  int row_tiles;   // row tiles per (batch, head)
+  int nc;          // accumulator columns per lane (template parameter NC)
+  int col_chunks;  // output column chunks (gridDim.z), 32*NC columns each
+  int scp;         // dot-product chunk width, padded to 4
+  int dd;          // lanes per column group: power of two >= d (d <= 32), else 32
+  int vst;         // row stride of a [32][columns] tile in shared memory
 };
 
 int NcFor(int64_t d) { return d <= 32 ? 1 : d <= 64 ? 2 : kMaxColumnsPerLane; }
@@ -81,11 +81,10 @@ struct ColumnMap {
 };
 __device__ __forceinline__ ColumnMap LaneColumns(int lane, int dd) { return {lane / dd, 32 / dd, lane % dd}; }
 
-
 // dst[r * ld + c] = src[(row0 + r) * stride + col0 + c] for rows < row_end and c < width, zero in
 // the padding, for r < nrows and c < ld (block-cooperative, coalesced along c).
-__device__ void LoadRows(float* dst, int nrows, int ld, const float* src, int64_t stride, int64_t row0,
-                         int64_t row_end, int col0, int width) {
+__device__ void LoadRows(float* dst, int nrows, int ld, const float* src, int64_t stride, int64_t row0, int64_t row_end,
+                         int col0, int width) {
   for (int idx = threadIdx.x; idx < nrows * ld; idx += blockDim.x) {
     const int r = idx / ld, c = idx % ld;
     const int64_t row = row0 + r;
@@ -112,7 +111,7 @@ __device__ void TileDots(float (&s)[kRowsPerWarp], const float* x, int64_t x_row
                          bool x_resident, const float* y, int64_t y_row, int64_t j0, int64_t j_end, int d, int scp,
                          float* xs, float* kt) {
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, BQ = (blockDim.x / 32) * kRowsPerWarp;
-  #pragma unroll
+#pragma unroll
   for (int r = 0; r < kRowsPerWarp; ++r) s[r] = 0.f;
   for (int c0 = 0; c0 < d; c0 += scp) {
     const int width = min(scp, d - c0);
@@ -124,7 +123,7 @@ __device__ void TileDots(float (&s)[kRowsPerWarp], const float* x, int64_t x_row
     for (int c = 0; c < scp; c += 4) {
       const float k0 = kt[c * kKtStride + lane], k1 = kt[(c + 1) * kKtStride + lane];
       const float k2 = kt[(c + 2) * kKtStride + lane], k3 = kt[(c + 3) * kKtStride + lane];
-      #pragma unroll
+#pragma unroll
       for (int r = 0; r < kRowsPerWarp; ++r) {
         const float4 xv = xr[r * (scp / 4) + c / 4];
         s[r] = fmaf(xv.x, k0, fmaf(xv.y, k1, fmaf(xv.z, k2, fmaf(xv.w, k3, s[r]))));
@@ -140,7 +139,7 @@ __device__ __forceinline__ void AccumulateTile(float (&acc)[kRowsPerWarp][NC], c
   for (int j = m.g; j < n; j += m.G) {
     const float4 wj = w[j * w_stride];
     const float* xj = X + j * vst + m.c;
-    #pragma unroll
+#pragma unroll
     for (int t = 0; t < NC; ++t) {
       const float xv = xj[32 * t];
       acc[0][t] = fmaf(wj.x, xv, acc[0][t]);
@@ -155,16 +154,16 @@ __device__ __forceinline__ void AccumulateTile(float (&acc)[kRowsPerWarp][NC], c
 template <int NC>
 __device__ __forceinline__ void ReduceGroups(float (&acc)[kRowsPerWarp][NC], int dd) {
   for (int o = dd; o < 32; o <<= 1)
-    #pragma unroll
+#pragma unroll
     for (int r = 0; r < kRowsPerWarp; ++r)
-      #pragma unroll
+#pragma unroll
       for (int t = 0; t < NC; ++t) acc[r][t] += __shfl_xor_sync(kFullMask, acc[r][t], o);
 }
 
 struct ForwardParams {
   const float *q, *k, *v;
   float* out;
-  float* probs;       // optional [B, H, Lq, Lk]
+  float* probs;        // optional [B, H, Lq, Lk]
   uint8_t* drop_mask;  // with probs when dropping
   HeadLayout in_q, in_kv, out_layout;
   int H, Lq, Lk, d;
@@ -199,10 +198,10 @@ __global__ void __launch_bounds__(kMaxWarps * 32, kMinBlocks) FullAttentionForwa
 
   const ColumnMap cm = LaneColumns(lane, geo.dd);
   float m[kRowsPerWarp], l[kRowsPerWarp], acc[kRowsPerWarp][NC];
-  #pragma unroll
+#pragma unroll
   for (int r = 0; r < kRowsPerWarp; ++r) {
     m[r] = -INFINITY, l[r] = 0.f;
-    #pragma unroll
+#pragma unroll
     for (int t = 0; t < NC; ++t) acc[r][t] = 0.f;
   }
   // Causal rows never look past their own index: the block stops at its last row.
@@ -214,7 +213,7 @@ __global__ void __launch_bounds__(kMaxWarps * 32, kMinBlocks) FullAttentionForwa
     TileDots(s, qh, p.in_q.row, q0, p.Lq, q_resident, kh, p.in_kv.row, j0, k_end, p.d, geo.scp, qs, kt);
     const int j = j0 + lane;
     float w[kRowsPerWarp];
-    #pragma unroll
+#pragma unroll
     for (int r = 0; r < kRowsPerWarp; ++r) {
       const int i = q0 + warp * kRowsPerWarp + r;
       const bool valid = j < k_end && !(p.causal && j > i);
@@ -227,7 +226,7 @@ __global__ void __launch_bounds__(kMaxWarps * 32, kMinBlocks) FullAttentionForwa
       }
       m[r] = mn;
       l[r] = l[r] * alpha + e;  // per-lane partial sum, reduced once at the end
-      #pragma unroll
+#pragma unroll
       for (int t = 0; t < NC; ++t) acc[r][t] *= alpha;
       if (valid && i < p.Lq) {
         const int64_t idx = (row_base + i) * p.Lk + j;
@@ -242,7 +241,7 @@ __global__ void __launch_bounds__(kMaxWarps * 32, kMinBlocks) FullAttentionForwa
   }
 
   ReduceGroups<NC>(acc, geo.dd);
-  #pragma unroll
+#pragma unroll
   for (int r = 0; r < kRowsPerWarp; ++r) {
     const int i = q0 + warp * kRowsPerWarp + r;
     const float sum = WarpSum(l[r]);
@@ -250,7 +249,7 @@ __global__ void __launch_bounds__(kMaxWarps * 32, kMinBlocks) FullAttentionForwa
     const float inv_l = sum > 0.f ? 1.f / sum : 0.f;
     if (cm.g == 0) {
       float* o = p.out + b * p.out_layout.batch + h * p.out_layout.head + i * p.out_layout.row + col0;
-      #pragma unroll
+#pragma unroll
       for (int t = 0; t < NC; ++t)
         if (cm.c + 32 * t < cols) o[cm.c + 32 * t] = acc[r][t] * (inv_l * p.inv_keep);
     }
@@ -299,7 +298,7 @@ __global__ void __launch_bounds__(kMaxWarps * 32, 2) FullAttentionScoreGradKerne
     TileDots(s, goh, p.out_layout.row, q0, p.Lq, g_resident, vh, p.in_kv.row, j0, p.Lk, p.d, geo.scp, gs, vt);
     const int j = j0 + lane;
     if (j >= p.Lk) continue;
-    #pragma unroll
+#pragma unroll
     for (int r = 0; r < kRowsPerWarp; ++r) {
       const int i = q0 + warp * kRowsPerWarp + r;
       if (i >= p.Lq) continue;
@@ -309,7 +308,7 @@ __global__ void __launch_bounds__(kMaxWarps * 32, 2) FullAttentionScoreGradKerne
       p.ds[idx] = dp;
     }
   }
-  #pragma unroll
+#pragma unroll
   for (int r = 0; r < kRowsPerWarp; ++r) {
     const int i = q0 + warp * kRowsPerWarp + r;
     const float D = WarpSum(dsum[r]);
@@ -344,7 +343,7 @@ __global__ void __launch_bounds__(kMaxWarps * 32, kMinBlocks) FullAttentionQuery
     LoadRows(ks, kKeyTile, geo.vst, kh, p.in_kv.row, j0, p.Lk, col0, cols);
     const int j = j0 + lane;
     float w[kRowsPerWarp];
-    #pragma unroll
+#pragma unroll
     for (int r = 0; r < kRowsPerWarp; ++r) {
       const int i = q0 + warp * kRowsPerWarp + r;
       w[r] = i < p.Lq && j < p.Lk ? p.ds[(row_base + i) * p.Lk + j] : 0.f;
@@ -355,12 +354,12 @@ __global__ void __launch_bounds__(kMaxWarps * 32, kMinBlocks) FullAttentionQuery
   }
   ReduceGroups<NC>(acc, geo.dd);
   if (cm.g != 0) return;
-  #pragma unroll
+#pragma unroll
   for (int r = 0; r < kRowsPerWarp; ++r) {
     const int i = q0 + warp * kRowsPerWarp + r;
     if (i >= p.Lq) continue;
     float* g = p.dq + b * p.in_q.batch + h * p.in_q.head + i * p.in_q.row + col0;
-    #pragma unroll
+#pragma unroll
     for (int t = 0; t < NC; ++t)
       if (cm.c + 32 * t < cols) g[cm.c + 32 * t] += acc[r][t];
   }
@@ -381,10 +380,10 @@ __global__ void __launch_bounds__(kMaxWarps * 32, kMinBlocks) FullAttentionKeyVa
   const float* qh = p.q + b * p.in_q.batch + h * p.in_q.head;
   const float* goh = p.d_out + b * p.out_layout.batch + h * p.out_layout.head;
   const int64_t row_base = bh * p.Lq;
-  float* gs = smem;                       // dOut tile [32][vst]
-  float* qs = gs + kKeyTile * geo.vst;    // Q tile [32][vst]
-  float* as = qs + kKeyTile * geo.vst;    // A slice [32][wst]
-  float* ss = as + kKeyTile * wst;        // dS slice [32][wst]
+  float* gs = smem;                     // dOut tile [32][vst]
+  float* qs = gs + kKeyTile * geo.vst;  // Q tile [32][vst]
+  float* as = qs + kKeyTile * geo.vst;  // A slice [32][wst]
+  float* ss = as + kKeyTile * wst;      // dS slice [32][wst]
 
   const ColumnMap cm = LaneColumns(lane, geo.dd);
   float acc_v[kRowsPerWarp][NC] = {}, acc_k[kRowsPerWarp][NC] = {};
@@ -415,12 +414,12 @@ __global__ void __launch_bounds__(kMaxWarps * 32, kMinBlocks) FullAttentionKeyVa
   ReduceGroups<NC>(acc_v, geo.dd);
   ReduceGroups<NC>(acc_k, geo.dd);
   if (cm.g != 0) return;
-  #pragma unroll
+#pragma unroll
   for (int r = 0; r < kRowsPerWarp; ++r) {
     const int j = k0 + warp * kRowsPerWarp + r;
     if (j >= p.Lk) continue;
     const int64_t off = b * p.in_kv.batch + h * p.in_kv.head + j * p.in_kv.row + col0;
-    #pragma unroll
+#pragma unroll
     for (int t = 0; t < NC; ++t) {
       if (cm.c + 32 * t >= cols) continue;
       p.dv[off + cm.c + 32 * t] += acc_v[r][t];
@@ -439,8 +438,7 @@ template <int NC>
 void LaunchForward(Stream stream, const ForwardParams& p, int64_t BH) {
   const Geometry& g = p.geo;
   const int BQ = g.warps * kRowsPerWarp;
-  const size_t smem =
-      sizeof(float) * (BQ * g.scp + g.scp * kKtStride + kKeyTile * g.vst + g.warps * kKeyTile * 4);
+  const size_t smem = sizeof(float) * (BQ * g.scp + g.scp * kKtStride + kKeyTile * g.vst + g.warps * kKeyTile * 4);
   AllowSharedMemory(FullAttentionForwardKernel<NC>, smem);
   Launch(FullAttentionForwardKernel<NC>, dim3(static_cast<unsigned>(BH * g.row_tiles), 1, g.col_chunks),
          dim3(g.warps * 32), smem, stream, p);
@@ -452,8 +450,8 @@ void LaunchGradients(Stream stream, BackwardParams p, int64_t BH) {
   const int BQ = qg.warps * kRowsPerWarp;
   const size_t score_smem = sizeof(float) * (BQ * qg.scp + qg.scp * kKtStride);
   AllowSharedMemory(FullAttentionScoreGradKernel, score_smem);
-  Launch(FullAttentionScoreGradKernel, dim3(static_cast<unsigned>(BH * qg.row_tiles)), dim3(qg.warps * 32),
-         score_smem, stream, p);
+  Launch(FullAttentionScoreGradKernel, dim3(static_cast<unsigned>(BH * qg.row_tiles)), dim3(qg.warps * 32), score_smem,
+         stream, p);
 
   const size_t dq_smem = sizeof(float) * (kKeyTile * qg.vst + qg.warps * kKeyTile * 4);
   AllowSharedMemory(FullAttentionQueryGradKernel<NC>, dq_smem);
@@ -491,9 +489,15 @@ void FullAttentionForward(Stream stream, const AttentionShape& s, const float* q
   p.scale = scale, p.dropout = dropout, p.inv_keep = p.drop ? 1.f / (1.f - dropout) : 1.f;
   p.seed = rng.seed, p.offset = rng.offset;
   switch (p.geo.nc) {
-    case 1: LaunchForward<1>(stream, p, BH); break;
-    case 2: LaunchForward<2>(stream, p, BH); break;
-    default: LaunchForward<kMaxColumnsPerLane>(stream, p, BH); break;
+    case 1:
+      LaunchForward<1>(stream, p, BH);
+      break;
+    case 2:
+      LaunchForward<2>(stream, p, BH);
+      break;
+    default:
+      LaunchForward<kMaxColumnsPerLane>(stream, p, BH);
+      break;
   }
 }
 
@@ -501,8 +505,8 @@ int64_t FullAttentionBackwardWorkspaceFloats(const AttentionShape& s) { return s
 
 void FullAttentionBackward(Stream stream, const AttentionShape& s, const float* q, const float* k, const float* v,
                            HeadLayout in_q, HeadLayout in_kv, const float* d_out, HeadLayout out_layout, float scale,
-                           float dropout, const float* probs, const uint8_t* drop_mask, float* dq, float* dk,
-                           float* dv, float* workspace) {
+                           float dropout, const float* probs, const uint8_t* drop_mask, float* dq, float* dk, float* dv,
+                           float* workspace) {
   const int64_t BH = s.B * s.H;
   if (BH == 0 || s.Lq == 0 || s.Lk == 0 || s.d == 0) return;
   BackwardParams p{};
@@ -516,9 +520,15 @@ void FullAttentionBackward(Stream stream, const AttentionShape& s, const float* 
   p.geo = MakeGeometry(s.Lq, BH, s.d);
   p.scale = scale, p.inv_keep = drop ? 1.f / (1.f - dropout) : 1.f;
   switch (p.geo.nc) {
-    case 1: LaunchGradients<1>(stream, p, BH); break;
-    case 2: LaunchGradients<2>(stream, p, BH); break;
-    default: LaunchGradients<kMaxColumnsPerLane>(stream, p, BH); break;
+    case 1:
+      LaunchGradients<1>(stream, p, BH);
+      break;
+    case 2:
+      LaunchGradients<2>(stream, p, BH);
+      break;
+    default:
+      LaunchGradients<kMaxColumnsPerLane>(stream, p, BH);
+      break;
   }
 }
 

@@ -78,8 +78,8 @@ __device__ __forceinline__ float ReduceDotOrdered(const float* a, const float* b
   for (; i + 8 <= n; i += 8)
 #pragma unroll
     for (int t = 0; t < 8; ++t) acc[t] = AddRn(acc[t], MulRn(a[i + t], b[i + t]));
-  float s = AddRn(AddRn(AddRn(acc[0], acc[1]), AddRn(acc[2], acc[3])),
-                  AddRn(AddRn(acc[4], acc[5]), AddRn(acc[6], acc[7])));
+  float s =
+      AddRn(AddRn(AddRn(acc[0], acc[1]), AddRn(acc[2], acc[3])), AddRn(AddRn(acc[4], acc[5]), AddRn(acc[6], acc[7])));
   for (; i < n; ++i) s = AddRn(s, MulRn(a[i], b[i]));
   return s;
 }
@@ -255,9 +255,12 @@ RowTiles PlanRowTiles(int64_t rows_wanted_per_warp, SmemFloats floats) {
   RowTiles t{static_cast<int>(rows_wanted_per_warp), kKeyTile, 0};
   auto bytes = [&] { return static_cast<size_t>(floats(t.rows_per_warp * kWarps, t.keys)) * sizeof(float); };
   while (bytes() > kDefaultSharedBytes && (t.keys > 1 || t.rows_per_warp > 1)) {
-    if (t.keys > 8) t.keys /= 2;
-    else if (t.rows_per_warp > 1) t.rows_per_warp = 1;
-    else t.keys /= 2;
+    if (t.keys > 8)
+      t.keys /= 2;
+    else if (t.rows_per_warp > 1)
+      t.rows_per_warp = 1;
+    else
+      t.keys /= 2;
   }
   t.smem = bytes();
   return t;
@@ -334,10 +337,10 @@ __global__ void __launch_bounds__(kThreads)
   INFORMER_DYNAMIC_SHARED(float, smem);
   __shared__ int64_t warp_key_end[kWarps];
   const int R = kWarps * rows_per_warp, ks = d + 1;  // padded K rows: lane-per-key reads hit distinct banks
-  float* q_s = smem;                                  // [R][d]
-  float* k_s = q_s + R * d;                           // [tile][d + 1]
-  float* v_s = k_s + tile * ks;                       // [tile][d]
-  float* p_s = v_s + tile * d;                        // [kWarps][tile]
+  float* q_s = smem;                                 // [R][d]
+  float* k_s = q_s + R * d;                          // [tile][d + 1]
+  float* v_s = k_s + tile * ks;                      // [tile][d]
+  float* p_s = v_s + tile * d;                       // [kWarps][tile]
   const int tid = threadIdx.x, warp = tid / kWarpSize, lane = tid % kWarpSize;
   const int64_t bh = blockIdx.x / row_blocks, r0 = (blockIdx.x % row_blocks) * R;
   const int32_t* sel = top + bh * u;
@@ -434,8 +437,8 @@ __global__ void __launch_bounds__(kThreads)
 
 // ---------------------------------------------------------------------------------------------
 // Backward 1: selected-row flags [B*H, Lq] (rows of one head belong to one block: clear, then set).
-__global__ void __launch_bounds__(kThreads) MarkSelectedKernel(const int32_t* top, int64_t Lq, int64_t u,
-                                                               int32_t* flags) {
+__global__ void __launch_bounds__(kThreads)
+    MarkSelectedKernel(const int32_t* top, int64_t Lq, int64_t u, int32_t* flags) {
   const int64_t bh = blockIdx.x;
   int32_t* f = flags + bh * Lq;
   for (int64_t i = threadIdx.x; i < Lq; i += blockDim.x) f[i] = 0;
@@ -484,7 +487,8 @@ __global__ void __launch_bounds__(kThreads, 4)
   }
   __syncthreads();
   const float mv = mean[x];
-  const int64_t kchunk = (Lk + segs - 1) / segs, k0 = Min<int64_t>(Lk, seg * kchunk), k1 = Min<int64_t>(Lk, k0 + kchunk);
+  const int64_t kchunk = (Lk + segs - 1) / segs, k0 = Min<int64_t>(Lk, seg * kchunk),
+                k1 = Min<int64_t>(Lk, k0 + kchunk);
   if (live)
     for (int64_t t = k0; t < k1; ++t) dvh[t * in_kv.row] += mv;
 }
@@ -498,9 +502,9 @@ __global__ void __launch_bounds__(kThreads, 4)
                                int tile, int64_t row_blocks, float* ds) {
   INFORMER_DYNAMIC_SHARED(float, smem);
   const int R = kWarps * rows_per_warp, ks = d + 1;
-  float* g_s = smem;             // [R][d] gathered dO rows
-  float* kv_s = g_s + R * d;     // [tile][d + 1]: V tile (pass 1), K tile (pass 2)
-  float* w_s = kv_s + tile * ks; // [kWarps][tile] dS of the warp's current row
+  float* g_s = smem;              // [R][d] gathered dO rows
+  float* kv_s = g_s + R * d;      // [tile][d + 1]: V tile (pass 1), K tile (pass 2)
+  float* w_s = kv_s + tile * ks;  // [kWarps][tile] dS of the warp's current row
   const int tid = threadIdx.x, warp = tid / kWarpSize, lane = tid % kWarpSize;
   const int64_t bh = blockIdx.x / row_blocks, r0 = (blockIdx.x % row_blocks) * R;
   const int32_t* sel = top + bh * u;
@@ -576,7 +580,8 @@ struct KeysTiles {
 KeysTiles PlanKeysTiles(int64_t d, int64_t Lk) {
   KeysTiles t;
   t.channels = static_cast<int>(Min<int64_t>(d, 64));
-  t.keys = static_cast<int>(Max<int64_t>(1, Min<int64_t>(Min<int64_t>(128, kThreads * kKeysBackwardPairs / t.channels), Lk)));
+  t.keys = static_cast<int>(
+      Max<int64_t>(1, Min<int64_t>(Min<int64_t>(128, kThreads * kKeysBackwardPairs / t.channels), Lk)));
   t.channel_tiles = static_cast<int>(CeilDiv(d, t.channels));
   t.key_tiles = CeilDiv(Lk, t.keys);
   t.smem = static_cast<size_t>(kKeysBackwardRows) * 2 * (t.channels + t.keys) * sizeof(float);
@@ -584,8 +589,8 @@ KeysTiles PlanKeysTiles(int64_t d, int64_t Lk) {
 }
 
 __global__ void __launch_bounds__(kThreads)
-    KeysBackwardKernel(const float* q, HeadLayout in_q, const float* d_out, HeadLayout out_layout, float* dk,
-                       float* dv, HeadLayout in_kv, int64_t H, int64_t Lk, int d, int64_t u, const int32_t* top,
+    KeysBackwardKernel(const float* q, HeadLayout in_q, const float* d_out, HeadLayout out_layout, float* dk, float* dv,
+                       HeadLayout in_kv, int64_t H, int64_t Lk, int d, int64_t u, const int32_t* top,
                        const float* probs, const float* ds, float scale, int ct, int kt, int channel_tiles,
                        int64_t key_tiles) {
   INFORMER_DYNAMIC_SHARED(float, smem);
@@ -675,8 +680,8 @@ void ProbAttentionForward(Stream stream, const AttentionShape& s, const float* q
     const size_t smem = static_cast<size_t>(warps * per_warp);
     AllowSharedBytes(SparsityMeasureKernel, smem);
     const int64_t rows = BH * s.Lq;
-    Launch(SparsityMeasureKernel, dim3(CeilDiv(rows, warps)), dim3(warps * kWarpSize), smem, stream, q, in_q, k,
-           in_kv, s.H, s.Lq, s.Lk, d, sample, U, rows, measure);
+    Launch(SparsityMeasureKernel, dim3(CeilDiv(rows, warps)), dim3(warps * kWarpSize), smem, stream, q, in_q, k, in_kv,
+           s.H, s.Lq, s.Lk, d, sample, U, rows, measure);
     const int threads = static_cast<int>(Min<int64_t>(1024, CeilDiv(s.Lq, kWarpSize) * kWarpSize));
     const size_t top_smem = static_cast<size_t>(u) * sizeof(int32_t);
     AllowSharedBytes(TopQueriesKernel, top_smem);
@@ -695,9 +700,9 @@ void ProbAttentionForward(Stream stream, const AttentionShape& s, const float* q
     });
     AllowSharedBytes(SelectedRowsAttentionKernel, t.smem);
     const int64_t row_blocks = CeilDiv(u, kWarps * t.rows_per_warp);
-    Launch(SelectedRowsAttentionKernel, dim3(static_cast<unsigned>(BH * row_blocks)), dim3(kThreads), t.smem, stream,
-           q, in_q, k, v, in_kv, out, out_layout, s.H, s.Lk, d, u, top, masked, scale, t.rows_per_warp, t.keys,
-           row_blocks, probs);
+    Launch(SelectedRowsAttentionKernel, dim3(static_cast<unsigned>(BH * row_blocks)), dim3(kThreads), t.smem, stream, q,
+           in_q, k, v, in_kv, out, out_layout, s.H, s.Lk, d, u, top, masked, scale, t.rows_per_warp, t.keys, row_blocks,
+           probs);
   }
 }
 
@@ -724,18 +729,17 @@ void ProbAttentionBackward(Stream stream, const AttentionShape& s, const float* 
            sh.channel_tiles, masked);
   }
   if (u == 0) return;
-  const RowTiles t = PlanRowTiles(RowsPerWarpFor(BH, u), [d](int64_t rows, int64_t keys) {
-    return rows * d + keys * (d + 1) + kWarps * keys;
-  });
+  const RowTiles t = PlanRowTiles(
+      RowsPerWarpFor(BH, u), [d](int64_t rows, int64_t keys) { return rows * d + keys * (d + 1) + kWarps * keys; });
   AllowSharedBytes(SelectedRowsBackwardKernel, t.smem);
   const int64_t row_blocks = CeilDiv(u, kWarps * t.rows_per_warp);
-  Launch(SelectedRowsBackwardKernel, dim3(static_cast<unsigned>(BH * row_blocks)), dim3(kThreads), t.smem, stream, k,
-         v, in_kv, d_out, out_layout, dq, in_q, s.H, s.Lk, d, u, top, probs, scale, t.rows_per_warp, t.keys,
-         row_blocks, ds);
+  Launch(SelectedRowsBackwardKernel, dim3(static_cast<unsigned>(BH * row_blocks)), dim3(kThreads), t.smem, stream, k, v,
+         in_kv, d_out, out_layout, dq, in_q, s.H, s.Lk, d, u, top, probs, scale, t.rows_per_warp, t.keys, row_blocks,
+         ds);
   const KeysTiles kt = PlanKeysTiles(s.d, s.Lk);
-  Launch(KeysBackwardKernel, dim3(static_cast<unsigned>(BH * kt.key_tiles * kt.channel_tiles)), dim3(kThreads),
-         kt.smem, stream, q, in_q, d_out, out_layout, dk, dv, in_kv, s.H, s.Lk, d, u, top, probs, ds, scale,
-         kt.channels, kt.keys, kt.channel_tiles, kt.key_tiles);
+  Launch(KeysBackwardKernel, dim3(static_cast<unsigned>(BH * kt.key_tiles * kt.channel_tiles)), dim3(kThreads), kt.smem,
+         stream, q, in_q, d_out, out_layout, dk, dv, in_kv, s.H, s.Lk, d, u, top, probs, ds, scale, kt.channels,
+         kt.keys, kt.channel_tiles, kt.key_tiles);
 }
 
 }  // namespace informer::cuda

@@ -12,7 +12,7 @@
 #include <utility>
 
 // One raw byte array per translation unit, so kernels of different element types can share it.
-#define INFORMER_DYNAMIC_SHARED(T, name)                                   \
+#define INFORMER_DYNAMIC_SHARED(T, name)                                  \
   extern __shared__ __align__(16) unsigned char informer_dynamic_smem_[]; \
   T* name = reinterpret_cast<T*>(informer_dynamic_smem_)
 

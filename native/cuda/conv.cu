@@ -15,7 +15,9 @@ namespace {
 constexpr int kThreads = 256;
 constexpr int64_t kMaxBlocks = int64_t{1} << 20;  // grid-stride beyond this
 
-dim3 GridFor(int64_t total) { return dim3(static_cast<unsigned>(std::min<int64_t>(CeilDiv(total, kThreads), kMaxBlocks))); }
+dim3 GridFor(int64_t total) {
+  return dim3(static_cast<unsigned>(std::min<int64_t>(CeilDiv(total, kThreads), kMaxBlocks)));
+}
 
 // One thread per column entry: writes are coalesced, the three reads of x per (t, c) hit cache.
 __global__ void CircularIm2Col3Kernel(int64_t B, int64_t L, int64_t C, const float* __restrict__ x,

@@ -53,9 +53,9 @@ __global__ void TemporalLookupAddKernel(int64_t N, int64_t n_mark, const float* 
 // reads only the ~N/rows rows that hit its table row instead of all N. Tables are tiny (rows 4..32)
 // so rows * column tiles blocks fill the GPU well enough; re-reading the marks per block is cheap
 // (N floats, L2-resident).
-__global__ void TemporalLookupBackwardKernel(int64_t N, int64_t n_mark, const float* marks, int column,
-                                             const float* dy, int64_t rows, int64_t D, float* dtable) {
-  __shared__ int hits[kBackwardMaxThreads];               // offsets (from the tile base) of matching n
+__global__ void TemporalLookupBackwardKernel(int64_t N, int64_t n_mark, const float* marks, int column, const float* dy,
+                                             int64_t rows, int64_t D, float* dtable) {
+  __shared__ int hits[kBackwardMaxThreads];  // offsets (from the tile base) of matching n
   __shared__ int warp_hits[kBackwardMaxThreads / kWarpSize];
   const int64_t r = blockIdx.x;
   const int tid = threadIdx.x, lane = tid % kWarpSize, warp = tid / kWarpSize;
@@ -119,8 +119,8 @@ void TemporalLookupAdd(Stream stream, int64_t N, int64_t n_mark, const float* ma
   }
 }
 
-void TemporalLookupBackward(Stream stream, int64_t N, int64_t n_mark, const float* marks, int column,
-                            const float* dy, int64_t rows, int64_t D, float* dtable) {
+void TemporalLookupBackward(Stream stream, int64_t N, int64_t n_mark, const float* marks, int column, const float* dy,
+                            int64_t rows, int64_t D, float* dtable) {
   if (N <= 0 || D <= 0 || rows <= 0) return;
   // Whole warps (the ballot needs all 32 lanes); no wider than D needs, up to 256 columns a block,
   // narrowed down to 64 while that is what it takes to have ~one block per SM (132 on an H100).

@@ -11,7 +11,7 @@ namespace informer::cuda {
 void TemporalLookupAdd(Stream stream, int64_t N, int64_t n_mark, const float* marks, int column, const float* table,
                        int64_t rows, int64_t D, float* out);
 // dtable[int(marks[n, column])] += dy[n] (a learned table's gradient).
-void TemporalLookupBackward(Stream stream, int64_t N, int64_t n_mark, const float* marks, int column,
-                            const float* dy, int64_t rows, int64_t D, float* dtable);
+void TemporalLookupBackward(Stream stream, int64_t N, int64_t n_mark, const float* marks, int column, const float* dy,
+                            int64_t rows, int64_t D, float* dtable);
 
 }  // namespace informer::cuda

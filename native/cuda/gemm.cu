@@ -131,8 +131,8 @@ __device__ __forceinline__ void StoreTile(float* tile, int tid, const float (&re
 }
 
 // C_z = epilogue(alpha op(A_z) op(B_z) + beta C_z) for z = blockIdx.z (the host splits batches
-// beyond the grid's z limit: a loop over z in here costs registers). blockIdx.x enumerates the (M / BM) x (N / BN) output tiles row by row. vec_store: C (and the
-// residual) allow 16-byte stores of column groups.
+// beyond the grid's z limit: a loop over z in here costs registers). blockIdx.x enumerates the (M / BM) x (N / BN)
+// output tiles row by row. vec_store: C (and the residual) allow 16-byte stores of column groups.
 template <int BM, int BN, int BK, int TM, int TN, bool TA, bool TB>
 __global__ void __launch_bounds__((BM / TM) * (BN / TN), 512 / ((BM / TM) * (BN / TN)))
     TiledSgemmKernel(int M, int N, int K, float alpha, const float* __restrict__ A, int64_t lda, int64_t stride_a,
@@ -231,7 +231,7 @@ __global__ void __launch_bounds__((BM / TM) * (BN / TN), 512 / ((BM / TM) * (BN 
 constexpr int kDotWarps = 8;
 
 template <bool TA, bool TB>
-__global__ void __launch_bounds__(kDotWarps * kWarpSize)
+__global__ void __launch_bounds__(kDotWarps* kWarpSize)
     WarpDotSgemmKernel(int M, int N, int K, float alpha, const float* __restrict__ A, int64_t lda, int64_t stride_a,
                        const float* __restrict__ B, int64_t ldb, int64_t stride_b, float beta, float* C, int64_t ldc,
                        int64_t stride_c, Epilogue ep) {
@@ -282,9 +282,9 @@ void LaunchTiledAs(const Problem& p, Stream stream) {
   const dim3 grid(tiles, 1, static_cast<unsigned>(p.batch));
   const bool vec_store = Aligned16(p.C) && p.ldc % 4 == 0 && (p.batch == 1 || p.stride_c % 4 == 0) &&
                          (!p.ep.residual || (Aligned16(p.ep.residual) && p.ep.ldr % 4 == 0));
-  Launch(TiledSgemmKernel<BM, BN, BK, TM, TN, TA, TB>, grid, dim3(TileConfig<BM, BN, BK, TM, TN>::kThreads), 0,
-         stream, p.M, p.N, p.K, p.alpha, p.A, p.lda, p.stride_a, p.B, p.ldb, p.stride_b, p.beta, p.C, p.ldc,
-         p.stride_c, tiles_n, p.ep, vec_store);
+  Launch(TiledSgemmKernel<BM, BN, BK, TM, TN, TA, TB>, grid, dim3(TileConfig<BM, BN, BK, TM, TN>::kThreads), 0, stream,
+         p.M, p.N, p.K, p.alpha, p.A, p.lda, p.stride_a, p.B, p.ldb, p.stride_b, p.beta, p.C, p.ldc, p.stride_c,
+         tiles_n, p.ep, vec_store);
 }
 
 template <int BM, int BN, int BK, int TM, int TN>
@@ -301,8 +301,8 @@ void LaunchTiled(const Problem& p, Stream stream) {
 template <bool TA, bool TB>
 void LaunchWarpDotAs(const Problem& p, Stream stream) {
   const dim3 grid(CeilDiv(static_cast<int64_t>(p.M) * p.N, kDotWarps), 1, static_cast<unsigned>(p.batch));
-  Launch(WarpDotSgemmKernel<TA, TB>, grid, dim3(kDotWarps * kWarpSize), 0, stream, p.M, p.N, p.K, p.alpha, p.A,
-         p.lda, p.stride_a, p.B, p.ldb, p.stride_b, p.beta, p.C, p.ldc, p.stride_c, p.ep);
+  Launch(WarpDotSgemmKernel<TA, TB>, grid, dim3(kDotWarps * kWarpSize), 0, stream, p.M, p.N, p.K, p.alpha, p.A, p.lda,
+         p.stride_a, p.B, p.ldb, p.stride_b, p.beta, p.C, p.ldc, p.stride_c, p.ep);
 }
 
 int MultiprocessorCount() {
@@ -375,9 +375,12 @@ cublasHandle_t ThreadHandle() {
 
 cublasComputeType_t ComputeType() {
   switch (static_cast<GemmPrecision>(g_precision.load(std::memory_order_relaxed))) {
-    case GemmPrecision::kTf32: return CUBLAS_COMPUTE_32F_FAST_TF32;
-    case GemmPrecision::kBf16: return CUBLAS_COMPUTE_32F_FAST_16BF;
-    default: return CUBLAS_COMPUTE_32F;
+    case GemmPrecision::kTf32:
+      return CUBLAS_COMPUTE_32F_FAST_TF32;
+    case GemmPrecision::kBf16:
+      return CUBLAS_COMPUTE_32F_FAST_16BF;
+    default:
+      return CUBLAS_COMPUTE_32F;
   }
 }
 
@@ -467,8 +470,24 @@ void Sgemm(Stream stream, bool trans_a, bool trans_b, int64_t M, int64_t N, int6
   if (alpha == 0.f) K = 0;
   const bool has_epilogue = epilogue.bias || epilogue.residual || epilogue.act != Activation::kNone;
   if (K <= 0 && beta == 1.f && !has_epilogue) return;  // C stays as it is (e.g. dW += dy^T x over 0 rows)
-  const Problem p{trans_a, trans_b, static_cast<int>(M), static_cast<int>(N), static_cast<int>(std::max<int64_t>(K, 0)),
-                  alpha, A, lda, 0, B, ldb, 0, beta, C, ldc, 0, 1, ToKernelEpilogue(epilogue)};
+  const Problem p{trans_a,
+                  trans_b,
+                  static_cast<int>(M),
+                  static_cast<int>(N),
+                  static_cast<int>(std::max<int64_t>(K, 0)),
+                  alpha,
+                  A,
+                  lda,
+                  0,
+                  B,
+                  ldb,
+                  0,
+                  beta,
+                  C,
+                  ldc,
+                  0,
+                  1,
+                  ToKernelEpilogue(epilogue)};
   Run(p, stream);
 }
 
@@ -478,8 +497,23 @@ void SgemmStridedBatched(Stream stream, bool trans_a, bool trans_b, int64_t M, i
   if (M <= 0 || N <= 0 || batch <= 0) return;
   if (alpha == 0.f) K = 0;
   if (K <= 0 && beta == 1.f) return;
-  const Problem p{trans_a, trans_b, static_cast<int>(M), static_cast<int>(N), static_cast<int>(std::max<int64_t>(K, 0)),
-                  alpha, A, lda, stride_a, B, ldb, stride_b, beta, C, ldc, stride_c, batch,
+  const Problem p{trans_a,
+                  trans_b,
+                  static_cast<int>(M),
+                  static_cast<int>(N),
+                  static_cast<int>(std::max<int64_t>(K, 0)),
+                  alpha,
+                  A,
+                  lda,
+                  stride_a,
+                  B,
+                  ldb,
+                  stride_b,
+                  beta,
+                  C,
+                  ldc,
+                  stride_c,
+                  batch,
                   Epilogue{nullptr, nullptr, 0, static_cast<int>(Activation::kNone)}};
   Run(p, stream);
 }

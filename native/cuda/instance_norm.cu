@@ -155,7 +155,8 @@ void InstanceNormBackward(Stream stream, int64_t B, int64_t L, int64_t L_norm, i
 }
 
 void InstanceDenormForward(Stream stream, int64_t B, int64_t L, int64_t C_out, int64_t C_in, const float* y,
-                           const float* center, const float* scale, const float* weight, const float* bias, float* out) {
+                           const float* center, const float* scale, const float* weight, const float* bias,
+                           float* out) {
   if (B <= 0 || L <= 0 || C_out <= 0) return;
   Launch(DenormForwardKernel, dim3(Blocks(B * L * C_out)), dim3(kThreads), 0, stream, B, L, C_out, C_in, y, center,
          scale, weight, bias, out);

@@ -17,7 +17,7 @@ namespace {
 constexpr int kSumCols = 32;
 constexpr int kSumRowThreads = 16;
 
-__global__ void __launch_bounds__(kSumCols * kSumRowThreads)
+__global__ void __launch_bounds__(kSumCols* kSumRowThreads)
     AddColumnSumsKernel(int64_t rows, int64_t n, const float* __restrict__ dy, float* __restrict__ db) {
   __shared__ float partial[kSumRowThreads][kSumCols + 1];
   const int tx = threadIdx.x % kSumCols, ty = threadIdx.x / kSumCols;
@@ -46,8 +46,8 @@ __global__ void __launch_bounds__(kSumCols * kSumRowThreads)
 
 }  // namespace
 
-void LinearForward(Stream stream, int64_t rows, int64_t in, int64_t out, const float* x, const float* w,
-                   const float* b, float* y, Activation act, const float* residual) {
+void LinearForward(Stream stream, int64_t rows, int64_t in, int64_t out, const float* x, const float* w, const float* b,
+                   float* y, Activation act, const float* residual) {
   GemmEpilogue ep;
   ep.bias = b;
   ep.act = act;
@@ -58,8 +58,7 @@ void LinearForward(Stream stream, int64_t rows, int64_t in, int64_t out, const f
 
 void AddColumnSums(Stream stream, int64_t rows, int64_t n, const float* dy, float* db) {
   if (rows <= 0 || n <= 0) return;
-  Launch(AddColumnSumsKernel, dim3(CeilDiv(n, kSumCols)), dim3(kSumCols * kSumRowThreads), 0, stream, rows, n, dy,
-         db);
+  Launch(AddColumnSumsKernel, dim3(CeilDiv(n, kSumCols)), dim3(kSumCols * kSumRowThreads), 0, stream, rows, n, dy, db);
 }
 
 void LinearBackward(Stream stream, int64_t rows, int64_t in, int64_t out, const float* x, const float* w,

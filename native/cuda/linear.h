@@ -8,8 +8,8 @@
 namespace informer::cuda {
 
 // y = act(x W^T + b) + residual. w [out, in], b [out] (may be null), residual [rows, out] (may be null).
-void LinearForward(Stream stream, int64_t rows, int64_t in, int64_t out, const float* x, const float* w,
-                   const float* b, float* y, Activation act = Activation::kNone, const float* residual = nullptr);
+void LinearForward(Stream stream, int64_t rows, int64_t in, int64_t out, const float* x, const float* w, const float* b,
+                   float* y, Activation act = Activation::kNone, const float* residual = nullptr);
 
 // dw [out, in] += dy^T x, db [out] += column sums of dy (db may be null), dx [rows, in] = dy W
 // (+= when accumulate_dx). dx may be null, and may be x itself (dw is computed first).

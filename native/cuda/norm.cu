@@ -25,11 +25,11 @@
 namespace informer::cuda {
 namespace {
 
-constexpr int kRowWarps = 4;           // rows (warps) per block of the warp-per-row kernels
-constexpr int kMaxWarpRowWidth = 1024;  // widest row kept in one warp's registers
-constexpr int kRowBlock = 512;          // threads of the block-per-row kernels (wider rows)
-constexpr int kColThreads = 1024;       // threads per block of the column reductions (W columns each)
-constexpr int kEvalCols = 32;           // columns per block of the element-wise BatchNorm eval
+constexpr int kRowWarps = 4;             // rows (warps) per block of the warp-per-row kernels
+constexpr int kMaxWarpRowWidth = 1024;   // widest row kept in one warp's registers
+constexpr int kRowBlock = 512;           // threads of the block-per-row kernels (wider rows)
+constexpr int kColThreads = 1024;        // threads per block of the column reductions (W columns each)
+constexpr int kEvalCols = 32;            // columns per block of the element-wise BatchNorm eval
 constexpr unsigned kMaxGrid = 1u << 20;  // grid-stride loops cover the rest
 
 // ---- reductions ------------------------------------------------------------------------------
@@ -90,7 +90,10 @@ bool Aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0;
 // of two up to 1024 / W, no more than the rows need (a 12-row batch gets 16, not 128).
 struct ColumnLaunch {
   ColumnLaunch(int64_t cols, int64_t rows)
-      : width(cols >= 128 * 32 ? 32 : cols >= 128 * 16 ? 16 : 8), grid(CeilDiv(cols, width)) {
+      : width(cols >= 128 * 32   ? 32
+              : cols >= 128 * 16 ? 16
+                                 : 8),
+        grid(CeilDiv(cols, width)) {
     int thread_rows = kWarpSize / width;  // at least one full warp
     while (thread_rows < kColThreads / width && thread_rows < rows) thread_rows *= 2;
     block = dim3(width, thread_rows);
@@ -113,7 +116,7 @@ unsigned GridFor(int64_t items, int64_t per_block) {
 // One warp per row. Lane l holds elements (k * 32 + l) * VEC + e for k < ITERS, e < VEC, so each
 // load instruction of the warp reads one contiguous 128 * VEC-byte segment.
 template <int VEC, int ITERS>
-__global__ void __launch_bounds__(kRowWarps * kWarpSize)
+__global__ void __launch_bounds__(kRowWarps* kWarpSize)
     LayerNormForwardWarpKernel(int64_t rows, int D, const float* x, const float* gamma, const float* beta, float* out,
                                float* mean, float* rstd) {
   const int lane = threadIdx.x % kWarpSize;
@@ -173,8 +176,8 @@ __global__ void __launch_bounds__(kRowWarps * kWarpSize)
 // With out aliasing x, the write pass reads each element just before the same thread overwrites it.
 template <int ITEMS>
 __global__ void __launch_bounds__(kRowBlock)
-    LayerNormForwardBlockKernel(int64_t rows, int D, const float* x, const float* gamma, const float* beta,
-                                float* out, float* mean, float* rstd) {
+    LayerNormForwardBlockKernel(int64_t rows, int D, const float* x, const float* gamma, const float* beta, float* out,
+                                float* mean, float* rstd) {
   __shared__ float red[kRowBlock / kWarpSize];
   const int tid = threadIdx.x, threads = blockDim.x;
   for (int64_t row = blockIdx.x; row < rows; row += gridDim.x) {
@@ -227,7 +230,7 @@ __global__ void __launch_bounds__(kRowBlock)
 
 // dx of one row per warp: dx += rs * (g*gamma - mean(g*gamma) - xhat * mean(g*gamma*xhat)).
 template <int VEC, int ITERS>
-__global__ void __launch_bounds__(kRowWarps * kWarpSize)
+__global__ void __launch_bounds__(kRowWarps* kWarpSize)
     LayerNormBackwardWarpKernel(int64_t rows, int D, const float* x, const float* gamma, const float* mean,
                                 const float* rstd, const float* dy, float* dx) {
   const int lane = threadIdx.x % kWarpSize;
@@ -363,10 +366,14 @@ template <int VEC, typename... Args>
 void LaunchLayerNormForwardWarp(int iters, dim3 grid, Stream stream, Args... args) {
   const dim3 block(kRowWarps * kWarpSize);
   switch (iters) {
-    case 1: return Launch(LayerNormForwardWarpKernel<VEC, 1>, grid, block, 0, stream, args...);
-    case 2: return Launch(LayerNormForwardWarpKernel<VEC, 2>, grid, block, 0, stream, args...);
-    case 4: return Launch(LayerNormForwardWarpKernel<VEC, 4>, grid, block, 0, stream, args...);
-    case 8: return Launch(LayerNormForwardWarpKernel<VEC, 8>, grid, block, 0, stream, args...);
+    case 1:
+      return Launch(LayerNormForwardWarpKernel<VEC, 1>, grid, block, 0, stream, args...);
+    case 2:
+      return Launch(LayerNormForwardWarpKernel<VEC, 2>, grid, block, 0, stream, args...);
+    case 4:
+      return Launch(LayerNormForwardWarpKernel<VEC, 4>, grid, block, 0, stream, args...);
+    case 8:
+      return Launch(LayerNormForwardWarpKernel<VEC, 8>, grid, block, 0, stream, args...);
     default:
       if constexpr (VEC == 1) {
         if (iters == 16) return Launch(LayerNormForwardWarpKernel<1, 16>, grid, block, 0, stream, args...);
@@ -379,10 +386,14 @@ template <int VEC, typename... Args>
 void LaunchLayerNormBackwardWarp(int iters, dim3 grid, Stream stream, Args... args) {
   const dim3 block(kRowWarps * kWarpSize);
   switch (iters) {
-    case 1: return Launch(LayerNormBackwardWarpKernel<VEC, 1>, grid, block, 0, stream, args...);
-    case 2: return Launch(LayerNormBackwardWarpKernel<VEC, 2>, grid, block, 0, stream, args...);
-    case 4: return Launch(LayerNormBackwardWarpKernel<VEC, 4>, grid, block, 0, stream, args...);
-    case 8: return Launch(LayerNormBackwardWarpKernel<VEC, 8>, grid, block, 0, stream, args...);
+    case 1:
+      return Launch(LayerNormBackwardWarpKernel<VEC, 1>, grid, block, 0, stream, args...);
+    case 2:
+      return Launch(LayerNormBackwardWarpKernel<VEC, 2>, grid, block, 0, stream, args...);
+    case 4:
+      return Launch(LayerNormBackwardWarpKernel<VEC, 4>, grid, block, 0, stream, args...);
+    case 8:
+      return Launch(LayerNormBackwardWarpKernel<VEC, 8>, grid, block, 0, stream, args...);
     default:
       if constexpr (VEC == 1) {
         if (iters == 16) return Launch(LayerNormBackwardWarpKernel<1, 16>, grid, block, 0, stream, args...);
@@ -485,7 +496,7 @@ __global__ void __launch_bounds__(kColThreads)
 
 // Eval mode is element-wise with the running stats: (32 channels x 8 rows) tiles, rows strided.
 constexpr int kEvalRows = 8;
-__global__ void __launch_bounds__(kEvalCols * kEvalRows)
+__global__ void __launch_bounds__(kEvalCols* kEvalRows)
     BatchNormEvalForwardKernel(int64_t N, int64_t C, const float* x, const float* gamma, const float* beta,
                                const float* running_mean, const float* running_var, float* out, float* mean,
                                float* rstd) {

@@ -81,9 +81,7 @@ class CudaOps final : public Ops {
   void Add2D(int64_t rows, int64_t cols, const float* src, int64_t src_ld, float* dst, int64_t dst_ld) override {
     cuda::Add2D(stream_, rows, cols, src, src_ld, dst, dst_ld);
   }
-  void ActivationForward(Activation act, int64_t n, float* x) override {
-    cuda::ActivationForward(stream_, act, n, x);
-  }
+  void ActivationForward(Activation act, int64_t n, float* x) override { cuda::ActivationForward(stream_, act, n, x); }
   void ActivationBackward(Activation act, int64_t n, const float* pre, const float* dy, float* dx) override {
     cuda::ActivationBackward(stream_, act, n, pre, dy, dx);
   }
@@ -101,8 +99,7 @@ class CudaOps final : public Ops {
   void MaxPool3s2Forward(int64_t B, int64_t L, int64_t C, const float* x, float* out, int32_t* argmax) override {
     cuda::MaxPool3s2Forward(stream_, B, L, C, x, out, argmax);
   }
-  void MaxPool3s2Backward(int64_t B, int64_t L, int64_t C, const int32_t* argmax, const float* dy,
-                          float* dx) override {
+  void MaxPool3s2Backward(int64_t B, int64_t L, int64_t C, const int32_t* argmax, const float* dy, float* dx) override {
     cuda::MaxPool3s2Backward(stream_, B, L, C, argmax, dy, dx);
   }
 
@@ -144,9 +141,8 @@ class CudaOps final : public Ops {
     cuda::BatchNormForward(stream_, N, C, x, gamma, beta, running_mean, running_var, train, out, mean, rstd);
     if (train && num_batches_tracked) ++*num_batches_tracked;  // host memory on every device
   }
-  void BatchNormBackward(int64_t N, int64_t C, const float* x, const float* gamma, const float* mean,
-                         const float* rstd, bool train, const float* dy, float* dx, float* dgamma,
-                         float* dbeta) override {
+  void BatchNormBackward(int64_t N, int64_t C, const float* x, const float* gamma, const float* mean, const float* rstd,
+                         bool train, const float* dy, float* dx, float* dgamma, float* dbeta) override {
     cuda::BatchNormBackward(stream_, N, C, x, gamma, mean, rstd, train, dy, dx, dgamma, dbeta);
   }
 
@@ -154,8 +150,8 @@ class CudaOps final : public Ops {
                          int64_t D, float* out) override {
     cuda::TemporalLookupAdd(stream_, N, n_mark, marks, column, table, rows, D, out);
   }
-  void TemporalLookupBackward(int64_t N, int64_t n_mark, const float* marks, int column, const float* dy,
-                              int64_t rows, int64_t D, float* dtable) override {
+  void TemporalLookupBackward(int64_t N, int64_t n_mark, const float* marks, int column, const float* dy, int64_t rows,
+                              int64_t D, float* dtable) override {
     cuda::TemporalLookupBackward(stream_, N, n_mark, marks, column, dy, rows, D, dtable);
   }
 

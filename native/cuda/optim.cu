@@ -50,7 +50,7 @@ __device__ __forceinline__ double BlockSum(double v) {
 
 __device__ __forceinline__ double SquaredError(float p, float t, float scale, float& d) {
   const float diff = p - t;
-  d = scale * diff;  // as the CPU: 2 / n rounded to float first, then one float product
+  d = scale * diff;                         // as the CPU: 2 / n rounded to float first, then one float product
   return static_cast<double>(diff) * diff;  // exact in double
 }
 
@@ -148,8 +148,8 @@ __global__ void AdamKernel(int64_t n, AdamStep s, const float* grad, float* para
 int64_t MseWorkspaceDoubles(int64_t n) { return MseBlocks(n); }
 
 // n == 0 launches nothing and leaves *loss as it was (the CPU kernel would return 0 / 0).
-void MseForwardBackward(Stream stream, int64_t n, const float* pred, const float* target, float* d_pred,
-                        double* loss, double* workspace) {
+void MseForwardBackward(Stream stream, int64_t n, const float* pred, const float* target, float* d_pred, double* loss,
+                        double* workspace) {
   if (n <= 0) return;
   const int64_t blocks = MseBlocks(n);
   const float scale = 2.f / static_cast<float>(n);

@@ -17,7 +17,7 @@ namespace {
 
 constexpr int kThreads = 256;
 constexpr unsigned kMaxBlocks = 4096;  // grid-stride loops cover the rest
-constexpr int kTileCols = 32;           // (columns x rows) tiles of the row-structured kernels
+constexpr int kTileCols = 32;          // (columns x rows) tiles of the row-structured kernels
 constexpr int kTileRows = 8;
 constexpr float kInvSqrt2 = 0.70710678118654752440f;
 constexpr float kInvSqrt2Pi = 0.39894228040143267794f;
@@ -192,7 +192,7 @@ struct AddOp {
 // VEC 4: cols, both leading dimensions and both pointers are multiples of 4 floats, and the column
 // index counts quads. Rows stride through gridDim.y (at most 65535 blocks).
 template <int VEC>
-__global__ void __launch_bounds__(kTileCols * kTileRows)
+__global__ void __launch_bounds__(kTileCols* kTileRows)
     Add2DKernel(int64_t rows, int64_t cols, const float* src, int64_t src_ld, float* dst, int64_t dst_ld) {
   const int64_t c = (static_cast<int64_t>(blockIdx.x) * kTileCols + threadIdx.x) * VEC;
   if (c >= cols) return;
@@ -220,7 +220,7 @@ dim3 TileGrid(int64_t rows, int64_t col_items) {
 
 // One thread per output (row, channel). The window [2t-1, 2t+1] is clipped to [0, L-1] (the -inf
 // padding can never win) and scanned upwards with a strict >, so ties go to the earliest index.
-__global__ void __launch_bounds__(kTileCols * kTileRows)
+__global__ void __launch_bounds__(kTileCols* kTileRows)
     MaxPool3s2ForwardKernel(int64_t B, int64_t L, int64_t C, const float* x, float* out, int32_t* argmax) {
   const int64_t c = static_cast<int64_t>(blockIdx.x) * kTileCols + threadIdx.x;
   if (c >= C) return;
@@ -245,7 +245,7 @@ __global__ void __launch_bounds__(kTileCols * kTileRows)
 // One thread per input (row, channel): input s lies in window s/2 and, when s is odd, also in
 // window s/2 + 1. It gathers the gradient of each that chose it, in window order (the CPU's order),
 // so there are no atomics and the sum is bitwise reproducible.
-__global__ void __launch_bounds__(kTileCols * kTileRows)
+__global__ void __launch_bounds__(kTileCols* kTileRows)
     MaxPool3s2BackwardKernel(int64_t B, int64_t L, int64_t C, const int32_t* argmax, const float* dy, float* dx) {
   const int64_t c = static_cast<int64_t>(blockIdx.x) * kTileCols + threadIdx.x;
   if (c >= C) return;
@@ -308,15 +308,13 @@ void ActivationBackward(Stream stream, Activation act, int64_t n, const float* p
 void MaxPool3s2Forward(Stream stream, int64_t B, int64_t L, int64_t C, const float* x, float* out, int32_t* argmax) {
   if (B <= 0 || L <= 0 || C <= 0) return;
   const int64_t Lo = (L - 1) / 2 + 1;
-  Launch(MaxPool3s2ForwardKernel, TileGrid(B * Lo, C), dim3(kTileCols, kTileRows), 0, stream, B, L, C, x, out,
-         argmax);
+  Launch(MaxPool3s2ForwardKernel, TileGrid(B * Lo, C), dim3(kTileCols, kTileRows), 0, stream, B, L, C, x, out, argmax);
 }
 
 void MaxPool3s2Backward(Stream stream, int64_t B, int64_t L, int64_t C, const int32_t* argmax, const float* dy,
                         float* dx) {
   if (B <= 0 || L <= 0 || C <= 0) return;
-  Launch(MaxPool3s2BackwardKernel, TileGrid(B * L, C), dim3(kTileCols, kTileRows), 0, stream, B, L, C, argmax, dy,
-         dx);
+  Launch(MaxPool3s2BackwardKernel, TileGrid(B * L, C), dim3(kTileCols, kTileRows), 0, stream, B, L, C, argmax, dy, dx);
 }
 
 void Add2D(Stream stream, int64_t rows, int64_t cols, const float* src, int64_t src_ld, float* dst, int64_t dst_ld) {

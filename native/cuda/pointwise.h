@@ -15,7 +15,7 @@ struct DropoutRng {
   uint64_t offset = 0;
 };
 
-void EluForward(Stream stream, int64_t n, const float* x, float* out);              // out may alias x
+void EluForward(Stream stream, int64_t n, const float* x, float* out);                   // out may alias x
 void EluBackward(Stream stream, int64_t n, const float* x, const float* dy, float* dx);  // dx +=
 
 // Inverted dropout in place; keep [n] (optional) receives 1 for kept elements.

@@ -9,8 +9,8 @@ namespace informer::cuda {
 namespace {
 Status Fail(cudaError_t e, const char* where) {
   const StatusCode code = e == cudaErrorMemoryAllocation ? StatusCode::kOutOfMemory : StatusCode::kInternal;
-  return Status(code, std::string("CUDA error in ") + where + ": " + cudaGetErrorName(e) + " (" +
-                          cudaGetErrorString(e) + ")");
+  return Status(
+      code, std::string("CUDA error in ") + where + ": " + cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")");
 }
 }  // namespace
 

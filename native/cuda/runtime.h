@@ -33,8 +33,8 @@ Status CopyToDevice(void* dst, const void* src, size_t bytes, Stream stream);
 Status CopyToHost(void* dst, const void* src, size_t bytes, Stream stream);  // waits for the copy
 Status CopyOnDevice(void* dst, const void* src, size_t bytes, Stream stream);
 // Copies `rows` rows of `row_bytes` between pitched regions on the device.
-Status CopyRowsOnDevice(void* dst, size_t dst_pitch, const void* src, size_t src_pitch, size_t row_bytes,
-                        size_t rows, Stream stream);
+Status CopyRowsOnDevice(void* dst, size_t dst_pitch, const void* src, size_t src_pitch, size_t row_bytes, size_t rows,
+                        Stream stream);
 Status ZeroDevice(void* ptr, size_t bytes, Stream stream);
 
 // The CUDA runtime as a DeviceAllocator (cudaMalloc / cudaFree), for DeviceBuffers outside a model

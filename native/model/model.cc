@@ -4,7 +4,6 @@
 #include <cstring>
 #include <new>
 
-
 namespace informer {
 
 namespace {
@@ -114,8 +113,8 @@ void Model::Bind() {
                                linear(l + ".conv1"), linear(l + ".conv2"), norm(l + ".norm1"), norm(l + ".norm2"),
                                norm(l + ".norm3")});
     if (c.attn == AttnKind::kProb)
-      draws_.push_back({l + ".self_attention.inner_attention", c.dec_len(), ProbBudget(c.factor, c.dec_len()),
-                        c.dec_len()});
+      draws_.push_back(
+          {l + ".self_attention.inner_attention", c.dec_len(), ProbBudget(c.factor, c.dec_len()), c.dec_len()});
   }
   decoder_norm_ = norm("decoder.norm");
   projection_ = linear("projection");

@@ -50,7 +50,7 @@ struct ForwardInput {
 
 struct ForwardOptions {
   bool train = false;  // dropout active, BatchNorm on batch statistics with running-stat update
-  Sampling sampling = Sampling::kDeterministic;  // eval mode only; train mode always draws fresh
+  Sampling sampling = Sampling::kDeterministic;              // eval mode only; train mode always draws fresh
   const std::vector<IndexMatrix>* sample_indices = nullptr;  // replaces every draw when given
   const ActivationSink* sink = nullptr;
   bool record = false;  // keep what the backward pass needs (set by LossAndGrad / TrainStep)
@@ -99,8 +99,7 @@ class Model {
   // Forward (train mode unless opts.train is false), MSE loss against target [B, pred_len, c_out]
   // and the gradient of every trainable parameter into grads() (the parameter prefix of the float
   // arena, same offsets; frozen tables get zero). out (optional) receives the forecast.
-  Status LossAndGrad(const ForwardInput& in, const float* target, const ForwardOptions& opts, double* loss,
-                     float* out);
+  Status LossAndGrad(const ForwardInput& in, const float* target, const ForwardOptions& opts, double* loss, float* out);
   // On the host (a GPU model copies them back at the end of LossAndGrad).
   const std::vector<float>& grads() const { return grads_; }
 
@@ -119,16 +118,27 @@ class Model {
 
  private:
   // Parameter views of each layer, bound once so the forward pass does no name look-ups.
-  struct Linear { const float *w, *b; };
-  struct NormW { const float *w, *b; };
-  struct Attention { Linear q, k, v, o; };
+  struct Linear {
+    const float *w, *b;
+  };
+  struct NormW {
+    const float *w, *b;
+  };
+  struct Attention {
+    Linear q, k, v, o;
+  };
   struct Embedding {
     std::string name;
     const float *conv_w, *conv_b, *pe;
-    Linear time;                        // timeF
-    std::vector<const float*> tables;   // fixed / learned, in TemporalTables() order
+    Linear time;                       // timeF
+    std::vector<const float*> tables;  // fixed / learned, in TemporalTables() order
   };
-  struct EncoderLayerW { std::string name; Attention attn; Linear ff1, ff2; NormW norm1, norm2; };
+  struct EncoderLayerW {
+    std::string name;
+    Attention attn;
+    Linear ff1, ff2;
+    NormW norm1, norm2;
+  };
   struct DistilW {
     std::string name;
     const float *w, *b;
@@ -136,8 +146,18 @@ class Model {
     float *running_mean, *running_var;
     int64_t* num_batches_tracked;
   };
-  struct EncoderW { std::string name; std::vector<EncoderLayerW> layers; std::vector<DistilW> distil; NormW norm; };
-  struct DecoderLayerW { std::string name; Attention self_attn, cross_attn; Linear ff1, ff2; NormW norm1, norm2, norm3; };
+  struct EncoderW {
+    std::string name;
+    std::vector<EncoderLayerW> layers;
+    std::vector<DistilW> distil;
+    NormW norm;
+  };
+  struct DecoderLayerW {
+    std::string name;
+    Attention self_attn, cross_attn;
+    Linear ff1, ff2;
+    NormW norm1, norm2, norm3;
+  };
 
   explicit Model(const ModelConfig& c);
   // Points every layer view into the parameters on the model's device (param_base_).

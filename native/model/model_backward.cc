@@ -67,12 +67,13 @@ void Model::AttentionBackward(const Attention& a, const AttentionCache& c, float
   const AttentionShape shape{B, H, c.Lq, c.Lk, d};
   const float scale = 1.f / std::sqrt(static_cast<float>(d));
   if (c.sparse)
-    ops_->ProbAttentionBackward(shape, c.q, c.k, c.v, HeadLayout::RowMajor(c.Lq, H, d), HeadLayout::RowMajor(c.Lk, H, d),
-                                d_ctx, out_layout, c.masked, scale, c.u, c.top, c.probs, dq, dk, dv);
+    ops_->ProbAttentionBackward(shape, c.q, c.k, c.v, HeadLayout::RowMajor(c.Lq, H, d),
+                                HeadLayout::RowMajor(c.Lk, H, d), d_ctx, out_layout, c.masked, scale, c.u, c.top,
+                                c.probs, dq, dk, dv);
   else
-    ops_->FullAttentionBackward(shape, c.q, c.k, c.v, HeadLayout::RowMajor(c.Lq, H, d), HeadLayout::RowMajor(c.Lk, H, d),
-                                d_ctx, out_layout, scale, c.attn_keep ? cfg.dropout : 0.f, c.probs, c.attn_keep, dq,
-                                dk, dv);
+    ops_->FullAttentionBackward(shape, c.q, c.k, c.v, HeadLayout::RowMajor(c.Lq, H, d),
+                                HeadLayout::RowMajor(c.Lk, H, d), d_ctx, out_layout, scale,
+                                c.attn_keep ? cfg.dropout : 0.f, c.probs, c.attn_keep, dq, dk, dv);
   ops_->LinearBackward(B * c.Lq, D, D, c.xq, a.q.w, dq, d_xq, true, G(a.q.w), G(a.q.b));
   ops_->LinearBackward(B * c.Lk, D, D, c.xkv, a.k.w, dk, d_xkv, true, G(a.k.w), G(a.k.b));
   ops_->LinearBackward(B * c.Lk, D, D, c.xkv, a.v.w, dv, d_xkv, true, G(a.v.w), G(a.v.b));
@@ -113,8 +114,7 @@ void Model::DistilBackward(const DistilW& w, const DistilCache& c, const float* 
   float* d_bn = Zeros(N * D);
   ops_->EluBackward(N * D, c.bn, d_elu, d_bn);
   float* d_conv = Zeros(N * D);
-  ops_->BatchNormBackward(N, D, c.conv, w.bn.w, c.bn_mean, c.bn_rstd, tape_.train, d_bn, d_conv, G(w.bn.w),
-                          G(w.bn.b));
+  ops_->BatchNormBackward(N, D, c.conv, w.bn.w, c.bn_mean, c.bn_rstd, tape_.train, d_bn, d_conv, G(w.bn.w), G(w.bn.b));
   float* cols = arena_.Alloc(N * 3 * D);
   ops_->CircularIm2Col3(B, c.L, D, c.x, cols);
   float* d_cols = arena_.Alloc(N * 3 * D);

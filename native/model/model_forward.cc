@@ -140,8 +140,8 @@ float* Model::AttentionLayer(Pass& p, const Attention& a, AttentionCache& c, con
       c.top = reinterpret_cast<int32_t*>(arena_.Alloc(B * H * c.u));
       c.probs = arena_.Alloc(B * H * c.u * Lk);
     }
-    ops_->ProbAttentionForward(shape, c.q, c.k, c.v, HeadLayout::RowMajor(Lq, H, d), HeadLayout::RowMajor(Lk, H, d), c.ctx,
-                               out_layout, masked, scale, sample, U, c.u, c.top, c.probs);
+    ops_->ProbAttentionForward(shape, c.q, c.k, c.v, HeadLayout::RowMajor(Lq, H, d), HeadLayout::RowMajor(Lk, H, d),
+                               c.ctx, out_layout, masked, scale, sample, U, c.u, c.top, c.probs);
   } else {
     if (p.opts.record || p.dropout) c.probs = arena_.Alloc(B * H * Lq * Lk);
     if (p.dropout) c.attn_keep = reinterpret_cast<uint8_t*>(arena_.Alloc((B * H * Lq * Lk + 3) / 4));
@@ -321,8 +321,7 @@ Status Model::RunForward(Pass& p, const ForwardInput& raw) {
   h = ApplyLayerNorm(decoder_norm_, tape.decoder_norm, h, B * Ld);
   Emit(p, "decoder", h, Ld, D);
   tape.projection = arena_.Alloc(B * Ld * c.c_out);
-  ops_->LinearForward(B * Ld, D, c.c_out, h, projection_.w, projection_.b, tape.projection, Activation::kNone,
-                      nullptr);
+  ops_->LinearForward(B * Ld, D, c.c_out, h, projection_.w, projection_.b, tape.projection, Activation::kNone, nullptr);
   Emit(p, "projection", tape.projection, Ld, c.c_out);
   DenormalizeOutput();
   return Status::Ok();

@@ -46,8 +46,7 @@ void Model::DenormalizeOutput() {
   const int64_t B = tape_.B, Ld = c.dec_len(), count = B * Ld * c.c_out;
   n.raw = arena_.Alloc(count);
   ops_->Copy(n.raw, tape_.projection, count);
-  ops_->InstanceDenormForward(B, Ld, c.c_out, c.enc_in, n.raw, n.center, n.scale, revin_.w, revin_.b,
-                              tape_.projection);
+  ops_->InstanceDenormForward(B, Ld, c.c_out, c.enc_in, n.raw, n.center, n.scale, revin_.w, revin_.b, tape_.projection);
 }
 
 const float* Model::DenormalizeBackward(const float* d_out) {

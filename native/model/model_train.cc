@@ -9,8 +9,8 @@
 
 namespace informer {
 
-Status Model::ComputeLossAndGrad(const ForwardInput& in, const float* target, const ForwardOptions& opts,
-                                 double* loss, float* out) {
+Status Model::ComputeLossAndGrad(const ForwardInput& in, const float* target, const ForwardOptions& opts, double* loss,
+                                 float* out) {
   const ModelConfig& c = config_;
   INFORMER_RETURN_IF_ERROR(CheckInputs(in, opts));
   const int64_t B = in.batch, Ld = c.dec_len(), n = B * c.pred_len * c.c_out;
@@ -31,8 +31,7 @@ Status Model::ComputeLossAndGrad(const ForwardInput& in, const float* target, co
     float* d_pred = arena_.Alloc(n);
     *loss = ops_->MseForwardBackward(n, pred, ops_->ToDevice(target, n), d_pred);
     float* d_proj = Zeros(B * Ld * c.c_out);
-    ops_->CopyRows(d_proj + c.label_len * c.c_out, Ld * c.c_out, d_pred, c.pred_len * c.c_out, c.pred_len * c.c_out,
-                   B);
+    ops_->CopyRows(d_proj + c.label_len * c.c_out, Ld * c.c_out, d_pred, c.pred_len * c.c_out, c.pred_len * c.c_out, B);
     INFORMER_RETURN_IF_ERROR(EnsureDeviceGrads());
     Backward(d_proj);
     INFORMER_RETURN_IF_ERROR(ops_->Check("the backward pass"));
@@ -57,13 +56,14 @@ Status Model::LossAndGrad(const ForwardInput& in, const float* target, const For
   return Status::Ok();
 }
 
-Status Model::TrainStep(const ForwardInput& in, const float* target, const ForwardOptions& opts,
-                        const AdamConfig& adam, double* loss) {
+Status Model::TrainStep(const ForwardInput& in, const float* target, const ForwardOptions& opts, const AdamConfig& adam,
+                        double* loss) {
   if (!(adam.lr >= 0.f) || !(adam.beta1 >= 0.f && adam.beta1 < 1.f) || !(adam.beta2 >= 0.f && adam.beta2 < 1.f) ||
       !(adam.eps > 0.f) || !(adam.weight_decay >= 0.f))
     return InvalidConfig("Adam needs lr >= 0, betas in [0, 1), eps > 0 and weight_decay >= 0");
   INFORMER_RETURN_IF_ERROR(ComputeLossAndGrad(in, target, opts, loss, nullptr));
-  if (!std::isfinite(*loss)) return InvalidValue("the loss is not finite (" + std::to_string(*loss) + "); step skipped");
+  if (!std::isfinite(*loss))
+    return InvalidValue("the loss is not finite (" + std::to_string(*loss) + "); step skipped");
   const size_t n = params_.param_float_count();
   float *m, *v;
   try {

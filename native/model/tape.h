@@ -17,15 +17,15 @@ struct LayerNormCache {
 
 // One AttentionLayer: projections, inner attention and the residual output r = xq + Dropout(o).
 struct AttentionCache {
-  const float* xq = nullptr;   // [B, Lq, D]
-  const float* xkv = nullptr;  // [B, Lk, D]
+  const float* xq = nullptr;                       // [B, Lq, D]
+  const float* xkv = nullptr;                      // [B, Lk, D]
   float *q = nullptr, *k = nullptr, *v = nullptr;  // projections, [B, L, D]
-  float* ctx = nullptr;        // inner attention output, row-major or head-major (mix)
-  float* probs = nullptr;      // full: [B, H, Lq, Lk]; prob: [B, H, u, Lk]
-  uint8_t* attn_keep = nullptr;  // full attention dropout mask (train, dropout > 0)
-  int32_t* top = nullptr;      // prob: selected queries [B, H, u]
-  uint8_t* out_keep = nullptr;   // dropout mask of the output projection
-  float* out = nullptr;        // r = xq + Dropout(o), [B, Lq, D]
+  float* ctx = nullptr;                            // inner attention output, row-major or head-major (mix)
+  float* probs = nullptr;                          // full: [B, H, Lq, Lk]; prob: [B, H, u, Lk]
+  uint8_t* attn_keep = nullptr;                    // full attention dropout mask (train, dropout > 0)
+  int32_t* top = nullptr;                          // prob: selected queries [B, H, u]
+  uint8_t* out_keep = nullptr;                     // dropout mask of the output projection
+  float* out = nullptr;                            // r = xq + Dropout(o), [B, Lq, D]
   int64_t Lq = 0, Lk = 0, u = 0;
   bool sparse = false, masked = false, mix = false;
 };
@@ -36,7 +36,7 @@ struct FeedForwardCache {
   float* pre = nullptr;      // [rows, F] before the activation
   float* hidden = nullptr;   // [rows, F] conv2's input Dropout(act(pre)) when kept; else recomputed from pre
   uint8_t *keep1 = nullptr, *keep2 = nullptr;
-  float* out = nullptr;      // [rows, D]
+  float* out = nullptr;  // [rows, D]
   int64_t rows = 0;
 };
 
@@ -49,13 +49,13 @@ struct EncoderLayerCache {
 
 // Distilling ConvLayer: conv -> BatchNorm -> ELU -> MaxPool.
 struct DistilCache {
-  const float* x = nullptr;  // [B, L, D] (im2col is recomputed from it)
-  float* conv = nullptr;     // [B, L, D] conv output (BatchNorm input)
-  float* bn_mean = nullptr;  // [D] statistics used (batch in train, running in eval)
-  float* bn_rstd = nullptr;  // [D]
-  float* bn = nullptr;       // [B, L, D] BatchNorm output (ELU input)
-  int32_t* argmax = nullptr; // [B, L', D]
-  float* out = nullptr;      // [B, L', D]
+  const float* x = nullptr;   // [B, L, D] (im2col is recomputed from it)
+  float* conv = nullptr;      // [B, L, D] conv output (BatchNorm input)
+  float* bn_mean = nullptr;   // [D] statistics used (batch in train, running in eval)
+  float* bn_rstd = nullptr;   // [D]
+  float* bn = nullptr;        // [B, L, D] BatchNorm output (ELU input)
+  int32_t* argmax = nullptr;  // [B, L', D]
+  float* out = nullptr;       // [B, L', D]
   int64_t L = 0, Lo = 0;
 };
 
@@ -72,7 +72,7 @@ struct EmbeddingCache {
   const float* x = nullptr;      // [B, L, C_in]
   const float* marks = nullptr;  // [B, L, n_mark]
   uint8_t* keep = nullptr;
-  float* out = nullptr;          // [B, L, D]
+  float* out = nullptr;  // [B, L, D]
   int64_t L = 0, C_in = 0;
 };
 
@@ -89,9 +89,9 @@ struct DecoderLayerCache {
 struct NormalizeCache {
   const float* x_enc = nullptr;  // the raw inputs [B, seq_len, enc_in] and [B, dec_len, dec_in]
   const float* x_dec = nullptr;
-  float* center = nullptr;       // [B, enc_in] statistics of each encoder window
-  float* scale = nullptr;        // [B, enc_in]
-  float* raw = nullptr;          // [B, dec_len, c_out] the projection before de-normalisation
+  float* center = nullptr;  // [B, enc_in] statistics of each encoder window
+  float* scale = nullptr;   // [B, enc_in]
+  float* raw = nullptr;     // [B, dec_len, c_out] the projection before de-normalisation
 };
 
 struct Tape {

@@ -24,14 +24,20 @@ void DirectHead(const Case& c, const float* q, const float* k, const float* v, i
   std::vector<double> s(c.Lk);
   double mx = -INFINITY;
   for (int64_t j = 0; j < c.Lk; ++j) {
-    if (causal && j > i) { s[j] = -INFINITY; continue; }
+    if (causal && j > i) {
+      s[j] = -INFINITY;
+      continue;
+    }
     double dot = 0;
     for (int64_t e = 0; e < c.d; ++e) dot += double(q[i * row + e]) * k[j * row + e];
     s[j] = dot * scale;
     mx = std::max(mx, s[j]);
   }
   double sum = 0;
-  for (double& x : s) { x = std::isinf(x) ? 0 : std::exp(x - mx); sum += x; }
+  for (double& x : s) {
+    x = std::isinf(x) ? 0 : std::exp(x - mx);
+    sum += x;
+  }
   out->assign(c.d, 0.0);
   for (int64_t j = 0; j < c.Lk; ++j)
     for (int64_t e = 0; e < c.d; ++e) (*out)[e] += s[j] / sum * v[j * row + e];
@@ -111,14 +117,20 @@ void ProbDirect(const Case& c, const float* q, const float* k, const float* v, b
         std::vector<double> s(c.Lk);
         double mx = -INFINITY;
         for (int64_t j = 0; j < c.Lk; ++j) {
-          if (masked && j > i) { s[j] = -INFINITY; continue; }
+          if (masked && j > i) {
+            s[j] = -INFINITY;
+            continue;
+          }
           double dot = 0;
           for (int64_t e = 0; e < c.d; ++e) dot += Q(i, e) * K(j, e);
           s[j] = dot * scale;
           mx = std::max(mx, s[j]);
         }
         double sum = 0;
-        for (double& x : s) { x = std::isinf(x) ? 0 : std::exp(x - mx); sum += x; }
+        for (double& x : s) {
+          x = std::isinf(x) ? 0 : std::exp(x - mx);
+          sum += x;
+        }
         for (int64_t e = 0; e < c.d; ++e) {
           double acc = 0;
           for (int64_t j = 0; j < c.Lk; ++j) acc += s[j] / sum * V(j, e);
@@ -149,8 +161,7 @@ void TestProb(const Case& c, bool masked) {
                        HeadLayout::RowMajor(c.Lk, c.H, c.d), out.data(), HeadLayout::RowMajor(c.Lq, c.H, c.d), masked,
                        float(1.0 / std::sqrt(double(c.d))), sample.data(), U, u, top.data(), probs.data());
   CHECK_ALLCLOSE(out.data(), ref.data(), out.size(), 1e-5, 1e-4);
-  for (int64_t bh = 0; bh < c.B * c.H; ++bh)
-    CHECK(std::is_sorted(top.begin() + bh * u, top.begin() + (bh + 1) * u));
+  for (int64_t bh = 0; bh < c.B * c.H; ++bh) CHECK(std::is_sorted(top.begin() + bh * u, top.begin() + (bh + 1) * u));
   // Inference (nothing kept for backward): tiny heads take the in-register path.
   std::fill(out.begin(), out.end(), 0.f);
   ProbAttentionForward(s, q.data(), k.data(), v.data(), HeadLayout::RowMajor(c.Lq, c.H, c.d),
@@ -162,15 +173,15 @@ void TestProb(const Case& c, bool masked) {
 }  // namespace
 
 int main() {
-  const Case cases[] = {{2, 4, 12, 12, 8}, {1, 2, 18, 18, 16}, {3, 8, 96, 96, 64}, {2, 3, 72, 48, 5}, {1, 1, 1, 7, 3},
-                        {2, 4, 18, 12, 8}, {1, 2, 40, 300, 8}, {1, 2, 9, 9, 8}};
+  const Case cases[] = {{2, 4, 12, 12, 8}, {1, 2, 18, 18, 16}, {3, 8, 96, 96, 64}, {2, 3, 72, 48, 5},
+                        {1, 1, 1, 7, 3},   {2, 4, 18, 12, 8},  {1, 2, 40, 300, 8}, {1, 2, 9, 9, 8}};
   for (const Case& c : cases) {
     TestFull(c, false, false);
     TestFull(c, false, true);
     if (c.Lq == c.Lk) TestFull(c, true, true);
   }
-  const Case prob_cases[] = {{2, 4, 12, 12, 8}, {1, 2, 18, 18, 16}, {2, 8, 96, 96, 64}, {2, 4, 72, 72, 16},
-                             {1, 3, 300, 300, 8}, {2, 4, 18, 18, 8}, {1, 2, 72, 72, 8}};
+  const Case prob_cases[] = {{2, 4, 12, 12, 8},   {1, 2, 18, 18, 16}, {2, 8, 96, 96, 64}, {2, 4, 72, 72, 16},
+                             {1, 3, 300, 300, 8}, {2, 4, 18, 18, 8},  {1, 2, 72, 72, 8}};
   for (const Case& c : prob_cases) {
     TestProb(c, false);
     TestProb(c, true);

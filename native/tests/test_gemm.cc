@@ -44,10 +44,10 @@ struct Case {
 
   std::string name() const {
     char buf[200];
-    std::snprintf(buf, sizeof(buf), "%s%s M=%lld N=%lld K=%lld pad=%lld alpha=%g beta=%g%s%s act=%d",
-                  ta ? "T" : "N", tb ? "T" : "N", static_cast<long long>(M),
-                  static_cast<long long>(N), static_cast<long long>(K), static_cast<long long>(pad),
-                  alpha, beta, bias ? " bias" : "", residual ? " residual" : "", static_cast<int>(act));
+    std::snprintf(buf, sizeof(buf), "%s%s M=%lld N=%lld K=%lld pad=%lld alpha=%g beta=%g%s%s act=%d", ta ? "T" : "N",
+                  tb ? "T" : "N", static_cast<long long>(M), static_cast<long long>(N), static_cast<long long>(K),
+                  static_cast<long long>(pad), alpha, beta, bias ? " bias" : "", residual ? " residual" : "",
+                  static_cast<int>(act));
     return buf;
   }
 };
@@ -105,15 +105,14 @@ void run_case(const Case& c, const Data& d, ThreadPool* pool, const char* kernel
   ep.act = c.act;
   ep.residual = c.residual ? d.residual.data() : nullptr;
   ep.ldr = d.ldr;
-  informer::sgemm(c.ta, c.tb, c.M, c.N, c.K, c.alpha, d.A.data(), d.lda, d.B.data(), d.ldb, c.beta,
-                  C.data(), d.ldc, ep, pool);
+  informer::sgemm(c.ta, c.tb, c.M, c.N, c.K, c.alpha, d.A.data(), d.lda, d.B.data(), d.ldb, c.beta, C.data(), d.ldc, ep,
+                  pool);
   // Rows of C (valid columns only) against the reference; padding must be untouched.
   const double atol = 2e-5 * std::sqrt(static_cast<double>(c.K) + 1.0);
   const std::string label = c.name() + " kernel=" + kernel + (pool ? " pool" : " serial");
   bool ok = true;
   for (int64_t i = 0; i < c.M && ok; ++i) {
-    const test::Compare r =
-        test::compare(C.data() + i * d.ldc, d.want.data() + i * d.ldc, c.N, atol, 1e-4);
+    const test::Compare r = test::compare(C.data() + i * d.ldc, d.want.data() + i * d.ldc, c.N, atol, 1e-4);
     if (!r.ok) {
       ok = CHECK_ALLCLOSE_MSG(C.data() + i * d.ldc, d.want.data() + i * d.ldc, c.N, atol, 1e-4,
                               (label + " row " + std::to_string(i)).c_str());
@@ -177,12 +176,29 @@ void test_shapes() {
     int64_t M, N, K;
   };
   const Shape shapes[] = {
-      {1, 1, 1},     {7, 13, 5},     {17, 33, 65},   {100, 1, 37},  {1, 100, 3},
-      {12, 32, 32},  {18, 128, 32},  {6, 16, 256},   {6, 16, 257},  {64, 48, 700},
-      {129, 257, 63}, {384, 32, 32}, {13, 4111, 20}, {300, 200, 300}, {3072, 512, 64},
-      {2, 3, 5000},  {1, 1, 3000},
+      {1, 1, 1},
+      {7, 13, 5},
+      {17, 33, 65},
+      {100, 1, 37},
+      {1, 100, 3},
+      {12, 32, 32},
+      {18, 128, 32},
+      {6, 16, 256},
+      {6, 16, 257},
+      {64, 48, 700},
+      {129, 257, 63},
+      {384, 32, 32},
+      {13, 4111, 20},
+      {300, 200, 300},
+      {3072, 512, 64},
+      {2, 3, 5000},
+      {1, 1, 3000},
       // Tile edges of the 12x32 AVX-512 kernel and its 216-row / 256-deep blocks.
-      {12, 32, 256}, {13, 31, 257}, {24, 96, 40},  {11, 64, 33}, {450, 97, 300},
+      {12, 32, 256},
+      {13, 31, 257},
+      {24, 96, 40},
+      {11, 64, 33},
+      {450, 97, 300},
   };
   ThreadPool* global = &ThreadPool::global();
   uint32_t seed = 1;
@@ -359,10 +375,10 @@ void test_residual_aliasing_c() {
           ep.act = c.act;
           ep.residual = C.data();
           ep.ldr = d.ldc;
-          informer::sgemm(false, true, M, c.N, K, c.alpha, d.A.data(), d.lda, d.B.data(), d.ldb, beta,
-                          C.data(), d.ldc, ep, pool);
-          const std::string label = "residual aliases C: " + c.name() + " kernel=" +
-                                    informer::gemm_kernel_name() + (pool ? " pool" : " serial");
+          informer::sgemm(false, true, M, c.N, K, c.alpha, d.A.data(), d.lda, d.B.data(), d.ldb, beta, C.data(), d.ldc,
+                          ep, pool);
+          const std::string label = "residual aliases C: " + c.name() + " kernel=" + informer::gemm_kernel_name() +
+                                    (pool ? " pool" : " serial");
           CHECK_ALLCLOSE_MSG(C.data(), want.data(), static_cast<int64_t>(C.size()),
                              2e-5 * std::sqrt(static_cast<double>(K)), 1e-4, label.c_str());
         }
@@ -404,8 +420,8 @@ void test_concurrent_callers() {
     ep.act = c.act;
     for (int it = 0; it < 60; ++it) {
       std::vector<float> C = d.C0;
-      informer::sgemm(c.ta, c.tb, c.M, c.N, c.K, c.alpha, d.A.data(), d.lda, d.B.data(), d.ldb,
-                      c.beta, C.data(), d.ldc, ep, &ThreadPool::global());
+      informer::sgemm(c.ta, c.tb, c.M, c.N, c.K, c.alpha, d.A.data(), d.lda, d.B.data(), d.ldb, c.beta, C.data(), d.ldc,
+                      ep, &ThreadPool::global());
       const test::Compare r = test::compare(C.data(), d.want.data(), c.M * d.ldc, 1e-4, 1e-4);
       ok[id] = ok[id] && r.ok;
     }
@@ -419,8 +435,7 @@ void test_concurrent_callers() {
 }  // namespace
 
 int main() {
-  std::printf("gemm kernel: %s, global pool: %d threads\n", informer::gemm_kernel_name(),
-              ThreadPool::global().size());
+  std::printf("gemm kernel: %s, global pool: %d threads\n", informer::gemm_kernel_name(), ThreadPool::global().size());
   test_kernel_choice();
   test_gelu();
   test_epilogue_options();

@@ -189,8 +189,8 @@ int main() {
   CheckStats(1, 336, 7);
   CheckConstantWindow();
   const Case cases[] = {
-      {2, 12, 12, 3, 3, true},  {2, 12, 12, 3, 3, false}, {3, 18, 6, 3, 3, true},  // decoder input: label 6 of 18
-      {2, 10, 10, 3, 1, true},  {4, 7, 7, 1, 1, true},    {2, 9, 9, 5, 2, false},  // MS and partial mappings
+      {2, 12, 12, 3, 3, true}, {2, 12, 12, 3, 3, false}, {3, 18, 6, 3, 3, true},  // decoder input: label 6 of 18
+      {2, 10, 10, 3, 1, true}, {4, 7, 7, 1, 1, true},    {2, 9, 9, 5, 2, false},  // MS and partial mappings
   };
   for (const Case& k : cases) CheckCase(k);
   return test::finish("test_instance_norm");

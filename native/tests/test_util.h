@@ -78,16 +78,16 @@ inline Compare compare(const float* got, const float* want, int64_t n, double at
   return r;
 }
 
-inline bool check_allclose(const float* got, const float* want, int64_t n, double atol, double rtol,
-                           const char* file, int line, const char* what) {
+inline bool check_allclose(const float* got, const float* want, int64_t n, double atol, double rtol, const char* file,
+                           int line, const char* what) {
   const Compare r = compare(got, want, n, atol, rtol);
   if (!r.ok) {
     std::fprintf(stderr,
                  "FAIL %s:%d: %s: %lld of %lld elements differ (atol %g, rtol %g); max abs %.3g, max "
                  "rel %.3g; worst [%lld] got %.9g want %.9g\n",
-                 file, line, what, static_cast<long long>(r.mismatches), static_cast<long long>(n),
-                 atol, rtol, r.max_abs, r.max_rel, static_cast<long long>(r.worst),
-                 static_cast<double>(got[r.worst]), static_cast<double>(want[r.worst]));
+                 file, line, what, static_cast<long long>(r.mismatches), static_cast<long long>(n), atol, rtol,
+                 r.max_abs, r.max_rel, static_cast<long long>(r.worst), static_cast<double>(got[r.worst]),
+                 static_cast<double>(want[r.worst]));
     ++counters().failed;
     return false;
   }
@@ -95,12 +95,10 @@ inline bool check_allclose(const float* got, const float* want, int64_t n, doubl
   return true;
 }
 
-inline bool check_near(double got, double want, double tol, const char* file, int line,
-                       const char* what) {
+inline bool check_near(double got, double want, double tol, const char* file, int line, const char* what) {
   const bool ok = std::fabs(got - want) <= tol;  // false for NaN
   if (!ok) {
-    std::fprintf(stderr, "FAIL %s:%d: %s: got %.9g want %.9g (tol %g)\n", file, line, what, got, want,
-                 tol);
+    std::fprintf(stderr, "FAIL %s:%d: %s: got %.9g want %.9g (tol %g)\n", file, line, what, got, want, tol);
   }
   ok ? ++counters().passed : ++counters().failed;
   return ok;
@@ -110,12 +108,8 @@ inline bool check_near(double got, double want, double tol, const char* file, in
 class Rng {
  public:
   explicit Rng(uint32_t seed = 42) : gen_(seed) {}
-  float uniform(float lo = -1.0f, float hi = 1.0f) {
-    return std::uniform_real_distribution<float>(lo, hi)(gen_);
-  }
-  float normal(float mean = 0.0f, float stddev = 1.0f) {
-    return std::normal_distribution<float>(mean, stddev)(gen_);
-  }
+  float uniform(float lo = -1.0f, float hi = 1.0f) { return std::uniform_real_distribution<float>(lo, hi)(gen_); }
+  float normal(float mean = 0.0f, float stddev = 1.0f) { return std::normal_distribution<float>(mean, stddev)(gen_); }
   int64_t integer(int64_t lo, int64_t hi) {  // inclusive bounds
     return std::uniform_int_distribution<int64_t>(lo, hi)(gen_);
   }
@@ -155,12 +149,11 @@ inline int finish(const char* name = "tests") {
 
 #define CHECK_MSG(cond, msg) ::test::record(static_cast<bool>(cond), __FILE__, __LINE__, msg)
 
-#define CHECK_EQ(a, b)                                                                      \
-  ::test::record((a) == (b), __FILE__, __LINE__, #a " == " #b)
+#define CHECK_EQ(a, b) ::test::record((a) == (b), __FILE__, __LINE__, #a " == " #b)
 
-#define CHECK_NEAR(got, want, tol)                                                       \
-  ::test::check_near(static_cast<double>(got), static_cast<double>(want),                \
-                     static_cast<double>(tol), __FILE__, __LINE__, #got " ~= " #want)
+#define CHECK_NEAR(got, want, tol)                                                                            \
+  ::test::check_near(static_cast<double>(got), static_cast<double>(want), static_cast<double>(tol), __FILE__, \
+                     __LINE__, #got " ~= " #want)
 
 // CHECK_ALLCLOSE(got, want, n, atol, rtol): float arrays, reports max abs / rel error on failure.
 #define CHECK_ALLCLOSE(got, want, n, atol, rtol) \

@@ -18,7 +18,9 @@ export async function runCases(makeCase, from, to) {
       await run();
     } catch (e) {
       const typed = e instanceof InformerError || allow?.(e) === true;
-      outcome = `${typed ? 'typed' : 'untyped'} ${e?.name ?? typeof e}: ${String(e?.message ?? e).replace(/\n/g, ' ').slice(0, 200)}`;
+      outcome = `${typed ? 'typed' : 'untyped'} ${e?.name ?? typeof e}: ${String(e?.message ?? e)
+        .replace(/\n/g, ' ')
+        .slice(0, 200)}`;
     }
     say(`done ${i} ${outcome}`);
   }
@@ -45,15 +47,19 @@ export async function runCasesInChildren(t, script, args, total, perChild = 250)
   for (let from = 0; from < total; from += perChild) chunks.push([from, Math.min(total, from + perChild)]);
   const outcomes = [];
   for (let i = 0; i < chunks.length; i += 2) {
-    const results = await Promise.all(chunks.slice(i, i + 2).map(([from, to]) => runChild(script, [...args, String(from), String(to)]).then((r) => ({ ...r, from, to }))));
+    const results = await Promise.all(
+      chunks.slice(i, i + 2).map(([from, to]) => runChild(script, [...args, String(from), String(to)]).then((r) => ({ ...r, from, to }))),
+    );
     for (const r of results) {
       const lines = r.out.trim().split('\n');
       const started = lines.filter((l) => l.startsWith('start ')).map((l) => l.slice(6));
       const done = lines.filter((l) => l.startsWith('done '));
       outcomes.push(...done);
       const last = started.at(-1) ?? 'before the first case';
-      t.ok(r.code === 0 && r.signal === null,
-        `cases ${r.from}..${r.to - 1}: the process survived (exit ${r.code}, signal ${r.signal}${r.code === 0 ? '' : `; last case started: ${last}; ${r.err.slice(-600)}`})`);
+      t.ok(
+        r.code === 0 && r.signal === null,
+        `cases ${r.from}..${r.to - 1}: the process survived (exit ${r.code}, signal ${r.signal}${r.code === 0 ? '' : `; last case started: ${last}; ${r.err.slice(-600)}`})`,
+      );
       t.equal(done.length, r.to - r.from, `cases ${r.from}..${r.to - 1}: every case finished`);
       for (const d of done.filter((l) => / untyped /.test(l))) {
         const n = Number(d.split(' ')[1]);

@@ -7,17 +7,14 @@ import { fileURLToPath } from 'node:url';
 import { configFromReference, readSafetensors } from '../../dist/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const dirs = [
-  process.env.INFORMER_FIXTURES,
-  join(here, '..', 'fixtures'),
-  join(here, '..', '..', '..', 'shared', 'fixtures'),
-].filter((d) => d && existsSync(d));
+const dirs = [process.env.INFORMER_FIXTURES, join(here, '..', 'fixtures'), join(here, '..', '..', '..', 'shared', 'fixtures')].filter(
+  (d) => d && existsSync(d),
+);
 
 export function fixturePaths() {
   const byName = new Map();
   for (const dir of dirs)
-    for (const f of readdirSync(dir).sort())
-      if (f.endsWith('.safetensors') && !byName.has(f)) byName.set(f, join(dir, f));
+    for (const f of readdirSync(dir).sort()) if (f.endsWith('.safetensors') && !byName.has(f)) byName.set(f, join(dir, f));
   return [...byName.values()];
 }
 

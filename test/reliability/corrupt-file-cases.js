@@ -18,31 +18,58 @@ import { seededRandom } from '../helpers/fixtures.js';
 const here = dirname(fileURLToPath(import.meta.url));
 /** Case i mutates a file of format FORMATS[i % 4]. */
 export const FORMATS = ['safetensors', 'csv', 'parquet', 'onnx'];
-const CONFIG = { seqLen: 12, labelLen: 6, predLen: 6, encIn: 1, decIn: 1, cOut: 1, dModel: 16, nHeads: 2, eLayers: 1, dLayers: 1, dFf: 32, freq: 't', seed: 4 };
-
+const CONFIG = {
+  seqLen: 12,
+  labelLen: 6,
+  predLen: 6,
+  encIn: 1,
+  decIn: 1,
+  cOut: 1,
+  dModel: 16,
+  nHeads: 2,
+  eLayers: 1,
+  dLayers: 1,
+  dFf: 32,
+  freq: 't',
+  seed: 4,
+};
 
 /** A mutant of `bytes`: 1-3 seeded edits; small offsets are favoured, where headers live. */
 export function mutate(bytes, rand) {
   let b = Uint8Array.from(bytes);
-  const at = () => Math.floor((rand() < 0.5 ? rand() * Math.min(b.length, 256) : rand() * b.length));
+  const at = () => Math.floor(rand() < 0.5 ? rand() * Math.min(b.length, 256) : rand() * b.length);
   const edits = 1 + Math.floor(rand() * 3);
   for (let e = 0; e < edits && b.length > 0; e++) {
     const i = at();
     const n = 1 + Math.floor(rand() * 16);
     switch (Math.floor(rand() * 6)) {
-      case 0: b[i] ^= 1 << Math.floor(rand() * 8); break;
-      case 1: for (let k = i; k < Math.min(b.length, i + n); k++) b[k] = Math.floor(rand() * 256); break;
-      case 2: b.fill(0, i, i + n); break;
-      case 3: b = b.slice(0, i); break;
-      case 4: b = Uint8Array.from([...b.subarray(0, i), ...Array.from({ length: n }, () => Math.floor(rand() * 256)), ...b.subarray(i)]); break;
-      default: b = Uint8Array.from([...b.subarray(0, i + n), ...b.subarray(i, i + n), ...b.subarray(i + n)]);
+      case 0:
+        b[i] ^= 1 << Math.floor(rand() * 8);
+        break;
+      case 1:
+        for (let k = i; k < Math.min(b.length, i + n); k++) b[k] = Math.floor(rand() * 256);
+        break;
+      case 2:
+        b.fill(0, i, i + n);
+        break;
+      case 3:
+        b = b.slice(0, i);
+        break;
+      case 4:
+        b = Uint8Array.from([...b.subarray(0, i), ...Array.from({ length: n }, () => Math.floor(rand() * 256)), ...b.subarray(i)]);
+        break;
+      default:
+        b = Uint8Array.from([...b.subarray(0, i + n), ...b.subarray(i, i + n), ...b.subarray(i + n)]);
     }
   }
   return b;
 }
 
 // The originals, made once per process.
-const csvText = readFileSync(join(here, '..', '..', 'data', 'alibaba_pod.csv'), 'utf8').split('\n').slice(0, 200).join('\n') + '\n';
+const csvText = `${readFileSync(join(here, '..', '..', 'data', 'alibaba_pod.csv'), 'utf8')
+  .split('\n')
+  .slice(0, 200)
+  .join('\n')}\n`;
 const model = new Informer(CONFIG);
 const dir = mkdtempSync(join(tmpdir(), 'informer-corrupt-'));
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
@@ -52,7 +79,10 @@ const originals = {
   csv: Buffer.from(csvText),
   parquet: (() => {
     const table = parseCsv(csvText);
-    const at = tableFromArrays({ date: Array.from(table.dates, (d) => new Date(d)), ...Object.fromEntries(table.columns.map((c) => [c, table.data[c]])) });
+    const at = tableFromArrays({
+      date: Array.from(table.dates, (d) => new Date(d)),
+      ...Object.fromEntries(table.columns.map((c) => [c, table.data[c]])),
+    });
     return writeParquet(WasmTable.fromIPCStream(tableToIPC(at, 'stream')));
   })(),
   onnx: buildOnnxModel(model),
@@ -63,11 +93,11 @@ const readers = {
     readSafetensors(bytes);
     Informer.load(bytes).dispose();
   },
-  async csv(bytes, file) {
+  async csv(_bytes, file) {
     const table = await readTable(file);
     ForecastDataset.fromTable(table, { features: 'S', target: 'cpu_utilization', seqLen: 12, labelLen: 6, predLen: 6 });
   },
-  async parquet(bytes, file) {
+  async parquet(_bytes, file) {
     const table = await readTable(file);
     ForecastDataset.fromTable(table, { features: 'S', target: 'cpu_utilization', seqLen: 12, labelLen: 6, predLen: 6 });
   },

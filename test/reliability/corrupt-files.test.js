@@ -10,7 +10,13 @@ import { FORMATS } from './corrupt-file-cases.js';
 const seed = Number(process.env.INFORMER_CORRUPT_SEED ?? 1);
 const total = Number(process.env.INFORMER_CORRUPT_CASES ?? 600);
 t.comment(`corrupt files: seed ${seed}, ${total} mutants (INFORMER_CORRUPT_SEED / INFORMER_CORRUPT_CASES)`);
-const outcomes = await runCasesInChildren(t, fileURLToPath(new URL('./corrupt-file-cases.js', import.meta.url)), [String(seed)], total, 300);
+const outcomes = await runCasesInChildren(
+  t,
+  fileURLToPath(new URL('./corrupt-file-cases.js', import.meta.url)),
+  [String(seed)],
+  total,
+  300,
+);
 for (const [k, format] of FORMATS.entries()) {
   const mine = outcomes.filter((o) => Number(o.split(' ')[1]) % FORMATS.length === k);
   const refused = mine.filter((o) => / typed /.test(o)).length;

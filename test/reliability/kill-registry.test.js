@@ -53,7 +53,9 @@ function train(killAt) {
 function readerAvailable() {
   if (!existsSync(readStore)) return 'MLflow reader not found (../shared/tools is absent)';
   const r = spawnSync(readStore, [mlruns, '--strict'], { encoding: 'utf8', timeout: 600_000 });
-  return r.status === 0 || r.status === 1 || r.status === 2 ? null : `MLflow reader unusable here (exit ${r.status}): ${r.stderr.slice(-300)}`;
+  return r.status === 0 || r.status === 1 || r.status === 2
+    ? null
+    : `MLflow reader unusable here (exit ${r.status}): ${r.stderr.slice(-300)}`;
 }
 
 const first = await train();
@@ -66,7 +68,11 @@ if (noReader) t.comment(`skipping MLflow reader checks: ${noReader}`);
 function checkStore(t, what) {
   if (!noReader) {
     const r = spawnSync(readStore, [mlruns, '--strict'], { encoding: 'utf8', timeout: 120_000 });
-    t.equal(r.status, 0, `${what}: MLflow's reader reads the store strictly ${r.status === 0 ? '' : r.stdout.slice(-1500) + r.stderr.slice(-500)}`);
+    t.equal(
+      r.status,
+      0,
+      `${what}: MLflow's reader reads the store strictly ${r.status === 0 ? '' : r.stdout.slice(-1500) + r.stderr.slice(-500)}`,
+    );
   }
   const ls = informer('runs', 'ls', '--mlruns', mlruns, '--max', '1000');
   t.equal(ls.code, 0, `${what}: informer runs ls ${ls.code === 0 ? '' : ls.err}`);
@@ -92,14 +98,22 @@ t.equal(last.code, 0, `a train after all the kills succeeds ${last.code === 0 ? 
 const after = checkStore(t, 'after the last train');
 const versions = [...after.show.matchAll(/^(\d+)\s/gm)].map((m) => Number(m[1]));
 t.ok(versions.length >= 2, `models show lists the registered versions (${versions.join(', ')})`);
-t.same(versions, [...versions].sort((a, b) => a - b), 'versions in order');
+t.same(
+  versions,
+  [...versions].sort((a, b) => a - b),
+  'versions in order',
+);
 t.equal(new Set(versions).size, versions.length, 'no version listed twice');
 
 // Runs of the killed processes are RUNNING with their owner gone; mark-failed ends them.
 // (A kill that landed after the run had ended leaves it FINISHED.)
 const orphans = (after.ls.match(/RUNNING \(process gone\)/g) ?? []).length;
 t.ok(orphans >= 1 && orphans <= killedCount, `runs ls shows the runs killed before they ended (${orphans})`);
-const statuses = (ls) => ls.split('\n').filter((l) => /^[0-9a-f]{32} /.test(l)).join('\n');
+const statuses = (ls) =>
+  ls
+    .split('\n')
+    .filter((l) => /^[0-9a-f]{32} /.test(l))
+    .join('\n');
 t.notMatch(statuses(after.ls).replace(/RUNNING \(process gone\)/g, ''), /RUNNING/, 'and no other run as RUNNING');
 const mf = informer('runs', 'mark-failed', '--mlruns', mlruns);
 t.equal(mf.code, 0, mf.err);

@@ -23,9 +23,13 @@ t.teardown(() => model.dispose());
 const file = join(dir, 'pod.safetensors');
 savePredictorModel(model, data, file);
 
-const proc = spawn(process.execPath, [cli, 'serve', `pod=${file}`, '--port', '0', '--request-timeout', '1500', '--headers-timeout', '1000'], {
-  stdio: ['ignore', 'pipe', 'pipe'],
-});
+const proc = spawn(
+  process.execPath,
+  [cli, 'serve', `pod=${file}`, '--port', '0', '--request-timeout', '1500', '--headers-timeout', '1000'],
+  {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  },
+);
 let stderr = '';
 proc.stderr.on('data', (d) => (stderr += d));
 t.teardown(() => proc.kill('SIGKILL'));
@@ -55,7 +59,9 @@ function inferBody(rows, fill) {
     batch,
     body: {
       inputs: keys.map((k, i) => ({
-        name: names[i], datatype: 'FP32', shape: batch[k].shape,
+        name: names[i],
+        datatype: 'FP32',
+        shape: batch[k].shape,
         data: Array.from(batch[k].data, (v) => (fill !== undefined && (k === 'xEnc' || k === 'xDec') ? fill : v)),
       })),
     },
@@ -74,11 +80,21 @@ t.test('client errors are 4xx with a message, never 500', async (t) => {
   const cases = [
     ['malformed JSON', '{"inputs": [', 400, /malformed JSON/],
     ['not an object', '[1, 2, 3]', 400, /JSON object/],
-    ['a billion rows with 12 values', { inputs: body.inputs.map((i) => ({ ...i, shape: [1_000_000_000, ...i.shape.slice(1)] })) }, 400, /needs/],
+    [
+      'a billion rows with 12 values',
+      { inputs: body.inputs.map((i) => ({ ...i, shape: [1_000_000_000, ...i.shape.slice(1)] })) },
+      400,
+      /needs/,
+    ],
     ['a negative batch', { inputs: body.inputs.map((i) => ({ ...i, shape: [-1, ...i.shape.slice(1)] })) }, 400, /non-negative/],
     ['a fractional dim', { inputs: body.inputs.map((i) => ({ ...i, shape: [1.5, ...i.shape.slice(1)] })) }, 400, /integers/],
     ['strings as data', { inputs: body.inputs.map((i) => ({ ...i, data: i.data.map(String) })) }, 400, /not a number/],
-    ['1e39 overflows FP32', { inputs: body.inputs.map((i, k) => (k === 0 ? { ...i, data: i.data.map(() => 1e39) } : i)) }, 400, /FP32 range/],
+    [
+      '1e39 overflows FP32',
+      { inputs: body.inputs.map((i, k) => (k === 0 ? { ...i, data: i.data.map(() => 1e39) } : i)) },
+      400,
+      /FP32 range/,
+    ],
     ['deep nesting', { inputs: body.inputs.map((i) => ({ ...i, data: [[[[[[[[i.data]]]]]]]] })) }, 400, /nested|depth/],
   ];
   for (const [name, req, status, message] of cases) {
@@ -87,7 +103,9 @@ t.test('client errors are 4xx with a message, never 500', async (t) => {
     t.match(r.body.error, message, `${name}: ${r.body.error}`);
   }
   // A body declared over the 8 MiB limit is refused from its headers.
-  const big = await rawRequest(`POST /v2/models/pod/infer HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\nContent-Length: ${9 * 1024 * 1024}\r\n\r\n{"inputs": [`);
+  const big = await rawRequest(
+    `POST /v2/models/pod/infer HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\nContent-Length: ${9 * 1024 * 1024}\r\n\r\n{"inputs": [`,
+  );
   t.match(big, /^HTTP\/1\.1 413 /, 'a body over the limit');
   t.match(big, /larger than the limit/);
   t.equal((await post('/v2/models/nope/infer', body)).status, 404, 'unknown model');
@@ -97,7 +115,10 @@ t.test('inputs the model cannot compute with are a 400 naming the problem, never
   const r = await post('/v2/models/pod/infer', inferBody(2, 3.4e38).body);
   t.equal(r.status, 400);
   t.match(r.body.error, /forecast of batch \d is not finite.*x_enc 3\.4e\+38/);
-  const history = { dates: Array.from({ length: 12 }, (_, i) => 1_700_000_000_000 + i * 60_000), values: { cpu_utilization: Array(12).fill(3.4e38) } };
+  const history = {
+    dates: Array.from({ length: 12 }, (_, i) => 1_700_000_000_000 + i * 60_000),
+    values: { cpu_utilization: Array(12).fill(3.4e38) },
+  };
   const f = await post('/v2/models/pod/forecast', history);
   t.equal(f.status, 400, `forecast endpoint: ${JSON.stringify(f.body).slice(0, 200)}`);
   t.notMatch(JSON.stringify(f.body), /null/, 'no nulls served');
@@ -126,7 +147,9 @@ function slowClient(contentLength) {
   socket.on('data', (d) => (response += d));
   socket.on('error', () => {});
   const closed = new Promise((resolve) => socket.on('close', () => resolve(response)));
-  socket.write(`POST /v2/models/pod/infer HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\nContent-Length: ${contentLength}\r\n\r\n`);
+  socket.write(
+    `POST /v2/models/pod/infer HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\nContent-Length: ${contentLength}\r\n\r\n`,
+  );
   const timer = setInterval(() => socket.writable && socket.write('['), 100);
   closed.finally(() => clearInterval(timer));
   return { socket, closed };
@@ -138,12 +161,21 @@ t.test('slow bodies are cut off with 408 while health stays responsive', async (
   await new Promise((r) => setTimeout(r, 300));
   const healthy = [];
   for (let i = 0; i < 5; i++) healthy.push(await healthMs(t));
-  t.ok(Math.max(...healthy) < 1000, `health answers while 40 slow clients are connected (${healthy.map((v) => v.toFixed(0)).join(', ')} ms)`);
+  t.ok(
+    Math.max(...healthy) < 1000,
+    `health answers while 40 slow clients are connected (${healthy.map((v) => v.toFixed(0)).join(', ')} ms)`,
+  );
   const responses = await Promise.all(clients.map((c) => c.closed));
   const elapsed = performance.now() - t0;
   t.ok(elapsed < 6000, `all slow connections closed after ${elapsed.toFixed(0)} ms (request timeout 1.5 s, checked every second)`);
-  t.ok(responses.every((r) => r === '' || /^HTTP\/1\.1 408/.test(r)), 'each got 408 or was closed');
-  t.ok(responses.some((r) => /^HTTP\/1\.1 408/.test(r)), `with 408 Request Timeout ${JSON.stringify(responses.slice(0, 2))}`);
+  t.ok(
+    responses.every((r) => r === '' || /^HTTP\/1\.1 408/.test(r)),
+    'each got 408 or was closed',
+  );
+  t.ok(
+    responses.some((r) => /^HTTP\/1\.1 408/.test(r)),
+    `with 408 Request Timeout ${JSON.stringify(responses.slice(0, 2))}`,
+  );
 });
 
 t.test('slow headers are cut off too', async (t) => {
@@ -175,7 +207,11 @@ t.test('one request the model cannot compute with does not fail the others batch
   const server = await createServer({ models: { pod: new Predictor(model, data) }, batchWindowMs: 50 });
   const url = await server.listen(0);
   t.teardown(() => server.close());
-  const send = (body) => fetch(`${url}/v2/models/pod/infer`, { method: 'POST', body: JSON.stringify(body) }).then(async (r) => ({ status: r.status, body: await r.json() }));
+  const send = (body) =>
+    fetch(`${url}/v2/models/pod/infer`, { method: 'POST', body: JSON.stringify(body) }).then(async (r) => ({
+      status: r.status,
+      body: await r.json(),
+    }));
   const good = inferBody(2);
   const [a, bad, b] = await Promise.all([send(good.body), send(inferBody(1, 3.4e38).body), send(good.body)]);
   t.equal(server.stats().pod.requests, 3);
@@ -183,5 +219,8 @@ t.test('one request the model cannot compute with does not fail the others batch
   t.equal(bad.status, 400);
   t.equal(a.status, 200);
   t.equal(b.status, 200);
-  t.same(a.body.outputs[0].data.map((v) => Math.fround(v)), Array.from(model.forwardSync(good.batch).data));
+  t.same(
+    a.body.outputs[0].data.map((v) => Math.fround(v)),
+    Array.from(model.forwardSync(good.batch).data),
+  );
 });

@@ -60,7 +60,10 @@ t.test('an incomplete version folder left by an older writer does not block regi
   mv = registry.registerModel(store, `runs:/${runId}/model`, 'pod');
   t.equal(mv.version, 4);
   t.notOk(existsSync(stray), 'an old stray is removed');
-  t.same(registry.searchModelVersions(store, "name = 'pod'").map((v) => v.version), [1, 3, 4]);
+  t.same(
+    registry.searchModelVersions(store, "name = 'pod'").map((v) => v.version),
+    [1, 3, 4],
+  );
   strictRead(t, root);
 });
 
@@ -138,9 +141,15 @@ t.test('locks: a dead holder is broken at once, a slow live holder keeps its loc
 
 t.test('a run whose process was killed can be told from a live one and ended as FAILED', async (t) => {
   const root = t.testdir();
-  const child = spawn(process.execPath, ['--input-type=module', '-e',
-    `import * as tracking from ${JSON.stringify(DIST)}; const r = tracking.RunStore.open(process.env.ROOT).createRun(); console.log(r.runId); setInterval(() => {}, 1000);`],
-  { env: { ...process.env, ROOT: root }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `import * as tracking from ${JSON.stringify(DIST)}; const r = tracking.RunStore.open(process.env.ROOT).createRun(); console.log(r.runId); setInterval(() => {}, 1000);`,
+    ],
+    { env: { ...process.env, ROOT: root }, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   const runId = await new Promise((r) => child.stdout.once('data', (d) => r(String(d).trim())));
   const store = RunStore.open(root);
   t.notOk(store.isOrphaned(runId), 'its process is alive');

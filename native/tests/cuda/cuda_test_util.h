@@ -23,7 +23,8 @@ template <typename T>
 class DeviceVec {
  public:
   explicit DeviceVec(const std::vector<T>& host) : n_(static_cast<int64_t>(host.size())) {
-    expect_ok(buf_.Resize(informer::cuda::RuntimeAllocator(), std::max<size_t>(1, host.size()) * sizeof(T)), "device alloc");
+    expect_ok(buf_.Resize(informer::cuda::RuntimeAllocator(), std::max<size_t>(1, host.size()) * sizeof(T)),
+              "device alloc");
     expect_ok(informer::cuda::CopyToDevice(buf_.get(), host.data(), host.size() * sizeof(T), nullptr), "upload");
   }
   explicit DeviceVec(int64_t n, T fill = T()) : DeviceVec(std::vector<T>(static_cast<size_t>(n), fill)) {}

@@ -45,10 +45,18 @@ class Case {
 
   // Inputs and outputs; an output starts with the given contents (accumulating ops add to them).
   int In(const char* name, const std::vector<float>& v) { return Add(name, Kind::kF32, v.data(), v.size(), false, 0); }
-  int Out(const char* name, const std::vector<float>& v, double nmse = 1e-10) { return Add(name, Kind::kF32, v.data(), v.size(), true, nmse); }
-  int InI32(const char* name, const std::vector<int32_t>& v) { return Add(name, Kind::kI32, v.data(), v.size(), false, 0); }
-  int OutI32(const char* name, int64_t n) { return Add(name, Kind::kI32, std::vector<int32_t>(n, -7).data(), n, true, 0); }
-  int InU8(const char* name, const std::vector<uint8_t>& v) { return Add(name, Kind::kU8, v.data(), v.size(), false, 0); }
+  int Out(const char* name, const std::vector<float>& v, double nmse = 1e-10) {
+    return Add(name, Kind::kF32, v.data(), v.size(), true, nmse);
+  }
+  int InI32(const char* name, const std::vector<int32_t>& v) {
+    return Add(name, Kind::kI32, v.data(), v.size(), false, 0);
+  }
+  int OutI32(const char* name, int64_t n) {
+    return Add(name, Kind::kI32, std::vector<int32_t>(n, -7).data(), n, true, 0);
+  }
+  int InU8(const char* name, const std::vector<uint8_t>& v) {
+    return Add(name, Kind::kU8, v.data(), v.size(), false, 0);
+  }
   // Host memory on every device (BatchNorm's num_batches_tracked).
   int HostI64(const char* name, int64_t v) { return Add(name, Kind::kI64, &v, 1, true, 0); }
 
@@ -75,7 +83,6 @@ class Case {
   std::vector<Buffer> bufs_;
 };
 
-
 struct Result {
   std::vector<std::vector<unsigned char>> outputs;  // by buffer index (empty for inputs)
   double scalar = 0;
@@ -94,9 +101,10 @@ Result RunOnCpu(Case& c, Ops& ops, int shift) {
   r.scalar = c.call(ops, ptr);
   for (size_t i = 0; i < c.buffers().size(); ++i) {
     const Buffer& b = c.buffers()[i];
-    r.outputs.emplace_back(b.output ? std::vector<unsigned char>(mem[i].begin() + shift * ElementSize(b.kind),
-                                                                 mem[i].begin() + shift * ElementSize(b.kind) + b.bytes.size())
-                                    : std::vector<unsigned char>());
+    r.outputs.emplace_back(
+        b.output ? std::vector<unsigned char>(mem[i].begin() + shift * ElementSize(b.kind),
+                                              mem[i].begin() + shift * ElementSize(b.kind) + b.bytes.size())
+                 : std::vector<unsigned char>());
   }
   return r;
 }
@@ -113,7 +121,8 @@ Result RunOnDevice(Case& c, Ops& ops, int shift) {
     host_i64.emplace_back();
     const size_t es = ElementSize(b.kind);
     dev[i].Allocate(&ops, b.bytes.size() + shift * es + 64);
-    if (!b.bytes.empty()) ops.Upload(static_cast<unsigned char*>(dev[i].get()) + shift * es, b.bytes.data(), b.bytes.size());
+    if (!b.bytes.empty())
+      ops.Upload(static_cast<unsigned char*>(dev[i].get()) + shift * es, b.bytes.data(), b.bytes.size());
   }
   auto ptr = [&](int i) -> void* {
     const Buffer& b = c.buffers()[i];
@@ -129,8 +138,10 @@ Result RunOnDevice(Case& c, Ops& ops, int shift) {
     std::vector<unsigned char> out;
     if (b.output) {
       out.resize(b.bytes.size());
-      if (b.kind == Kind::kI64) out = host_i64[i];
-      else if (!out.empty()) ops.Download(out.data(), ptr(static_cast<int>(i)), out.size());
+      if (b.kind == Kind::kI64)
+        out = host_i64[i];
+      else if (!out.empty())
+        ops.Download(out.data(), ptr(static_cast<int>(i)), out.size());
     }
     r.outputs.push_back(std::move(out));
   }
@@ -164,7 +175,8 @@ void Compare(Case& c, const Result& want, const Result& got, const std::string& 
     CHECK_MSG(finite && nmse <= b.nmse, msg);
   }
   char msg[512];
-  std::snprintf(msg, sizeof msg, "%s on %s: result %.12g, CPU %.12g", c.name().c_str(), backend, got.scalar, want.scalar);
+  std::snprintf(msg, sizeof msg, "%s on %s: result %.12g, CPU %.12g", c.name().c_str(), backend, got.scalar,
+                want.scalar);
   CHECK_MSG(std::fabs(got.scalar - want.scalar) <= c.scalar_tol * std::max(1.0, std::fabs(want.scalar)), msg);
 }
 
@@ -180,22 +192,31 @@ using Table = std::vector<std::function<Case(test::Rng&)>>;
 
 #ifdef INFORMER_CUDA_EMULATION
 const std::vector<int64_t> kVectorSizes = {1, 3, 384, 1003};
-const std::vector<std::vector<int64_t>> kLinearShapes = {{32 * 12, 32, 32}, {32 * 12, 32, 128}, {32 * 18, 32, 1}, {2 * 72, 64, 7}, {1, 1, 1}, {70, 33, 65}};
+const std::vector<std::vector<int64_t>> kLinearShapes = {{32 * 12, 32, 32}, {32 * 12, 32, 128}, {32 * 18, 32, 1},
+                                                         {2 * 72, 64, 7},   {1, 1, 1},          {70, 33, 65}};
 const std::vector<std::vector<int64_t>> kGemmShapes = {{37, 29, 45}, {1, 7, 3}, {64, 64, 64}};
-const std::vector<std::vector<int64_t>> kConvShapes = {{32, 12, 1, 32}, {2, 48, 7, 64}, {3, 13, 7, 16}, {2, 1, 5, 3}, {3, 2, 4, 6}};
-const std::vector<std::vector<int64_t>> kLayerNormShapes = {{12, 32}, {18, 64}, {9, 512}, {5, 7}, {7, 33}, {1, 1}, {2, 1500}, {2, 3000}, {2, 5000}};
+const std::vector<std::vector<int64_t>> kConvShapes = {
+    {32, 12, 1, 32}, {2, 48, 7, 64}, {3, 13, 7, 16}, {2, 1, 5, 3}, {3, 2, 4, 6}};
+const std::vector<std::vector<int64_t>> kLayerNormShapes = {{12, 32}, {18, 64},  {9, 512},  {5, 7},   {7, 33},
+                                                            {1, 1},   {2, 1500}, {2, 3000}, {2, 5000}};
 const std::vector<std::vector<int64_t>> kBatchNormShapes = {{96, 32}, {48, 64}, {37, 7}, {50, 33}, {1, 5}, {130, 40}};
-const std::vector<std::vector<int64_t>> kLookupShapes = {{4, 32, 32 * 12}, {7, 64, 2 * 96}, {13, 7, 101}, {32, 512, 140}, {4, 1, 300}};
+const std::vector<std::vector<int64_t>> kLookupShapes = {
+    {4, 32, 32 * 12}, {7, 64, 2 * 96}, {13, 7, 101}, {32, 512, 140}, {4, 1, 300}};
 const std::vector<std::vector<int64_t>> kAttentionShapes = {{2, 3, 10, 13, 8}, {2, 2, 12, 12, 8}, {1, 4, 24, 24, 16}};
 #else
 const std::vector<int64_t> kVectorSizes = {1, 3, 384, 1003, 32 * 96 * 512, 32 * 96 * 2048 + 3};
-const std::vector<std::vector<int64_t>> kLinearShapes = {{32 * 12, 32, 128}, {2 * 72, 64, 7}, {70, 33, 65}, {32 * 96, 512, 2048}, {32 * 96, 2048, 512}};
+const std::vector<std::vector<int64_t>> kLinearShapes = {
+    {32 * 12, 32, 128}, {2 * 72, 64, 7}, {70, 33, 65}, {32 * 96, 512, 2048}, {32 * 96, 2048, 512}};
 const std::vector<std::vector<int64_t>> kGemmShapes = {{37, 29, 45}, {64, 64, 64}, {3072, 2048, 512}};
-const std::vector<std::vector<int64_t>> kConvShapes = {{32, 12, 1, 32}, {3, 13, 7, 16}, {32, 96, 7, 512}, {32, 96, 512, 512}};
-const std::vector<std::vector<int64_t>> kLayerNormShapes = {{12, 32}, {7, 33}, {2, 5000}, {32 * 96, 512}, {32 * 96, 2048}, {257, 4099}};
+const std::vector<std::vector<int64_t>> kConvShapes = {
+    {32, 12, 1, 32}, {3, 13, 7, 16}, {32, 96, 7, 512}, {32, 96, 512, 512}};
+const std::vector<std::vector<int64_t>> kLayerNormShapes = {{12, 32},       {7, 33},         {2, 5000},
+                                                            {32 * 96, 512}, {32 * 96, 2048}, {257, 4099}};
 const std::vector<std::vector<int64_t>> kBatchNormShapes = {{37, 7}, {32 * 96, 512}, {1000, 999}};
-const std::vector<std::vector<int64_t>> kLookupShapes = {{13, 7, 101}, {32, 512, 32 * 96}, {24, 2051, 777}, {7, 301, 70000}};
-const std::vector<std::vector<int64_t>> kAttentionShapes = {{2, 3, 10, 13, 8}, {32, 8, 96, 96, 64}, {32, 8, 72, 48, 64}};
+const std::vector<std::vector<int64_t>> kLookupShapes = {
+    {13, 7, 101}, {32, 512, 32 * 96}, {24, 2051, 777}, {7, 301, 70000}};
+const std::vector<std::vector<int64_t>> kAttentionShapes = {
+    {2, 3, 10, 13, 8}, {32, 8, 96, 96, 64}, {32, 8, 72, 48, 64}};
 #endif
 
 std::string Dims(const std::vector<int64_t>& d) {
@@ -250,8 +271,9 @@ Table Cases() {
   }
   t.push_back([](test::Rng& r) {
     Case c("Add2D (strided rows, a broadcast bias row)", r);
-    const int src = c.In("src", c.Normal(9 * 96)), dst = c.Out("dst", c.Normal(9 * 128)), row = c.In("row", c.Normal(33)),
-              dst2 = c.Out("dst2", c.Normal(7 * 40)), a = c.In("a", c.Normal(70 * 7)), d3 = c.Out("d3", c.Normal(70 * 6));
+    const int src = c.In("src", c.Normal(9 * 96)), dst = c.Out("dst", c.Normal(9 * 128)),
+              row = c.In("row", c.Normal(33)), dst2 = c.Out("dst2", c.Normal(7 * 40)), a = c.In("a", c.Normal(70 * 7)),
+              d3 = c.Out("d3", c.Normal(70 * 6));
     c.call = [=](Ops& o, const Case::Pointers& p) {
       o.Add2D(9, 64, CF(src), 96, F(dst), 128);
       o.Add2D(7, 33, CF(row), 0, F(dst2), 40);
@@ -277,11 +299,13 @@ Table Cases() {
     return c;
   });
 #ifdef INFORMER_CUDA_EMULATION
-  const std::vector<std::vector<int64_t>> pools = {{2, 1, 33}, {2, 2, 33}, {2, 3, 33}, {2, 4, 33}, {2, 7, 33}, {3, 12, 32}, {2, 13, 33}, {2, 18, 33}, {2, 96, 64}};
+  const std::vector<std::vector<int64_t>> pools = {{2, 1, 33},  {2, 2, 33},  {2, 3, 33},  {2, 4, 33}, {2, 7, 33},
+                                                   {3, 12, 32}, {2, 13, 33}, {2, 18, 33}, {2, 96, 64}};
 #else
   const std::vector<std::vector<int64_t>> pools = {{2, 7, 33}, {32, 96, 512}, {32, 47, 512}, {32, 12, 32}};
   // Large Add2D: the paper's bias broadcast and strided rows, and more row tiles than gridDim.y allows.
-  for (const auto& d : std::vector<std::vector<int64_t>>{{32 * 96, 512, 0, 512}, {32 * 96, 512, 1536, 512}, {600000, 5, 0, 5}}) {
+  for (const auto& d :
+       std::vector<std::vector<int64_t>>{{32 * 96, 512, 0, 512}, {32 * 96, 512, 1536, 512}, {600000, 5, 0, 5}}) {
     t.push_back([d](test::Rng& r) {
       Case c("Add2D " + Dims(d), r);
       const int64_t rows = d[0], cols = d[1], sld = d[2], dld = d[3];
@@ -316,7 +340,9 @@ Table Cases() {
       t.push_back([variant, d](test::Rng& r) {
         const bool ta = variant & 1, tb = variant & 2;
         const int64_t M = d[0], N = d[1], K = d[2];
-        Case c(std::string("Sgemm ") + (ta ? "T" : "N") + (tb ? "T" : "N") + " " + Dims(d) + " with bias, GELU, residual, beta", r);
+        Case c(std::string("Sgemm ") + (ta ? "T" : "N") + (tb ? "T" : "N") + " " + Dims(d) +
+                   " with bias, GELU, residual, beta",
+               r);
         const int a = c.In("A", c.Normal(M * K)), b = c.In("B", c.Normal(K * N)), bias = c.In("bias", c.Normal(N)),
                   res = c.In("residual", c.Normal(M * N)), cc = c.Out("C", c.Normal(M * N), 1e-9);
         c.call = [=](Ops& o, const Case::Pointers& p) {
@@ -334,12 +360,15 @@ Table Cases() {
       t.push_back([d, act](test::Rng& r) {
         const int64_t rows = d[0], in = d[1], out = d[2];
         const bool residual = act != Activation::kNone;
-        Case c("Linear " + Dims(d) + " activation " + std::to_string(static_cast<int>(act)) + (residual ? " residual" : ""), r);
-        const int x = c.In("x", c.Normal(rows * in)), w = c.In("w", c.Normal(out * in, 0.3f)), b = c.In("b", c.Normal(out)),
-                  res = c.In("residual", c.Normal(rows * out)), y = c.Out("y", c.Normal(rows * out), 1e-9),
-                  dy = c.In("dy", c.Normal(rows * out)), dx = c.Out("dx (written)", c.Normal(rows * in), 1e-9),
-                  dx2 = c.Out("dx (accumulated)", c.Normal(rows * in), 1e-9), dw = c.Out("dw", c.Normal(out * in), 1e-9),
-                  db = c.Out("db", c.Normal(out), 1e-9);
+        Case c("Linear " + Dims(d) + " activation " + std::to_string(static_cast<int>(act)) +
+                   (residual ? " residual" : ""),
+               r);
+        const int x = c.In("x", c.Normal(rows * in)), w = c.In("w", c.Normal(out * in, 0.3f)),
+                  b = c.In("b", c.Normal(out)), res = c.In("residual", c.Normal(rows * out)),
+                  y = c.Out("y", c.Normal(rows * out), 1e-9), dy = c.In("dy", c.Normal(rows * out)),
+                  dx = c.Out("dx (written)", c.Normal(rows * in), 1e-9),
+                  dx2 = c.Out("dx (accumulated)", c.Normal(rows * in), 1e-9),
+                  dw = c.Out("dw", c.Normal(out * in), 1e-9), db = c.Out("db", c.Normal(out), 1e-9);
         c.call = [=](Ops& o, const Case::Pointers& p) {
           o.LinearForward(rows, in, out, CF(x), CF(w), CF(b), F(y), act, residual ? CF(res) : nullptr);
           o.LinearBackward(rows, in, out, CF(x), CF(w), CF(dy), F(dx), false, F(dw), F(db));
@@ -354,11 +383,12 @@ Table Cases() {
     t.push_back([d](test::Rng& r) {
       const int64_t B = d[0], L = d[1], Ci = d[2], Co = d[3];
       Case c("Circular conv3 (im2col) forward/backward " + Dims(d), r);
-      const int x = c.In("x", c.Normal(B * L * Ci)), w = c.In("w", c.Normal(Co * Ci * 3, 0.3f)), b = c.In("b", c.Normal(Co)),
-                cols = c.Out("cols", c.Normal(B * L * Ci * 3)), out = c.Out("out", c.Normal(B * L * Co), 1e-9),
-                dy = c.In("dy", c.Normal(B * L * Co)), dcols = c.Out("d_cols", c.Normal(B * L * Ci * 3), 1e-9),
-                dx = c.Out("dx", c.Normal(B * L * Ci), 1e-9), dw = c.Out("dw", c.Normal(Co * Ci * 3), 1e-9),
-                db = c.Out("db", c.Normal(Co), 1e-9), cols2 = c.Out("im2col", c.Normal(B * L * Ci * 3));
+      const int x = c.In("x", c.Normal(B * L * Ci)), w = c.In("w", c.Normal(Co * Ci * 3, 0.3f)),
+                b = c.In("b", c.Normal(Co)), cols = c.Out("cols", c.Normal(B * L * Ci * 3)),
+                out = c.Out("out", c.Normal(B * L * Co), 1e-9), dy = c.In("dy", c.Normal(B * L * Co)),
+                dcols = c.Out("d_cols", c.Normal(B * L * Ci * 3), 1e-9), dx = c.Out("dx", c.Normal(B * L * Ci), 1e-9),
+                dw = c.Out("dw", c.Normal(Co * Ci * 3), 1e-9), db = c.Out("db", c.Normal(Co), 1e-9),
+                cols2 = c.Out("im2col", c.Normal(B * L * Ci * 3));
       c.call = [=](Ops& o, const Case::Pointers& p) {
         o.CircularIm2Col3(B, L, Ci, CF(x), F(cols2));
         o.CircularConv3Forward(B, L, Ci, Co, CF(x), CF(w), CF(b), F(cols), F(out));
@@ -374,9 +404,10 @@ Table Cases() {
       const int64_t rows = d[0], D = d[1];
       Case c("LayerNorm forward/backward " + Dims(d), r);
       const int x = c.In("x", c.Normal(rows * D, 2.f)), g = c.In("gamma", c.Normal(D)), be = c.In("beta", c.Normal(D)),
-                out = c.Out("out", c.Normal(rows * D), 1e-10), mean = c.Out("mean", c.Normal(rows)), rstd = c.Out("rstd", c.Normal(rows), 1e-10),
-                dy = c.In("dy", c.Normal(rows * D)), dx = c.Out("dx", c.Normal(rows * D), 1e-9),
-                dg = c.Out("dgamma", c.Normal(D), 1e-9), db = c.Out("dbeta", c.Normal(D), 1e-9);
+                out = c.Out("out", c.Normal(rows * D), 1e-10), mean = c.Out("mean", c.Normal(rows)),
+                rstd = c.Out("rstd", c.Normal(rows), 1e-10), dy = c.In("dy", c.Normal(rows * D)),
+                dx = c.Out("dx", c.Normal(rows * D), 1e-9), dg = c.Out("dgamma", c.Normal(D), 1e-9),
+                db = c.Out("dbeta", c.Normal(D), 1e-9);
       c.call = [=](Ops& o, const Case::Pointers& p) {
         o.LayerNormForward(rows, D, CF(x), CF(g), CF(be), F(out), F(mean), F(rstd));
         o.LayerNormBackward(rows, D, CF(x), CF(g), CF(mean), CF(rstd), CF(dy), F(dx), F(dg), F(db));
@@ -397,7 +428,8 @@ Table Cases() {
                   dy = c.In("dy", c.Normal(N * C)), dx = c.Out("dx", c.Normal(N * C), 1e-9),
                   dg = c.Out("dgamma", c.Normal(C), 1e-9), db = c.Out("dbeta", c.Normal(C), 1e-9);
         c.call = [=](Ops& o, const Case::Pointers& p) {
-          o.BatchNormForward(N, C, CF(x), CF(g), CF(be), F(rm), F(rv), static_cast<int64_t*>(p(nbt)), train, F(out), F(mean), F(rstd));
+          o.BatchNormForward(N, C, CF(x), CF(g), CF(be), F(rm), F(rv), static_cast<int64_t*>(p(nbt)), train, F(out),
+                             F(mean), F(rstd));
           o.BatchNormBackward(N, C, CF(x), CF(g), CF(mean), CF(rstd), train, CF(dy), F(dx), F(dg), F(db));
           return 0.0;
         };
@@ -413,8 +445,9 @@ Table Cases() {
       Case c("Temporal lookup add/backward " + Dims(d), r);
       std::vector<float> marks(N * n_mark);
       for (float& m : marks) m = static_cast<float>(r.integer(0, rows - 1)) + r.uniform(0.f, 0.9f);  // truncated
-      const int mk = c.In("marks", marks), table = c.In("table", c.Normal(rows * D)), out = c.Out("out", c.Normal(N * D)),
-                dy = c.In("dy", c.Normal(N * D)), dt = c.Out("dtable", c.Normal(rows * D), 1e-10);
+      const int mk = c.In("marks", marks), table = c.In("table", c.Normal(rows * D)),
+                out = c.Out("out", c.Normal(N * D)), dy = c.In("dy", c.Normal(N * D)),
+                dt = c.Out("dtable", c.Normal(rows * D), 1e-10);
       c.call = [=](Ops& o, const Case::Pointers& p) {
         o.TemporalLookupAdd(N, n_mark, CF(mk), column, CF(table), rows, D, F(out));
         o.TemporalLookupBackward(N, n_mark, CF(mk), column, CF(dy), rows, D, F(dt));
@@ -429,20 +462,26 @@ Table Cases() {
       t.push_back([variant, d](test::Rng& r) {
         const bool causal = (variant & 1) && d[2] == d[3], head_major_out = variant & 2;
         const AttentionShape s{d[0], d[1], d[2], d[3], d[4]};
-        Case c("Full attention forward/backward " + Dims(d) + (causal ? ", causal" : "") + (head_major_out ? ", mix layout" : ""), r);
+        Case c("Full attention forward/backward " + Dims(d) + (causal ? ", causal" : "") +
+                   (head_major_out ? ", mix layout" : ""),
+               r);
         const int64_t D = s.H * s.d;
         const HeadLayout lq = HeadLayout::RowMajor(s.Lq, s.H, s.d), lk = HeadLayout::RowMajor(s.Lk, s.H, s.d);
         const HeadLayout lo = head_major_out ? HeadLayout::HeadMajor(s.Lq, s.H, s.d) : lq;
-        const int q = c.In("q", c.Normal(s.B * s.Lq * D)), k = c.In("k", c.Normal(s.B * s.Lk * D)), v = c.In("v", c.Normal(s.B * s.Lk * D)),
-                  out = c.Out("out", c.Normal(s.B * s.Lq * D), 1e-10), probs = c.Out("probs", c.Normal(s.B * s.H * s.Lq * s.Lk), 1e-10),
+        const int q = c.In("q", c.Normal(s.B * s.Lq * D)), k = c.In("k", c.Normal(s.B * s.Lk * D)),
+                  v = c.In("v", c.Normal(s.B * s.Lk * D)), out = c.Out("out", c.Normal(s.B * s.Lq * D), 1e-10),
+                  probs = c.Out("probs", c.Normal(s.B * s.H * s.Lq * s.Lk), 1e-10),
                   dout = c.In("d_out", c.Normal(s.B * s.Lq * D)), dq = c.Out("dq", c.Normal(s.B * s.Lq * D), 1e-9),
                   dk = c.Out("dk", c.Normal(s.B * s.Lk * D), 1e-9), dv = c.Out("dv", c.Normal(s.B * s.Lk * D), 1e-9),
                   streamed = c.Out("out without probs", c.Normal(s.B * s.Lq * D), 1e-10);
         c.call = [=](Ops& o, const Case::Pointers& p) {
           const float scale = 1.f / std::sqrt(static_cast<float>(s.d));
-          o.FullAttentionForward(s, CF(q), CF(k), CF(v), lq, lk, F(out), lo, causal, scale, 0.f, nullptr, F(probs), nullptr);
-          o.FullAttentionForward(s, CF(q), CF(k), CF(v), lq, lk, F(streamed), lo, causal, scale, 0.f, nullptr, nullptr, nullptr);
-          o.FullAttentionBackward(s, CF(q), CF(k), CF(v), lq, lk, CF(dout), lo, scale, 0.f, CF(probs), nullptr, F(dq), F(dk), F(dv));
+          o.FullAttentionForward(s, CF(q), CF(k), CF(v), lq, lk, F(out), lo, causal, scale, 0.f, nullptr, F(probs),
+                                 nullptr);
+          o.FullAttentionForward(s, CF(q), CF(k), CF(v), lq, lk, F(streamed), lo, causal, scale, 0.f, nullptr, nullptr,
+                                 nullptr);
+          o.FullAttentionBackward(s, CF(q), CF(k), CF(v), lq, lk, CF(dout), lo, scale, 0.f, CF(probs), nullptr, F(dq),
+                                  F(dk), F(dv));
           return 0.0;
         };
         return c;
@@ -454,20 +493,25 @@ Table Cases() {
         const AttentionShape s{d[0], d[1], d[2], d[3], d[4]};
         Case c(std::string("ProbSparse attention forward/backward ") + Dims(d) + (masked ? ", masked" : ""), r);
         const int64_t D = s.H * s.d;
-        const int64_t U = std::min<int64_t>(s.Lk, 5 * static_cast<int64_t>(std::ceil(std::log(static_cast<double>(s.Lk)))));
-        const int64_t u = std::min<int64_t>(s.Lq, 5 * static_cast<int64_t>(std::ceil(std::log(static_cast<double>(s.Lq)))));
+        const int64_t U =
+            std::min<int64_t>(s.Lk, 5 * static_cast<int64_t>(std::ceil(std::log(static_cast<double>(s.Lk)))));
+        const int64_t u =
+            std::min<int64_t>(s.Lq, 5 * static_cast<int64_t>(std::ceil(std::log(static_cast<double>(s.Lq)))));
         const HeadLayout lq = HeadLayout::RowMajor(s.Lq, s.H, s.d), lk = HeadLayout::RowMajor(s.Lk, s.H, s.d);
         std::vector<int32_t> sample(s.Lq * U);
         for (int32_t& x : sample) x = static_cast<int32_t>(r.integer(0, s.Lk - 1));
-        const int q = c.In("q", c.Normal(s.B * s.Lq * D)), k = c.In("k", c.Normal(s.B * s.Lk * D)), v = c.In("v", c.Normal(s.B * s.Lk * D)),
-                  smp = c.InI32("sample", sample), out = c.Out("out", c.Normal(s.B * s.Lq * D), 1e-10),
-                  top = c.OutI32("top", s.B * s.H * u), probs = c.Out("probs", c.Normal(s.B * s.H * u * s.Lk), 1e-10),
+        const int q = c.In("q", c.Normal(s.B * s.Lq * D)), k = c.In("k", c.Normal(s.B * s.Lk * D)),
+                  v = c.In("v", c.Normal(s.B * s.Lk * D)), smp = c.InI32("sample", sample),
+                  out = c.Out("out", c.Normal(s.B * s.Lq * D), 1e-10), top = c.OutI32("top", s.B * s.H * u),
+                  probs = c.Out("probs", c.Normal(s.B * s.H * u * s.Lk), 1e-10),
                   dout = c.In("d_out", c.Normal(s.B * s.Lq * D)), dq = c.Out("dq", c.Normal(s.B * s.Lq * D), 1e-9),
                   dk = c.Out("dk", c.Normal(s.B * s.Lk * D), 1e-9), dv = c.Out("dv", c.Normal(s.B * s.Lk * D), 1e-9);
         c.call = [=](Ops& o, const Case::Pointers& p) {
           const float scale = 1.f / std::sqrt(static_cast<float>(s.d));
-          o.ProbAttentionForward(s, CF(q), CF(k), CF(v), lq, lk, F(out), lq, masked, scale, static_cast<const int32_t*>(p(smp)), U, u, I32(top), F(probs));
-          o.ProbAttentionBackward(s, CF(q), CF(k), CF(v), lq, lk, CF(dout), lq, masked, scale, u, static_cast<const int32_t*>(p(top)), CF(probs), F(dq), F(dk), F(dv));
+          o.ProbAttentionForward(s, CF(q), CF(k), CF(v), lq, lk, F(out), lq, masked, scale,
+                                 static_cast<const int32_t*>(p(smp)), U, u, I32(top), F(probs));
+          o.ProbAttentionBackward(s, CF(q), CF(k), CF(v), lq, lk, CF(dout), lq, masked, scale, u,
+                                  static_cast<const int32_t*>(p(top)), CF(probs), F(dq), F(dk), F(dv));
           return 0.0;
         };
         return c;
@@ -489,7 +533,8 @@ Table Cases() {
                     scale = c.Out("scale", c.Normal(B * C), 1e-10), out = c.Out("out", c.Normal(B * L * C), 1e-10),
                     dy = c.In("dy", c.Normal(B * L * C)), dw = c.Out("d_weight", c.Normal(C), 1e-9),
                     db = c.Out("d_bias", c.Normal(C), 1e-9), y = c.In("y", c.Normal(B * L * C_out)),
-                    dout = c.In("d_out", c.Normal(B * L * C_out)), den = c.Out("denorm", c.Normal(B * L * C_out), 1e-10),
+                    dout = c.In("d_out", c.Normal(B * L * C_out)),
+                    den = c.Out("denorm", c.Normal(B * L * C_out), 1e-10),
                     dden = c.Out("d_y", c.Normal(B * L * C_out), 1e-10);
           c.call = [=](Ops& o, const Case::Pointers& p) {
             const float* W = affine ? CF(w) : nullptr;
@@ -512,8 +557,9 @@ Table Cases() {
     for (float wd : {0.f, 0.01f}) {
       t.push_back([n, wd](test::Rng& r) {
         Case c("MSE forward/backward, Adam (weight decay " + std::to_string(wd) + ") n=" + std::to_string(n), r);
-        const int pred = c.In("pred", c.Normal(n)), target = c.In("target", c.Normal(n)), d = c.Out("d_pred", c.Normal(n), 1e-12),
-                  grad = c.In("grad", c.Normal(n)), param = c.Out("param", c.Normal(n), 1e-12), m = c.Out("m", c.Normal(n, 0.1f), 1e-12),
+        const int pred = c.In("pred", c.Normal(n)), target = c.In("target", c.Normal(n)),
+                  d = c.Out("d_pred", c.Normal(n), 1e-12), grad = c.In("grad", c.Normal(n)),
+                  param = c.Out("param", c.Normal(n), 1e-12), m = c.Out("m", c.Normal(n, 0.1f), 1e-12),
                   v = c.Out("v", c.Uniform(n, 0.f, 0.1f), 1e-12);
         c.scalar_tol = 1e-9;
         c.call = [=](Ops& o, const Case::Pointers& p) {

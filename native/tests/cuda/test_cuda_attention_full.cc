@@ -168,14 +168,15 @@ void CheckDeterministic() {
   std::vector<float> first;
   for (int run = 0; run < 2; ++run) {
     test::DeviceVec<float> dq(c.B * c.Lq * Hd, 0.f), dkv(c.B * c.Lk * 2 * Hd, 0.f);
-    informer::cuda::FullAttentionBackward(nullptr, s, q.get(), kv.get(), kv.get() + Hd, in_q, in_kv, g.get(), lo,
-                                          0.25f, 0.1f, probs.get(), mask.get(), dq.get(), dkv.get(), dkv.get() + Hd,
-                                          ws.get());
+    informer::cuda::FullAttentionBackward(nullptr, s, q.get(), kv.get(), kv.get() + Hd, in_q, in_kv, g.get(), lo, 0.25f,
+                                          0.1f, probs.get(), mask.get(), dq.get(), dkv.get(), dkv.get() + Hd, ws.get());
     test::sync_ok("deterministic backward");
     std::vector<float> all = dq.host(), kvh = dkv.host();
     all.insert(all.end(), kvh.begin(), kvh.end());
-    if (run == 0) first = all;
-    else CHECK_MSG(all == first, "backward is bit-reproducible");
+    if (run == 0)
+      first = all;
+    else
+      CHECK_MSG(all == first, "backward is bit-reproducible");
   }
 }
 
@@ -191,11 +192,8 @@ int main() {
       {1, 4, 18, 12, 8, false},   // seed decoder cross attention
       {1, 2, 18, 6, 8, false},    // cross attention onto a distilled encoder
       {1, 2, 40, 37, 16, false},  // several key and query tiles
-      {1, 2, 9, 35, 64, false},
-      {2, 2, 23, 19, 12, false},
-      {1, 1, 33, 33, 20, true},
-      {1, 1, 17, 70, 20, false},
-      {1, 2, 7, 5, 3, false},
+      {1, 2, 9, 35, 64, false},  {2, 2, 23, 19, 12, false}, {1, 1, 33, 33, 20, true},
+      {1, 1, 17, 70, 20, false}, {1, 2, 7, 5, 3, false},
   };
   for (const Case& c : cases) RunAllModes(c, seed);
   const std::vector<Case> wide = {{1, 1, 5, 7, 256, false}, {1, 1, 6, 9, 300, false}};

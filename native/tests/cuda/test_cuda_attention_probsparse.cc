@@ -112,8 +112,8 @@ void RunCase(const Case& c, uint32_t seed) {
 
   // Without top_out / probs (inference) the output is the same.
   test::DeviceVec<float> g_out2(B * Lq * Hd, 12345.f);
-  informer::cuda::ProbAttentionForward(nullptr, s, gq, gk, gv, in_q, in_kv, g_out2.get(), out_layout, c.masked,
-                                       scale, g_sample.get(), U, u, nullptr, nullptr, ws.get());
+  informer::cuda::ProbAttentionForward(nullptr, s, gq, gk, gv, in_q, in_kv, g_out2.get(), out_layout, c.masked, scale,
+                                       g_sample.get(), U, u, nullptr, nullptr, ws.get());
   test::sync_ok(("forward (no probs) " + tag).c_str());
   CHECK_MSG(g_out2.host() == out_gpu, ("out without probs " + tag).c_str());
 
@@ -133,9 +133,9 @@ void RunCase(const Case& c, uint32_t seed) {
   float* dq_dev = (qbuf.empty() ? g_dkv.get() : g_dq.get()) + q_off;
   float* dv_dev = (vbuf.empty() ? g_dkv.get() : g_dv.get()) + v_off;
   test::DeviceVec<float> ws_b = Workspace(informer::cuda::ProbAttentionBackwardWorkspaceFloats(s, u));
-  informer::cuda::ProbAttentionBackward(nullptr, s, gq, gk, gv, in_q, in_kv, g_dout.get(), out_layout, c.masked,
-                                        scale, u, g_top_cpu.get(), g_probs_cpu.get(), dq_dev, g_dkv.get() + k_off,
-                                        dv_dev, ws_b.get());
+  informer::cuda::ProbAttentionBackward(nullptr, s, gq, gk, gv, in_q, in_kv, g_dout.get(), out_layout, c.masked, scale,
+                                        u, g_top_cpu.get(), g_probs_cpu.get(), dq_dev, g_dkv.get() + k_off, dv_dev,
+                                        ws_b.get());
   test::sync_ok(("backward " + tag).c_str());
   auto check_grad = [&](const test::DeviceVec<float>& dev, const std::vector<float>& want, const char* what) {
     if (want.empty()) return;

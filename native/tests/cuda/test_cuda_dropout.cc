@@ -21,8 +21,8 @@ using test::DeviceVec;
 
 std::string Label(const char* what, int64_t a, int64_t b = -1, int64_t c = -1) {
   char buf[160];
-  std::snprintf(buf, sizeof buf, "%s [%lld, %lld, %lld]", what, static_cast<long long>(a),
-                static_cast<long long>(b), static_cast<long long>(c));
+  std::snprintf(buf, sizeof buf, "%s [%lld, %lld, %lld]", what, static_cast<long long>(a), static_cast<long long>(b),
+                static_cast<long long>(c));
   return buf;
 }
 
@@ -40,11 +40,12 @@ void Exact(const std::vector<float>& got, const std::vector<float>& want, const 
 // A device copy of `host` starting `shift` elements into its buffer (shift 1: not 16-byte aligned).
 template <typename T>
 struct Shifted {
-  Shifted(const std::vector<T>& host, int shift) : shift(shift), buf([&] {
-      std::vector<T> padded(host.size() + shift, T());
-      std::copy(host.begin(), host.end(), padded.begin() + shift);
-      return padded;
-    }()) {}
+  Shifted(const std::vector<T>& host, int shift)
+      : shift(shift), buf([&] {
+          std::vector<T> padded(host.size() + shift, T());
+          std::copy(host.begin(), host.end(), padded.begin() + shift);
+          return padded;
+        }()) {}
   T* get() const { return buf.get() + shift; }
   std::vector<T> host() const {
     const std::vector<T> all = buf.host();

@@ -29,8 +29,8 @@ struct Case {
   bool bias = false;
   Activation act = Activation::kNone;
   Residual residual = Residual::kNone;
-  int64_t pad = 0;       // extra floats per row of A, B, C and the residual (leading dimensions)
-  int64_t c_offset = 0;  // C starts this many floats into its buffer (1: not 16-byte aligned)
+  int64_t pad = 0;          // extra floats per row of A, B, C and the residual (leading dimensions)
+  int64_t c_offset = 0;     // C starts this many floats into its buffer (1: not 16-byte aligned)
   bool nan_inputs = false;  // fill A and B with NaN (alpha == 0 must not read them)
   double atol_scale = 1.0;  // for reduced-precision (tf32 / bf16) products
   double rtol = 1e-4;
@@ -101,8 +101,8 @@ void RunBatched(bool ta, bool tb, int64_t M, int64_t N, int64_t K, int64_t batch
         for (int64_t j = 0; j < N; ++j) cm[z * sc + i * ldc + j] = kNaN;
   std::vector<float> want = cm;
   for (int64_t z = 0; z < batch; ++z)
-    informer::sgemm(ta, tb, M, N, K, alpha, a.data() + z * sa, lda, b.data() + z * sb, ldb, beta,
-                    want.data() + z * sc, ldc);
+    informer::sgemm(ta, tb, M, N, K, alpha, a.data() + z * sa, lda, b.data() + z * sb, ldb, beta, want.data() + z * sc,
+                    ldc);
   test::DeviceVec<float> da(a), db(b), dc(cm);
   cu::SgemmStridedBatched(nullptr, ta, tb, M, N, K, alpha, da.get(), lda, sa, db.get(), ldb, sb, beta, dc.get(), ldc,
                           sc, batch);
@@ -151,9 +151,9 @@ int main() {
   // Every transpose combination over odd shapes that reach each kernel: one warp per output
   // (N <= 2), the 32 x 32, 64 x 64, 128 x 64 and 128 x 128 tiles (the choice depends on the
   // block count, so the larger shapes are there for the large tiles), M = 1, K = 1, K < tile.
-  const int64_t shapes[][3] = {{1, 1, 1},   {17, 33, 5},    {65, 129, 257}, {3, 5, 100},   {33, 1, 64},
-                               {40, 2, 7},  {1, 70, 9},     {31, 32, 33},   {100, 67, 1},  {520, 530, 19},
-                               {700, 130, 37}, {129, 257, 11}};
+  const int64_t shapes[][3] = {{1, 1, 1},    {17, 33, 5},    {65, 129, 257}, {3, 5, 100},
+                               {33, 1, 64},  {40, 2, 7},     {1, 70, 9},     {31, 32, 33},
+                               {100, 67, 1}, {520, 530, 19}, {700, 130, 37}, {129, 257, 11}};
   for (int t = 0; t < 4; ++t)
     for (const auto& s : shapes) RunCase(Shape(t & 1, t & 2, s[0], s[1], s[2]), rng, "shape");
 
@@ -194,7 +194,8 @@ int main() {
   }
 
   // Epilogues, on every kernel (32 x 32, 64 x 64, one warp, 128 x 64, 128 x 128 tiles).
-  const int64_t epi_shapes[][3] = {{23, 19, 13}, {150, 90, 40}, {57, 1, 45}, {70, 96, 24}, {600, 200, 20}, {650, 264, 9}};
+  const int64_t epi_shapes[][3] = {{23, 19, 13}, {150, 90, 40},  {57, 1, 45},
+                                   {70, 96, 24}, {600, 200, 20}, {650, 264, 9}};
   for (const auto& s : epi_shapes)
     for (int t = 0; t < 4; ++t) {
       for (Activation act : {Activation::kNone, Activation::kRelu, Activation::kGelu}) {

@@ -79,8 +79,8 @@ void CheckCase(const Case& k) {
   if (k.affine) {
     informer::InstanceNormBackward(k.B, k.L, k.L_norm, k.C_in, x.data(), center.data(), scale.data(), g_in.data(),
                                    gw.data(), gb.data());
-    informer::cuda::InstanceNormBackward(nullptr, k.B, k.L, k.L_norm, k.C_in, d_x.get(), s_center.get(),
-                                         s_scale.get(), d_gin.get(), d_gw.get(), d_gb.get());
+    informer::cuda::InstanceNormBackward(nullptr, k.B, k.L, k.L_norm, k.C_in, d_x.get(), s_center.get(), s_scale.get(),
+                                         d_gin.get(), d_gw.get(), d_gb.get());
     test::sync_ok("InstanceNormBackward");
   }
   std::vector<float> dy(n_out);
@@ -113,7 +113,7 @@ int main() {
   const Case cases[] = {
       {2, 12, 12, 3, 3, true, WindowStatsKind::kMeanStd},  {3, 18, 6, 3, 3, true, WindowStatsKind::kMeanStd},
       {4, 10, 10, 3, 1, true, WindowStatsKind::kMeanStd},  {2, 9, 9, 5, 2, false, WindowStatsKind::kLast},
-      {2, 18, 6, 2, 2, false, WindowStatsKind::kLast},      {1, 300, 300, 1, 1, true, WindowStatsKind::kMeanStd},
+      {2, 18, 6, 2, 2, false, WindowStatsKind::kLast},     {1, 300, 300, 1, 1, true, WindowStatsKind::kMeanStd},
       {33, 96, 48, 7, 7, true, WindowStatsKind::kMeanStd},  // more terms per channel than threads in a block
   };
   for (const Case& k : cases) CheckCase(k);

@@ -38,8 +38,8 @@ std::vector<float> RandomMarks(test::Rng& rng, int64_t N, int64_t n_mark, int co
         const int64_t idx = rng.integer(0, rows - 1);
         const int kind = static_cast<int>(rng.integer(0, 3));
         m = static_cast<float>(idx);
-        if (kind == 1) m += rng.uniform(0.f, 0.99f);                 // fractional: truncates to idx
-        if (kind == 2 && idx == 0) m = rng.uniform(-0.99f, 0.f);     // (-1, 0] truncates to 0
+        if (kind == 1) m += rng.uniform(0.f, 0.99f);              // fractional: truncates to idx
+        if (kind == 2 && idx == 0) m = rng.uniform(-0.99f, 0.f);  // (-1, 0] truncates to 0
       }
       marks[static_cast<size_t>(n * n_mark + c)] = m;
     }
@@ -71,8 +71,8 @@ void CheckSame(const std::vector<float>& got, const std::vector<float>& want, co
 // outside it: the result equals the CPU kernels run on the clamped indices.
 void LookupClampCase(test::Rng& rng) {
   const int64_t rows = 7, D = 12, n_mark = 1;
-  const std::vector<float> marks = {std::numeric_limits<float>::quiet_NaN(), -5.f, -0.5f, 7.f, 7.5f, 1e9f,
-                                    -1e9f, std::numeric_limits<float>::infinity(), 3.7f, 6.99f};
+  const std::vector<float> marks = {std::numeric_limits<float>::quiet_NaN(), -5.f, -0.5f, 7.f, 7.5f, 1e9f, -1e9f,
+                                    std::numeric_limits<float>::infinity(),  3.7f, 6.99f};
   const std::vector<float> clamped = {0.f, 0.f, 0.f, 6.f, 6.f, 6.f, 0.f, 6.f, 3.f, 6.f};
   const int64_t N = static_cast<int64_t>(marks.size());
   const std::vector<float> table = rng.uniform_vector(rows * D), out0 = rng.uniform_vector(N * D);

@@ -30,11 +30,12 @@ double SumTolerance(int64_t count) { return 1e-5 + 2e-7 * static_cast<double>(co
 
 // Copies of `host` placed at an offset of one float, so no row start is 16-byte aligned.
 struct Misaligned {
-  explicit Misaligned(const std::vector<float>& host) : buf([&] {
-      std::vector<float> padded(host.size() + 1, 0.f);
-      std::copy(host.begin(), host.end(), padded.begin() + 1);
-      return padded;
-    }()) {}
+  explicit Misaligned(const std::vector<float>& host)
+      : buf([&] {
+          std::vector<float> padded(host.size() + 1, 0.f);
+          std::copy(host.begin(), host.end(), padded.begin() + 1);
+          return padded;
+        }()) {}
   float* get() const { return buf.get() + 1; }
   std::vector<float> host() const {
     std::vector<float> all = buf.host();
@@ -82,8 +83,8 @@ int main() {
                                     nullptr);
   informer::cuda::BatchNormForward(nullptr, 0, 0, nullptr, nullptr, nullptr, nullptr, nullptr, true, nullptr, nullptr,
                                    nullptr);
-  informer::cuda::BatchNormBackward(nullptr, 0, 16, nullptr, nullptr, nullptr, nullptr, true, nullptr, nullptr,
-                                    nullptr, nullptr);
+  informer::cuda::BatchNormBackward(nullptr, 0, 16, nullptr, nullptr, nullptr, nullptr, true, nullptr, nullptr, nullptr,
+                                    nullptr);
   test::sync_ok("empty inputs");
   return test::finish("test_cuda_norm");
 }
