@@ -17,7 +17,6 @@ const HEAVY = [
   'apache-arrow',
   'arrow-js-ffi',
   'onnxruntime-node',
-  'fastify',
   'onnx-proto',
   'protobufjs',
   'ajv',

@@ -1,12 +1,14 @@
 // Loads the compiled addon once and registers the typed error classes with it, so errors raised
-// in C++ arrive as ConfigError, ShapeError, ... When the addon is missing (install scripts skipped,
-// as npm 12 does for dependencies by default) the error says how to build it.
+// in C++ arrive as ConfigError, ShapeError, ... The addon comes from the prebuilt package for this
+// platform (no compiler, no install script needed) or a source build; when neither is there the error
+// names the platform, what was tried, and how to build from source.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import type { GpuMatmulPrecision, NativeAddon } from './binding.js';
+import { platformId, prebuiltPackage } from './platform.js';
 import {
   ConfigError,
   DisposedError,
@@ -23,25 +25,82 @@ const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 
 let addon: NativeAddon | undefined;
+let loadedFrom: string | undefined;
 
-export function addonPath(): string {
-  return process.env.INFORMER_ADDON_PATH ?? join(packageRoot, 'build', 'Release', 'informer.node');
+/** Where the addon of a source build (`npm install` from a checkout, or --build-from-source) lands. */
+export function sourceBuildPath(): string {
+  return join(packageRoot, 'build', 'Release', 'informer.node');
+}
+
+interface Candidate {
+  what: string;
+  path: string | null;
+  why?: string;
+}
+
+// In order: an explicit path; a source build (made on purpose, or because no prebuilt fits); the
+// prebuilt package for this platform (an optional dependency, so installs skip it elsewhere).
+function candidates(): Candidate[] {
+  const out: Candidate[] = [];
+  const explicit = process.env.INFORMER_ADDON_PATH;
+  // An explicit path is the only one tried: loading something else instead would hide the mistake.
+  if (explicit) return [{ what: `INFORMER_ADDON_PATH (${explicit})`, path: explicit }];
+  out.push({ what: 'INFORMER_ADDON_PATH', path: null, why: 'not set' });
+  const local = sourceBuildPath();
+  out.push(
+    existsSync(local)
+      ? { what: `a source build (${local})`, path: local }
+      : { what: `a source build (${local})`, path: null, why: 'absent' },
+  );
+  const pkg = prebuiltPackage();
+  try {
+    out.push({ what: `the prebuilt package ${pkg}`, path: require.resolve(`${pkg}/informer.node`) });
+  } catch {
+    out.push({
+      what: `the prebuilt package ${pkg}`,
+      path: null,
+      why: 'not installed (optional dependencies skipped, or no prebuilt for this platform)',
+    });
+  }
+  return out;
+}
+
+/** The addon file this process would load, or null when there is none. */
+export function addonPath(): string | null {
+  return candidates().find((c) => c.path !== null && existsSync(c.path))?.path ?? null;
+}
+
+function notFound(tried: Candidate[]): NativeError {
+  const lines = tried.map((c) => `  - ${c.what}: ${c.why ?? 'failed to load'}`);
+  return new NativeError(
+    `informer-node: no native addon for ${platformId()} (Node ${process.version}). Tried:\n${lines.join('\n')}\n` +
+      'Build it from source (needs a C++17 compiler, and CMake 3.18+ or Python for node-gyp):\n' +
+      '  npm:  npm rebuild informer-node --build-from-source\n' +
+      '  pnpm: INFORMER_BUILD_FROM_SOURCE=1 pnpm rebuild informer-node   (allow it in onlyBuiltDependencies)\n' +
+      '  bun:  INFORMER_BUILD_FROM_SOURCE=1 bun pm trust informer-node   (or add it to trustedDependencies)',
+  );
 }
 
 export function loadAddon(): NativeAddon {
   if (addon) return addon;
-  const path = addonPath();
-  if (!existsSync(path)) {
-    throw new NativeError(
-      `informer-node: the native addon was not found at ${path}. It is built by the package's install ` +
-        'script; if install scripts were skipped (npm 12 skips them for dependencies unless allowed), run ' +
-        '`npm pkg set --json "allowScripts[informer-node]=true"` and then `npm rebuild informer-node`.',
-    );
+  const tried = candidates();
+  for (const c of tried) {
+    if (c.path === null) continue;
+    if (!existsSync(c.path)) {
+      c.why = 'file not found';
+      continue;
+    }
+    try {
+      const loaded = require(c.path) as NativeAddon;
+      registerErrorClasses(loaded);
+      addon = loaded;
+      loadedFrom = c.what;
+      return addon;
+    } catch (e) {
+      c.why = `failed to load: ${(e as Error).message.split('\n')[0]}`;
+    }
   }
-  const loaded = require(path) as NativeAddon;
-  registerErrorClasses(loaded);
-  addon = loaded;
-  return addon;
+  throw notFound(tried);
 }
 
 /** Tells the addon which class to throw for each native status code (native/core/status.h). */
@@ -59,7 +118,8 @@ export function registerErrorClasses(target: NativeAddon): void {
 
 /** What this build and machine offer: GEMM micro-kernel, thread count, compiled backends. */
 export function nativeInfo() {
-  return loadAddon().info();
+  const info = loadAddon().info();
+  return { ...info, platform: platformId(), addon: loadedFrom as string };
 }
 
 /** Raw kernels (GEMM, attention) for benchmarks and tests; sizes are checked natively. */

@@ -44,6 +44,7 @@ const BASE = [
   'binding.ts',
   'safetensors.ts',
   'random.ts',
+  'platform.ts',
   'fs',
 ];
 const LAYERS = {
@@ -164,7 +165,6 @@ t.test('importing the package installs no process handlers and loads no heavy de
     'apache-arrow',
     'arrow-js-ffi',
     'onnxruntime-node',
-    'fastify',
     'onnx-proto',
     'protobufjs',
     'ajv',

@@ -5,7 +5,7 @@
 import type { Batch } from '../model.js';
 import { BATCH_KEYS, oipModelMetadata, type ModelSignature } from '../signature.js';
 
-/** An error answered as `{"error": message}` with this HTTP status (fastify reads `statusCode`). */
+/** An error answered as `{"error": message}` with this HTTP status (the server reads `statusCode`). */
 export class RequestError extends Error {
   readonly statusCode: number;
   constructor(statusCode: number, message: string) {

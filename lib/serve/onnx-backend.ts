@@ -10,6 +10,7 @@ import { buildOnnxModel } from '../artifact/onnx.js';
 import { INPUT_NAMES, OUTPUT_NAME } from '../signature.js';
 import type { Batch, Informer } from '../model.js';
 import type { Tensor } from '../tensor.js';
+import { importLazily } from '../lazy.js';
 
 export interface OnnxBackendOptions {
   /** An existing model.onnx exported from this model; default: export the model in memory. */
@@ -36,7 +37,8 @@ export class OnnxBackend {
     const threads = opts.intraOpThreads ?? 2;
     if (!Number.isSafeInteger(threads) || threads < 0)
       throw new ConfigError(`intraOpThreads must be an integer >= 0, got ${String(threads)}`);
-    const ort = await import('onnxruntime-node');
+    // An optional peer dependency: installed by those who use this backend.
+    const ort = await importLazily<typeof Ort>('onnxruntime-node', "the 'onnx' backend");
     const options: Ort.InferenceSession.SessionOptions = {
       intraOpNumThreads: threads,
       interOpNumThreads: 1,

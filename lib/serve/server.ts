@@ -1,15 +1,16 @@
-// Open Inference Protocol v2 REST server on fastify, serving several models at once. Inference
-// requests for one model are micro-batched into one forward call (see batcher.ts). Every error is
-// `{"error": "..."}` with a 4xx/5xx status; fastify's own error shape is replaced.
+// Open Inference Protocol v2 REST server (node:http through http.ts), serving several models at once.
+// Inference requests for one model are micro-batched into one forward call (see batcher.ts). Every
+// error is `{"error": "..."}` with a 4xx/5xx status.
 
 import { basename } from 'node:path';
 
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Server } from 'node:http';
 
 import type { ForecastDataset } from '../data/dataset.js';
-import { ConfigError, InformerError, ShapeError, ValueError } from '../errors.js';
+import { ConfigError, ShapeError, ValueError } from '../errors.js';
 import { Informer } from '../model.js';
 import { Batcher, checkBatcherOptions, type BatcherStats } from './batcher.js';
+import { JsonHttpServer, type HttpRequest } from './http.js';
 import { inferResponse, modelMetadata, modelSignature, parseInferRequest, RequestError, type ModelSignature } from './oip.js';
 import { readSafetensors } from '../safetensors.js';
 import { packageVersion } from '../version.js';
@@ -40,7 +41,7 @@ export interface ServerOptions {
   batchWindowMs?: number;
   /** Most batch rows per forward call (default 64). */
   maxBatch?: number;
-  /** fastify logger (default false). */
+  /** Log server errors (5xx) to stderr (default false). */
   logger?: boolean;
   /** A request (headers and body) must arrive within this many ms, else 408 (default 30 000; 0: no limit). */
   requestTimeoutMs?: number;
@@ -51,7 +52,8 @@ export interface ServerOptions {
 }
 
 export interface InformerServer {
-  app: FastifyInstance;
+  /** The underlying node:http server. */
+  server: Server;
   /** Starts listening; resolves to the base URL (port 0 picks a free port). */
   listen(port?: number, host?: string): Promise<string>;
   close(): Promise<void>;
@@ -162,43 +164,13 @@ export async function createServer(opts: ServerOptions): Promise<InformerServer>
 
   const timeouts = checkTimeouts(opts);
 
-  const { default: Fastify } = await import('fastify'); // loaded on first use, not when the package is imported
-  // Slow clients (a body trickling in a byte at a time) are cut off by the request and headers
-  // timeouts, checked every second, instead of holding a connection open for ever.
-  const app = Fastify({
-    logger: opts.logger ?? false,
+  const app = new JsonHttpServer({
     bodyLimit,
-    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
-    return503OnClosing: true,
-    forceCloseConnections: 'idle',
-    requestTimeout: timeouts.request,
-    connectionTimeout: timeouts.idle,
-    http: { headersTimeout: timeouts.headers, requestTimeout: timeouts.request, connectionsCheckingInterval: 1000 },
-  });
-
-  // Our own JSON parser: a clear 400 for malformed JSON, and any content type is read as JSON (curl -d
-  // sends application/x-www-form-urlencoded). The body limit still applies (413).
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
-    try {
-      done(null, JSON.parse(body as string));
-    } catch (e) {
-      done(new RequestError(400, `malformed JSON body: ${(e as Error).message}`), undefined);
-    }
-  });
-  app.setErrorHandler((err: unknown, req: FastifyRequest, reply: FastifyReply) => {
-    const status = errorStatus(err);
-    const e = err as { code?: string; message?: string };
-    let message = e.message ?? String(err);
-    if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') message = `request body is larger than the limit of ${bodyLimit} bytes`;
-    else if (status >= 500) {
-      req.log.error(err);
-      if (!(err instanceof InformerError)) message = `internal error: ${message}`;
-    }
-    void reply.code(status).send({ error: message });
-  });
-  app.setNotFoundHandler((req, reply) => {
-    void reply.code(404).send({ error: `no route ${req.method} ${req.url.split('?')[0]}; see GET /v2 and /v2/models/{name}` });
+    requestTimeoutMs: timeouts.request,
+    headersTimeoutMs: timeouts.headers,
+    idleTimeoutMs: timeouts.idle,
+    errorStatus,
+    onServerError: opts.logger ? (e, req) => console.error(`informer serve: ${req.method} ${req.path}:`, e) : undefined,
   });
 
   const lookup = (params: unknown): ReadySlot => {
@@ -218,21 +190,19 @@ export async function createServer(opts: ServerOptions): Promise<InformerServer>
     return slot as ReadySlot;
   };
 
-  app.get('/v2/health/live', async () => ({ live: true }));
-  app.get('/v2/health/ready', async (_req, reply) => {
+  app.route('GET', '/v2/health/live', () => ({ live: true }));
+  app.route('GET', '/v2/health/ready', () => {
     const waiting = [...slots.values()].filter((s) => !s.ready).map((s) => s.name);
-    if (waiting.length > 0) return reply.code(503).send({ error: `not ready: model(s) ${waiting.join(', ')} not loaded` });
+    if (waiting.length > 0) return [503, { error: `not ready: model(s) ${waiting.join(', ')} not loaded` }];
     return { ready: true };
   });
-  app.get('/v2', async () => ({ name: 'informer-node', version: packageVersion(), extensions: [] }));
+  app.route('GET', '/v2', () => ({ name: 'informer-node', version: packageVersion(), extensions: [] }));
 
   const both = (suffix: string): string[] => [`/v2/models/:name${suffix}`, `/v2/models/:name/versions/:version${suffix}`];
-  for (const url of both('')) app.get(url, async (req) => lookup(req.params).metadata);
-  for (const url of both('/ready')) {
-    app.get(url, async (req) => ({ name: lookup(req.params).name, ready: true }));
-  }
+  for (const url of both('')) app.route('GET', url, (req) => lookup(req.params).metadata);
+  for (const url of both('/ready')) app.route('GET', url, (req) => ({ name: lookup(req.params).name, ready: true }));
   for (const url of both('/infer')) {
-    app.post(url, async (req) => {
+    app.route('POST', url, async (req: HttpRequest) => {
       const slot = lookup(req.params);
       const r = parseInferRequest(req.body, slot.sig);
       const out = await slot.batcher.submit(r.batch);
@@ -241,7 +211,7 @@ export async function createServer(opts: ServerOptions): Promise<InformerServer>
   }
   // Not part of the OIP: raw history in ({ dates, values: { column: [...] } }), dated forecast out.
   for (const url of both('/forecast')) {
-    app.post(url, async (req) => {
+    app.route('POST', url, async (req: HttpRequest) => {
       const slot = lookup(req.params);
       if (slot.predictor === null) {
         throw new RequestError(
@@ -257,11 +227,9 @@ export async function createServer(opts: ServerOptions): Promise<InformerServer>
 
   let url: string | undefined;
   return {
-    app,
+    server: app.server,
     async listen(port = 0, host = '127.0.0.1') {
-      await app.listen({ port, host });
-      const addr = app.server.address();
-      const p = typeof addr === 'object' && addr !== null ? addr.port : port;
+      const p = await app.listen(port, host);
       url = `http://${host.includes(':') ? `[${host}]` : host}:${p}`;
       return url;
     },
