@@ -53,6 +53,7 @@ export {
   logMetrics,
   setTag,
   logArtifact,
+  logInputs,
   registerModel,
   setAlias,
   getModelVersion,

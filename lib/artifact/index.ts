@@ -18,7 +18,7 @@ export {
 export type { MlflowCheckReport, MlmodelSpec, ModelSignatureSpec } from './mlmodel.js';
 export { logModel, logModelToRun } from './log-model.js';
 export type { LogModelOptions, ModelInfo, SavableModel } from './log-model.js';
-export { logInformerModel } from './informer-model.js';
+export { configHash, logInformerModel } from './informer-model.js';
 export type { LogInformerOptions } from './informer-model.js';
 export { loadModel, resolveModelUri, resolveWeightsFile } from './resolve.js';
 export {
@@ -30,3 +30,5 @@ export {
   savePredictorModel,
 } from './preprocessing.js';
 export type { PreprocessingInfo } from './preprocessing.js';
+export { modelLineage, parseModelRef } from './lineage.js';
+export type { ModelLineage } from './lineage.js';

@@ -1,5 +1,7 @@
 // An Informer as a logged model folder: weights with the preprocessing needed to forecast from raw
 // history, config.json, model.onnx with its Python environment, and the MLflow tensor signature.
+import { createHash } from 'node:crypto';
+
 import type { ForecastDataset } from '../data/dataset.js';
 import type { Informer } from '../model.js';
 import { mlflowSignature } from '../signature.js';
@@ -15,6 +17,14 @@ export interface LogInformerOptions {
   registeredModelName?: string;
   /** Artifact path inside the run (default 'model'). */
   artifactPath?: string;
+  /** Digest of the training data, recorded on the registered version (with the config hash). */
+  datasetDigest?: string;
+}
+
+/** A short, stable hash of a model configuration: equal configurations, equal hashes. */
+export function configHash(config: object): string {
+  const canonical = JSON.stringify(config, Object.keys(config).sort());
+  return createHash('sha256').update(canonical).digest('hex').slice(0, 16);
 }
 
 /** Logs `model` with the preprocessing of `source` (its training dataset, or a PreprocessingInfo) into `run`. */
@@ -43,6 +53,10 @@ export function logInformerModel(
             },
       onnxOpset: DEFAULT_OPSET,
       registeredModelName: opts.registeredModelName,
+      registeredModelTags: {
+        'informer.config_hash': configHash(model.config),
+        ...(opts.datasetDigest !== undefined ? { 'informer.dataset_digest': opts.datasetDigest } : {}),
+      },
     },
   );
 }

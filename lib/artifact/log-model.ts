@@ -50,6 +50,8 @@ export interface LogModelOptions {
   extraFiles?: Record<string, string | Uint8Array>;
   /** Also register the model under this name (creating the registered model if needed). */
   registeredModelName?: string;
+  /** Tags of the model version registered (lineage: dataset digest, config hash). */
+  registeredModelTags?: Record<string, string>;
 }
 
 /** What logModel returns. */
@@ -146,7 +148,9 @@ export function logModelToRun(run: Run, artifactPath: string, model: SavableMode
     modelDir: dest,
   };
   if (options.registeredModelName !== undefined) {
-    info.registeredModelVersion = registerModel(store, info.modelUri, options.registeredModelName).version;
+    info.registeredModelVersion = registerModel(store, info.modelUri, options.registeredModelName, {
+      tags: options.registeredModelTags,
+    }).version;
   }
   return info;
 }

@@ -1,8 +1,13 @@
-// `informer runs ls|show|compare` and `informer models ls|show`: read the tracking store.
+// `informer runs ls|show|compare|mark-failed` and `informer models ls|show|lineage|alias|delete-version`:
+// read (and, for the registry commands, change) the tracking store. Listings take `-o json` for tools.
 import { Command } from 'commander';
 
+import { modelLineage } from '../artifact/lineage.js';
 import {
   compareRuns,
+  deleteAlias,
+  deleteModelVersion,
+  setAlias,
   getMetricHistory,
   getModelVersion,
   getRegisteredModel,
@@ -13,6 +18,7 @@ import {
   searchRuns,
   setTrackingUri,
 } from '../tracking/fluent.js';
+import { ConfigError } from '../errors.js';
 import type { RunRecord } from '../tracking/types.js';
 import { uriToPath } from '../tracking/uri.js';
 import { readdirSync, existsSync } from 'node:fs';
@@ -20,6 +26,11 @@ import { join } from 'node:path';
 import { fmt, textTable } from './format.js';
 
 const storeOption = ['--mlruns <dir>', 'tracking store directory (default ./mlruns, or MLFLOW_TRACKING_URI)'] as const;
+const outputOption = ['-o, --output <format>', "'table' (default) or 'json'", 'table'] as const;
+const asJson = (o: { output?: string }) => {
+  if (o.output !== 'table' && o.output !== 'json') throw new ConfigError(`--output must be 'table' or 'json', got '${o.output}'`);
+  return o.output === 'json';
+};
 const when = (ms: number | null) => (ms ? new Date(ms).toISOString().replace('T', ' ').slice(0, 19) : '');
 
 function listArtifacts(dir: string, prefix = ''): string[] {
@@ -37,10 +48,13 @@ export function runsCommand(): Command {
     .option('--experiment <name>', 'only this experiment')
     .option('--filter <expr>', 'MLflow filter, e.g. "metrics.mse < 0.5 and params.d_model = \'32\'"')
     .option('--max <n>', 'at most n runs', (v) => Number(v), 20)
+    .option(...outputOption)
     .option(...storeOption)
     .action((o) => {
+      const json = asJson(o);
       setTrackingUri(o.mlruns);
       const found = searchRuns({ experimentNames: o.experiment ? [o.experiment] : undefined, filter: o.filter, maxResults: o.max });
+      if (json) return console.log(JSON.stringify(found, null, 2));
       if (found.length === 0) return console.log('no runs');
       const store = getStore();
       const status = (r: RunRecord) =>
@@ -136,10 +150,13 @@ export function modelsCommand(): Command {
   models
     .command('ls')
     .description('registered models with their latest version and aliases')
+    .option(...outputOption)
     .option(...storeOption)
     .action((o) => {
+      const json = asJson(o);
       setTrackingUri(o.mlruns);
       const all = searchRegisteredModels();
+      if (json) return console.log(JSON.stringify(all, null, 2));
       if (all.length === 0) return console.log('no registered models');
       console.log(
         textTable(
@@ -159,10 +176,18 @@ export function modelsCommand(): Command {
     .command('show <name>')
     .description('versions of a registered model (or one version with --version)')
     .option('--version <v>', 'one version')
+    .option(...outputOption)
     .option(...storeOption)
     .action((name: string, o) => {
+      const json = asJson(o);
       setTrackingUri(o.mlruns);
       const m = getRegisteredModel(name);
+      if (json) {
+        const versions = o.version
+          ? [getModelVersion(name, o.version)]
+          : searchModelVersions(`name = '${name.replace(/'/g, "\\'")}'`).sort((a, b) => a.version - b.version);
+        return console.log(JSON.stringify({ ...m, versions }, null, 2));
+      }
       if (o.version) {
         const v = getModelVersion(name, o.version);
         console.log(
@@ -188,6 +213,84 @@ export function modelsCommand(): Command {
           ]),
         ),
       );
+    });
+  models
+    .command('lineage <model>')
+    .description('where a model version came from: data -> run -> model version -> model folder (<name>/<version> or <name>/@<alias>)')
+    .option('--json', 'print the lineage as JSON')
+    .option(...storeOption)
+    .action((ref: string, o) => {
+      setTrackingUri(o.mlruns);
+      const l = modelLineage(getStore(), ref);
+      if (o.json) return console.log(JSON.stringify(l, null, 2));
+      const lines: string[] = [];
+      lines.push('data');
+      if (l.datasets.length === 0) lines.push('  (no dataset inputs recorded)');
+      for (const d of l.datasets) {
+        const profile = d.dataset.profile ? (JSON.parse(d.dataset.profile) as Record<string, unknown>) : {};
+        const range = profile.start ? `, ${String(profile.start).slice(0, 19)} .. ${String(profile.end).slice(0, 19)}` : '';
+        lines.push(
+          `  ${d.tags?.['mlflow.data.context'] ?? 'input'}: ${d.dataset.name} digest ${d.dataset.digest} (${profile.num_rows ?? '?'} rows${range}) from ${d.dataset.source}`,
+        );
+      }
+      lines.push('  -> run');
+      if (l.run === null) lines.push('    (the run that logged it is not in this store)');
+      else {
+        const r = l.run;
+        lines.push(
+          `    ${r.runId} '${r.runName}' in experiment ${r.experimentId}, ${r.status}, ${when(r.startTime)} .. ${when(r.endTime)}`,
+        );
+        const metrics = ['mse', 'mae', 'naive_mse', 'skill']
+          .filter((k) => r.metrics[k] !== undefined)
+          .map((k) => `${k} ${fmt(r.metrics[k])}`);
+        if (metrics.length) lines.push(`    metrics: ${metrics.join(', ')}`);
+        const params = ['seq_len', 'label_len', 'pred_len', 'd_model', 'n_heads', 'e_layers', 'd_layers', 'normalize', 'learning_rate']
+          .filter((k) => r.params[k] !== undefined)
+          .map((k) => `${k}=${r.params[k]}`);
+        if (params.length) lines.push(`    params: ${params.join(' ')}`);
+        for (const [k, v] of Object.entries(r.code)) lines.push(`    ${k}: ${v}`);
+      }
+      const m = l.model;
+      lines.push('  -> model version');
+      lines.push(
+        `    models:/${m.name}/${m.version}${m.aliases.length ? ` (${m.aliases.map((a) => `@${a}`).join(' ')})` : ''}, registered ${when(m.creationTimestamp)}`,
+      );
+      for (const [k, v] of Object.entries(m.tags)) lines.push(`    ${k}: ${v}`);
+      lines.push('  -> model folder');
+      if (l.folder === null) lines.push(`    ${m.source} (not on this machine)`);
+      else {
+        lines.push(`    ${l.folder.path}`);
+        lines.push(`    flavors: ${l.folder.flavors.join(', ') || '(none)'}; files: ${l.folder.files.join(', ')}`);
+      }
+      console.log(lines.join('\n'));
+    });
+  const alias = models.command('alias').description('set or delete an alias of a registered model');
+  alias
+    .command('set <name> <alias> <version>')
+    .description('point @alias at a version (moving it if it points elsewhere)')
+    .option(...storeOption)
+    .action((name: string, a: string, version: string, o) => {
+      setTrackingUri(o.mlruns);
+      setAlias(name, a, version);
+      console.log(`models:/${name}@${a} -> version ${version}`);
+    });
+  alias
+    .command('delete <name> <alias>')
+    .description('remove an alias')
+    .option(...storeOption)
+    .action((name: string, a: string, o) => {
+      setTrackingUri(o.mlruns);
+      deleteAlias(name, a);
+      console.log(`deleted models:/${name}@${a}`);
+    });
+  models
+    .command('delete-version <name> <version>')
+    .description('delete one version of a registered model (its aliases go with it)')
+    .option(...storeOption)
+    .action((name: string, version: string, o) => {
+      setTrackingUri(o.mlruns);
+      deleteModelVersion(name, version);
+      console.log(`deleted models:/${name}/${version}`);
     });
   return models;
 }

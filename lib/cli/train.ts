@@ -204,7 +204,12 @@ export async function runTrain(opts: Record<string, unknown>): Promise<void> {
   const result = await startRun({ runName: opts.runName as string | undefined }, async (run) => {
     return {
       run,
-      ...(await fitWithRun(trainer, run, { registeredModelName: register, onnx: opts.onnx !== false, params: { data: dataPath } })),
+      ...(await fitWithRun(trainer, run, {
+        registeredModelName: register,
+        onnx: opts.onnx !== false,
+        params: { data: dataPath },
+        dataset: { path: dataPath },
+      })),
     };
   });
   const rows = [

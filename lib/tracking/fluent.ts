@@ -9,7 +9,7 @@ import type { EndStatus, LogMetricOptions, Run } from './run.js';
 import { pathToUri } from './uri.js';
 import * as reader from './reader.js';
 import * as registry from './registry.js';
-import type { Experiment, Metric, ModelVersion, RegisteredModel, RunRecord } from './types.js';
+import type { Experiment, Metric, ModelVersion, RegisteredModel, RunRecord, DatasetInput } from './types.js';
 
 let trackingUri: string | undefined;
 let storeOptions: RunStoreOptions = {};
@@ -268,6 +268,11 @@ export function logArtifacts(localDir: string, artifactPath?: string): void {
   ensureActiveRun().logArtifacts(localDir, artifactPath);
 }
 
+/** Records datasets the active run used (MLflow's `log_input`). */
+export function logInputs(inputs: readonly DatasetInput[]): void {
+  ensureActiveRun().logInputs(inputs);
+}
+
 /** Writes text as an artifact file of the active run. */
 export function logText(text: string, artifactFile: string): void {
   ensureActiveRun().logText(text, artifactFile);
@@ -369,6 +374,11 @@ export function setRegisteredModelTag(name: string, key: string, value: unknown)
 /** Sets a tag on a model version. */
 export function setModelVersionTag(name: string, version: number | string, key: string, value: unknown): void {
   registry.setModelVersionTag(getStore(), name, version, key, value);
+}
+
+/** Deletes one version of a registered model (its aliases go with it). */
+export function deleteModelVersion(name: string, version: number | string): void {
+  registry.deleteModelVersion(getStore(), name, version);
 }
 
 /** Moves a model version to a stage (None, Staging, Production, Archived). */

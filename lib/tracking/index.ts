@@ -23,6 +23,8 @@ export type {
   Metric,
   RunData,
   RunRecord,
+  Dataset,
+  DatasetInput,
   RegisteredModel,
   ModelVersion,
 } from './types.js';

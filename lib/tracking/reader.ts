@@ -76,7 +76,7 @@ function readRunDir(store: RunStore, dir: string): RunRecord {
     if (l !== undefined) metrics[k] = l.value;
   }
   const data: RunData = { params: readValueFiles(path.join(dir, 'params')), metrics, tags: readValueFiles(path.join(dir, 'tags')) };
-  return { info, data };
+  return { info, data, inputs: { datasetInputs: store.readInputs(info.experimentId, dir) } };
 }
 
 /** One run with its params, latest metric values and tags. */

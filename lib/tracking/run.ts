@@ -9,7 +9,7 @@ import { pyFloatRepr, pyStr } from './pyformat.js';
 import { dumpYaml } from './yaml.js';
 import { uriToPath } from './uri.js';
 import { validateArtifactPath, validateKey, validateMetric, validateParamValue, validateTagValue } from './validate.js';
-import type { RunInfo, RunStatus } from './types.js';
+import type { RunInfo, RunStatus, DatasetInput } from './types.js';
 import type { RunStore } from './store.js';
 
 /** Step and timestamp of a metric point (step defaults to 0, timestamp to now, as in MLflow). */
@@ -144,6 +144,12 @@ export class Run {
   /** Sets several tags. */
   setTags(tags: Record<string, unknown>): void {
     for (const [k, v] of Object.entries(tags)) this.setTag(k, v);
+  }
+
+  /** Records datasets this run used (MLflow's run inputs; the same dataset twice is recorded once). */
+  logInputs(inputs: readonly DatasetInput[]): void {
+    this.ensureActive();
+    this.store.logInputs(this.runId, inputs);
   }
 
   /** Deletes a tag; a TrackingError if it is not set. */

@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { ConfigError, FormatError, ValueError } from '../errors.js';
 import { pathToUri, resolveStorePath } from './uri.js';
 import { TrackingError } from './errors.js';
@@ -26,7 +26,7 @@ import { randomRunName } from './names.js';
 import { Run } from './run.js';
 import { validateExperimentId, validateExperimentName, validateKey, validateRunId, validateTagValue } from './validate.js';
 import { RUN_STATUS_CODES } from './types.js';
-import type { Experiment, LifecycleStage, RunInfo, RunStatus, ViewType } from './types.js';
+import type { DatasetInput, Experiment, LifecycleStage, RunInfo, RunStatus, ViewType } from './types.js';
 
 export const DEFAULT_EXPERIMENT_ID = '0';
 export const DEFAULT_EXPERIMENT_NAME = 'Default';
@@ -632,6 +632,73 @@ export class RunStore {
     return owner !== undefined && !ownerAlive(owner);
   }
 
+  /**
+   * Records datasets as inputs of a run, in MLflow's FileStore layout: each dataset once per experiment
+   * (`<experiment>/datasets/<md5(name + digest)>/meta.yaml`), each input once per run
+   * (`<run>/inputs/<md5(dataset id + run id)>/meta.yaml`, its tags the input's). Logging the same
+   * dataset again is a no-op, as in MLflow.
+   */
+  logInputs(runId: string, inputs: readonly DatasetInput[]): void {
+    const { experimentId, dir } = this.locateRun(runId) ?? { experimentId: '', dir: this.runDir(runId) };
+    if (this.readRunInfo(dir).lifecycleStage !== 'active') throw new TrackingError(`run ${runId} is deleted; it takes no inputs`);
+    const expDir = this.experimentDir(experimentId, 'all')!;
+    for (const input of inputs) {
+      const d = checkDatasetInput(input);
+      const md5 = (...parts: string[]) => {
+        const h = createHash('md5');
+        for (const p of parts) h.update(p, 'utf8');
+        return h.digest('hex');
+      };
+      const datasetId = md5(d.dataset.name, d.dataset.digest);
+      const datasetDir = path.join(expDir, 'datasets', datasetId);
+      if (!fs.existsSync(path.join(datasetDir, 'meta.yaml'))) {
+        const meta = {
+          digest: d.dataset.digest,
+          name: d.dataset.name,
+          profile: d.dataset.profile ?? null,
+          schema: d.dataset.schema ?? null,
+          source: d.dataset.source,
+          source_type: d.dataset.sourceType,
+        };
+        this.placeRecord(datasetDir, (staged) => writeFileAtomic(path.join(staged, 'meta.yaml'), dumpYaml(meta)));
+      }
+      const inputDir = path.join(dir, 'inputs', md5(datasetId, runId));
+      if (!fs.existsSync(path.join(inputDir, 'meta.yaml'))) {
+        // destination_id repeats the dataset id: MLflow's FileStore writes it so (and never reads it).
+        const meta = { destination_id: datasetId, destination_type: 'RUN', source_id: datasetId, source_type: 'DATASET', tags: d.tags };
+        this.placeRecord(inputDir, (staged) => writeFileAtomic(path.join(staged, 'meta.yaml'), dumpYaml(meta)));
+      }
+    }
+  }
+
+  /** The dataset inputs of a run folder (inputs whose dataset record is missing are skipped, as MLflow does). */
+  readInputs(experimentId: string, runDir: string): DatasetInput[] {
+    const inputsDir = path.join(runDir, 'inputs');
+    const expDir = this.experimentDir(experimentId, 'all');
+    if (!fs.existsSync(inputsDir) || expDir === null) return [];
+    const out: DatasetInput[] = [];
+    for (const id of subdirs(inputsDir).sort()) {
+      const input = this.readYaml(path.join(inputsDir, id, 'meta.yaml'));
+      if (input.source_type !== 'DATASET') continue;
+      const metaFile = path.join(expDir, 'datasets', String(input.source_id), 'meta.yaml');
+      if (!fs.existsSync(metaFile)) continue;
+      const ds = this.readYaml(metaFile);
+      const str = (v: unknown) => (v === null || v === undefined ? null : String(v));
+      out.push({
+        dataset: {
+          name: String(ds.name),
+          digest: String(ds.digest),
+          sourceType: String(ds.source_type),
+          source: String(ds.source),
+          schema: str(ds.schema),
+          profile: str(ds.profile),
+        },
+        tags: Object.fromEntries(Object.entries((input.tags as Record<string, unknown>) ?? {}).map(([k, v]) => [k, String(v)])),
+      });
+    }
+    return out;
+  }
+
   /** Creates a run (status RUNNING) with MLflow's system tags and returns a handle to log into it. */
   createRun(options: CreateRunOptions = {}): Run {
     const experimentId = options.experimentId ?? DEFAULT_EXPERIMENT_ID;
@@ -757,4 +824,31 @@ export class RunStore {
     const dir = this.runDir(runId);
     this.writeRunMeta(dir, { ...this.readRunInfo(dir), lifecycleStage: 'active' });
   }
+}
+
+// MLflow's limits on dataset records (mlflow/utils/validation.py and the SQL schema).
+function checkDatasetInput(input: DatasetInput): Required<DatasetInput> {
+  if (typeof input !== 'object' || input === null || typeof input.dataset !== 'object' || input.dataset === null) {
+    throw new ValueError('a dataset input must be { dataset: { name, digest, sourceType, source, schema?, profile? }, tags? }');
+  }
+  const d = input.dataset;
+  for (const [key, max] of [
+    ['name', 500],
+    ['digest', 36],
+    ['sourceType', 36],
+  ] as const) {
+    if (typeof d[key] !== 'string' || d[key] === '' || d[key].length > max) {
+      throw new ValueError(`dataset ${key} must be a non-empty string of at most ${max} characters, got ${JSON.stringify(d[key])}`);
+    }
+  }
+  if (typeof d.source !== 'string') throw new ValueError(`dataset source must be a string, got ${JSON.stringify(d.source)}`);
+  for (const key of ['schema', 'profile'] as const) {
+    if (d[key] !== undefined && d[key] !== null && typeof d[key] !== 'string') throw new ValueError(`dataset ${key} must be a JSON string`);
+  }
+  const tags = input.tags ?? {};
+  for (const [k, v] of Object.entries(tags)) {
+    validateKey('tag', k);
+    if (typeof v !== 'string') throw new ValueError(`dataset input tag ${k} must be a string`);
+  }
+  return { dataset: d, tags };
 }

@@ -62,10 +62,33 @@ export interface RunData {
   tags: Record<string, string>;
 }
 
+/**
+ * A dataset as MLflow records it (mlflow.entities.Dataset): `schema` and `profile` are JSON strings.
+ * Identified within an experiment by name and digest.
+ */
+export interface Dataset {
+  name: string;
+  /** A short content hash (at most 36 characters, MLflow's limit). */
+  digest: string;
+  /** e.g. 'local' (a file: source `{"uri": "..."}`) or 'code' (built in memory). */
+  sourceType: string;
+  source: string;
+  schema?: string | null;
+  profile?: string | null;
+}
+
+/** A dataset used by a run, with the input's tags (`mlflow.data.context`: training, validation, test). */
+export interface DatasetInput {
+  dataset: Dataset;
+  tags?: Record<string, string>;
+}
+
 /** A run as read back from the store. */
 export interface RunRecord {
   info: RunInfo;
   data: RunData;
+  /** The datasets the run logged as inputs. */
+  inputs: { datasetInputs: DatasetInput[] };
 }
 
 /** A registered model (mlruns/models/<name>/). */

@@ -1,7 +1,8 @@
 // Autologging of a training run into an MLflow-compatible run (lib/tracking): parameters, per-epoch
 // and per-step metrics, final test metrics next to the naive forecast, the loss-curve and
 // forecast-vs-actual plots, and the model folder (weights + preprocessing, ONNX, signature). It is a
-// subscriber of the Trainer's events: the Trainer knows nothing about tracking.
+// subscriber of the Trainer's events: the Trainer knows nothing about tracking. Lineage (lineage.ts):
+// the data splits as dataset inputs, git and build tags, the data digest on the model version.
 import { join } from 'node:path';
 
 import { logInformerModel } from '../artifact/informer-model.js';
@@ -9,6 +10,7 @@ import type { ModelInfo } from '../artifact/log-model.js';
 import { toReferenceConfig } from '../config.js';
 import { forecastSvg, lossCurveSvg, writeSvgAtomic } from '../plots/index.js';
 import type { Run } from '../tracking/run.js';
+import { buildTags, type DatasetSource, datasetInputs, gitSourceTags } from './lineage.js';
 import type { EpochEvent, StepEvent, TestMetrics, TrainResult, Trainer, TrainerSubscriber } from './trainer.js';
 
 export interface AutologOptions {
@@ -24,6 +26,10 @@ export interface AutologOptions {
   plots?: boolean;
   /** Extra parameters (e.g. the data path). */
   params?: Record<string, unknown>;
+  /** Where the data came from, for the run's dataset inputs (default: built in code, named 'dataset'). */
+  dataset?: DatasetSource;
+  /** Record lineage: dataset inputs, git and build tags, the digest on the model version (default true). */
+  lineage?: boolean;
 }
 
 export interface AutologResult {
@@ -105,7 +111,12 @@ export async function logTrainingResult(
   }
   let model: ModelInfo | undefined;
   if (opts.logModel !== false) {
-    model = logInformerModel(run, trainer.model, trainer.dataset, { onnx: opts.onnx, registeredModelName: opts.registeredModelName });
+    const train = opts.lineage === false ? undefined : datasetInputs(trainer.dataset, opts.dataset)[0];
+    model = logInformerModel(run, trainer.model, trainer.dataset, {
+      onnx: opts.onnx,
+      registeredModelName: opts.registeredModelName,
+      datasetDigest: train?.dataset.digest,
+    });
   }
   return { model, plots };
 }
@@ -144,6 +155,10 @@ export async function forecastPlot(trainer: Trainer): Promise<string> {
  */
 export async function fitWithRun(trainer: Trainer, run: Run, opts: AutologOptions = {}): Promise<TrainResult & AutologResult> {
   run.logParams(runParams(trainer, opts.params));
+  if (opts.lineage !== false) {
+    run.logInputs(datasetInputs(trainer.dataset, opts.dataset));
+    run.setTags({ ...gitSourceTags(), ...buildTags() });
+  }
   const result = await trainer.fit(autologSubscriber(run, opts.logEveryNSteps ?? 10));
   const logged = await logTrainingResult(run, trainer, result, opts);
   return { ...result, ...logged };

@@ -5,3 +5,5 @@ export { adjustedLearningRate } from './schedule.js';
 export type { LrAdjust } from './schedule.js';
 export { autologSubscriber, fitWithRun, forecastPlot, logTrainingResult, runParams } from './autolog.js';
 export type { AutologOptions, AutologResult } from './autolog.js';
+export { buildTags, datasetInputs, gitSourceTags, splitDigest } from './lineage.js';
+export type { DatasetSource } from './lineage.js';

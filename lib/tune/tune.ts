@@ -18,6 +18,7 @@ import { getRun as getRunRecord } from '../tracking/reader.js';
 import type { Run } from '../tracking/run.js';
 import type { RunStore } from '../tracking/store.js';
 import { forecastPlot } from '../train/autolog.js';
+import { buildTags, datasetInputs, gitSourceTags } from '../train/lineage.js';
 import type { TestMetrics } from '../train/trainer.js';
 import { nextAshaJob, rungEpochs, type AshaJob } from './asha.js';
 import { loadCheckpoint } from './checkpoint.js';
@@ -529,10 +530,15 @@ async function finishBest(run: Run, state: TuneState, best: TrialRecord, table: 
       result.modelUri = tags['tune.best_model_uri'];
     } else {
       const artifactPath = fs.existsSync(run.artifactDir('model')) ? `model_trial_${best.id}` : 'model';
+      // Lineage of the best model: the best trial's data splits (its window lengths) and the code.
+      const inputs = datasetInputs(trainer.dataset, { path: state.settings.dataPath ?? undefined });
+      run.logInputs(inputs);
+      run.setTags({ ...gitSourceTags(), ...buildTags() });
       result.model = logInformerModel(run, trainer.model, trainer.dataset, {
         registeredModelName: o.registeredModelName,
         onnx: o.onnx,
         artifactPath,
+        datasetDigest: inputs[0]?.dataset.digest,
       });
       result.modelUri = result.model.modelUri;
       run.setTags({ 'tune.best_model_trial': best.id, 'tune.best_model_uri': result.modelUri });
