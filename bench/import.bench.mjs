@@ -21,6 +21,7 @@ const HEAVY = [
   'protobufjs',
   'ajv',
   'yaml',
+  'prom-client',
 ];
 const dir = mkdtempSync(join(tmpdir(), 'informer-import-'));
 const register = join(dir, 'register.mjs');

@@ -5,6 +5,9 @@
 // and how many requests each native forward call served.
 //
 //   node bench/server.bench.mjs [--duration 10] [--connections 4,8,16,32,64] [--window 0]
+//   node bench/server.bench.mjs --metrics-overhead [--duration 5] [--rounds 4]
+//     the cost of the instrumentation: two servers, metrics and live accuracy on / off, loaded in
+//     alternation (A B A B ...), median requests/s of each and their ratio
 import { fork } from 'node:child_process';
 import os from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -45,7 +48,12 @@ async function seedPredictor() {
 async function child() {
   const { createServer } = await import('../dist/serve/index.js');
   const { predictor } = await seedPredictor();
-  const server = await createServer({ models: { seed: predictor }, batchWindowMs: Number(arg('window', '0')) });
+  const off = process.argv.includes('--no-metrics');
+  const server = await createServer({
+    models: { seed: predictor },
+    batchWindowMs: Number(arg('window', '0')),
+    ...(off ? { metrics: false, monitor: false } : {}),
+  });
   const port = new URL(await server.listen(0)).port;
   const h = monitorEventLoopDelay({ resolution: 1 });
   h.enable();
@@ -159,5 +167,65 @@ async function parent() {
   }
 }
 
+async function overhead() {
+  const { default: autocannon } = await import('autocannon');
+  const duration = Number(arg('duration', '5'));
+  const rounds = Number(arg('rounds', '4'));
+  const start = async (extra) => {
+    const proc = fork(fileURLToPath(import.meta.url), ['--child', ...extra], { stdio: 'inherit' });
+    const { port } = await new Promise((resolve) => proc.once('message', resolve));
+    return { proc, base: `http://127.0.0.1:${port}` };
+  };
+  const servers = { on: await start([]), off: await start(['--no-metrics']) };
+  const { predictor, table } = await seedPredictor();
+  const n = table.length;
+  const bodies = {
+    infer: (() => {
+      const p = predictor.prepare(table);
+      const tensor = (name, t) => ({ name, shape: t.shape, datatype: 'FP32', data: Array.from(t.data) });
+      return JSON.stringify({
+        inputs: [
+          tensor('x_enc', p.batch.xEnc),
+          tensor('x_mark_enc', p.batch.xMarkEnc),
+          tensor('x_dec', p.batch.xDec),
+          tensor('x_mark_dec', p.batch.xMarkDec),
+        ],
+      });
+    })(),
+    forecast: JSON.stringify({
+      dates: Array.from(table.dates.subarray(n - 12)),
+      values: { cpu_utilization: Array.from(table.data.cpu_utilization.subarray(n - 12)) },
+    }),
+  };
+  const load = (base, path, body, d) =>
+    autocannon({ url: base + path, method: 'POST', headers: { 'content-type': 'application/json' }, body, duration: d, connections: 16 });
+  for (const s of Object.values(servers)) await load(s.base, '/v2/models/seed/infer', bodies.infer, 2);
+  const results = { infer: { on: [], off: [] }, forecast: { on: [], off: [] } };
+  for (let r = 0; r < rounds; r++) {
+    for (const path of ['infer', 'forecast']) {
+      for (const mode of r % 2 === 0 ? ['on', 'off'] : ['off', 'on']) {
+        const res = await load(servers[mode].base, `/v2/models/seed/${path}`, bodies[path], duration);
+        results[path][mode].push(res.requests.average);
+        console.error(`${path} metrics ${mode}: ${Math.round(res.requests.average)} req/s`);
+      }
+    }
+  }
+  for (const s of Object.values(servers)) s.proc.send('exit');
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const cpu = os.cpus();
+  console.log(
+    `\nInstrumentation cost: ${cpu.length} x ${cpu[0]?.model ?? 'cpu'}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}; ` +
+      `two servers (child processes) loaded in alternation, 16 connections, ${duration} s per run, ${rounds} runs each; median req/s\n`,
+  );
+  console.log('| endpoint | metrics + live accuracy on | off | on / off |');
+  console.log('|---|---|---|---|');
+  for (const path of ['infer', 'forecast']) {
+    const on = median(results[path].on);
+    const off = median(results[path].off);
+    console.log(`| ${path} | ${Math.round(on)} | ${Math.round(off)} | ${(on / off).toFixed(3)} |`);
+  }
+}
+
 if (process.argv.includes('--child')) await child();
+else if (process.argv.includes('--metrics-overhead')) await overhead();
 else await parent();

@@ -68,5 +68,5 @@ export { loadModel, logModel, resolveModelUri, savePredictorModel, preprocessing
 export type { LogModelOptions, ModelInfo, PreprocessingInfo, SavableModel } from './artifact/index.js';
 export { BATCH_KEYS, INPUT_NAMES, OUTPUT_NAME, mlflowSignature, modelSignature } from './signature.js';
 export type { ModelSignature, SignatureTensor } from './signature.js';
-export { Predictor, createServer, serve } from './serve/index.js';
+export { Monitor, Predictor, createServer, serve } from './serve/index.js';
 export type { Forecast, History, PredictorOptions, ServeOptions, ServerOptions } from './serve/index.js';

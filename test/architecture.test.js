@@ -169,6 +169,7 @@ t.test('importing the package installs no process handlers and loads no heavy de
     'protobufjs',
     'ajv',
     'yaml',
+    'prom-client',
   ];
   t.same(
     heavy.filter((p) => loaded.includes(p)),

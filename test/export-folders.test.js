@@ -175,7 +175,8 @@ t.test('kserve: onnx (Triton) and mlflow InferenceServices', async (t) => {
   t.same(isvc, {
     apiVersion: 'serving.kserve.io/v1beta1',
     kind: 'InferenceService',
-    metadata: { name: 'etth1' },
+    // KServe scrapes the predictor's Prometheus metrics with this annotation (#15).
+    metadata: { name: 'etth1', annotations: { 'serving.kserve.io/enable-prometheus-scraping': 'true' } },
     spec: {
       predictor: {
         model: { modelFormat: { name: 'onnx', version: '1' }, protocolVersion: 'v2', storageUri: 's3://models/informer/etth1' },

@@ -25,6 +25,9 @@ export function serveCommand(): Command {
     )
     .option('--headers-timeout <ms>', 'request headers must arrive within this time', (v) => Number(v), 10_000)
     .option('--idle-timeout <ms>', 'close connections idle this long (0: never)', (v) => Number(v), 120_000)
+    .option('--no-metrics', 'do not serve GET /metrics (Prometheus)')
+    .option('--no-monitor', 'no live accuracy (POST .../actuals, GET .../monitoring)')
+    .option('--monitor-window <n>', 'matched values per horizon step in the rolling accuracy', (v) => Number(v), 1000)
     .action(async (args: string[], o) => {
       const models: Record<string, string> = {};
       for (const a of args) {
@@ -32,14 +35,18 @@ export function serveCommand(): Command {
         const explicit = eq > 0 && !/^(runs|models):\//.test(a);
         const ref = explicit ? a.slice(eq + 1) : a;
         const file = resolveModelFile(ref, o.mlruns);
+        // models:/<name>/... serves as <name>; a file or folder by its last two path parts.
+        const registered = /^models:\/([^/@]+)/.exec(ref)?.[1];
         const name = explicit
           ? a.slice(0, eq)
-          : file
-              .split(/[\\/]/)
-              .slice(-2)
-              .join('-')
-              .replace(/\.safetensors$/i, '')
-              .replace(/[^A-Za-z0-9_.-]/g, '-');
+          : registered !== undefined
+            ? registered.replace(/[^A-Za-z0-9_.-]/g, '-')
+            : file
+                .split(/[\\/]/)
+                .slice(-2)
+                .join('-')
+                .replace(/\.safetensors$/i, '')
+                .replace(/[^A-Za-z0-9_.-]/g, '-');
         models[name] = file;
       }
       const server = await serve(models, {
@@ -50,6 +57,8 @@ export function serveCommand(): Command {
         requestTimeoutMs: o.requestTimeout,
         headersTimeoutMs: o.headersTimeout,
         idleTimeoutMs: o.idleTimeout,
+        metrics: o.metrics,
+        monitor: o.monitor === false ? false : { window: o.monitorWindow },
       });
       const stop = async () => {
         await server.close();

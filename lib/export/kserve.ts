@@ -178,7 +178,8 @@ export function inferenceService(opts: InferenceServiceOptions): Record<string, 
   }
   const metadata: Record<string, unknown> = { name: opts.name };
   if (opts.namespace !== undefined) metadata.namespace = opts.namespace;
-  if (opts.annotations !== undefined) metadata.annotations = { ...opts.annotations };
+  // KServe scrapes the predictor's Prometheus metrics with this annotation (its own wins if given).
+  metadata.annotations = { 'serving.kserve.io/enable-prometheus-scraping': 'true', ...(opts.annotations ?? {}) };
   const model: Record<string, unknown> = {
     modelFormat: { name: opts.modelFormat, version: FORMAT_VERSION[opts.modelFormat] },
     protocolVersion: 'v2',

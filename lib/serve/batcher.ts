@@ -29,9 +29,20 @@ export interface BatcherStats {
   pending: number;
 }
 
+/** One forward call, as the metrics see it. */
+export interface BatcherCall {
+  requests: number;
+  rows: number;
+  /** Microseconds the requests waited in the queue, summed over them. */
+  queueUs: number;
+  /** Microseconds of the forward call. */
+  computeUs: number;
+}
+
 interface Pending {
   batch: Batch;
   rows: number;
+  queuedAt: number;
   resolve: (out: Float32Array) => void;
   reject: (e: unknown) => void;
 }
@@ -60,9 +71,11 @@ export class Batcher {
   #inFlight = false;
   #timer: ReturnType<typeof setTimeout> | ReturnType<typeof setImmediate> | undefined;
   #stats = { calls: 0, requests: 0, items: 0, largestBatch: 0 };
+  readonly #onCall: ((call: BatcherCall) => void) | undefined;
 
-  constructor(run: ForwardFn, opts: BatcherOptions = {}) {
+  constructor(run: ForwardFn, opts: BatcherOptions = {}, onCall?: (call: BatcherCall) => void) {
     this.#run = run;
+    this.#onCall = onCall;
     ({ windowMs: this.windowMs, maxBatch: this.maxBatch } = checkBatcherOptions(opts));
   }
 
@@ -73,7 +86,7 @@ export class Batcher {
   /** The forecast rows of `batch` (flat [B, predLen, cOut]), computed together with its neighbours. */
   submit(batch: Batch): Promise<Float32Array> {
     return new Promise((resolve, reject) => {
-      this.#queue.push({ batch, rows: batch.xEnc.shape[0]!, resolve, reject });
+      this.#queue.push({ batch, rows: batch.xEnc.shape[0]!, queuedAt: performance.now(), resolve, reject });
       this.#schedule(false);
     });
   }
@@ -90,8 +103,13 @@ export class Batcher {
   // fails by itself instead of failing its neighbours.
   async #runBatch(take: Pending[], rows: number): Promise<void> {
     let out: Float32Array;
+    const started = performance.now();
     try {
       out = await call(this.#run, concatBatches(take.map((p) => p.batch)));
+      if (this.#onCall) {
+        const queueUs = take.reduce((sum, p) => sum + (started - p.queuedAt) * 1000, 0);
+        this.#onCall({ requests: take.length, rows, queueUs, computeUs: (performance.now() - started) * 1000 });
+      }
     } catch (e) {
       if (take.length === 1) return take[0]!.reject(e);
       for (const p of take) {

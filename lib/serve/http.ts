@@ -5,6 +5,15 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 
 import { RequestError } from './oip.js';
 
+/** A non-JSON reply (the Prometheus text format). */
+export class RawReply {
+  constructor(
+    readonly status: number,
+    readonly contentType: string,
+    readonly body: string,
+  ) {}
+}
+
 export interface HttpRequest {
   method: string;
   path: string;
@@ -93,6 +102,11 @@ export class JsonHttpServer {
       if (method === 'POST') request.body = await this.#readJson(req);
       else req.resume();
       const result = await found.route.handler(request);
+      if (result instanceof RawReply) {
+        res.writeHead(result.status, { 'content-type': result.contentType, 'content-length': Buffer.byteLength(result.body) });
+        res.end(result.body);
+        return;
+      }
       const [status, body] = Array.isArray(result) && typeof result[0] === 'number' ? (result as [number, unknown]) : [200, result];
       reply(res, status, body);
     } catch (e) {

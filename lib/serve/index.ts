@@ -19,3 +19,6 @@ export { RequestError, inferResponse, modelMetadata, modelSignature, parseInferR
 export type { InferRequest, ModelSignature } from './oip.js';
 export { createServer, loadServedModel, serve } from './server.js';
 export type { InformerServer, ModelEntry, PredictorEntry, ServeOptions, ServedModel, ServerOptions } from './server.js';
+export { Monitor } from './monitor.js';
+export type { Actuals, MonitorOptions, MonitorSnapshot, StepAccuracy } from './monitor.js';
+export { ServerMetrics } from './metrics.js';

@@ -67,6 +67,8 @@ function readModelBytes(ref: string): Uint8Array {
 export interface PreparedHistory {
   batch: Batch;
   future: Float64Array;
+  /** The last observed value of each output column (data units): the naive last-value forecast. */
+  last: number[];
 }
 
 const NO_PREPROCESSING =
@@ -248,7 +250,8 @@ export class Predictor {
       }
     });
     const { data: marks, columns: nMark } = timeFeatures(all, freq, embed);
-    return { batch: assembleWindows(xEnc, marks, [0], { seqLen, labelLen, predLen, channels: C, nMark, padding }), future };
+    const last = this.outputColumns.map((name) => Number((values[name] as ArrayLike<unknown>)[n - 1]));
+    return { batch: assembleWindows(xEnc, marks, [0], { seqLen, labelLen, predLen, channels: C, nMark, padding }), future, last };
   }
 
   /** One series' model output [predLen * cOut] back to data units, with its dates. */
@@ -277,7 +280,7 @@ export class Predictor {
 }
 
 /** Epoch ms of one history date: numbers are epoch ms, strings ISO (or numeric), Dates as they are. */
-function toMs(v: unknown): number | null {
+export function toMs(v: unknown): number | null {
   if (typeof v === 'number') return v;
   if (typeof v === 'string' || v instanceof Date) return parseDate(v);
   return null;

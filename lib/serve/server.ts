@@ -9,8 +9,10 @@ import type { Server } from 'node:http';
 import type { ForecastDataset } from '../data/dataset.js';
 import { ConfigError, ShapeError, ValueError } from '../errors.js';
 import { Informer } from '../model.js';
-import { Batcher, checkBatcherOptions, type BatcherStats } from './batcher.js';
-import { JsonHttpServer, type HttpRequest } from './http.js';
+import { Batcher, type BatcherCall, checkBatcherOptions, type BatcherStats } from './batcher.js';
+import { JsonHttpServer, RawReply, type HttpRequest } from './http.js';
+import { type Phase, ServerMetrics } from './metrics.js';
+import { type Actuals, Monitor, type MonitorOptions } from './monitor.js';
 import { inferResponse, modelMetadata, modelSignature, parseInferRequest, RequestError, type ModelSignature } from './oip.js';
 import { readSafetensors } from '../safetensors.js';
 import { packageVersion } from '../version.js';
@@ -49,6 +51,10 @@ export interface ServerOptions {
   headersTimeoutMs?: number;
   /** A connection with no traffic for this many ms is closed (default 120 000; 0: never). */
   idleTimeoutMs?: number;
+  /** Serve GET /metrics in the Prometheus text format (default true). */
+  metrics?: boolean;
+  /** Live accuracy from actuals (POST .../actuals, GET .../monitoring) for models with preprocessing; false turns it off. */
+  monitor?: MonitorOptions | false;
 }
 
 export interface InformerServer {
@@ -59,6 +65,8 @@ export interface InformerServer {
   close(): Promise<void>;
   /** Batching counters per ready model (calls = forward calls made). */
   stats(): Record<string, BatcherStats>;
+  /** The live-accuracy monitor of a model (null when it has none). */
+  monitor(name: string): Monitor | null;
   /** The base URL once listening. */
   readonly url: string | undefined;
 }
@@ -72,6 +80,7 @@ interface Slot {
   metadata?: object;
   predictor?: Predictor | null;
   batcher?: Batcher;
+  monitor?: Monitor | null;
 }
 
 type ReadySlot = Required<Omit<Slot, 'loadError'>>;
@@ -125,16 +134,34 @@ export async function createServer(opts: ServerOptions): Promise<InformerServer>
   const batcherOpts = checkBatcherOptions({ windowMs: opts.batchWindowMs, maxBatch: opts.maxBatch });
 
   const slots = new Map<string, Slot>();
+  const metrics =
+    opts.metrics === false
+      ? null
+      : new ServerMetrics(() =>
+          [...slots.values()]
+            .filter((s) => s.ready)
+            .map((s) => ({
+              name: s.name,
+              version: s.version,
+              queueDepth: () => s.batcher?.stats.pending ?? 0,
+              snapshot: () => s.monitor?.snapshot() ?? null,
+            })),
+        );
   const activate = (slot: Slot, entry: ServedModel): void => {
     const { model, predictor, version } = toPredictorOrModel(entry);
     const sig = modelSignature(model.config);
     const run = predictor !== null ? predictor.forward.bind(predictor) : model.forward.bind(model);
+    const onCall = metrics ? (c: BatcherCall) => metrics.forwardCall(slot.name, version, c) : undefined;
     Object.assign(slot, {
       version,
       sig,
       predictor,
       metadata: modelMetadata(slot.name, [version], sig),
-      batcher: new Batcher((b) => run(b), batcherOpts),
+      batcher: new Batcher((b) => run(b), batcherOpts, onCall),
+      monitor:
+        predictor !== null && opts.monitor !== false
+          ? new Monitor(model.config.predLen, predictor.outputColumns, opts.monitor ?? {})
+          : null,
       ready: true,
     });
   };
@@ -201,28 +228,90 @@ export async function createServer(opts: ServerOptions): Promise<InformerServer>
   const both = (suffix: string): string[] => [`/v2/models/:name${suffix}`, `/v2/models/:name/versions/:version${suffix}`];
   for (const url of both('')) app.route('GET', url, (req) => lookup(req.params).metadata);
   for (const url of both('/ready')) app.route('GET', url, (req) => ({ name: lookup(req.params).name, ready: true }));
-  for (const url of both('/infer')) {
-    app.route('POST', url, async (req: HttpRequest) => {
+  // Inference requests count as successes or failures of their model (Triton's counters), and time
+  // their three phases (KServe's histograms).
+  const instrumented =
+    (handler: (slot: ReadySlot, body: unknown, phase: (p: Phase) => () => void) => Promise<unknown>) =>
+    async (req: HttpRequest): Promise<unknown> => {
       const slot = lookup(req.params);
-      const r = parseInferRequest(req.body, slot.sig);
-      const out = await slot.batcher.submit(r.batch);
-      return inferResponse(slot.name, slot.version, r.id, r.rows, out, slot.sig);
+      const phase = (p: Phase) => (metrics ? metrics.time(p, slot.name) : () => {});
+      try {
+        const out = await handler(slot, req.body, phase);
+        metrics?.request(slot.name, slot.version, true);
+        return out;
+      } catch (e) {
+        metrics?.request(slot.name, slot.version, false);
+        throw e;
+      }
+    };
+  const withMonitor = (slot: ReadySlot): { predictor: Predictor; monitor: Monitor } => {
+    if (slot.predictor === null || slot.monitor === null) {
+      throw new RequestError(
+        400,
+        `model ${JSON.stringify(slot.name)} has no live accuracy: ${slot.predictor === null ? 'it was served without preprocessing metadata' : 'monitoring is off'}`,
+      );
+    }
+    return { predictor: slot.predictor, monitor: slot.monitor };
+  };
+  for (const url of both('/infer')) {
+    app.route(
+      'POST',
+      url,
+      instrumented(async (slot, body, phase) => {
+        let end = phase('preprocess');
+        const r = parseInferRequest(body, slot.sig);
+        end();
+        end = phase('predict');
+        const out = await slot.batcher.submit(r.batch);
+        end();
+        end = phase('postprocess');
+        const response = inferResponse(slot.name, slot.version, r.id, r.rows, out, slot.sig);
+        end();
+        return response;
+      }),
+    );
+  }
+  // Observed values for the live accuracy: matched with the forecasts served for their timestamps.
+  for (const url of both('/actuals')) {
+    app.route('POST', url, (req: HttpRequest) => {
+      const slot = lookup(req.params);
+      const { monitor } = withMonitor(slot);
+      return { model_name: slot.name, model_version: slot.version, ...monitor.recordActuals(req.body as Actuals) };
     });
   }
+  for (const url of both('/monitoring')) {
+    app.route('GET', url, (req: HttpRequest) => {
+      const slot = lookup(req.params);
+      return { model_name: slot.name, model_version: slot.version, ...withMonitor(slot).monitor.snapshot() };
+    });
+  }
+  if (metrics) app.route('GET', '/metrics', async () => new RawReply(200, metrics.contentType, await metrics.text()));
+
   // Not part of the OIP: raw history in ({ dates, values: { column: [...] } }), dated forecast out.
   for (const url of both('/forecast')) {
-    app.route('POST', url, async (req: HttpRequest) => {
-      const slot = lookup(req.params);
-      if (slot.predictor === null) {
-        throw new RequestError(
-          400,
-          `model ${JSON.stringify(slot.name)} was served without preprocessing metadata, so it cannot forecast from raw history; use /infer with tensors, or save it with savePredictorModel`,
-        );
-      }
-      const p = slot.predictor.prepare(req.body as never);
-      const out = await slot.batcher.submit(p.batch);
-      return { model_name: slot.name, model_version: slot.version, ...slot.predictor.finish(out, p.future) };
-    });
+    app.route(
+      'POST',
+      url,
+      instrumented(async (slot, body, phase) => {
+        if (slot.predictor === null) {
+          throw new RequestError(
+            400,
+            `model ${JSON.stringify(slot.name)} was served without preprocessing metadata, so it cannot forecast from raw history; use /infer with tensors, or save it with savePredictorModel`,
+          );
+        }
+        let end = phase('preprocess');
+        const p = slot.predictor.prepare(body as never);
+        end();
+        end = phase('predict');
+        const out = await slot.batcher.submit(p.batch);
+        end();
+        end = phase('postprocess');
+        const forecast = slot.predictor.finish(out, p.future);
+        slot.monitor?.recordForecast(forecast, p.last);
+        end();
+        return { model_name: slot.name, model_version: slot.version, ...forecast };
+      }),
+    );
   }
 
   let url: string | undefined;
@@ -240,6 +329,9 @@ export async function createServer(opts: ServerOptions): Promise<InformerServer>
       const out: Record<string, BatcherStats> = {};
       for (const s of slots.values()) if (s.batcher !== undefined) out[s.name] = s.batcher.stats;
       return out;
+    },
+    monitor(name: string) {
+      return slots.get(name)?.monitor ?? null;
     },
     get url() {
       return url;

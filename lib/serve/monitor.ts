@@ -1,0 +1,252 @@
+// Live accuracy of a served model. Forecasts are checkable: the actual values arrive a few minutes
+// later. The Monitor keeps the forecasts it was shown (dated, in data units, with the naive last-value
+// forecast of the same history) in a bounded store; when actuals arrive it matches them by timestamp,
+// and keeps rolling MAE / MSE / RMSE per horizon step, for the model and for the naive forecast, and
+// the skill (1 - mse / naive mse). Memory stays bounded however long it runs.
+import { ValueError } from '../errors.js';
+import type { Forecast } from './predictor.js';
+import { toMs } from './predictor.js';
+
+export interface MonitorOptions {
+  /** Forecasts kept waiting for their actuals; the oldest go first (default 10 000). */
+  maxForecasts?: number;
+  /** Matched points per horizon step the rolling errors cover (default 1 000). */
+  window?: number;
+}
+
+/** Observed values, in the form `/forecast` takes history: `{ dates, values: { column: [...] } }`. */
+export interface Actuals {
+  dates: ArrayLike<unknown>;
+  values: Record<string, ArrayLike<unknown>>;
+}
+
+export interface StepAccuracy {
+  /** 1-based horizon step. */
+  step: number;
+  /** Matched (forecast, actual) values in the rolling window. */
+  n: number;
+  mae: number | null;
+  mse: number | null;
+  rmse: number | null;
+  naiveMae: number | null;
+  naiveMse: number | null;
+  naiveRmse: number | null;
+}
+
+export interface MonitorSnapshot {
+  columns: string[];
+  /** Forecast steps waiting for an actual. */
+  pending: number;
+  /** Actual values matched with a forecast, since the start. */
+  matched: number;
+  /** Actual values that matched no forecast (too old, or never forecast). */
+  unmatched: number;
+  steps: StepAccuracy[];
+  /** Over every step of the rolling windows. */
+  overall: Omit<StepAccuracy, 'step'> & { skill: number | null };
+}
+
+/** A fixed-size window of (model error, naive error) pairs with running sums. */
+class Rolling {
+  readonly #abs: Float64Array;
+  readonly #sq: Float64Array;
+  readonly #naiveAbs: Float64Array;
+  readonly #naiveSq: Float64Array;
+  #next = 0;
+  n = 0;
+  sums = { abs: 0, sq: 0, naiveAbs: 0, naiveSq: 0 };
+
+  constructor(size: number) {
+    this.#abs = new Float64Array(size);
+    this.#sq = new Float64Array(size);
+    this.#naiveAbs = new Float64Array(size);
+    this.#naiveSq = new Float64Array(size);
+  }
+
+  add(err: number, naiveErr: number): void {
+    const i = this.#next;
+    if (this.n === this.#abs.length) {
+      this.sums.abs -= this.#abs[i]!;
+      this.sums.sq -= this.#sq[i]!;
+      this.sums.naiveAbs -= this.#naiveAbs[i]!;
+      this.sums.naiveSq -= this.#naiveSq[i]!;
+    } else this.n++;
+    this.#abs[i] = Math.abs(err);
+    this.#sq[i] = err * err;
+    this.#naiveAbs[i] = Math.abs(naiveErr);
+    this.#naiveSq[i] = naiveErr * naiveErr;
+    this.sums.abs += this.#abs[i]!;
+    this.sums.sq += this.#sq[i]!;
+    this.sums.naiveAbs += this.#naiveAbs[i]!;
+    this.sums.naiveSq += this.#naiveSq[i]!;
+    this.#next = (i + 1) % this.#abs.length;
+  }
+}
+
+interface Pending {
+  forecastId: number;
+  step: number;
+  values: number[];
+  naive: number[];
+}
+
+export class Monitor {
+  readonly predLen: number;
+  readonly columns: string[];
+  readonly #maxForecasts: number;
+  readonly #byTime = new Map<number, Pending[]>();
+  // Forecast ids in arrival order with their timestamps, to drop the oldest when full.
+  readonly #order: Array<{ id: number; timestamps: number[] }> = [];
+  #orderHead = 0;
+  #nextId = 0;
+  #pending = 0;
+  #matched = 0;
+  #unmatched = 0;
+  readonly #steps: Rolling[];
+
+  constructor(predLen: number, columns: string[], opts: MonitorOptions = {}) {
+    const maxForecasts = opts.maxForecasts ?? 10_000;
+    const window = opts.window ?? 1000;
+    for (const [k, v] of [
+      ['maxForecasts', maxForecasts],
+      ['window', window],
+      ['predLen', predLen],
+    ] as const) {
+      if (!Number.isSafeInteger(v) || v < 1) throw new ValueError(`Monitor ${k} must be an integer >= 1, got ${String(v)}`);
+    }
+    if (!Array.isArray(columns) || columns.length === 0) throw new ValueError('Monitor needs the forecast columns');
+    this.predLen = predLen;
+    this.columns = [...columns];
+    this.#maxForecasts = maxForecasts;
+    this.#steps = Array.from({ length: predLen }, () => new Rolling(window * columns.length));
+  }
+
+  /** Remembers a served forecast and the last observed values of its history (the naive forecast). */
+  recordForecast(f: Forecast, last: readonly number[]): void {
+    if (f.timestamps.length !== this.predLen || last.length !== this.columns.length) {
+      throw new ValueError(
+        `a forecast of ${f.timestamps.length} steps x ${last.length} columns does not fit ${this.predLen} x ${this.columns.length}`,
+      );
+    }
+    const id = this.#nextId++;
+    f.timestamps.forEach((t, step) => {
+      const list = this.#byTime.get(t) ?? [];
+      list.push({ forecastId: id, step, values: f.values[step] as number[], naive: [...last] });
+      this.#byTime.set(t, list);
+      this.#pending++;
+    });
+    this.#order.push({ id, timestamps: [...f.timestamps] });
+    while (this.#order.length - this.#orderHead > this.#maxForecasts) this.#evict(this.#order[this.#orderHead++]!);
+    if (this.#orderHead > 1024 && this.#orderHead * 2 > this.#order.length) {
+      this.#order.splice(0, this.#orderHead);
+      this.#orderHead = 0;
+    }
+  }
+
+  #evict(old: { id: number; timestamps: number[] }): void {
+    for (const t of old.timestamps) {
+      const list = this.#byTime.get(t);
+      if (!list) continue;
+      const kept = list.filter((p) => p.forecastId !== old.id);
+      this.#pending -= list.length - kept.length;
+      if (kept.length) this.#byTime.set(t, kept);
+      else this.#byTime.delete(t);
+    }
+  }
+
+  /** Matches observed values with the forecasts made for their timestamps. */
+  recordActuals(a: Actuals): { matched: number; unmatched: number } {
+    if (typeof a !== 'object' || a === null || a.dates === undefined || typeof a.values !== 'object' || a.values === null) {
+      throw new ValueError('actuals must be { "dates": [...], "values": { column: [...] } }');
+    }
+    const n = a.dates.length;
+    const cols = this.columns.map((name) => {
+      const col = a.values[name];
+      if (col === undefined)
+        throw new ValueError(`actuals have no column ${JSON.stringify(name)}; the model forecasts ${this.columns.join(', ')}`);
+      if (col.length !== n) throw new ValueError(`actuals column ${JSON.stringify(name)} has ${col.length} values, dates has ${n}`);
+      return col;
+    });
+    const times: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const t = toMs(a.dates[i]);
+      if (t === null || !Number.isFinite(t)) throw new ValueError(`actuals date ${i} (${JSON.stringify(a.dates[i])}) is not a date`);
+      cols.forEach((col, c) => {
+        const v = col[i];
+        if (typeof v !== 'number' || !Number.isFinite(v)) {
+          throw new ValueError(`actuals column ${JSON.stringify(this.columns[c])} at ${i} is ${JSON.stringify(v)}, not a finite number`);
+        }
+      });
+      times.push(t);
+    }
+    let matched = 0;
+    let unmatched = 0;
+    times.forEach((t, i) => {
+      const list = this.#byTime.get(t);
+      if (!list) {
+        unmatched += this.columns.length;
+        return;
+      }
+      for (const p of list) {
+        cols.forEach((col, c) => {
+          const actual = col[i] as number;
+          this.#steps[p.step]!.add((p.values[c] as number) - actual, (p.naive[c] as number) - actual);
+          matched++;
+        });
+      }
+      this.#pending -= list.length;
+      this.#byTime.delete(t);
+    });
+    this.#matched += matched;
+    this.#unmatched += unmatched;
+    return { matched, unmatched };
+  }
+
+  snapshot(): MonitorSnapshot {
+    const ratio = (x: number, n: number) => (n > 0 ? x / n : null);
+    const sqrt = (x: number | null) => (x === null ? null : Math.sqrt(x));
+    const steps = this.#steps.map((r, i) => {
+      const mse = ratio(r.sums.sq, r.n);
+      const naiveMse = ratio(r.sums.naiveSq, r.n);
+      return {
+        step: i + 1,
+        n: r.n,
+        mae: ratio(r.sums.abs, r.n),
+        mse,
+        rmse: sqrt(mse),
+        naiveMae: ratio(r.sums.naiveAbs, r.n),
+        naiveMse,
+        naiveRmse: sqrt(naiveMse),
+      };
+    });
+    const total = this.#steps.reduce(
+      (acc, r) => ({
+        n: acc.n + r.n,
+        abs: acc.abs + r.sums.abs,
+        sq: acc.sq + r.sums.sq,
+        naiveAbs: acc.naiveAbs + r.sums.naiveAbs,
+        naiveSq: acc.naiveSq + r.sums.naiveSq,
+      }),
+      { n: 0, abs: 0, sq: 0, naiveAbs: 0, naiveSq: 0 },
+    );
+    const mse = ratio(total.sq, total.n);
+    const naiveMse = ratio(total.naiveSq, total.n);
+    return {
+      columns: [...this.columns],
+      pending: this.#pending,
+      matched: this.#matched,
+      unmatched: this.#unmatched,
+      steps,
+      overall: {
+        n: total.n,
+        mae: ratio(total.abs, total.n),
+        mse,
+        rmse: sqrt(mse),
+        naiveMae: ratio(total.naiveAbs, total.n),
+        naiveMse,
+        naiveRmse: sqrt(naiveMse),
+        skill: mse !== null && naiveMse !== null && naiveMse > 0 ? 1 - mse / naiveMse : null,
+      },
+    };
+  }
+}

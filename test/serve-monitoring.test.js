@@ -1,0 +1,150 @@
+// Monitoring a served model: the Monitor's rolling errors against sums done by hand, its bounded
+// store, and over HTTP: forecasts from history, actuals matched with them, GET .../monitoring against
+// errors recomputed here from the served forecasts, and GET /metrics (KServe histograms, Triton
+// counters, queue depth, process metrics, live accuracy gauges) in the Prometheus text format.
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import t from 'tap';
+
+import { ForecastDataset, Informer, Monitor, ValueError, readTable } from '../dist/index.js';
+import { Predictor, createServer } from '../dist/serve/index.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+const forecast = (timestamps, values) => ({ dates: timestamps.map(String), timestamps, columns: ['y'], values: values.map((v) => [v]) });
+
+t.test('Monitor: per-step and overall errors, naive, skill, as computed by hand', async (t) => {
+  const m = new Monitor(2, ['y']);
+  // Two forecasts made at t=0 (for 1, 2) and t=1 (for 2, 3); last observed values 10 and 11.
+  m.recordForecast(forecast([1, 2], [11, 13]), [10]);
+  m.recordForecast(forecast([2, 3], [12, 14]), [11]);
+  t.same(m.recordActuals({ dates: [1, 2, 3, 4], values: { y: [12, 12, 15, 99] } }), { matched: 4, unmatched: 1 });
+  const s = m.snapshot();
+  // step 1: forecast(0)@1 err -1, naive -2; forecast(1)@2 err 0, naive -1.
+  // step 2: forecast(0)@2 err 1, naive -2; forecast(1)@3 err -1, naive -4.
+  t.same(s.steps[0], { step: 1, n: 2, mae: 0.5, mse: 0.5, rmse: Math.sqrt(0.5), naiveMae: 1.5, naiveMse: 2.5, naiveRmse: Math.sqrt(2.5) });
+  t.same(s.steps[1], { step: 2, n: 2, mae: 1, mse: 1, rmse: 1, naiveMae: 3, naiveMse: 10, naiveRmse: Math.sqrt(10) });
+  t.equal(s.overall.mse, 0.75);
+  t.equal(s.overall.naiveMse, 6.25);
+  t.equal(s.overall.skill, 1 - 0.75 / 6.25);
+  t.equal(s.pending, 0);
+  t.equal(s.matched, 4);
+  t.equal(s.unmatched, 1);
+});
+
+t.test('Monitor: the rolling window and the forecast store stay bounded', async (t) => {
+  const m = new Monitor(1, ['y'], { maxForecasts: 3, window: 2 });
+  for (let i = 0; i < 5; i++) m.recordForecast(forecast([i], [i]), [0]);
+  t.equal(m.snapshot().pending, 3, 'only the 3 newest forecasts wait');
+  t.same(m.recordActuals({ dates: [0, 1, 2, 3, 4], values: { y: [1, 1, 1, 1, 1] } }), { matched: 3, unmatched: 2 });
+  // Errors of forecasts 2, 3, 4: 1, 2, 3; the window keeps the last two (2 and 3).
+  t.equal(m.snapshot().steps[0].mae, 2.5);
+  t.equal(m.snapshot().steps[0].n, 2);
+  t.throws(() => m.recordActuals({ dates: [5], values: { z: [1] } }), { name: 'ValueError', message: /no column "y"/ });
+  t.throws(() => m.recordActuals({ dates: [5], values: { y: [null] } }), ValueError);
+  t.throws(() => m.recordActuals({ dates: ['not a date'], values: { y: [1] } }), { message: /not a date/ });
+  t.throws(() => new Monitor(0, ['y']), ValueError);
+});
+
+t.test('over HTTP: forecasts, actuals, /monitoring and /metrics', async (t) => {
+  const table = await readTable(path.join(here, '..', 'data', 'alibaba_pod.csv'));
+  const win = { seqLen: 12, labelLen: 12, predLen: 3 };
+  const ds = ForecastDataset.fromTable(table, { features: 'S', target: 'cpu_utilization', ...win });
+  const model = new Informer({ ...ds.modelConfig(), dModel: 16, nHeads: 2, eLayers: 1, dLayers: 1, dFf: 32, seed: 5 });
+  t.teardown(() => model.dispose());
+  const server = await createServer({ models: { pod: new Predictor(model, ds), bare: { model } } });
+  const base = await server.listen(0);
+  t.teardown(() => server.close());
+  const post = async (url, body) => {
+    const r = await fetch(base + url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    return { status: r.status, json: await r.json() };
+  };
+  const rows = (from, to) => ({
+    dates: Array.from(table.dates.subarray(from, to)),
+    values: { cpu_utilization: Array.from(table.data.cpu_utilization.subarray(from, to)) },
+  });
+
+  // Forecasts from 5 consecutive origins; then the actual values of the rows that follow.
+  const origins = [100, 101, 102, 103, 104];
+  const served = [];
+  for (const end of origins) {
+    const r = await post('/v2/models/pod/forecast', rows(end - 12, end));
+    t.equal(r.status, 200);
+    served.push({ end, values: r.json.values.map((v) => v[0]), last: table.data.cpu_utilization[end - 1] });
+  }
+  const matched = await post('/v2/models/pod/actuals', rows(100, 108));
+  t.equal(matched.status, 200);
+  t.same(matched.json, { model_name: 'pod', model_version: '1', matched: 15, unmatched: 1 });
+
+  // A second implementation of the errors, from the served forecasts and the table.
+  const want = Array.from({ length: 3 }, () => ({ se: 0, ae: 0, nse: 0, n: 0 }));
+  for (const f of served) {
+    for (let h = 0; h < 3; h++) {
+      const actual = table.data.cpu_utilization[f.end + h];
+      want[h].se += (f.values[h] - actual) ** 2;
+      want[h].ae += Math.abs(f.values[h] - actual);
+      want[h].nse += (f.last - actual) ** 2;
+      want[h].n++;
+    }
+  }
+  const mon = await (await fetch(`${base}/v2/models/pod/monitoring`)).json();
+  t.same(mon.columns, ['cpu_utilization']);
+  t.equal(mon.pending, 0);
+  for (let h = 0; h < 3; h++) {
+    t.equal(mon.steps[h].n, 5);
+    t.ok(Math.abs(mon.steps[h].mse - want[h].se / 5) < 1e-6, `step ${h + 1} mse`);
+    t.ok(Math.abs(mon.steps[h].mae - want[h].ae / 5) < 1e-6, `step ${h + 1} mae`);
+    t.ok(Math.abs(mon.steps[h].naiveMse - want[h].nse / 5) < 1e-9, `step ${h + 1} naive mse`);
+  }
+  const totalSe = want.reduce((a, w) => a + w.se, 0);
+  const totalNse = want.reduce((a, w) => a + w.nse, 0);
+  t.ok(Math.abs(mon.overall.skill - (1 - totalSe / totalNse)) < 1e-6, 'skill');
+
+  const badCol = await post('/v2/models/pod/actuals', { dates: [1], values: { cpu: [1] } });
+  t.equal(badCol.status, 400);
+  t.match(badCol.json.error, /no column "cpu_utilization"/);
+  const bare = await post('/v2/models/bare/actuals', rows(100, 101));
+  t.equal(bare.status, 400);
+  t.match(bare.json.error, /without preprocessing metadata/);
+  const failed = await post('/v2/models/pod/forecast', { dates: [1], values: {} });
+  t.equal(failed.status, 400);
+
+  const res = await fetch(`${base}/metrics`);
+  t.equal(res.status, 200);
+  t.match(res.headers.get('content-type'), /^text\/plain; version=0\.0\.4/);
+  const text = await res.text();
+  const value = (re) => Number(text.match(re)?.[1]);
+  t.equal(value(/^nv_inference_request_success\{model="pod",version="1"\} (\d+)$/m), 5);
+  t.equal(value(/^nv_inference_request_failure\{model="pod",version="1"\} (\d+)$/m), 1);
+  t.equal(value(/^nv_inference_count\{model="pod",version="1"\} (\d+)$/m), 5, 'five series forecast');
+  t.ok(value(/^nv_inference_exec_count\{model="pod",version="1"\} (\d+)$/m) >= 1);
+  t.ok(value(/^nv_inference_compute_infer_duration_us\{model="pod",version="1"\} ([\d.e+-]+)$/m) > 0);
+  t.equal(value(/^request_predict_seconds_count\{model_name="pod"\} (\d+)$/m), 5);
+  t.equal(value(/^request_preprocess_seconds_count\{model_name="pod"\} (\d+)$/m), 5);
+  t.match(text, /^request_postprocess_seconds_bucket\{le="0\.001",model_name="pod"\} \d+$/m);
+  t.equal(value(/^informer_batcher_queue_depth\{model_name="pod"\} (\d+)$/m), 0);
+  t.ok(Math.abs(value(/^informer_live_mse\{model_name="pod",step="1"\} ([\d.e+-]+)$/m) - want[0].se / 5) < 1e-6, 'live mse gauge');
+  t.ok(Math.abs(value(/^informer_live_skill\{model_name="pod"\} ([\d.e+-]+)$/m) - mon.overall.skill) < 1e-9, 'live skill gauge');
+  t.equal(value(/^informer_live_matched\{model_name="pod"\} (\d+)$/m), 15);
+  for (const name of [
+    'process_resident_memory_bytes',
+    'nodejs_eventloop_lag_seconds',
+    'nodejs_heap_size_used_bytes',
+    'process_cpu_seconds_total',
+  ]) {
+    t.match(text, new RegExp(`^${name}`, 'm'), `process metric ${name}`);
+  }
+});
+
+t.test('metrics: false serves no /metrics', async (t) => {
+  const table = await readTable(path.join(here, '..', 'data', 'alibaba_pod.csv'));
+  const ds = ForecastDataset.fromTable(table, { features: 'S', target: 'cpu_utilization', seqLen: 12, labelLen: 6, predLen: 3 });
+  const model = new Informer({ ...ds.modelConfig(), dModel: 16, nHeads: 2, eLayers: 1, dLayers: 1, dFf: 32 });
+  t.teardown(() => model.dispose());
+  const server = await createServer({ models: { pod: new Predictor(model, ds) }, metrics: false, monitor: false });
+  const base = await server.listen(0);
+  t.teardown(() => server.close());
+  t.equal((await fetch(`${base}/metrics`)).status, 404);
+  t.equal((await fetch(`${base}/v2/models/pod/monitoring`)).status, 400);
+  t.equal(server.monitor('pod'), null);
+});
