@@ -148,3 +148,71 @@ t.test('metrics: false serves no /metrics', async (t) => {
   t.equal((await fetch(`${base}/v2/models/pod/monitoring`)).status, 400);
   t.equal(server.monitor('pod'), null);
 });
+
+t.test('training profile, PSI and KS against values computed here', async (t) => {
+  const { profileDataset, psi, ksDistance, preprocessingFromDataset } = await import('../dist/index.js');
+  const table = await readTable(path.join(here, '..', 'data', 'alibaba_pod.csv'));
+  const ds = ForecastDataset.fromTable(table, { features: 'M', target: 'cpu_utilization', seqLen: 12, labelLen: 6, predLen: 3 });
+  const profile = profileDataset(ds);
+  const [start, end] = ds.borders.train;
+  for (const name of ds.columns) {
+    const raw = Float64Array.from(table.data[name].subarray(start, end)).sort();
+    const p = profile[name];
+    t.ok(Math.abs(p.quantiles[0] - raw[0]) < 1e-5 && Math.abs(p.quantiles[100] - raw[raw.length - 1]) < 1e-5, `${name}: min and max`);
+    const median = (raw[Math.floor((raw.length - 1) / 2)] + raw[Math.ceil((raw.length - 1) / 2)]) / 2;
+    t.ok(Math.abs(p.quantiles[50] - median) < 1e-5, `${name}: median ${p.quantiles[50]} vs ${median}`);
+    const mean = raw.reduce((a, b) => a + b, 0) / raw.length;
+    t.ok(Math.abs(p.mean - mean) < 1e-5, `${name}: mean`);
+    t.ok(psi(p, raw) < 0.01, `${name}: the training rows do not drift from themselves (PSI ${psi(p, raw)})`);
+    t.ok(ksDistance(p, raw) < 0.02, `${name}: KS ${ksDistance(p, raw)}`);
+    const shifted = raw.map((v) => v + 3 * p.std);
+    t.ok(psi(p, shifted) > 0.2, `${name}: a shift of 3 std is drift (PSI ${psi(p, shifted).toFixed(2)})`);
+    t.ok(ksDistance(p, shifted) > 0.5, `${name}: KS ${ksDistance(p, shifted).toFixed(2)}`);
+  }
+  // Everything below the first decile: one bin holds all, nine are empty (1e-4 each).
+  const p = profile.cpu_utilization;
+  const low = new Array(50).fill(p.quantiles[0] - 1);
+  const want = (1 - 0.1) * Math.log(1 / 0.1) + 9 * (1e-4 - 0.1) * Math.log(1e-4 / 0.1);
+  t.ok(Math.abs(psi(p, low) - want) < 1e-12, 'PSI of a one-bin sample, by hand');
+  t.same(preprocessingFromDataset(ds).profile, profile, 'the profile travels with the preprocessing');
+});
+
+t.test('the server warns about drifting inputs and exposes PSI and KS', async (t) => {
+  const table = await readTable(path.join(here, '..', 'data', 'alibaba_pod.csv'));
+  const ds = ForecastDataset.fromTable(table, { features: 'S', target: 'cpu_utilization', seqLen: 12, labelLen: 6, predLen: 3 });
+  const model = new Informer({ ...ds.modelConfig(), dModel: 16, nHeads: 2, eLayers: 1, dLayers: 1, dFf: 32 });
+  t.teardown(() => model.dispose());
+  const warnings = [];
+  const server = await createServer({ models: { pod: new Predictor(model, ds) }, drift: { warn: (m) => warnings.push(m), minValues: 50 } });
+  const base = await server.listen(0);
+  t.teardown(() => server.close());
+  const col = table.data.cpu_utilization;
+  const send = async (end, offset) =>
+    (
+      await fetch(`${base}/v2/models/pod/forecast`, {
+        method: 'POST',
+        body: JSON.stringify({
+          dates: Array.from(table.dates.subarray(end - 12, end)),
+          values: { cpu_utilization: Array.from(col.subarray(end - 12, end), (v) => v + offset) },
+        }),
+      })
+    ).status;
+  // Histories spread over the whole training period: no drift.
+  const [, trainEnd] = ds.borders.train;
+  const origin = (i, n) => 12 + Math.floor((i * (trainEnd - 13)) / n);
+  for (let i = 0; i < 100; i++) t.equal(await send(origin(i, 100), 0), 200);
+  let mon = await (await fetch(`${base}/v2/models/pod/monitoring`)).json();
+  t.equal(mon.drift[0].column, 'cpu_utilization');
+  t.ok(mon.drift[0].psi < 0.2, `no drift on training-period inputs (PSI ${mon.drift[0].psi.toFixed(3)})`);
+  t.same(warnings, []);
+  // The same histories shifted far up: drift, a warning, and the gauges.
+  for (let i = 0; i < 200; i++) await send(origin(i, 200), 5);
+  mon = await (await fetch(`${base}/v2/models/pod/monitoring`)).json();
+  t.ok(mon.drift[0].psi > 0.2, `drift (PSI ${mon.drift[0].psi.toFixed(2)})`);
+  t.equal(warnings.length, 1, 'one warning (at most one a minute per column)');
+  t.match(warnings[0], /input drift in column "cpu_utilization": PSI \d+\.\d+ > 0\.2/);
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const gauge = Number(text.match(/^informer_drift_psi\{model_name="pod",column="cpu_utilization"\} ([\d.e+-]+)$/m)?.[1]);
+  t.ok(Math.abs(gauge - mon.drift[0].psi) < 1e-9, 'PSI gauge');
+  t.match(text, /^informer_drift_ks\{model_name="pod",column="cpu_utilization"\} /m);
+});

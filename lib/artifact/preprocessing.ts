@@ -9,6 +9,7 @@ import type { ScalerJSON } from '../data/scaler.js';
 import { StandardScaler } from '../data/scaler.js';
 import { ConfigError } from '../errors.js';
 import type { Informer } from '../model.js';
+import { checkProfile, type DataProfile, profileDataset } from '../data/profile.js';
 
 /** Key of the safetensors `__metadata__` entry holding the PreprocessingInfo JSON. */
 export const PREPROCESSING_KEY = 'preprocessing';
@@ -27,6 +28,8 @@ export interface PreprocessingInfo {
   embed: Embed;
   /** The date column of the training table, for callers that read raw CSVs. */
   dateColumn?: string;
+  /** Per input column, the training rows' mean, std and percentiles (data units): the reference for input drift. */
+  profile?: DataProfile;
 }
 
 /** The preprocessing of a dataset (its fitted scaler, channel order, freq and embed). */
@@ -40,6 +43,7 @@ export function preprocessingFromDataset(ds: ForecastDataset, opts: { dateColumn
     embed: ds.embed,
   };
   if (opts.dateColumn !== undefined) info.dateColumn = opts.dateColumn;
+  if (ds.borders.train[1] > ds.borders.train[0]) info.profile = profileDataset(ds);
   return info;
 }
 
@@ -93,6 +97,13 @@ export function checkPreprocessing(info: unknown, config: InformerConfig, where 
   }
   const out: PreprocessingInfo = { features, target, columns: [...(columns as string[])], scaler, freq, embed };
   if (dateColumn !== undefined) out.dateColumn = dateColumn;
+  if (p.profile !== undefined) {
+    try {
+      out.profile = checkProfile(p.profile, columns as string[], `${where}.profile`);
+    } catch (e) {
+      throw new ConfigError((e as Error).message, { cause: e });
+    }
+  }
   return out;
 }
 

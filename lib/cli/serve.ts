@@ -28,6 +28,8 @@ export function serveCommand(): Command {
     .option('--no-metrics', 'do not serve GET /metrics (Prometheus)')
     .option('--no-monitor', 'no live accuracy (POST .../actuals, GET .../monitoring)')
     .option('--monitor-window <n>', 'matched values per horizon step in the rolling accuracy', (v) => Number(v), 1000)
+    .option('--psi-threshold <x>', 'log a warning when an input column drifts past this PSI', (v) => Number(v), 0.2)
+    .option('--no-drift', 'do not compare served inputs with the training profile')
     .action(async (args: string[], o) => {
       const models: Record<string, string> = {};
       for (const a of args) {
@@ -59,6 +61,7 @@ export function serveCommand(): Command {
         idleTimeoutMs: o.idleTimeout,
         metrics: o.metrics,
         monitor: o.monitor === false ? false : { window: o.monitorWindow },
+        drift: o.drift === false ? false : { psiThreshold: o.psiThreshold },
       });
       const stop = async () => {
         await server.close();

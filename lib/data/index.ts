@@ -10,3 +10,5 @@ export { batchIndices } from './loader.js';
 export type { BatchIndicesOptions } from './loader.js';
 export { forecastMetrics } from './metrics.js';
 export type { ForecastMetrics } from './metrics.js';
+export { checkProfile, ksDistance, profileDataset, psi } from './profile.js';
+export type { ColumnProfile, DataProfile } from './profile.js';

@@ -22,3 +22,5 @@ export type { InformerServer, ModelEntry, PredictorEntry, ServeOptions, ServedMo
 export { Monitor } from './monitor.js';
 export type { Actuals, MonitorOptions, MonitorSnapshot, StepAccuracy } from './monitor.js';
 export { ServerMetrics } from './metrics.js';
+export { DriftMonitor } from './drift.js';
+export type { ColumnDrift, DriftOptions } from './drift.js';

@@ -6,6 +6,7 @@ import type * as PromClient from 'prom-client';
 
 import { requireLazily } from '../lazy.js';
 import type { BatcherCall } from './batcher.js';
+import type { ColumnDrift } from './drift.js';
 import type { MonitorSnapshot } from './monitor.js';
 
 export interface ModelProbe {
@@ -13,6 +14,7 @@ export interface ModelProbe {
   version: string;
   queueDepth(): number;
   snapshot(): MonitorSnapshot | null;
+  drift(): ColumnDrift[] | null;
 }
 
 export type Phase = 'preprocess' | 'predict' | 'postprocess';
@@ -92,6 +94,18 @@ export class ServerMetrics {
         if (s) g.set({ model_name: m.name }, s.matched);
       }
     });
+    const drift = (key: 'psi' | 'ks', name: string, help: string) =>
+      gauge(name, help, ['model_name', 'column'], (g) => {
+        for (const m of models()) {
+          for (const d of m.drift() ?? []) if (d[key] !== null) g.set({ model_name: m.name, column: d.column }, d[key] as number);
+        }
+      });
+    drift(
+      'psi',
+      'informer_drift_psi',
+      'Population stability index of served inputs against the training deciles (> 0.2: a significant shift)',
+    );
+    drift('ks', 'informer_drift_ks', 'Kolmogorov-Smirnov distance between served inputs and the training distribution');
     gauge('informer_live_pending', 'Forecast steps waiting for their actual value', ['model_name'], (g) => {
       for (const m of models()) {
         const s = m.snapshot();

@@ -69,6 +69,8 @@ export interface PreparedHistory {
   future: Float64Array;
   /** The last observed value of each output column (data units): the naive last-value forecast. */
   last: number[];
+  /** The newest row of the history, every model input column (data units): what drift is measured on. */
+  lastRow: number[];
 }
 
 const NO_PREPROCESSING =
@@ -251,7 +253,8 @@ export class Predictor {
     });
     const { data: marks, columns: nMark } = timeFeatures(all, freq, embed);
     const last = this.outputColumns.map((name) => Number((values[name] as ArrayLike<unknown>)[n - 1]));
-    return { batch: assembleWindows(xEnc, marks, [0], { seqLen, labelLen, predLen, channels: C, nMark, padding }), future, last };
+    const lastRow = columns.map((name) => Number((values[name] as ArrayLike<unknown>)[n - 1]));
+    return { batch: assembleWindows(xEnc, marks, [0], { seqLen, labelLen, predLen, channels: C, nMark, padding }), future, last, lastRow };
   }
 
   /** One series' model output [predLen * cOut] back to data units, with its dates. */

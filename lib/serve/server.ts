@@ -13,6 +13,7 @@ import { Batcher, type BatcherCall, checkBatcherOptions, type BatcherStats } fro
 import { JsonHttpServer, RawReply, type HttpRequest } from './http.js';
 import { type Phase, ServerMetrics } from './metrics.js';
 import { type Actuals, Monitor, type MonitorOptions } from './monitor.js';
+import { DriftMonitor, type DriftOptions } from './drift.js';
 import { inferResponse, modelMetadata, modelSignature, parseInferRequest, RequestError, type ModelSignature } from './oip.js';
 import { readSafetensors } from '../safetensors.js';
 import { packageVersion } from '../version.js';
@@ -55,6 +56,8 @@ export interface ServerOptions {
   metrics?: boolean;
   /** Live accuracy from actuals (POST .../actuals, GET .../monitoring) for models with preprocessing; false turns it off. */
   monitor?: MonitorOptions | false;
+  /** Input drift against the training profile in the model folder (models saved with one); false turns it off. */
+  drift?: DriftOptions | false;
 }
 
 export interface InformerServer {
@@ -81,6 +84,7 @@ interface Slot {
   predictor?: Predictor | null;
   batcher?: Batcher;
   monitor?: Monitor | null;
+  drift?: DriftMonitor | null;
 }
 
 type ReadySlot = Required<Omit<Slot, 'loadError'>>;
@@ -145,6 +149,7 @@ export async function createServer(opts: ServerOptions): Promise<InformerServer>
               version: s.version,
               queueDepth: () => s.batcher?.stats.pending ?? 0,
               snapshot: () => s.monitor?.snapshot() ?? null,
+              drift: () => s.drift?.stats() ?? null,
             })),
         );
   const activate = (slot: Slot, entry: ServedModel): void => {
@@ -161,6 +166,10 @@ export async function createServer(opts: ServerOptions): Promise<InformerServer>
       monitor:
         predictor !== null && opts.monitor !== false
           ? new Monitor(model.config.predLen, predictor.outputColumns, opts.monitor ?? {})
+          : null,
+      drift:
+        predictor?.preprocessing.profile !== undefined && opts.drift !== false
+          ? new DriftMonitor(predictor.preprocessing.profile, predictor.preprocessing.columns, opts.drift ?? {})
           : null,
       ready: true,
     });
@@ -282,7 +291,12 @@ export async function createServer(opts: ServerOptions): Promise<InformerServer>
   for (const url of both('/monitoring')) {
     app.route('GET', url, (req: HttpRequest) => {
       const slot = lookup(req.params);
-      return { model_name: slot.name, model_version: slot.version, ...withMonitor(slot).monitor.snapshot() };
+      return {
+        model_name: slot.name,
+        model_version: slot.version,
+        ...withMonitor(slot).monitor.snapshot(),
+        drift: slot.drift?.stats() ?? null,
+      };
     });
   }
   if (metrics) app.route('GET', '/metrics', async () => new RawReply(200, metrics.contentType, await metrics.text()));
@@ -308,6 +322,7 @@ export async function createServer(opts: ServerOptions): Promise<InformerServer>
         end = phase('postprocess');
         const forecast = slot.predictor.finish(out, p.future);
         slot.monitor?.recordForecast(forecast, p.last);
+        slot.drift?.observe(p.lastRow);
         end();
         return { model_name: slot.name, model_version: slot.version, ...forecast };
       }),
