@@ -22,6 +22,7 @@ const HEAVY = [
   'ajv',
   'yaml',
   'prom-client',
+  'pino',
 ];
 const dir = mkdtempSync(join(tmpdir(), 'informer-import-'));
 const register = join(dir, 'register.mjs');

@@ -170,6 +170,7 @@ t.test('importing the package installs no process handlers and loads no heavy de
     'ajv',
     'yaml',
     'prom-client',
+    'pino',
   ];
   t.same(
     heavy.filter((p) => loaded.includes(p)),

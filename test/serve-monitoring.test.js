@@ -216,3 +216,50 @@ t.test('the server warns about drifting inputs and exposes PSI and KS', async (t
   t.ok(Math.abs(gauge - mon.drift[0].psi) < 1e-9, 'PSI gauge');
   t.match(text, /^informer_drift_ks\{model_name="pod",column="cpu_utilization"\} /m);
 });
+
+t.test('access log: one JSON line per request, with the request id echoed', async (t) => {
+  const { PassThrough } = await import('node:stream');
+  const table = await readTable(path.join(here, '..', 'data', 'alibaba_pod.csv'));
+  const ds = ForecastDataset.fromTable(table, { features: 'S', target: 'cpu_utilization', seqLen: 12, labelLen: 6, predLen: 3 });
+  const model = new Informer({ ...ds.modelConfig(), dModel: 16, nHeads: 2, eLayers: 1, dLayers: 1, dFf: 32 });
+  t.teardown(() => model.dispose());
+  const sink = new PassThrough();
+  let text = '';
+  sink.on('data', (d) => {
+    text += d;
+  });
+  const server = await createServer({ models: { pod: new Predictor(model, ds) }, logLevel: 'info', logDestination: sink });
+  const base = await server.listen(0);
+  t.teardown(() => server.close());
+  const body = JSON.stringify({
+    dates: Array.from(table.dates.subarray(100, 112)),
+    values: { cpu_utilization: Array.from(table.data.cpu_utilization.subarray(100, 112)) },
+  });
+  const ok = await fetch(`${base}/v2/models/pod/forecast`, { method: 'POST', body, headers: { 'x-request-id': 'abc-123' } });
+  t.equal(ok.status, 200);
+  t.equal(ok.headers.get('x-request-id'), 'abc-123');
+  const missing = await fetch(`${base}/v2/models/nope/ready`);
+  t.equal(missing.status, 404);
+  t.match(missing.headers.get('x-request-id'), /^[0-9a-z]+-\d+$/, 'an id is made when the client sends none');
+  await new Promise((r) => setTimeout(r, 50));
+  const lines = text
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  t.equal(lines.length, 2);
+  t.match(lines[0], {
+    level: 30,
+    msg: 'request',
+    req_id: 'abc-123',
+    method: 'POST',
+    path: '/v2/models/pod/forecast',
+    model: 'pod',
+    status: 200,
+  });
+  t.ok(lines[0].latency_ms > 0 && typeof lines[0].time === 'string');
+  t.match(lines[1], { status: 404, model: 'nope', req_id: missing.headers.get('x-request-id') });
+  await t.rejects(createServer({ models: { pod: new Predictor(model, ds) }, logLevel: 'loud' }), {
+    name: 'ConfigError',
+    message: /log level must be one of/,
+  });
+});

@@ -30,6 +30,11 @@ export function serveCommand(): Command {
     .option('--monitor-window <n>', 'matched values per horizon step in the rolling accuracy', (v) => Number(v), 1000)
     .option('--psi-threshold <x>', 'log a warning when an input column drifts past this PSI', (v) => Number(v), 0.2)
     .option('--no-drift', 'do not compare served inputs with the training profile')
+    .addOption(
+      new Option('--log-level <level>', 'JSON-lines log on stdout: info adds one access line per request')
+        .choices(['trace', 'debug', 'info', 'warn', 'error', 'silent'])
+        .default('info'),
+    )
     .action(async (args: string[], o) => {
       const models: Record<string, string> = {};
       for (const a of args) {
@@ -62,6 +67,7 @@ export function serveCommand(): Command {
         metrics: o.metrics,
         monitor: o.monitor === false ? false : { window: o.monitorWindow },
         drift: o.drift === false ? false : { psiThreshold: o.psiThreshold },
+        logLevel: o.logLevel,
       });
       const stop = async () => {
         await server.close();

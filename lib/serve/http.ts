@@ -15,6 +15,8 @@ export class RawReply {
 }
 
 export interface HttpRequest {
+  /** The client's x-request-id, or one made here; echoed in the response. */
+  id: string;
   method: string;
   path: string;
   params: Record<string, string>;
@@ -39,6 +41,8 @@ export interface HttpOptions {
   /** Maps an error thrown by a handler to a status (and is told about 5xx errors). */
   errorStatus: (e: unknown) => number;
   onServerError?: (e: unknown, req: HttpRequest) => void;
+  /** Told about every answered request (the access log). */
+  onResponse?: (req: HttpRequest, status: number, ms: number) => void;
 }
 
 export class JsonHttpServer {
@@ -46,6 +50,8 @@ export class JsonHttpServer {
   readonly #routes: Route[] = [];
   readonly #opts: HttpOptions;
   #closing = false;
+  #requests = 0;
+  readonly #idPrefix = `${process.pid.toString(36)}${Date.now().toString(36)}`;
 
   constructor(opts: HttpOptions) {
     this.#opts = opts;
@@ -88,9 +94,14 @@ export class JsonHttpServer {
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = performance.now();
     const method = req.method ?? 'GET';
     const path = (req.url ?? '/').split('?')[0] as string;
-    const request: HttpRequest = { method, path, params: {}, body: undefined };
+    const given = req.headers['x-request-id'];
+    const id = typeof given === 'string' && given.length > 0 && given.length <= 200 ? given : `${this.#idPrefix}-${++this.#requests}`;
+    const request: HttpRequest = { id, method, path, params: {}, body: undefined };
+    res.setHeader('x-request-id', id);
+    if (this.#opts.onResponse) res.once('finish', () => this.#opts.onResponse?.(request, res.statusCode, performance.now() - started));
     try {
       if (this.#closing) throw new RequestError(503, 'the server is shutting down');
       const found = this.#match(method, path);

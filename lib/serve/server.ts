@@ -14,6 +14,7 @@ import { JsonHttpServer, RawReply, type HttpRequest } from './http.js';
 import { type Phase, ServerMetrics } from './metrics.js';
 import { type Actuals, Monitor, type MonitorOptions } from './monitor.js';
 import { DriftMonitor, type DriftOptions } from './drift.js';
+import { createServerLog, type LogLevel } from './log.js';
 import { inferResponse, modelMetadata, modelSignature, parseInferRequest, RequestError, type ModelSignature } from './oip.js';
 import { readSafetensors } from '../safetensors.js';
 import { packageVersion } from '../version.js';
@@ -44,8 +45,13 @@ export interface ServerOptions {
   batchWindowMs?: number;
   /** Most batch rows per forward call (default 64). */
   maxBatch?: number;
-  /** Log server errors (5xx) to stderr (default false). */
+  /** Log server errors (5xx) to stderr (default false; the same as logLevel 'error'). */
   logger?: boolean;
+  /** The JSON-lines log (pino): 'info' adds an access line per request, 'warn' drift warnings, 'error'
+   * server errors (default 'silent', or 'error' with logger: true). */
+  logLevel?: LogLevel;
+  /** Where the log goes: a stream or a file descriptor (default 1, stdout). */
+  logDestination?: NodeJS.WritableStream | number;
   /** A request (headers and body) must arrive within this many ms, else 408 (default 30 000; 0: no limit). */
   requestTimeoutMs?: number;
   /** Its headers must arrive within this many ms (default 10 000). */
@@ -137,6 +143,7 @@ export async function createServer(opts: ServerOptions): Promise<InformerServer>
     throw new ConfigError(`maxBodyBytes must be a positive integer, got ${String(bodyLimit)}`);
   const batcherOpts = checkBatcherOptions({ windowMs: opts.batchWindowMs, maxBatch: opts.maxBatch });
 
+  const log = createServerLog(opts.logLevel ?? (opts.logger ? 'error' : 'silent'), opts.logDestination);
   const slots = new Map<string, Slot>();
   const metrics =
     opts.metrics === false
@@ -169,7 +176,10 @@ export async function createServer(opts: ServerOptions): Promise<InformerServer>
           : null,
       drift:
         predictor?.preprocessing.profile !== undefined && opts.drift !== false
-          ? new DriftMonitor(predictor.preprocessing.profile, predictor.preprocessing.columns, opts.drift ?? {})
+          ? new DriftMonitor(predictor.preprocessing.profile, predictor.preprocessing.columns, {
+              ...(log ? { warn: (m: string) => log.warn({ model: slot.name }, m) } : {}),
+              ...(opts.drift ?? {}),
+            })
           : null,
       ready: true,
     });
@@ -206,7 +216,23 @@ export async function createServer(opts: ServerOptions): Promise<InformerServer>
     headersTimeoutMs: timeouts.headers,
     idleTimeoutMs: timeouts.idle,
     errorStatus,
-    onServerError: opts.logger ? (e, req) => console.error(`informer serve: ${req.method} ${req.path}:`, e) : undefined,
+    onServerError: log
+      ? (e, req) => log.error({ req_id: req.id, method: req.method, path: req.path, err: e }, 'request failed')
+      : undefined,
+    onResponse: log
+      ? (req, status, ms) =>
+          log.info(
+            {
+              req_id: req.id,
+              method: req.method,
+              path: req.path,
+              model: req.params.name,
+              status,
+              latency_ms: Math.round(ms * 1000) / 1000,
+            },
+            'request',
+          )
+      : undefined,
   });
 
   const lookup = (params: unknown): ReadySlot => {
@@ -339,6 +365,7 @@ export async function createServer(opts: ServerOptions): Promise<InformerServer>
     },
     async close() {
       await app.close();
+      log?.flush();
     },
     stats() {
       const out: Record<string, BatcherStats> = {};
