@@ -263,3 +263,96 @@ t.test('access log: one JSON line per request, with the request id echoed', asyn
     message: /log level must be one of/,
   });
 });
+
+t.test('payload log: CloudEvents to a JSON Lines file and to an HTTP sink; a full queue drops and counts', async (t) => {
+  const fs = await import('node:fs');
+  const os = await import('node:os');
+  const http = await import('node:http');
+  const { PayloadLogger } = await import('../dist/serve/index.js');
+  const table = await readTable(path.join(here, '..', 'data', 'alibaba_pod.csv'));
+  const ds = ForecastDataset.fromTable(table, { features: 'S', target: 'cpu_utilization', seqLen: 12, labelLen: 6, predLen: 3 });
+  const model = new Informer({ ...ds.modelConfig(), dModel: 16, nHeads: 2, eLayers: 1, dLayers: 1, dFf: 32 });
+  t.teardown(() => model.dispose());
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'informer-payload-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const history = {
+    dates: Array.from(table.dates.subarray(100, 112)),
+    values: { cpu_utilization: Array.from(table.data.cpu_utilization.subarray(100, 112)) },
+  };
+
+  // File target.
+  const file = path.join(dir, 'payloads.jsonl');
+  const server = await createServer({ models: { pod: new Predictor(model, ds) }, payloadLog: file });
+  const base = await server.listen(0);
+  const r = await fetch(`${base}/v2/models/pod/forecast`, {
+    method: 'POST',
+    body: JSON.stringify(history),
+    headers: { 'x-request-id': 'req-1' },
+  });
+  const answer = await r.json();
+  await fetch(`${base}/v2/models/pod/forecast`, {
+    method: 'POST',
+    body: JSON.stringify({ dates: [1], values: {} }),
+    headers: { 'x-request-id': 'req-2' },
+  });
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const metricsText = await (await fetch(`${base}/metrics`)).text();
+  t.match(metricsText, /^informer_payload_events\{outcome="sent"\} 4$/m, 'sent events counted');
+  t.match(metricsText, /^informer_payload_events\{outcome="dropped"\} 0$/m, 'dropped events counted');
+  await server.close();
+  const events = fs
+    .readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  t.equal(events.length, 4);
+  t.match(events[0], {
+    specversion: '1.0',
+    id: 'req-1',
+    type: 'org.kubeflow.serving.inference.request',
+    datacontenttype: 'application/json',
+    inferenceservicename: 'pod',
+    endpoint: '/v2/models/pod/forecast',
+  });
+  t.same(events[0].data, history, 'the request as sent');
+  t.match(events[1], { id: 'req-1', type: 'org.kubeflow.serving.inference.response' });
+  t.same(events[1].data, answer, 'the response as answered');
+  t.match(events[3], { id: 'req-2', type: 'org.kubeflow.serving.inference.response', data: { error: /history/ } });
+
+  // HTTP target: binary mode, ce-* headers.
+  const received = [];
+  const sink = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => {
+      body += d;
+    });
+    req.on('end', () => {
+      received.push({ headers: req.headers, body: JSON.parse(body) });
+      res.end();
+    });
+  });
+  await new Promise((resolve) => sink.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => sink.close());
+  const url = `http://127.0.0.1:${sink.address().port}/events`;
+  const server2 = await createServer({ models: { pod: new Predictor(model, ds) }, payloadLog: url });
+  const base2 = await server2.listen(0);
+  await fetch(`${base2}/v2/models/pod/forecast`, { method: 'POST', body: JSON.stringify(history), headers: { 'x-request-id': 'req-9' } });
+  await server2.close();
+  t.equal(received.length, 2);
+  t.match(received[0].headers, {
+    'ce-specversion': '1.0',
+    'ce-id': 'req-9',
+    'ce-type': 'org.kubeflow.serving.inference.request',
+    'ce-inferenceservicename': 'pod',
+    'content-type': 'application/json',
+  });
+  t.same(received[0].body, history);
+  t.equal(received[1].headers['ce-type'], 'org.kubeflow.serving.inference.response');
+
+  // A full queue drops (never waits), and the drops are counted.
+  const logger = new PayloadLogger({ target: 'http://127.0.0.1:9/unreachable', maxQueue: 2 });
+  for (let i = 0; i < 5; i++) logger.log('request', `r${i}`, 'pod', '/x', { i });
+  t.same(logger.stats, { sent: 0, dropped: 3, queued: 2 });
+  await logger.close();
+  t.same(logger.stats, { sent: 0, dropped: 5, queued: 0 }, 'an unreachable sink drops too');
+});

@@ -30,6 +30,7 @@ export function serveCommand(): Command {
     .option('--monitor-window <n>', 'matched values per horizon step in the rolling accuracy', (v) => Number(v), 1000)
     .option('--psi-threshold <x>', 'log a warning when an input column drifts past this PSI', (v) => Number(v), 0.2)
     .option('--no-drift', 'do not compare served inputs with the training profile')
+    .option('--log-payloads <target>', 'log each inference request and response as a CloudEvent to a .jsonl file or an http(s) URL')
     .addOption(
       new Option('--log-level <level>', 'JSON-lines log on stdout: info adds one access line per request')
         .choices(['trace', 'debug', 'info', 'warn', 'error', 'silent'])
@@ -68,6 +69,7 @@ export function serveCommand(): Command {
         monitor: o.monitor === false ? false : { window: o.monitorWindow },
         drift: o.drift === false ? false : { psiThreshold: o.psiThreshold },
         logLevel: o.logLevel,
+        payloadLog: o.logPayloads,
       });
       const stop = async () => {
         await server.close();

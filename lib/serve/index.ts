@@ -24,3 +24,5 @@ export type { Actuals, MonitorOptions, MonitorSnapshot, StepAccuracy } from './m
 export { ServerMetrics } from './metrics.js';
 export { DriftMonitor } from './drift.js';
 export type { ColumnDrift, DriftOptions } from './drift.js';
+export { PayloadLogger } from './payload-log.js';
+export type { PayloadLogOptions, PayloadLogStats } from './payload-log.js';

@@ -8,6 +8,7 @@ import { requireLazily } from '../lazy.js';
 import type { BatcherCall } from './batcher.js';
 import type { ColumnDrift } from './drift.js';
 import type { MonitorSnapshot } from './monitor.js';
+import type { PayloadLogStats } from './payload-log.js';
 
 export interface ModelProbe {
   name: string;
@@ -30,7 +31,7 @@ export class ServerMetrics {
   readonly #queueUs: PromClient.Counter<'model' | 'version'>;
   readonly #computeUs: PromClient.Counter<'model' | 'version'>;
 
-  constructor(models: () => ModelProbe[]) {
+  constructor(models: () => ModelProbe[], payloads: () => PayloadLogStats | null = () => null) {
     const prom = requireLazily<typeof PromClient>('prom-client', 'the /metrics endpoint');
     const registry = new prom.Registry();
     this.registry = registry;
@@ -106,6 +107,19 @@ export class ServerMetrics {
       'Population stability index of served inputs against the training deciles (> 0.2: a significant shift)',
     );
     drift('ks', 'informer_drift_ks', 'Kolmogorov-Smirnov distance between served inputs and the training distribution');
+    gauge(
+      'informer_payload_events',
+      'Payload log events written or delivered (sent) and dropped (queue full or sink failed)',
+      ['outcome'],
+      (g) => {
+        const p = payloads();
+        if (p) {
+          g.set({ outcome: 'sent' }, p.sent);
+          g.set({ outcome: 'dropped' }, p.dropped);
+          g.set({ outcome: 'queued' }, p.queued);
+        }
+      },
+    );
     gauge('informer_live_pending', 'Forecast steps waiting for their actual value', ['model_name'], (g) => {
       for (const m of models()) {
         const s = m.snapshot();

@@ -15,6 +15,7 @@ import { type Phase, ServerMetrics } from './metrics.js';
 import { type Actuals, Monitor, type MonitorOptions } from './monitor.js';
 import { DriftMonitor, type DriftOptions } from './drift.js';
 import { createServerLog, type LogLevel } from './log.js';
+import { PayloadLogger, type PayloadLogOptions } from './payload-log.js';
 import { inferResponse, modelMetadata, modelSignature, parseInferRequest, RequestError, type ModelSignature } from './oip.js';
 import { readSafetensors } from '../safetensors.js';
 import { packageVersion } from '../version.js';
@@ -52,6 +53,8 @@ export interface ServerOptions {
   logLevel?: LogLevel;
   /** Where the log goes: a stream or a file descriptor (default 1, stdout). */
   logDestination?: NodeJS.WritableStream | number;
+  /** Log every inference request and response as a CloudEvent to a .jsonl file or an http(s) URL (KServe's logger). */
+  payloadLog?: string | PayloadLogOptions;
   /** A request (headers and body) must arrive within this many ms, else 408 (default 30 000; 0: no limit). */
   requestTimeoutMs?: number;
   /** Its headers must arrive within this many ms (default 10 000). */
@@ -144,20 +147,26 @@ export async function createServer(opts: ServerOptions): Promise<InformerServer>
   const batcherOpts = checkBatcherOptions({ windowMs: opts.batchWindowMs, maxBatch: opts.maxBatch });
 
   const log = createServerLog(opts.logLevel ?? (opts.logger ? 'error' : 'silent'), opts.logDestination);
+  const payloads =
+    opts.payloadLog === undefined
+      ? null
+      : new PayloadLogger(typeof opts.payloadLog === 'string' ? { target: opts.payloadLog } : opts.payloadLog);
   const slots = new Map<string, Slot>();
   const metrics =
     opts.metrics === false
       ? null
-      : new ServerMetrics(() =>
-          [...slots.values()]
-            .filter((s) => s.ready)
-            .map((s) => ({
-              name: s.name,
-              version: s.version,
-              queueDepth: () => s.batcher?.stats.pending ?? 0,
-              snapshot: () => s.monitor?.snapshot() ?? null,
-              drift: () => s.drift?.stats() ?? null,
-            })),
+      : new ServerMetrics(
+          () =>
+            [...slots.values()]
+              .filter((s) => s.ready)
+              .map((s) => ({
+                name: s.name,
+                version: s.version,
+                queueDepth: () => s.batcher?.stats.pending ?? 0,
+                snapshot: () => s.monitor?.snapshot() ?? null,
+                drift: () => s.drift?.stats() ?? null,
+              })),
+          () => payloads?.stats ?? null,
         );
   const activate = (slot: Slot, entry: ServedModel): void => {
     const { model, predictor, version } = toPredictorOrModel(entry);
@@ -270,12 +279,15 @@ export async function createServer(opts: ServerOptions): Promise<InformerServer>
     async (req: HttpRequest): Promise<unknown> => {
       const slot = lookup(req.params);
       const phase = (p: Phase) => (metrics ? metrics.time(p, slot.name) : () => {});
+      payloads?.log('request', req.id, slot.name, req.path, req.body);
       try {
         const out = await handler(slot, req.body, phase);
         metrics?.request(slot.name, slot.version, true);
+        payloads?.log('response', req.id, slot.name, req.path, out);
         return out;
       } catch (e) {
         metrics?.request(slot.name, slot.version, false);
+        payloads?.log('response', req.id, slot.name, req.path, { error: (e as Error).message });
         throw e;
       }
     };
@@ -365,6 +377,7 @@ export async function createServer(opts: ServerOptions): Promise<InformerServer>
     },
     async close() {
       await app.close();
+      await payloads?.close();
       log?.flush();
     },
     stats() {
