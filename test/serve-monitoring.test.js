@@ -356,3 +356,33 @@ t.test('payload log: CloudEvents to a JSON Lines file and to an HTTP sink; a ful
   await logger.close();
   t.same(logger.stats, { sent: 0, dropped: 5, queued: 0 }, 'an unreachable sink drops too');
 });
+
+t.test('the Grafana dashboard queries only metrics the server exports', async (t) => {
+  const { grafanaDashboard } = await import('../dist/serve/index.js');
+  const table = await readTable(path.join(here, '..', 'data', 'alibaba_pod.csv'));
+  const ds = ForecastDataset.fromTable(table, { features: 'S', target: 'cpu_utilization', seqLen: 12, labelLen: 6, predLen: 3 });
+  const model = new Informer({ ...ds.modelConfig(), dModel: 16, nHeads: 2, eLayers: 1, dLayers: 1, dFf: 32 });
+  t.teardown(() => model.dispose());
+  const server = await createServer({ models: { pod: new Predictor(model, ds) } });
+  const base = await server.listen(0);
+  t.teardown(() => server.close());
+  await fetch(`${base}/v2/models/pod/forecast`, {
+    method: 'POST',
+    body: JSON.stringify({
+      dates: Array.from(table.dates.subarray(0, 12)),
+      values: { cpu_utilization: Array.from(table.data.cpu_utilization.subarray(0, 12)) },
+    }),
+  });
+  const exported = new Set([...(await (await fetch(`${base}/metrics`)).text()).matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]));
+  const d = grafanaDashboard();
+  t.ok(d.panels.length >= 8);
+  const promql = new Set(['sum', 'by', 'rate', 'histogram_quantile', 'label_values', 'le', 'model', 'model_name', 'step', 'all', 'column']);
+  for (const panel of d.panels) {
+    for (const target of panel.targets) {
+      const names = (target.expr.replace(/"[^"]*"/g, '').match(/[a-z][a-z0-9_]*/g) ?? []).filter((w) => w.includes('_') && !promql.has(w));
+      t.ok(names.length > 0, `${panel.title}: queries a metric`);
+      for (const n of names) t.ok(exported.has(n.replace(/_bucket$/, '')), `${panel.title}: ${n} is exported`);
+    }
+  }
+  t.equal(d.templating.list[0].query, 'label_values(nv_inference_request_success, model)');
+});

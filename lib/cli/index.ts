@@ -11,6 +11,7 @@ import { modelsCommand, runsCommand } from './runs.js';
 import { serveCommand } from './serve.js';
 import { trainCommand } from './train.js';
 import { tuneCommand } from './tune.js';
+import { monitorCommand } from './monitor.js';
 import { packageVersion } from '../version.js';
 
 const program = new Command('informer')
@@ -20,6 +21,7 @@ const program = new Command('informer')
 program.addCommand(trainCommand());
 program.addCommand(tuneCommand());
 program.addCommand(predictCommand());
+program.addCommand(monitorCommand());
 program.addCommand(exportCommand());
 program.addCommand(serveCommand());
 program.addCommand(runsCommand());

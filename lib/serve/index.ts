@@ -26,3 +26,4 @@ export { DriftMonitor } from './drift.js';
 export type { ColumnDrift, DriftOptions } from './drift.js';
 export { PayloadLogger } from './payload-log.js';
 export type { PayloadLogOptions, PayloadLogStats } from './payload-log.js';
+export { grafanaDashboard } from './grafana.js';
