@@ -33,6 +33,15 @@ export interface StepAccuracy {
   naiveRmse: number | null;
 }
 
+/** A matched point of the first horizon step (the target column): what the dashboard plots. */
+export interface MatchedPoint {
+  /** Epoch ms. */
+  t: number;
+  actual: number;
+  forecast: number;
+  naive: number;
+}
+
 export interface MonitorSnapshot {
   columns: string[];
   /** Forecast steps waiting for an actual. */
@@ -90,6 +99,8 @@ interface Pending {
   naive: number[];
 }
 
+const RECENT = 500;
+
 export class Monitor {
   readonly predLen: number;
   readonly columns: string[];
@@ -103,6 +114,9 @@ export class Monitor {
   #matched = 0;
   #unmatched = 0;
   readonly #steps: Rolling[];
+  // The newest matched points of step 1, target column, for plots (a ring of RECENT).
+  readonly #recent: MatchedPoint[] = [];
+  #recentNext = 0;
 
   constructor(predLen: number, columns: string[], opts: MonitorOptions = {}) {
     const maxForecasts = opts.maxForecasts ?? 10_000;
@@ -193,6 +207,10 @@ export class Monitor {
           this.#steps[p.step]!.add((p.values[c] as number) - actual, (p.naive[c] as number) - actual);
           matched++;
         });
+        if (p.step === 0) {
+          const c = cols.length - 1; // the target is the last column
+          this.#remember({ t, actual: cols[c]![i] as number, forecast: p.values[c] as number, naive: p.naive[c] as number });
+        }
       }
       this.#pending -= list.length;
       this.#byTime.delete(t);
@@ -200,6 +218,21 @@ export class Monitor {
     this.#matched += matched;
     this.#unmatched += unmatched;
     return { matched, unmatched };
+  }
+
+  #remember(point: MatchedPoint): void {
+    if (this.#recent.length < RECENT) this.#recent.push(point);
+    else this.#recent[this.#recentNext] = point;
+    this.#recentNext = (this.#recentNext + 1) % RECENT;
+  }
+
+  /** The newest matched points of the first step (target column), oldest first (at most 500). */
+  recent(): MatchedPoint[] {
+    const ordered =
+      this.#recent.length < RECENT
+        ? [...this.#recent]
+        : [...this.#recent.slice(this.#recentNext), ...this.#recent.slice(0, this.#recentNext)];
+    return ordered.sort((a, b) => a.t - b.t);
   }
 
   snapshot(): MonitorSnapshot {

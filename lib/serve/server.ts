@@ -13,6 +13,7 @@ import { Batcher, type BatcherCall, checkBatcherOptions, type BatcherStats } fro
 import { JsonHttpServer, RawReply, type HttpRequest } from './http.js';
 import { type Phase, ServerMetrics } from './metrics.js';
 import { type Actuals, Monitor, type MonitorOptions } from './monitor.js';
+import { DASHBOARD_HTML, RequestWindow, dashboardAssets } from './dashboard.js';
 import { DriftMonitor, type DriftOptions } from './drift.js';
 import { createServerLog, type LogLevel } from './log.js';
 import { PayloadLogger, type PayloadLogOptions } from './payload-log.js';
@@ -94,6 +95,7 @@ interface Slot {
   batcher?: Batcher;
   monitor?: Monitor | null;
   drift?: DriftMonitor | null;
+  requests?: RequestWindow;
 }
 
 type ReadySlot = Required<Omit<Slot, 'loadError'>>;
@@ -190,6 +192,7 @@ export async function createServer(opts: ServerOptions): Promise<InformerServer>
               ...(opts.drift ?? {}),
             })
           : null,
+      requests: new RequestWindow(),
       ready: true,
     });
   };
@@ -280,8 +283,10 @@ export async function createServer(opts: ServerOptions): Promise<InformerServer>
       const slot = lookup(req.params);
       const phase = (p: Phase) => (metrics ? metrics.time(p, slot.name) : () => {});
       payloads?.log('request', req.id, slot.name, req.path, req.body);
+      const started = performance.now();
       try {
         const out = await handler(slot, req.body, phase);
+        slot.requests.record(performance.now() - started);
         metrics?.request(slot.name, slot.version, true);
         payloads?.log('response', req.id, slot.name, req.path, out);
         return out;
@@ -337,6 +342,23 @@ export async function createServer(opts: ServerOptions): Promise<InformerServer>
       };
     });
   }
+  // The live dashboard: a static page, uPlot from the package, and the data it polls.
+  app.route('GET', '/dashboard', () => new RawReply(200, 'text/html; charset=utf-8', DASHBOARD_HTML));
+  app.route('GET', '/dashboard/uplot.js', () => new RawReply(200, 'text/javascript; charset=utf-8', dashboardAssets().js));
+  app.route('GET', '/dashboard/uplot.css', () => new RawReply(200, 'text/css; charset=utf-8', dashboardAssets().css));
+  app.route('GET', '/dashboard/data', () => ({
+    generatedAt: Date.now(),
+    models: [...slots.values()]
+      .filter((s): s is Slot & ReadySlot => s.ready)
+      .map((s) => ({
+        name: s.name,
+        version: s.version,
+        monitoring: s.monitor?.snapshot() ?? null,
+        recent: s.monitor?.recent() ?? [],
+        drift: s.drift?.stats() ?? null,
+        requests: s.requests.summary(),
+      })),
+  }));
   if (metrics) app.route('GET', '/metrics', async () => new RawReply(200, metrics.contentType, await metrics.text()));
 
   // Not part of the OIP: raw history in ({ dates, values: { column: [...] } }), dated forecast out.
