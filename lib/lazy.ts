@@ -7,6 +7,27 @@ import { ConfigError } from './errors.js';
 
 const require = createRequire(import.meta.url);
 
+/**
+ * The dependencies that load on first use only (and their heavy transitive ones): importing the
+ * package or running `informer --help` must load none of them (test/architecture.test.js and
+ * bench/import.bench.mjs check it).
+ */
+export const LAZY_DEPENDENCIES: readonly string[] = Object.freeze([
+  'vega',
+  'vega-lite',
+  'parquet-wasm',
+  'apache-arrow',
+  'arrow-js-ffi',
+  'onnxruntime-node',
+  'onnx-proto',
+  'protobufjs',
+  'ajv',
+  'yaml',
+  'prom-client',
+  'pino',
+  'uplot',
+]);
+
 function missing(name: string, e: unknown): boolean {
   const code = (e as { code?: string }).code;
   return (code === 'MODULE_NOT_FOUND' || code === 'ERR_MODULE_NOT_FOUND') && String((e as Error).message).includes(name);

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import t from 'tap';
+import { LAZY_DEPENDENCIES } from '../dist/lazy.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -158,20 +159,7 @@ t.test('importing the package installs no process handlers and loads no heavy de
   } catch {
     // nothing from node_modules was resolved
   }
-  const heavy = [
-    'vega',
-    'vega-lite',
-    'parquet-wasm',
-    'apache-arrow',
-    'arrow-js-ffi',
-    'onnxruntime-node',
-    'onnx-proto',
-    'protobufjs',
-    'ajv',
-    'yaml',
-    'prom-client',
-    'pino',
-  ];
+  const heavy = LAZY_DEPENDENCIES;
   t.same(
     heavy.filter((p) => loaded.includes(p)),
     [],
