@@ -1,6 +1,9 @@
 // Shared helpers for the benchmarks: benchmark.js runs with median reporting, configs, inputs.
+import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
 const Benchmark = require('benchmark');
@@ -34,7 +37,8 @@ export const PAPER = {
   freq: 'h',
 };
 
-// PyTorch 1.13 CPU (2 threads) and onnxruntime-node 1.30 figures on this machine kind (DESIGN.md 5).
+// PyTorch 1.13 CPU (2 threads) and onnxruntime-node 1.30 figures on this machine kind (DESIGN.md 5):
+// only the peak RSS is still quoted from there; times are measured in the same run (pytorchBaseline).
 export const REFERENCE = {
   seed: { trainStepMs: 51, forwardB1Ms: 3.4, forwardB32Ms: 19, peakRssMiB: 291, ortB1Ms: 0.36, ortB32Ms: 2.8 },
   paper: { trainStepMs: 2580, forwardB1Ms: 59, forwardB32Ms: 988, peakRssMiB: 1340, ortB1Ms: 16.5, ortB32Ms: 427 },
@@ -86,4 +90,28 @@ export function ms(seconds) {
 export function table(header, rows) {
   const line = (cells) => `| ${cells.join(' | ')} |`;
   return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+/**
+ * PyTorch on this machine, in this run: the reference algorithm (bench/cuda/pytorch_informer.py) on the
+ * CPU with as many threads as the native pool, timing the train step (B=32) and eval forwards (B=1, 32)
+ * of `config` ('seed' | 'paper'). `{ ran: false, reason }` when no python3 with torch is found
+ * (Debian: apt install python3-torch); set PYTHON to choose the interpreter.
+ */
+export function pytorchBaseline(config) {
+  const candidates = [process.env.PYTHON, 'python3', '/usr/bin/python3'].filter(Boolean);
+  const python = candidates.find((p) => spawnSync(p, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0);
+  if (!python) return { ran: false, reason: 'python3 with torch not found' };
+  const script = join(dirname(fileURLToPath(import.meta.url)), 'cuda', 'pytorch_informer.py');
+  const args = [script, '--bench', '--device', 'cpu', '--config', config, '--model-only', '--threads', String(cpus().length)];
+  const r = spawnSync(python, args, { encoding: 'utf8', timeout: 20 * 60_000 });
+  if (r.status !== 0) return { ran: false, reason: `pytorch_informer.py failed: ${(r.stderr ?? '').trim().split('\n').pop()}` };
+  const out = JSON.parse(r.stdout.trim().split('\n').pop());
+  const find = (name, batch) => out.model.find((m) => m.name.startsWith(name) && m.batch === batch)?.ms;
+  return {
+    ran: true,
+    label: `PyTorch ${out.torch.replace(/a0$/, '')} CPU, ${out.threads} threads`,
+    trainStepMs: find('train step', 32),
+    forwardMs: { 1: find('forward', 1), 32: find('forward', 32) },
+  };
 }

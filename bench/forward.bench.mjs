@@ -1,14 +1,16 @@
 // Forward latency (eval, deterministic sampling) for the seed and paper configs at batch 1 and 32,
-// against a full-attention model of the same size run in the same process, and next to the PyTorch
-// and onnxruntime figures measured on this machine kind (DESIGN.md section 5).
+// against a full-attention model of the same size run in the same process, next to PyTorch running the
+// reference algorithm in the same run (when python3 with torch is there) and the onnxruntime figure of
+// DESIGN.md section 5 (inference.bench.mjs measures onnxruntime side by side).
 import { Informer } from '../dist/index.js';
-import { PAPER, REFERENCE, SEED, machine, measure, ms, randomBatch, table } from './common.mjs';
+import { PAPER, REFERENCE, SEED, machine, measure, ms, pytorchBaseline, randomBatch, table } from './common.mjs';
 
 const rows = [];
 for (const [name, cfg] of [
   ['seed', SEED],
   ['paper', PAPER],
 ]) {
+  const baseline = pytorchBaseline(name);
   const prob = new Informer(cfg);
   const full = Informer.fromStateDict({ ...cfg, attn: 'full' }, prob.stateDict());
   for (const B of [1, 32]) {
@@ -18,7 +20,7 @@ for (const [name, cfg] of [
     const p = await measure(`${name} B=${B} prob`, () => prob.forwardSync(batch), opts);
     const f = await measure(`${name} B=${B} full`, () => full.forwardSync(batch), opts);
     const ref = REFERENCE[name];
-    const torch = B === 1 ? ref.forwardB1Ms : ref.forwardB32Ms;
+    const torch = baseline.ran ? baseline.forwardMs[B] : null;
     const ort = B === 1 ? ref.ortB1Ms : ref.ortB32Ms;
     rows.push([
       `${name}`,
@@ -26,7 +28,7 @@ for (const [name, cfg] of [
       ms(p.median),
       ms(f.median),
       (f.median / p.median).toFixed(2),
-      `${torch} ms (${(torch / 1e3 / p.median).toFixed(1)}x)`,
+      torch === null ? `not run: ${baseline.reason}` : `${torch.toFixed(torch < 10 ? 2 : 1)} ms (${(torch / 1e3 / p.median).toFixed(1)}x)`,
       `${ort} ms (${(ort / 1e3 / p.median).toFixed(1)}x)`,
     ]);
     console.error(`${name} B=${B}: prob ${ms(p.median)}, full ${ms(f.median)}`);
@@ -45,8 +47,8 @@ console.log(
       'informer-node (prob)',
       'informer-node (full)',
       'full / prob',
-      'PyTorch 1.13 (speed-up)',
-      'onnxruntime-node, full attn (speed-up)',
+      'PyTorch CPU, same run (speed-up)',
+      'onnxruntime-node, full attn, DESIGN.md figure (speed-up)',
     ],
     rows,
   ),

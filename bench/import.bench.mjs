@@ -7,23 +7,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
+import { LAZY_DEPENDENCIES } from '../dist/lazy.js';
 import { machine, table } from './common.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const HEAVY = [
-  'vega',
-  'vega-lite',
-  'parquet-wasm',
-  'apache-arrow',
-  'arrow-js-ffi',
-  'onnxruntime-node',
-  'onnx-proto',
-  'protobufjs',
-  'ajv',
-  'yaml',
-  'prom-client',
-  'pino',
-];
+const HEAVY = LAZY_DEPENDENCIES;
 const dir = mkdtempSync(join(tmpdir(), 'informer-import-'));
 const register = join(dir, 'register.mjs');
 writeFileSync(

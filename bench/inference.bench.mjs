@@ -11,37 +11,9 @@ import * as ort from 'onnxruntime-node';
 
 import { Informer } from '../dist/index.js';
 import { exportOnnx } from '../dist/artifact/onnx.js';
+import { PAPER, SEED } from './common.mjs';
 
-const CONFIGS = {
-  seed: {
-    seqLen: 12,
-    labelLen: 12,
-    predLen: 6,
-    encIn: 1,
-    decIn: 1,
-    cOut: 1,
-    dModel: 32,
-    nHeads: 4,
-    eLayers: 1,
-    dLayers: 1,
-    dFf: 128,
-    freq: 't',
-  },
-  paper: {
-    seqLen: 96,
-    labelLen: 48,
-    predLen: 24,
-    encIn: 7,
-    decIn: 7,
-    cOut: 7,
-    dModel: 512,
-    nHeads: 8,
-    eLayers: 2,
-    dLayers: 1,
-    dFf: 2048,
-    freq: 'h',
-  },
-};
+const CONFIGS = { seed: { ...SEED, freq: 't' }, paper: PAPER };
 const BATCHES = [1, 32];
 
 function arg(name, dflt) {

@@ -13,21 +13,9 @@ import os from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 
-const SEED = {
-  seqLen: 12,
-  labelLen: 12,
-  predLen: 6,
-  encIn: 1,
-  decIn: 1,
-  cOut: 1,
-  dModel: 32,
-  nHeads: 4,
-  eLayers: 1,
-  dLayers: 1,
-  dFf: 128,
-  freq: 't',
-  seed: 1,
-};
+import { SEED as COMMON_SEED } from './common.mjs';
+
+const SEED = { ...COMMON_SEED, freq: 't', seed: 1 };
 const DATA = fileURLToPath(new URL('../data/alibaba_pod.csv', import.meta.url));
 
 function arg(name, dflt) {
@@ -48,11 +36,13 @@ async function seedPredictor() {
 async function child() {
   const { createServer } = await import('../dist/serve/index.js');
   const { predictor } = await seedPredictor();
-  const off = process.argv.includes('--no-metrics');
+  // --no-metrics: no instrumentation at all; --off metrics,monitor,drift: some of it off (to find a cost).
+  const off = process.argv.includes('--no-metrics') ? ['metrics', 'monitor', 'drift'] : (arg('off', '') || '').split(',');
   const server = await createServer({
     models: { seed: predictor },
     batchWindowMs: Number(arg('window', '0')),
-    ...(off ? { metrics: false, monitor: false } : {}),
+    ...Object.fromEntries(off.filter(Boolean).map((k) => [k, false])),
+    ...(arg('monitor-max', '') && !off.includes('monitor') ? { monitor: { maxForecasts: Number(arg('monitor-max', '')) } } : {}),
   });
   const port = new URL(await server.listen(0)).port;
   const h = monitorEventLoopDelay({ resolution: 1 });
@@ -176,7 +166,8 @@ async function overhead() {
     const { port } = await new Promise((resolve) => proc.once('message', resolve));
     return { proc, base: `http://127.0.0.1:${port}` };
   };
-  const servers = { on: await start([]), off: await start(['--no-metrics']) };
+  const onArgs = [...(arg('on-off', '') ? ['--off', arg('on-off', '')] : []), ...(arg('monitor-max', '') ? ['--monitor-max', arg('monitor-max', '')] : [])];
+  const servers = { on: await start(onArgs), off: await start(['--no-metrics']) };
   const { predictor, table } = await seedPredictor();
   const n = table.length;
   const bodies = {

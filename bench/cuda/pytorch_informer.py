@@ -33,6 +33,9 @@ PAPER = dict(enc_in=7, dec_in=7, c_out=7, seq_len=96, label_len=48, pred_len=24,
              n_heads=8, e_layers=2, d_layers=1, d_ff=2048, dropout=0.05, attn='prob', n_mark=4,
              activation='gelu', distil=True, mix=True)
 PAPER_PARAMS = 11330055  # REFERENCE.md section 6, measured on the reference
+# The seed configuration as the Node benchmarks time it (bench/common.mjs SEED: freq 'h', 4 time features).
+SEED = dict(PAPER, enc_in=1, dec_in=1, c_out=1, seq_len=12, label_len=12, pred_len=6, d_model=32, n_heads=4,
+            e_layers=1, d_layers=1, d_ff=128, n_mark=4)
 QUICK = dict(PAPER, seq_len=24, label_len=12, pred_len=6, enc_in=3, dec_in=3, c_out=3, d_model=32, n_heads=4,
              d_ff=64)
 
@@ -585,6 +588,10 @@ def main():
     parser.add_argument('--no-tf32', action='store_true',
                         help='disable TF32 in cuDNN convolutions (PyTorch enables it by default; matmuls stay fp32)')
     parser.add_argument('--json', help='also write the results to this file')
+    parser.add_argument('--config', choices=['paper', 'seed'], default='paper', help='model size to time')
+    parser.add_argument('--model-only', action='store_true',
+                        help='time the model only (no attention table, no fixture or self checks): the Node benchmarks call this')
+    parser.add_argument('--threads', type=int, help='torch.set_num_threads (default: torch\'s choice)')
     parser.add_argument('--fixture', action='append',
                         help='reference fixture(s) to reproduce first (default: test/fixtures/*.safetensors)')
     args = parser.parse_args()
@@ -603,13 +610,27 @@ def main():
     if fixtures is None:
         here = os.path.dirname(os.path.abspath(__file__))
         fixtures = sorted(glob.glob(os.path.join(here, '..', '..', 'test', 'fixtures', '*.safetensors')))
-    for path in fixtures:
-        fixture_check(path)
-    self_checks(device)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if not args.model_only:
+        for path in fixtures:
+            fixture_check(path)
+        self_checks(device)
     if not args.bench:
         return 0
 
-    cfg = QUICK if args.quick else PAPER
+    cfg = QUICK if args.quick else SEED if args.config == 'seed' else PAPER
+    if args.model_only:
+        rows = bench_model(cfg, device, args)
+        result = dict(tool='pytorch_informer', device=device_name(device), torch=torch.__version__,
+                      threads=torch.get_num_threads(), config=cfg, model=rows)
+        if args.json:
+            with open(args.json, 'w') as f:
+                json.dump(result, f, indent=2)
+                f.write('\n')
+        else:
+            print(json.dumps(result))
+        return 0
     tf32 = dict(matmul=bool(torch.backends.cuda.matmul.allow_tf32), cudnn=bool(torch.backends.cudnn.allow_tf32))
     name = device_name(device)
     print(f'# pytorch_informer{" --quick (tiny shapes, 1 rep: times mean nothing)" if args.quick else ""}\n')
