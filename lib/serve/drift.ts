@@ -59,15 +59,18 @@ export class DriftMonitor {
     });
     this.#next = (i + 1) % this.#size;
     this.#n = Math.min(this.#n + 1, this.#size);
-    // Judged every 100 rows, not on every request: PSI is cheap, but not free.
+    // Judged every 100 rows by PSI alone (cheap: a pass over the window); KS only for a warning.
     if (++this.#seen % 100 === 0) this.#check();
   }
 
   #check(): void {
+    if (this.#n < this.#min) return;
     const now = Date.now();
-    for (const d of this.stats()) {
-      if (d.psi === null || d.psi <= this.#threshold) continue;
-      if (now - (this.#lastWarned.get(d.column) ?? 0) < 60_000) continue;
+    for (let c = 0; c < this.columns.length; c++) {
+      const column = this.columns[c]!;
+      const value = psi(this.#profile[column]!, this.#window[c]!.subarray(0, this.#n));
+      if (value <= this.#threshold || now - (this.#lastWarned.get(column) ?? 0) < 60_000) continue;
+      const d = { column, psi: value, n: this.#n, ks: ksDistance(this.#profile[column]!, this.#window[c]!.subarray(0, this.#n)) };
       this.#lastWarned.set(d.column, now);
       this.#warn(
         `informer serve: input drift in column ${JSON.stringify(d.column)}: PSI ${d.psi.toFixed(3)} > ${this.#threshold} over the last ${d.n} requests (KS ${d.ks?.toFixed(3)})`,

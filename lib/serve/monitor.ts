@@ -92,11 +92,21 @@ class Rolling {
   }
 }
 
-interface Pending {
-  forecastId: number;
-  step: number;
+// One served forecast: its timestamps, [predLen x columns] values (flat) and the naive forecast. Few
+// objects per forecast: a long store of them must cost the garbage collector little.
+interface Stored {
+  id: number;
+  timestamps: readonly number[];
+  /** [predLen x columns], flat. */
   values: number[];
-  naive: number[];
+  naive: readonly number[];
+}
+
+// The steps forecast for one timestamp, oldest first, as parallel arrays; `head` skips evicted ones.
+interface Slot {
+  forecasts: Stored[];
+  steps: number[];
+  head: number;
 }
 
 const RECENT = 500;
@@ -105,10 +115,12 @@ export class Monitor {
   readonly predLen: number;
   readonly columns: string[];
   readonly #maxForecasts: number;
-  readonly #byTime = new Map<number, Pending[]>();
+  // Per timestamp, the steps forecast for it, oldest first; `head` skips the evicted ones.
+  readonly #byTime = new Map<number, Slot>();
   // Forecast ids in arrival order with their timestamps, to drop the oldest when full.
-  readonly #order: Array<{ id: number; timestamps: number[] }> = [];
-  #orderHead = 0;
+  // The forecasts kept, a ring of maxForecasts: a new one takes the place of the oldest.
+  readonly #ring: Array<Stored | undefined>;
+  #ringNext = 0;
   #nextId = 0;
   #pending = 0;
   #matched = 0;
@@ -132,6 +144,7 @@ export class Monitor {
     this.predLen = predLen;
     this.columns = [...columns];
     this.#maxForecasts = maxForecasts;
+    this.#ring = new Array<Stored | undefined>(maxForecasts);
     this.#steps = Array.from({ length: predLen }, () => new Rolling(window * columns.length));
   }
 
@@ -143,28 +156,46 @@ export class Monitor {
       );
     }
     const id = this.#nextId++;
+    const C = this.columns.length;
+    // The forecast's own arrays are kept, not copied: the caller hands them over (Predictor.finish and
+    // prepare make new ones per request).
+    const values = new Array<number>(this.predLen * C);
+    const stored: Stored = { id, timestamps: f.timestamps, values, naive: last };
+    const oldest = this.#ring[this.#ringNext];
+    if (oldest !== undefined) this.#evict(oldest);
+    this.#ring[this.#ringNext] = stored;
+    this.#ringNext = (this.#ringNext + 1) % this.#maxForecasts;
+    f.values.forEach((row, step) => {
+      for (let c = 0; c < C; c++) values[step * C + c] = row[c] as number;
+    });
     f.timestamps.forEach((t, step) => {
-      const list = this.#byTime.get(t) ?? [];
-      list.push({ forecastId: id, step, values: f.values[step] as number[], naive: [...last] });
-      this.#byTime.set(t, list);
+      let list = this.#byTime.get(t);
+      if (list === undefined) {
+        list = { forecasts: [], steps: [], head: 0 };
+        this.#byTime.set(t, list);
+      }
+      list.forecasts.push(stored);
+      list.steps.push(step);
       this.#pending++;
     });
-    this.#order.push({ id, timestamps: [...f.timestamps] });
-    while (this.#order.length - this.#orderHead > this.#maxForecasts) this.#evict(this.#order[this.#orderHead++]!);
-    if (this.#orderHead > 1024 && this.#orderHead * 2 > this.#order.length) {
-      this.#order.splice(0, this.#orderHead);
-      this.#orderHead = 0;
-    }
   }
 
-  #evict(old: { id: number; timestamps: number[] }): void {
+  // The oldest forecast is at the head of each of its timestamps' lists (forecasts arrive in order), so
+  // eviction is O(steps), however many forecasts share a timestamp.
+  #evict(old: Stored): void {
     for (const t of old.timestamps) {
       const list = this.#byTime.get(t);
       if (!list) continue;
-      const kept = list.filter((p) => p.forecastId !== old.id);
-      this.#pending -= list.length - kept.length;
-      if (kept.length) this.#byTime.set(t, kept);
-      else this.#byTime.delete(t);
+      while (list.head < list.forecasts.length && list.forecasts[list.head]!.id === old.id) {
+        list.head++;
+        this.#pending--;
+      }
+      if (list.head === list.forecasts.length) this.#byTime.delete(t);
+      else if (list.head > 64 && list.head * 2 > list.forecasts.length) {
+        list.forecasts = list.forecasts.slice(list.head);
+        list.steps = list.steps.slice(list.head);
+        list.head = 0;
+      }
     }
   }
 
@@ -201,18 +232,21 @@ export class Monitor {
         unmatched += this.columns.length;
         return;
       }
-      for (const p of list) {
+      const C = this.columns.length;
+      for (let k = list.head; k < list.forecasts.length; k++) {
+        const f = list.forecasts[k]!;
+        const step = list.steps[k]!;
         cols.forEach((col, c) => {
           const actual = col[i] as number;
-          this.#steps[p.step]!.add((p.values[c] as number) - actual, (p.naive[c] as number) - actual);
+          this.#steps[step]!.add(f.values[step * C + c]! - actual, f.naive[c]! - actual);
           matched++;
         });
-        if (p.step === 0) {
+        if (step === 0) {
           const c = cols.length - 1; // the target is the last column
-          this.#remember({ t, actual: cols[c]![i] as number, forecast: p.values[c] as number, naive: p.naive[c] as number });
+          this.#remember({ t, actual: cols[c]![i] as number, forecast: f.values[c]!, naive: f.naive[c]! });
         }
       }
-      this.#pending -= list.length;
+      this.#pending -= list.forecasts.length - list.head;
       this.#byTime.delete(t);
     });
     this.#matched += matched;
