@@ -166,7 +166,10 @@ async function overhead() {
     const { port } = await new Promise((resolve) => proc.once('message', resolve));
     return { proc, base: `http://127.0.0.1:${port}` };
   };
-  const onArgs = [...(arg('on-off', '') ? ['--off', arg('on-off', '')] : []), ...(arg('monitor-max', '') ? ['--monitor-max', arg('monitor-max', '')] : [])];
+  const onArgs = [
+    ...(arg('on-off', '') ? ['--off', arg('on-off', '')] : []),
+    ...(arg('monitor-max', '') ? ['--monitor-max', arg('monitor-max', '')] : []),
+  ];
   const servers = { on: await start(onArgs), off: await start(['--no-metrics']) };
   const { predictor, table } = await seedPredictor();
   const n = table.length;
