@@ -92,20 +92,10 @@ class Rolling {
   }
 }
 
-// One served forecast: its timestamps, [predLen x columns] values (flat) and the naive forecast. Few
-// objects per forecast: a long store of them must cost the garbage collector little.
-interface Stored {
-  id: number;
-  timestamps: readonly number[];
-  /** [predLen x columns], flat. */
-  values: number[];
-  naive: readonly number[];
-}
-
-// The steps forecast for one timestamp, oldest first, as parallel arrays; `head` skips evicted ones.
-interface Slot {
-  forecasts: Stored[];
-  steps: number[];
+// The steps forecast for one timestamp: their cells in the rings (slot * predLen + step), oldest first;
+// `head` skips the evicted ones. Plain integer arrays: no object per forecast.
+interface Waiting {
+  cells: number[];
   head: number;
 }
 
@@ -115,13 +105,16 @@ export class Monitor {
   readonly predLen: number;
   readonly columns: string[];
   readonly #maxForecasts: number;
-  // Per timestamp, the steps forecast for it, oldest first; `head` skips the evicted ones.
-  readonly #byTime = new Map<number, Slot>();
-  // Forecast ids in arrival order with their timestamps, to drop the oldest when full.
-  // The forecasts kept, a ring of maxForecasts: a new one takes the place of the oldest.
-  readonly #ring: Array<Stored | undefined>;
-  #ringNext = 0;
-  #nextId = 0;
+  // The forecasts kept, in rings of maxForecasts slots (a new forecast takes the oldest one's slot):
+  // per cell (slot * predLen + step) its timestamp, values [C] and whether it still waits for an
+  // actual; per slot the naive forecast [C]. Typed arrays: a full store costs the collector nothing.
+  readonly #times: Float64Array;
+  readonly #values: Float64Array;
+  readonly #naive: Float64Array;
+  readonly #waiting: Uint8Array;
+  readonly #used: Uint8Array;
+  #slot = 0;
+  readonly #byTime = new Map<number, Waiting>();
   #pending = 0;
   #matched = 0;
   #unmatched = 0;
@@ -144,7 +137,12 @@ export class Monitor {
     this.predLen = predLen;
     this.columns = [...columns];
     this.#maxForecasts = maxForecasts;
-    this.#ring = new Array<Stored | undefined>(maxForecasts);
+    const C = columns.length;
+    this.#times = new Float64Array(maxForecasts * predLen);
+    this.#values = new Float64Array(maxForecasts * predLen * C);
+    this.#naive = new Float64Array(maxForecasts * C);
+    this.#waiting = new Uint8Array(maxForecasts * predLen);
+    this.#used = new Uint8Array(maxForecasts);
     this.#steps = Array.from({ length: predLen }, () => new Rolling(window * columns.length));
   }
 
@@ -155,46 +153,47 @@ export class Monitor {
         `a forecast of ${f.timestamps.length} steps x ${last.length} columns does not fit ${this.predLen} x ${this.columns.length}`,
       );
     }
-    const id = this.#nextId++;
+    const P = this.predLen;
     const C = this.columns.length;
-    // The forecast's own arrays are kept, not copied: the caller hands them over (Predictor.finish and
-    // prepare make new ones per request).
-    const values = new Array<number>(this.predLen * C);
-    const stored: Stored = { id, timestamps: f.timestamps, values, naive: last };
-    const oldest = this.#ring[this.#ringNext];
-    if (oldest !== undefined) this.#evict(oldest);
-    this.#ring[this.#ringNext] = stored;
-    this.#ringNext = (this.#ringNext + 1) % this.#maxForecasts;
-    f.values.forEach((row, step) => {
-      for (let c = 0; c < C; c++) values[step * C + c] = row[c] as number;
-    });
-    f.timestamps.forEach((t, step) => {
-      let list = this.#byTime.get(t);
-      if (list === undefined) {
-        list = { forecasts: [], steps: [], head: 0 };
-        this.#byTime.set(t, list);
+    const slot = this.#slot;
+    if (this.#used[slot]) this.#evict(slot);
+    this.#used[slot] = 1;
+    this.#slot = (slot + 1) % this.#maxForecasts;
+    for (let c = 0; c < C; c++) this.#naive[slot * C + c] = last[c]!;
+    for (let step = 0; step < P; step++) {
+      const cell = slot * P + step;
+      const t = f.timestamps[step]!;
+      this.#times[cell] = t;
+      this.#waiting[cell] = 1;
+      const row = f.values[step]!;
+      for (let c = 0; c < C; c++) this.#values[cell * C + c] = row[c]!;
+      let w = this.#byTime.get(t);
+      if (w === undefined) {
+        w = { cells: [], head: 0 };
+        this.#byTime.set(t, w);
       }
-      list.forecasts.push(stored);
-      list.steps.push(step);
+      w.cells.push(cell);
       this.#pending++;
-    });
+    }
   }
 
-  // The oldest forecast is at the head of each of its timestamps' lists (forecasts arrive in order), so
-  // eviction is O(steps), however many forecasts share a timestamp.
-  #evict(old: Stored): void {
-    for (const t of old.timestamps) {
-      const list = this.#byTime.get(t);
-      if (!list) continue;
-      while (list.head < list.forecasts.length && list.forecasts[list.head]!.id === old.id) {
-        list.head++;
-        this.#pending--;
-      }
-      if (list.head === list.forecasts.length) this.#byTime.delete(t);
-      else if (list.head > 64 && list.head * 2 > list.forecasts.length) {
-        list.forecasts = list.forecasts.slice(list.head);
-        list.steps = list.steps.slice(list.head);
-        list.head = 0;
+  // A slot's cells still waiting are at the head of their timestamps' lists (forecasts arrive in
+  // order), so eviction is O(steps), however many forecasts share a timestamp.
+  #evict(slot: number): void {
+    const P = this.predLen;
+    for (let step = 0; step < P; step++) {
+      const cell = slot * P + step;
+      if (!this.#waiting[cell]) continue;
+      this.#waiting[cell] = 0;
+      this.#pending--;
+      const t = this.#times[cell]!;
+      const w = this.#byTime.get(t);
+      if (!w) continue;
+      while (w.head < w.cells.length && !this.#waiting[w.cells[w.head]!]) w.head++;
+      if (w.head === w.cells.length) this.#byTime.delete(t);
+      else if (w.head > 64 && w.head * 2 > w.cells.length) {
+        w.cells = w.cells.slice(w.head);
+        w.head = 0;
       }
     }
   }
@@ -233,20 +232,24 @@ export class Monitor {
         return;
       }
       const C = this.columns.length;
-      for (let k = list.head; k < list.forecasts.length; k++) {
-        const f = list.forecasts[k]!;
-        const step = list.steps[k]!;
+      const P = this.predLen;
+      for (let k = list.head; k < list.cells.length; k++) {
+        const cell = list.cells[k]!;
+        if (!this.#waiting[cell]) continue;
+        this.#waiting[cell] = 0;
+        this.#pending--;
+        const step = cell % P;
+        const slot = (cell - step) / P;
         cols.forEach((col, c) => {
           const actual = col[i] as number;
-          this.#steps[step]!.add(f.values[step * C + c]! - actual, f.naive[c]! - actual);
+          this.#steps[step]!.add(this.#values[cell * C + c]! - actual, this.#naive[slot * C + c]! - actual);
           matched++;
         });
         if (step === 0) {
           const c = cols.length - 1; // the target is the last column
-          this.#remember({ t, actual: cols[c]![i] as number, forecast: f.values[c]!, naive: f.naive[c]! });
+          this.#remember({ t, actual: cols[c]![i] as number, forecast: this.#values[cell * C + c]!, naive: this.#naive[slot * C + c]! });
         }
       }
-      this.#pending -= list.forecasts.length - list.head;
       this.#byTime.delete(t);
     });
     this.#matched += matched;
