@@ -2,9 +2,9 @@
 // the registry (the version, its aliases and lineage tags), the run that logged it (params, metrics,
 // dataset inputs, code and build tags) and the model folder (its flavors and files).
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 
 import { ValueError } from '../errors.js';
+import { listFiles } from '../fs/list.js';
 import { getRun } from '../tracking/reader.js';
 import { getModelVersion, getModelVersionByAlias } from '../tracking/registry.js';
 import type { RunStore } from '../tracking/store.js';
@@ -38,13 +38,6 @@ export function parseModelRef(ref: string): { name: string; version?: string; al
   const [, name, rest] = m as unknown as [string, string, string];
   const alias = ref.includes('@');
   return alias ? { name, alias: rest } : { name, version: rest };
-}
-
-function listFiles(dir: string, prefix = ''): string[] {
-  return fs
-    .readdirSync(dir, { withFileTypes: true })
-    .sort((a, b) => a.name.localeCompare(b.name))
-    .flatMap((e) => (e.isDirectory() ? listFiles(path.join(dir, e.name), `${prefix}${e.name}/`) : [`${prefix}${e.name}`]));
 }
 
 export function modelLineage(store: RunStore, ref: string): ModelLineage {

@@ -21,7 +21,8 @@ import {
 import { ConfigError } from '../errors.js';
 import type { RunRecord } from '../tracking/types.js';
 import { uriToPath } from '../tracking/uri.js';
-import { readdirSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { listFiles } from '../fs/list.js';
 import { join } from 'node:path';
 import { fmt, textTable } from './format.js';
 
@@ -33,12 +34,7 @@ const asJson = (o: { output?: string }) => {
 };
 const when = (ms: number | null) => (ms ? new Date(ms).toISOString().replace('T', ' ').slice(0, 19) : '');
 
-function listArtifacts(dir: string, prefix = ''): string[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? listArtifacts(join(dir, e.name), `${prefix}${e.name}/`) : [`${prefix}${e.name}`],
-  );
-}
+const listArtifacts = (dir: string): string[] => (existsSync(dir) ? listFiles(dir) : []);
 
 export function runsCommand(): Command {
   const runs = new Command('runs').description('list, show and compare tracked runs');

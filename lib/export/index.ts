@@ -12,6 +12,7 @@ import { checkMlflowModelDir, mlflowModelFiles } from './mlflow.js';
 import { DEFAULT_OPSET, buildOnnxModel, checkOnnxModel, type ProgressCallback } from '../artifact/onnx.js';
 import { onnxSignature, type OnnxSignature } from '../signature.js';
 import { checkModelName, checkTritonRepository, tritonRepositoryFiles } from './triton.js';
+import { listFiles } from '../fs/list.js';
 
 export * from '../artifact/onnx.js';
 export * from './mlflow.js';
@@ -86,13 +87,6 @@ export function writeFolderAtomic(
     { replace: opts.overwrite === true },
   );
   if (!placed) throw new ConfigError(`${outDir} was created by someone else while the export was written`);
-}
-
-function listFiles(dir: string, prefix = ''): string[] {
-  return fs
-    .readdirSync(dir, { withFileTypes: true })
-    .flatMap((e) => (e.isDirectory() ? listFiles(path.join(dir, e.name), `${prefix}${e.name}/`) : [`${prefix}${e.name}`]))
-    .sort();
 }
 
 /**

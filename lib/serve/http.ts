@@ -113,11 +113,7 @@ export class JsonHttpServer {
       if (method === 'POST') request.body = await this.#readJson(req);
       else req.resume();
       const result = await found.route.handler(request);
-      if (result instanceof RawReply) {
-        res.writeHead(result.status, { 'content-type': result.contentType, 'content-length': Buffer.byteLength(result.body) });
-        res.end(result.body);
-        return;
-      }
+      if (result instanceof RawReply) return send(res, result.status, result.contentType, result.body);
       const [status, body] = Array.isArray(result) && typeof result[0] === 'number' ? (result as [number, unknown]) : [200, result];
       reply(res, status, body);
     } catch (e) {
@@ -204,12 +200,12 @@ function isInformerError(e: unknown): boolean {
 }
 
 function reply(res: ServerResponse, status: number, body: unknown): void {
+  send(res, status, 'application/json; charset=utf-8', JSON.stringify(body));
+}
+
+function send(res: ServerResponse, status: number, contentType: string, text: string): void {
   if (res.headersSent) return;
-  const text = JSON.stringify(body);
-  const headers: Record<string, string | number> = {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(text),
-  };
+  const headers: Record<string, string | number> = { 'content-type': contentType, 'content-length': Buffer.byteLength(text) };
   // The rest of an oversized body is not read: the connection ends with this answer.
   if (status === 413) headers.connection = 'close';
   res.writeHead(status, headers);

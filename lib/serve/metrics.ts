@@ -62,8 +62,14 @@ export class ServerMetrics {
   readonly registry: PromClient.Registry;
   readonly #histograms = new Map<string, Record<Phase, Buckets>>();
   readonly #counters = new Map<string, ModelCounters>();
+  readonly #probe: () => ModelProbe[];
+  // One reading of the models per scrape: nine gauges read each model's accuracy and two its drift
+  // (whose KS sorts the window), and none of them needs its own.
+  #scrape: ModelProbe[] | null = null;
 
-  constructor(models: () => ModelProbe[], payloads: () => PayloadLogStats | null = () => null) {
+  constructor(probe: () => ModelProbe[], payloads: () => PayloadLogStats | null = () => null) {
+    this.#probe = probe;
+    const models = (): ModelProbe[] => this.#scrape ?? this.#read();
     const prom = requireLazily<typeof PromClient>('prom-client', 'the /metrics endpoint');
     const registry = new prom.Registry();
     this.registry = registry;
@@ -217,8 +223,22 @@ export class ServerMetrics {
     return `${out.join('\n')}\n`;
   }
 
+  #read(): ModelProbe[] {
+    return this.#probe().map((m) => {
+      const snapshot = m.snapshot();
+      const drift = m.drift();
+      const depth = m.queueDepth();
+      return { name: m.name, version: m.version, queueDepth: () => depth, snapshot: () => snapshot, drift: () => drift };
+    });
+  }
+
   async text(): Promise<string> {
-    return `${await this.registry.metrics()}\n${this.#histogramText()}`;
+    this.#scrape = this.#read();
+    try {
+      return `${await this.registry.metrics()}\n${this.#histogramText()}`;
+    } finally {
+      this.#scrape = null;
+    }
   }
 
   get contentType(): string {

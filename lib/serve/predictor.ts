@@ -252,8 +252,9 @@ export class Predictor {
       }
     });
     const { data: marks, columns: nMark } = timeFeatures(all, freq, embed);
-    const last = this.outputColumns.map((name) => Number((values[name] as ArrayLike<unknown>)[n - 1]));
     const lastRow = columns.map((name) => Number((values[name] as ArrayLike<unknown>)[n - 1]));
+    // Output columns: every column (M), or the target, which is the last one (S, MS).
+    const last = this.outputColumns.length === C ? lastRow : lastRow.slice(C - 1);
     return { batch: assembleWindows(xEnc, marks, [0], { seqLen, labelLen, predLen, channels: C, nMark, padding }), future, last, lastRow };
   }
 

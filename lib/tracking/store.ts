@@ -639,16 +639,17 @@ export class RunStore {
    * dataset again is a no-op, as in MLflow.
    */
   logInputs(runId: string, inputs: readonly DatasetInput[]): void {
-    const { experimentId, dir } = this.locateRun(runId) ?? { experimentId: '', dir: this.runDir(runId) };
+    const dir = this.runDir(runId); // a TrackingError when there is no such run
+    const { experimentId } = this.locateRun(runId)!;
     if (this.readRunInfo(dir).lifecycleStage !== 'active') throw new TrackingError(`run ${runId} is deleted; it takes no inputs`);
     const expDir = this.experimentDir(experimentId, 'all')!;
+    const md5 = (...parts: string[]) => {
+      const h = createHash('md5');
+      for (const p of parts) h.update(p, 'utf8');
+      return h.digest('hex');
+    };
     for (const input of inputs) {
       const d = checkDatasetInput(input);
-      const md5 = (...parts: string[]) => {
-        const h = createHash('md5');
-        for (const p of parts) h.update(p, 'utf8');
-        return h.digest('hex');
-      };
       const datasetId = md5(d.dataset.name, d.dataset.digest);
       const datasetDir = path.join(expDir, 'datasets', datasetId);
       if (!fs.existsSync(path.join(datasetDir, 'meta.yaml'))) {

@@ -24,8 +24,26 @@ const CONTEXTS: Record<SplitName, string> = { train: 'training', val: 'validatio
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+// Digests by dataset and row range: a run hashes its splits for the inputs and again for the model
+// version's tag; a dataset's rows never change, so once is enough.
+const digests = new WeakMap<ForecastDataset, Map<string, string>>();
+
 /** A digest of rows [start, end) of the dataset: dates, values and channel names (16 hex characters). */
 export function splitDigest(ds: ForecastDataset, start: number, end: number): string {
+  let known = digests.get(ds);
+  if (known === undefined) {
+    known = new Map();
+    digests.set(ds, known);
+  }
+  const key = `${start}:${end}`;
+  const cached = known.get(key);
+  if (cached !== undefined) return cached;
+  const digest = hashRows(ds, start, end);
+  known.set(key, digest);
+  return digest;
+}
+
+function hashRows(ds: ForecastDataset, start: number, end: number): string {
   const h = createHash('sha256');
   h.update(ds.columns.join('\u0000'));
   h.update(new Uint8Array(ds.dates.buffer, ds.dates.byteOffset + start * 8, (end - start) * 8));

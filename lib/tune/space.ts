@@ -23,10 +23,13 @@ const TRAINING_REFERENCE: Readonly<Record<string, TrainingKey>> = {
   weight_decay: 'weightDecay',
 };
 
+const TRAINING_RUN_NAMES: Readonly<Record<string, string>> = Object.fromEntries(
+  Object.entries(TRAINING_REFERENCE).map(([snake, camel]) => [camel, snake]),
+);
+
 /** Training settings under the names `informer train` logs them (learning_rate, batch_size, ...). */
 export function trainingRunParams(training: Partial<Record<TrainingKey, ParamValue>>): Record<string, ParamValue> {
-  const names = Object.fromEntries(Object.entries(TRAINING_REFERENCE).map(([snake, camel]) => [camel, snake]));
-  return Object.fromEntries(Object.entries(training).map(([k, v]) => [names[k] ?? k, v as ParamValue]));
+  return Object.fromEntries(Object.entries(training).map(([k, v]) => [TRAINING_RUN_NAMES[k] ?? k, v as ParamValue]));
 }
 
 export type ParamValue = number | string | boolean | number[];
