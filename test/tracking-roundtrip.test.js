@@ -36,7 +36,7 @@ t.test('opening a store creates .trash and the Default experiment 0', async (t) 
   t.throws(() => RunStore.open(join(root, 'missing'), { create: false }), TrackingError);
 });
 
-t.test('tracking URIs: paths, file URIs, MLFLOW_TRACKING_URI; servers are refused', async (t) => {
+t.test('tracking URIs: paths, file URIs, MLFLOW_TRACKING_URI; RunStore.open refuses servers (openStore takes them)', async (t) => {
   const root = t.testdir();
   t.equal(RunStore.open(tracking.pathToUri(root)).root, root);
   t.equal(tracking.resolveStorePath(`file:${root}`), root);
@@ -50,7 +50,7 @@ t.test('tracking URIs: paths, file URIs, MLFLOW_TRACKING_URI; servers are refuse
   for (const uri of ['http://mlflow:5000', 'https://x.example/mlflow', 'sqlite:///mlflow.db', 'databricks://profile']) {
     t.throws(() => RunStore.open(uri), ConfigError, uri);
   }
-  t.throws(() => RunStore.open('http://mlflow:5000'), { message: /local MLflow FileStore only/ });
+  t.throws(() => RunStore.open('sqlite:///mlflow.db'), { message: /databases and Databricks are not/ });
 });
 
 t.test('experiments: create, get by name, tags, search, delete and restore', async (t) => {

@@ -3,7 +3,7 @@ import t from 'tap';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { ConfigError, ValueError } from '../dist/errors.js';
+import { ValueError } from '../dist/errors.js';
 import * as tracking from '../dist/tracking/index.js';
 import * as artifact from '../dist/artifact/index.js';
 
@@ -156,7 +156,10 @@ t.test('ids, names, aliases and artifact paths are checked before use as paths',
 });
 
 t.test('unsupported tracking URIs are a ConfigError that says why', async (t) => {
-  t.throws(() => tracking.setTrackingUri('http://mlflow-server.kubeflow:5000') ?? tracking.getStore(), ConfigError);
+  for (const uri of ['sqlite:///mlflow.db', 'databricks://profile', 'postgresql://db/mlflow']) {
+    tracking.setTrackingUri(uri);
+    t.throws(() => tracking.getStore(), { name: 'ConfigError', message: /http\(s\):\/\/ MLflow tracking server/ }, uri);
+  }
   tracking.setTrackingUri(undefined);
 });
 

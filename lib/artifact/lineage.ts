@@ -80,7 +80,12 @@ export function modelLineage(store: RunStore, ref: string): ModelLineage {
     };
     out.datasets = [...run.inputs.datasetInputs].sort((a, b) => rank(a) - rank(b));
   }
-  const dir = v.storageLocation.startsWith('file:') ? uriToPath(v.storageLocation) : null;
+  // On a server the model folder is fetched into the local mirror (kept there for later loads).
+  const dir = v.storageLocation.startsWith('file:')
+    ? uriToPath(v.storageLocation)
+    : store.remote && /^(mlflow-artifacts|https?):/.test(v.storageLocation)
+      ? store.remote.localArtifacts(v.storageLocation)
+      : null;
   if (dir !== null && fs.existsSync(dir)) {
     let flavors: string[] = [];
     try {

@@ -127,6 +127,7 @@ export function logModelToRun(run: Run, artifactPath: string, model: SavableMode
     throw new TrackingError(`cannot write the model at '${rel}' in run ${run.runId}: ${(e as Error).message}`, { cause: e });
   }
   if (!placed) throw new TrackingError(`run ${run.runId} already has an artifact at '${rel}'`);
+  run.syncArtifacts();
   const flavors = mlmodelFlavors(spec);
   const created = utcTimeCreated(createdMs);
   const entry: Record<string, unknown> = {
@@ -167,6 +168,8 @@ function recordLoggedModel(run: Run, entry: Record<string, unknown>): void {
   }
   // MLflow writes this system tag without the user-tag length limit.
   run.store.writeFile(file, pyJsonDumps([...list, entry]));
+  // A server keeps the history itself: runs/log-model appends the entry, as MLflow's client does.
+  run.journal({ op: 'log-model', model_json: JSON.stringify(entry) });
 }
 
 /**

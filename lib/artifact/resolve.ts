@@ -37,8 +37,15 @@ export function resolveModelUri(uri: string, store?: RunStore, depth = 0): strin
   if (uri.startsWith('runs:/')) {
     const m = /^runs:\/([^/]+)(?:\/(.*))?$/.exec(uri);
     if (m === null) throw new TrackingError(`malformed runs:/ URI '${uri}'; expected runs:/<run id>/<artifact path>`);
-    const run = (store ?? getStore()).getRun(m[1]!);
-    dir = m[2] === undefined || m[2] === '' ? run.artifactDir() : run.artifactDir(m[2]);
+    const s = store ?? getStore();
+    const run = s.getRun(m[1]!);
+    const sub = m[2] === undefined || m[2] === '' ? undefined : m[2];
+    // On a tracking server the run's artifacts are fetched into its mirror folder (kept if present).
+    dir = s.remote ? s.remote.localArtifacts(run.getArtifactUri(sub)) : run.artifactDir(sub);
+  } else if (/^(mlflow-artifacts|https?):/i.test(uri)) {
+    const s = store ?? getStore();
+    if (!s.remote) throw new TrackingError(`model URI '${uri}' is on a tracking server, but the tracking URI is ${s.trackingUri}`);
+    dir = s.remote.localArtifacts(uri);
   } else if (uri.startsWith('models:/')) {
     const s = store ?? getStore();
     const mv = registeredVersion(s, uri);

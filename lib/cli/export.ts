@@ -21,6 +21,10 @@ export function exportCommand(): Command {
     .option('--opset <n>', 'ONNX opset (17..21)', (v) => Number(v), 17)
     .option('--overwrite', 'replace an existing non-empty output folder')
     .option('--mlruns <dir>', 'tracking store for runs:/ and models:/ URIs')
+    .option(
+      '--tracking-uri <uri>',
+      'tracking store: a folder, file:// URI or http(s):// MLflow tracking server (default MLFLOW_TRACKING_URI, then ./mlruns)',
+    )
     .action((modelArg: string, o) => {
       const model = Informer.load(resolveModelFile(modelArg, o.mlruns));
       const r = exportModel(model, o.out, {

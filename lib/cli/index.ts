@@ -17,7 +17,12 @@ import { packageVersion } from '../version.js';
 const program = new Command('informer')
   .description('Informer time-series forecasting in Node.js: train, track, export, serve')
   .version(packageVersion())
-  .showHelpAfterError();
+  .showHelpAfterError()
+  // --tracking-uri (MLflow's name) and --mlruns (a folder) are one setting: every command reads `mlruns`.
+  .hook('preAction', (_program, command) => {
+    const uri = command.opts().trackingUri;
+    if (uri !== undefined) command.setOptionValue('mlruns', uri);
+  });
 program.addCommand(trainCommand());
 program.addCommand(tuneCommand());
 program.addCommand(predictCommand());

@@ -24,6 +24,10 @@ export function predictCommand(): Command {
         .default('cpu'),
     )
     .option('--mlruns <dir>', 'tracking store for runs:/ and models:/ URIs')
+    .option(
+      '--tracking-uri <uri>',
+      'tracking store: a folder, file:// URI or http(s):// MLflow tracking server (default MLFLOW_TRACKING_URI, then ./mlruns)',
+    )
     .action(async (modelArg: string, o) => {
       const file = resolveModelFile(modelArg, o.mlruns);
       const predictor = await Predictor.load(file, { backend: o.backend, device: o.device });

@@ -27,6 +27,10 @@ import { join } from 'node:path';
 import { fmt, textTable } from './format.js';
 
 const storeOption = ['--mlruns <dir>', 'tracking store directory (default ./mlruns, or MLFLOW_TRACKING_URI)'] as const;
+const trackingOption = [
+  '--tracking-uri <uri>',
+  'tracking store: a folder, file:// URI or http(s):// MLflow tracking server (default MLFLOW_TRACKING_URI, then ./mlruns)',
+] as const;
 const outputOption = ['-o, --output <format>', "'table' (default) or 'json'", 'table'] as const;
 const asJson = (o: { output?: string }) => {
   if (o.output !== 'table' && o.output !== 'json') throw new ConfigError(`--output must be 'table' or 'json', got '${o.output}'`);
@@ -46,6 +50,7 @@ export function runsCommand(): Command {
     .option('--max <n>', 'at most n runs', (v) => Number(v), 20)
     .option(...outputOption)
     .option(...storeOption)
+    .option(...trackingOption)
     .action((o) => {
       const json = asJson(o);
       setTrackingUri(o.mlruns);
@@ -77,6 +82,7 @@ export function runsCommand(): Command {
     .description('end RUNNING runs whose process was killed as FAILED (no ids: every such run in the store)')
     .option('--force', 'also the given runs whose process still looks alive')
     .option(...storeOption)
+    .option(...trackingOption)
     .action((ids: string[], o) => {
       setTrackingUri(o.mlruns);
       const store = getStore();
@@ -88,13 +94,35 @@ export function runsCommand(): Command {
       }
     });
   runs
+    .command('sync')
+    .description('send what was spooled while the tracking server was unreachable (in order), and say what is left')
+    .option(...trackingOption)
+    .option(...storeOption)
+    .action((o) => {
+      setTrackingUri(o.mlruns);
+      const remote = getStore().remote;
+      if (!remote) throw new ConfigError('informer runs sync needs a tracking server: --tracking-uri http(s)://... or MLFLOW_TRACKING_URI');
+      const before = remote.spool.pendingRuns();
+      if (before.length === 0) return console.log(`nothing spooled for ${remote.uri}`);
+      console.log(`sending spooled operations of ${before.length} run(s) to ${remote.uri} ...`);
+      const sent = remote.flush(before);
+      const left = remote.spool.pendingRuns();
+      for (const id of before) console.log(`  ${id}: ${left.includes(id) ? 'still spooled' : 'sent'}`);
+      if (!sent || left.length > 0) {
+        process.exitCode = 1;
+        console.log(`the server did not take everything; run \`informer runs sync\` again when it answers (spool: ${remote.spool.dir})`);
+      }
+    });
+  runs
     .command('show <runId>')
     .description('params, latest metrics, tags, artifacts and plots of a run')
     .option(...storeOption)
+    .option(...trackingOption)
     .action((runId: string, o) => {
       setTrackingUri(o.mlruns);
       const r = getRun(runId);
-      const artifacts = uriToPath(r.info.artifactUri);
+      const remote = getStore().remote;
+      const artifacts = remote ? r.info.artifactUri : uriToPath(r.info.artifactUri);
       console.log(
         `run ${r.info.runId} (${r.info.runName}), experiment ${r.info.experimentId}, ${r.info.status}, ${when(r.info.startTime)} .. ${when(r.info.endTime)}`,
       );
@@ -110,7 +138,7 @@ export function runsCommand(): Command {
         .filter(([k]) => k !== 'mlflow.log-model.history')
         .sort();
       console.log(`\ntags:\n${textTable(['key', 'value'], tags)}`);
-      const files = listArtifacts(artifacts);
+      const files = remote ? remote.bridge.list(artifacts) : listArtifacts(artifacts);
       console.log(`\nartifacts (${artifacts}):\n${files.map((f) => `  ${f}`).join('\n') || '  (none)'}`);
       const plots = files.filter((f) => f.endsWith('.svg'));
       if (plots.length) console.log(`\nplots:\n${plots.map((f) => `  ${join(artifacts, f)}`).join('\n')}`);
@@ -119,6 +147,7 @@ export function runsCommand(): Command {
     .command('compare <runIds...>')
     .description('params and latest metrics of runs side by side (differing params first)')
     .option(...storeOption)
+    .option(...trackingOption)
     .action((ids: string[], o) => {
       setTrackingUri(o.mlruns);
       const c = compareRuns(ids);
@@ -148,6 +177,7 @@ export function modelsCommand(): Command {
     .description('registered models with their latest version and aliases')
     .option(...outputOption)
     .option(...storeOption)
+    .option(...trackingOption)
     .action((o) => {
       const json = asJson(o);
       setTrackingUri(o.mlruns);
@@ -174,6 +204,7 @@ export function modelsCommand(): Command {
     .option('--version <v>', 'one version')
     .option(...outputOption)
     .option(...storeOption)
+    .option(...trackingOption)
     .action((name: string, o) => {
       const json = asJson(o);
       setTrackingUri(o.mlruns);
@@ -215,6 +246,7 @@ export function modelsCommand(): Command {
     .description('where a model version came from: data -> run -> model version -> model folder (<name>/<version> or <name>/@<alias>)')
     .option('--json', 'print the lineage as JSON')
     .option(...storeOption)
+    .option(...trackingOption)
     .action((ref: string, o) => {
       setTrackingUri(o.mlruns);
       const l = modelLineage(getStore(), ref);
@@ -265,6 +297,7 @@ export function modelsCommand(): Command {
     .command('set <name> <alias> <version>')
     .description('point @alias at a version (moving it if it points elsewhere)')
     .option(...storeOption)
+    .option(...trackingOption)
     .action((name: string, a: string, version: string, o) => {
       setTrackingUri(o.mlruns);
       setAlias(name, a, version);
@@ -274,6 +307,7 @@ export function modelsCommand(): Command {
     .command('delete <name> <alias>')
     .description('remove an alias')
     .option(...storeOption)
+    .option(...trackingOption)
     .action((name: string, a: string, o) => {
       setTrackingUri(o.mlruns);
       deleteAlias(name, a);
@@ -283,6 +317,7 @@ export function modelsCommand(): Command {
     .command('delete-version <name> <version>')
     .description('delete one version of a registered model (its aliases go with it)')
     .option(...storeOption)
+    .option(...trackingOption)
     .action((name: string, version: string, o) => {
       setTrackingUri(o.mlruns);
       deleteModelVersion(name, version);

@@ -18,6 +18,10 @@ export function serveCommand(): Command {
     )
     .option('--mlruns <dir>', 'tracking store for runs:/ and models:/ URIs')
     .option(
+      '--tracking-uri <uri>',
+      'tracking store: a folder, file:// URI or http(s):// MLflow tracking server (default MLFLOW_TRACKING_URI, then ./mlruns)',
+    )
+    .option(
       '--request-timeout <ms>',
       'a request (headers and body) must arrive within this time, else 408 (0: no limit)',
       (v) => Number(v),

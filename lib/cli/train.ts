@@ -103,7 +103,11 @@ export function trainCommand(): Command {
         .choices(['cpu', 'cuda', 'auto'])
         .default('cpu'),
     )
-    .option('--mlruns <dir>', 'tracking store directory (default ./mlruns, or MLFLOW_TRACKING_URI)');
+    .option('--mlruns <dir>', 'tracking store directory (default ./mlruns, or MLFLOW_TRACKING_URI)')
+    .option(
+      '--tracking-uri <uri>',
+      'tracking store: a folder, file:// URI or http(s):// MLflow tracking server (default MLFLOW_TRACKING_URI, then ./mlruns)',
+    );
   for (const [flag, , kind, help] of MODEL_OPTIONS) {
     const parse = kind === 'int' ? int(flag) : kind === 'num' ? num(flag) : undefined;
     cmd.option(`--${flag} <value>`, help, parse as never);
@@ -230,7 +234,9 @@ export async function runTrain(opts: Record<string, unknown>): Promise<void> {
   lines.push(
     '',
     `run ${info.runId} in experiment '${experiment.name}' (${duration((Date.now() - started) / 1000)})`,
-    `  run folder: ${dirname(uriToPath(info.artifactUri))}`,
+    result.run.store.remote
+      ? `  tracking server: ${result.run.store.trackingUri} (artifacts ${info.artifactUri}; local copy ${result.run.dir})`
+      : `  run folder: ${dirname(uriToPath(info.artifactUri))}`,
     ...result.plots.map((p) => `  plot: ${p}`),
   );
   if (result.model) lines.push(`  model: runs:/${info.runId}/model (${result.model.modelDir})`);

@@ -79,7 +79,11 @@ export function tuneCommand(): Command {
     .option('--no-onnx', 'do not add model.onnx to the best model')
     .option('--keep-checkpoints', "keep every trial's last checkpoint after the search")
     .option('--resume <run id>', 'resume an interrupted search (budgets given now replace the stored ones)')
-    .option('--mlruns <dir>', 'tracking store directory (default ./mlruns, or MLFLOW_TRACKING_URI)');
+    .option('--mlruns <dir>', 'tracking store directory (default ./mlruns, or MLFLOW_TRACKING_URI)')
+    .option(
+      '--tracking-uri <uri>',
+      'tracking store: a folder, file:// URI or http(s):// MLflow tracking server (default MLFLOW_TRACKING_URI, then ./mlruns)',
+    );
   for (const [flag] of SETTING_FLAGS)
     cmd.option(`--${flag} <spec>`, `search or fix ${flag}: 'a,b,c', 'lo:hi', 'lo:hi:log', 'lo:hi:int' or one value`);
   cmd.action(async (opts: Record<string, unknown>) => {

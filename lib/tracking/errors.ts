@@ -6,11 +6,58 @@ import { InformerError } from '../errors.js';
 
 /** A tracking-store operation could not be done in the store's current state. */
 export class TrackingError extends InformerError {
-  override readonly code = 'ERR_INFORMER_TRACKING';
+  override readonly code: string = 'ERR_INFORMER_TRACKING';
 }
 
 Object.defineProperty(TrackingError.prototype, 'name', {
   value: 'TrackingError',
+  writable: true,
+  enumerable: false,
+  configurable: true,
+});
+
+/**
+ * An MLflow tracking server answered a request with an error: `errorCode` is MLflow's own code
+ * (`RESOURCE_DOES_NOT_EXIST`, `INVALID_PARAMETER_VALUE`, ...), `status` the HTTP status.
+ */
+export class TrackingServerError extends TrackingError {
+  override readonly code = 'ERR_INFORMER_TRACKING_SERVER';
+  constructor(
+    message: string,
+    readonly errorCode: string,
+    readonly status: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+Object.defineProperty(TrackingServerError.prototype, 'name', {
+  value: 'TrackingServerError',
+  writable: true,
+  enumerable: false,
+  configurable: true,
+});
+
+/** The tracking server could not be reached (connection refused, reset, timed out) after every retry. */
+export class TrackingUnreachableError extends TrackingError {
+  override readonly code = 'ERR_INFORMER_TRACKING_UNREACHABLE';
+}
+
+Object.defineProperty(TrackingUnreachableError.prototype, 'name', {
+  value: 'TrackingUnreachableError',
+  writable: true,
+  enumerable: false,
+  configurable: true,
+});
+
+/** A run's artifacts live where informer-node cannot write or read them (s3://, gs://, ...): the URI is named. */
+export class ArtifactStoreError extends TrackingError {
+  override readonly code = 'ERR_INFORMER_ARTIFACT_STORE';
+}
+
+Object.defineProperty(ArtifactStoreError.prototype, 'name', {
+  value: 'ArtifactStoreError',
   writable: true,
   enumerable: false,
   configurable: true,

@@ -3,10 +3,9 @@
 // stack of active runs. Logging calls without an active run start one, as MLflow does. With
 // endRunsOnExit() (opt-in), runs still active when the process ends are closed as they really ended.
 import { TrackingError } from './errors.js';
-import { RunStore } from './store.js';
-import type { CreateRunOptions, RunStoreOptions } from './store.js';
+import type { CreateRunOptions, RunStore, RunStoreOptions } from './store.js';
+import { openStore } from './open.js';
 import type { EndStatus, LogMetricOptions, Run } from './run.js';
-import { pathToUri } from './uri.js';
 import * as reader from './reader.js';
 import * as registry from './registry.js';
 import type { Experiment, Metric, ModelVersion, RegisteredModel, RunRecord, DatasetInput } from './types.js';
@@ -17,7 +16,7 @@ let store: RunStore | undefined;
 let experimentId: string | undefined;
 const activeRuns: Run[] = [];
 
-/** Sets where runs are recorded: a folder or `file://` URI (http(s) servers are not supported). */
+/** Sets where runs are recorded: a folder or `file://` URI (a local MLflow FileStore), or an `http(s)://` MLflow tracking server. */
 export function setTrackingUri(uri: string | undefined, options: RunStoreOptions = {}): void {
   trackingUri = uri;
   storeOptions = options;
@@ -27,13 +26,13 @@ export function setTrackingUri(uri: string | undefined, options: RunStoreOptions
 
 /** The current store, opened (and created) on first use. */
 export function getStore(): RunStore {
-  store ??= RunStore.open(trackingUri, storeOptions);
+  store ??= openStore(trackingUri, storeOptions);
   return store;
 }
 
-/** The `file://` URI of the current store. */
+/** The current store's URI: its folder's `file://` URI, or the tracking server's URL. */
 export function getTrackingUri(): string {
-  return pathToUri(getStore().root);
+  return getStore().trackingUri;
 }
 
 /**

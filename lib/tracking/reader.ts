@@ -81,12 +81,14 @@ function readRunDir(store: RunStore, dir: string): RunRecord {
 
 /** One run with its params, latest metric values and tags. */
 export function getRun(store: RunStore, runId: string): RunRecord {
+  if (store.remote) return store.remote.getRunRecord(runId);
   return readRunDir(store, store.runDir(runId));
 }
 
 /** Every point logged for metric `key` of a run, in logging order (empty if never logged). */
 export function getMetricHistory(store: RunStore, runId: string, key: string): Metric[] {
   validateKey('metric', key);
+  if (store.remote) return store.remote.getMetricHistory(runId, key);
   const file = path.join(store.runDir(runId), 'metrics', key);
   return fs.existsSync(file) ? parseMetricFile(file, key) : [];
 }
@@ -133,7 +135,8 @@ export interface SearchRunsOptions {
 /** Runs matching a filter, as MLflow's search_runs on a FileStore. */
 export function searchRuns(store: RunStore, options: SearchRunsOptions = {}): RunRecord[] {
   const view = options.view ?? 'active';
-  const clauses = parseFilter(options.filter);
+  // On a server the filter is the server's to parse (MLflow's own grammar there).
+  const clauses = store.remote ? [] : parseFilter(options.filter);
   let ids = options.experimentIds ? [...options.experimentIds] : [];
   for (const name of options.experimentNames ?? []) {
     const e = store.getExperimentByName(name);
@@ -142,6 +145,15 @@ export function searchRuns(store: RunStore, options: SearchRunsOptions = {}): Ru
   }
   if (options.experimentIds === undefined && options.experimentNames === undefined) {
     ids = store.listExperiments(view === 'deleted' ? 'all' : view).map((e) => e.experimentId);
+  }
+  if (store.remote) {
+    return store.remote.searchRuns({
+      experimentIds: [...new Set(ids)],
+      filter: options.filter,
+      view,
+      orderBy: options.orderBy,
+      maxResults: options.maxResults,
+    });
   }
   const runs: RunRecord[] = [];
   for (const id of new Set(ids)) {
@@ -201,6 +213,7 @@ function experimentLookup(e: Experiment): Lookup {
 
 /** Experiments matching a filter (default: all active ones, newest first). */
 export function searchExperiments(store: RunStore, options: SearchExperimentsOptions = {}): Experiment[] {
+  if (store.remote) return store.remote.searchExperiments(options);
   const clauses = parseFilter(options.filter);
   const found = store.listExperiments(options.view ?? 'active').filter((e) => matchesFilter(clauses, experimentLookup(e)));
   const order = parseOrderBy(options.orderBy);

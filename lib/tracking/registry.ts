@@ -16,6 +16,7 @@ import { matchesFilter, parseFilter } from './filter.js';
 import type { Lookup } from './filter.js';
 import { validateAlias, validateKey, validateModelName, validateTagValue, validateVersion } from './validate.js';
 import type { ModelVersion, RegisteredModel } from './types.js';
+import * as rest from './remote/registry.js';
 
 const STAGES = ['None', 'Staging', 'Production', 'Archived'];
 const DELETED_STAGE = 'Deleted_Internal';
@@ -164,6 +165,12 @@ export function createRegisteredModel(
   name: string,
   options: { tags?: Record<string, unknown>; description?: string } = {},
 ): RegisteredModel {
+  if (store.remote) {
+    const tags = Object.fromEntries(
+      Object.entries(options.tags ?? {}).map(([k, v]) => [validateKey('tag', k), validateTagValue(k, pyStr(v))]),
+    );
+    return rest.createRegisteredModel(store.remote, validateModelName(name), tags, options.description);
+  }
   const dir = modelDir(store, name);
   const tags = Object.entries(options.tags ?? {}).map(([k, v]) => [validateKey('tag', k), validateTagValue(k, pyStr(v))] as const);
   const t = store.now();
@@ -187,6 +194,7 @@ export function createRegisteredModel(
 
 /** A registered model with its tags, aliases and latest version number. */
 export function getRegisteredModel(store: RunStore, name: string): RegisteredModel {
+  if (store.remote) return rest.getRegisteredModel(store.remote, name);
   const dir = requireModelDir(store, name);
   const m = store.readYaml(path.join(dir, 'meta.yaml'));
   const live = versionDirs(dir)
@@ -215,6 +223,7 @@ function modelLookup(rm: RegisteredModel): Lookup {
 
 /** Registered models matching a filter such as `name LIKE 'informer%'` (default all), by name. */
 export function searchRegisteredModels(store: RunStore, filter?: string): RegisteredModel[] {
+  if (store.remote) return rest.searchRegisteredModels(store.remote, filter);
   const clauses = parseFilter(filter);
   let names: string[] = [];
   try {
@@ -230,6 +239,7 @@ export function searchRegisteredModels(store: RunStore, filter?: string): Regist
 
 /** Deletes a registered model with all its versions (the run artifacts they point at stay). */
 export function deleteRegisteredModel(store: RunStore, name: string): void {
+  if (store.remote) return rest.deleteRegisteredModel(store.remote, name);
   store.removeRecord(requireModelDir(store, name));
 }
 
@@ -237,6 +247,7 @@ export function deleteRegisteredModel(store: RunStore, name: string): void {
 export function setRegisteredModelTag(store: RunStore, name: string, key: string, value: unknown): void {
   validateKey('tag', key);
   const text = validateTagValue(key, pyStr(value));
+  if (store.remote) return rest.setRegisteredModelTag(store.remote, name, key, text);
   store.writeFile(path.join(requireModelDir(store, name), 'tags', key), text);
   touchModel(store, name);
 }
@@ -251,8 +262,9 @@ export function createModelVersion(
   source: string,
   options: { runId?: string; tags?: Record<string, unknown>; description?: string; runLink?: string; storageLocation?: string } = {},
 ): ModelVersion {
-  const dir = requireModelDir(store, name);
   const tags = Object.entries(options.tags ?? {}).map(([k, v]) => [validateKey('tag', k), validateTagValue(k, pyStr(v))] as const);
+  if (store.remote) return rest.createModelVersion(store.remote, name, source, { ...options, tags: Object.fromEntries(tags) });
+  const dir = requireModelDir(store, name);
   let storageLocation = options.storageLocation ?? source;
   if (source.startsWith('models:/')) {
     const m = /^models:\/([^/]+)\/(\d+)$/.exec(source);
@@ -311,14 +323,34 @@ export function registerModel(
     runId = runs[1]!;
     const run = store.getRun(runId);
     source = run.getArtifactUri(runs[2] === undefined || runs[2] === '' ? undefined : runs[2]);
+    // On a server the version points at the uploaded copy: what the run wrote must be there first.
+    store.remote?.flushOrThrow([runId]);
+  } else if (store.remote && /^(mlflow-artifacts:|https?:)/.test(modelUri)) {
+    // a server's artifact URI: the server resolves it
   } else if (!modelUri.startsWith('models:/') && !/^file:/i.test(modelUri)) {
     source = pathToUri(path.resolve(modelUri));
   }
   // A version must point at something: a runs:/ path or folder that does not exist is refused.
-  if (!source.startsWith('models:/') && /^file:/i.test(source) && !fs.existsSync(uriToPath(source))) {
+  if (!store.remote && !source.startsWith('models:/') && /^file:/i.test(source) && !fs.existsSync(uriToPath(source))) {
     throw new TrackingError(`cannot register '${modelUri}': nothing exists at ${uriToPath(source)}`);
   }
-  if (!fs.existsSync(path.join(modelsDir(store), name, 'meta.yaml'))) {
+  if (store.remote) {
+    if (!source.startsWith('models:/') && /^file:/i.test(source)) {
+      throw new TrackingError(
+        `cannot register '${modelUri}' on ${store.trackingUri}: the server cannot read a local folder; log the model to a run (runs:/...)`,
+      );
+    }
+    try {
+      rest.getRegisteredModel(store.remote, name);
+    } catch (e) {
+      if (!(e instanceof TrackingError)) throw e;
+      try {
+        rest.createRegisteredModel(store.remote, name, {});
+      } catch (e2) {
+        if (!/already exists/.test((e2 as Error).message)) throw e2; // another client created it meanwhile
+      }
+    }
+  } else if (!fs.existsSync(path.join(modelsDir(store), name, 'meta.yaml'))) {
     try {
       createRegisteredModel(store, name);
     } catch (e) {
@@ -337,6 +369,7 @@ function versionDir(store: RunStore, name: string, version: number | string): st
 
 /** One model version; deleted versions are not found. */
 export function getModelVersion(store: RunStore, name: string, version: number | string): ModelVersion {
+  if (store.remote) return rest.getModelVersion(store.remote, name, validateVersion(version));
   const mv = readVersion(store, versionDir(store, name, version));
   if (mv.currentStage === DELETED_STAGE) throw new TrackingError(`model version ${name} ${mv.version} not found`);
   return mv;
@@ -378,6 +411,7 @@ function versionLookup(mv: ModelVersion): Lookup {
 
 /** Model versions matching a filter such as `name = 'informer'` or `run_id = '...'` (default all). */
 export function searchModelVersions(store: RunStore, filter?: string): ModelVersion[] {
+  if (store.remote) return rest.searchModelVersions(store.remote, filter);
   const clauses = parseFilter(filter);
   const out: ModelVersion[] = [];
   for (const rm of searchRegisteredModels(store)) {
@@ -393,6 +427,7 @@ export function searchModelVersions(store: RunStore, filter?: string): ModelVers
 export function setModelVersionTag(store: RunStore, name: string, version: number | string, key: string, value: unknown): void {
   validateKey('tag', key);
   const text = validateTagValue(key, pyStr(value));
+  if (store.remote) return rest.setModelVersionTag(store.remote, name, validateVersion(version), key, text);
   getModelVersion(store, name, version);
   store.writeFile(path.join(versionDir(store, name, version), 'tags', key), text);
   touchModel(store, name);
@@ -401,6 +436,7 @@ export function setModelVersionTag(store: RunStore, name: string, version: numbe
 /** Points `alias` (e.g. 'champion') at a version; models:/<name>/@<alias> then resolves to it. */
 export function setRegisteredModelAlias(store: RunStore, name: string, alias: string, version: number | string): void {
   validateAlias(alias);
+  if (store.remote) return rest.setRegisteredModelAlias(store.remote, name, alias, validateVersion(version));
   const mv = getModelVersion(store, name, version);
   store.writeFile(path.join(requireModelDir(store, name), 'aliases', alias), String(mv.version));
   touchModel(store, name);
@@ -409,6 +445,7 @@ export function setRegisteredModelAlias(store: RunStore, name: string, alias: st
 /** Removes an alias (no error if it is not set). */
 export function deleteRegisteredModelAlias(store: RunStore, name: string, alias: string): void {
   validateAlias(alias);
+  if (store.remote) return rest.deleteRegisteredModelAlias(store.remote, name, alias);
   const file = path.join(requireModelDir(store, name), 'aliases', alias);
   if (fs.existsSync(file)) {
     fs.unlinkSync(file);
@@ -419,6 +456,7 @@ export function deleteRegisteredModelAlias(store: RunStore, name: string, alias:
 /** The version an alias points at. */
 export function getModelVersionByAlias(store: RunStore, name: string, alias: string): ModelVersion {
   validateAlias(alias);
+  if (store.remote) return rest.getModelVersionByAlias(store.remote, name, alias);
   const file = path.join(requireModelDir(store, name), 'aliases', alias);
   if (!fs.existsSync(file)) throw new TrackingError(`registered model '${name}' has no alias '${alias}'`);
   return getModelVersion(store, name, fs.readFileSync(file, 'utf8').trim());
@@ -437,6 +475,8 @@ export function transitionModelVersionStage(
   if (archiveExistingVersions && canonical !== 'Staging' && canonical !== 'Production') {
     throw new ValueError(`archiveExistingVersions only applies to the Staging and Production stages, not '${canonical}'`);
   }
+  if (store.remote)
+    return rest.transitionModelVersionStage(store.remote, name, validateVersion(version), canonical, archiveExistingVersions);
   const mv = getModelVersion(store, name, version);
   const t = store.now();
   if (archiveExistingVersions) {
@@ -453,6 +493,7 @@ export function transitionModelVersionStage(
 
 /** Deletes a version as MLflow's FileStore does (stage Deleted_Internal; its aliases are removed). */
 export function deleteModelVersion(store: RunStore, name: string, version: number | string): void {
+  if (store.remote) return rest.deleteModelVersion(store.remote, name, validateVersion(version));
   const mv = getModelVersion(store, name, version);
   writeVersionMeta(store, versionDir(store, name, mv.version), { ...mv, currentStage: DELETED_STAGE, lastUpdatedTimestamp: store.now() });
   for (const alias of mv.aliases) deleteRegisteredModelAlias(store, name, alias);

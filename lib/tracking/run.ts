@@ -11,6 +11,8 @@ import { uriToPath } from './uri.js';
 import { validateArtifactPath, validateKey, validateMetric, validateParamValue, validateTagValue } from './validate.js';
 import type { RunInfo, RunStatus, DatasetInput } from './types.js';
 import type { RunStore } from './store.js';
+import type { SpoolOp } from './remote/spool.js';
+import { toJsonDouble } from './remote/convert.js';
 
 /** Step and timestamp of a metric point (step defaults to 0, timestamp to now, as in MLflow). */
 export interface LogMetricOptions {
@@ -78,7 +80,8 @@ export class Run {
     } catch (e) {
       keyClash('param', key, e);
     }
-    if (!created) {
+    if (created) this.journal({ op: 'batch', params: [{ key, value: text }] });
+    else {
       let existing: string;
       try {
         existing = fs.readFileSync(file, 'utf8');
@@ -116,6 +119,7 @@ export class Run {
     } catch (e) {
       keyClash('metric', key, e);
     }
+    this.journal({ op: 'batch', metrics: [{ key, value: toJsonDouble(value), timestamp, step }] });
   }
 
   /** Logs several metrics at one step / timestamp. */
@@ -139,6 +143,7 @@ export class Run {
     } catch (e) {
       keyClash('tag', key, e);
     }
+    this.journal({ op: 'batch', tags: [{ key, value: text }] });
   }
 
   /** Sets several tags. */
@@ -159,6 +164,23 @@ export class Run {
     const file = path.join(this.dir, 'tags', key);
     if (!fs.existsSync(file)) throw new TrackingError(`run ${this.runId} has no tag '${key}'`);
     fs.unlinkSync(file);
+    this.journal({ op: 'delete-tag', key });
+  }
+
+  /**
+   * On a tracking server: queues operations for the server (the spool; see remote/spool.ts). A no-op
+   * on a local store, where the files written are the record.
+   */
+  journal(...ops: SpoolOp[]): void {
+    this.store.remote?.record(
+      { runId: this.runId, artifactUri: () => this.info.artifactUri, artifactsDir: () => this.artifactDir() },
+      ...ops,
+    );
+  }
+
+  /** Sends what was written into the artifact folder directly (models, plots) to the tracking server; a no-op locally. */
+  syncArtifacts(): void {
+    this.journal({ op: 'artifacts' });
   }
 
   /** The `file://` URI of the run's artifacts, or of `artifactPath` inside them. */
@@ -169,7 +191,8 @@ export class Run {
 
   /** The local folder of the run's artifacts (or of `artifactPath` inside them). */
   artifactDir(artifactPath?: string): string {
-    const base = uriToPath(this.info.artifactUri);
+    // A server's run keeps its artifacts in its mirror folder here, and sends them from there.
+    const base = this.store.remote !== undefined ? path.join(this.dir, 'artifacts') : uriToPath(this.info.artifactUri);
     return artifactPath === undefined ? base : path.join(base, validateArtifactPath(artifactPath));
   }
 
@@ -189,6 +212,7 @@ export class Run {
     const rel = artifactPath === undefined ? base : `${validateArtifactPath(artifactPath)}/${base}`;
     if (st.isDirectory()) return this.logArtifacts(localPath, rel);
     copyFileAtomic(localPath, this.artifactDir(rel), this.artifactTempDir());
+    this.syncArtifacts();
   }
 
   /** Copies the contents of a local folder into the run's artifacts (under `artifactPath` if given). */
@@ -204,12 +228,14 @@ export class Run {
       }
     };
     walk(localDir, dest);
+    this.syncArtifacts();
   }
 
   /** Writes `text` as the artifact file `artifactFile` (e.g. 'notes/summary.md'). */
   logText(text: string, artifactFile: string): void {
     this.ensureActive();
     writeFileAtomic(this.artifactDir(artifactFile), text, { tmpDir: this.artifactTempDir() });
+    this.syncArtifacts();
   }
 
   /** Writes `value` as a JSON (default) or YAML (`.yaml`/`.yml`) artifact file, as mlflow.log_dict does. */
@@ -228,7 +254,11 @@ export class Run {
     if (status !== 'FINISHED' && status !== 'FAILED' && status !== 'KILLED') {
       throw new ValueError(`a run ends FINISHED, FAILED or KILLED, not ${JSON.stringify(status)}`);
     }
+    this.syncArtifacts();
     this.store.updateRunInfo(this.runId, { status, endTime: this.store.now() });
     this.store.releaseRun(this.runId);
+    // On a server, the run's record is sent before end() returns when the server answers (else it
+    // stays spooled, with a warning).
+    this.store.remote?.flush([this.runId]);
   }
 }

@@ -27,6 +27,7 @@ import { Run } from './run.js';
 import { validateExperimentId, validateExperimentName, validateKey, validateRunId, validateTagValue } from './validate.js';
 import { RUN_STATUS_CODES } from './types.js';
 import type { DatasetInput, Experiment, LifecycleStage, RunInfo, RunStatus, ViewType } from './types.js';
+import type { RemoteTracking } from './remote/tracking.js';
 
 export const DEFAULT_EXPERIMENT_ID = '0';
 export const DEFAULT_EXPERIMENT_NAME = 'Default';
@@ -155,7 +156,7 @@ export class RunStore {
   readonly lockOptions: LockOptions;
   readonly #runDirs = new Map<string, { experimentId: string; dir: string }>();
 
-  private constructor(root: string, options: RunStoreOptions) {
+  protected constructor(root: string, options: RunStoreOptions) {
     this.root = root;
     this.rootUri = pathToUri(root);
     this.now = options.now ?? Date.now;
@@ -163,6 +164,16 @@ export class RunStore {
     this.sourceName = options.sourceName ?? process.argv[1] ?? '';
     this.randomHex = options.randomHex ?? ((n) => randomBytes(n).toString('hex'));
     this.lockOptions = options.lock ?? {};
+  }
+
+  /** The tracking server behind this store, or undefined for a local FileStore (ServerStore overrides). */
+  get remote(): RemoteTracking | undefined {
+    return undefined;
+  }
+
+  /** The tracking URI runs are recorded under: the store folder's `file://` URI, or the server's URL. */
+  get trackingUri(): string {
+    return this.rootUri;
   }
 
   /**
@@ -702,6 +713,40 @@ export class RunStore {
 
   /** Creates a run (status RUNNING) with MLflow's system tags and returns a handle to log into it. */
   createRun(options: CreateRunOptions = {}): Run {
+    const { experimentId, exp, runName, tags, startTime } = this.runSetup(options);
+    const runId = this.randomHex(16);
+    const expDir = this.experimentDir(experimentId, 'active')!;
+    const dir = path.join(expDir, runId);
+    const info: RunInfo = {
+      runId,
+      runName,
+      experimentId,
+      userId: this.user,
+      status: 'RUNNING',
+      startTime,
+      endTime: null,
+      artifactUri: `${exp.artifactLocation}/${runId}/artifacts`,
+      lifecycleStage: 'active',
+    };
+    const placed = this.placeRecord(dir, (staged) => {
+      for (const sub of ['metrics', 'params', 'artifacts']) fs.mkdirSync(path.join(staged, sub));
+      for (const [k, v] of Object.entries(tags)) writeFileAtomic(path.join(staged, 'tags', k), v);
+      writeFileAtomic(path.join(staged, OWNER_FILE), JSON.stringify(currentOwner()));
+      writeFileAtomic(path.join(staged, 'meta.yaml'), this.runMetaYaml(info, null));
+    });
+    if (!placed) throw new TrackingError(`run folder ${dir} already exists`);
+    this.#runDirs.set(runId, { experimentId, dir });
+    return new Run(this, runId, experimentId, dir);
+  }
+
+  /** What a new run gets: its (active) experiment, name, MLflow's system tags and the caller's, start time. */
+  protected runSetup(options: CreateRunOptions): {
+    experimentId: string;
+    exp: Experiment;
+    runName: string;
+    tags: Record<string, string>;
+    startTime: number;
+  } {
     const experimentId = options.experimentId ?? DEFAULT_EXPERIMENT_ID;
     const exp = this.getExperiment(experimentId);
     if (exp.lifecycleStage !== 'active') throw new TrackingError(`cannot create a run in deleted experiment '${experimentId}'`);
@@ -723,29 +768,7 @@ export class RunStore {
       validateKey('tag', k);
       validateTagValue(k, v);
     }
-    const runId = this.randomHex(16);
-    const expDir = this.experimentDir(experimentId, 'active')!;
-    const dir = path.join(expDir, runId);
-    const info: RunInfo = {
-      runId,
-      runName,
-      experimentId,
-      userId: this.user,
-      status: 'RUNNING',
-      startTime: options.startTime ?? this.now(),
-      endTime: null,
-      artifactUri: `${exp.artifactLocation}/${runId}/artifacts`,
-      lifecycleStage: 'active',
-    };
-    const placed = this.placeRecord(dir, (staged) => {
-      for (const sub of ['metrics', 'params', 'artifacts']) fs.mkdirSync(path.join(staged, sub));
-      for (const [k, v] of Object.entries(tags)) writeFileAtomic(path.join(staged, 'tags', k), v);
-      writeFileAtomic(path.join(staged, OWNER_FILE), JSON.stringify(currentOwner()));
-      writeFileAtomic(path.join(staged, 'meta.yaml'), this.runMetaYaml(info, null));
-    });
-    if (!placed) throw new TrackingError(`run folder ${dir} already exists`);
-    this.#runDirs.set(runId, { experimentId, dir });
-    return new Run(this, runId, experimentId, dir);
+    return { experimentId, exp, runName, tags, startTime: options.startTime ?? this.now() };
   }
 
   /** A handle on an existing run (to log more into it, or end it). */

@@ -19,8 +19,8 @@ export function resolveStorePath(uri?: string): string {
   const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(u);
   if (scheme !== null && scheme[1]!.length > 1) {
     throw new ConfigError(
-      `tracking URI '${u}' is not supported: informer-node writes a local MLflow FileStore only (no tracking server, ` +
-        `database or Databricks). Use a folder path or a file:// URI, e.g. MLFLOW_TRACKING_URI=file:///path/to/mlruns`,
+      `tracking URI '${u}' is not supported: use a folder path or file:// URI (a local MLflow FileStore), or an ` +
+        `http(s):// MLflow tracking server (databases and Databricks are not), e.g. MLFLOW_TRACKING_URI=http://127.0.0.1:5000`,
     );
   }
   return path.resolve(u);

@@ -5,7 +5,7 @@ import { resolveConfig, type InformerConfig } from '../config.js';
 import { ForecastDataset, type DatasetOptions } from '../data/dataset.js';
 import type { Table } from '../data/table.js';
 import { Informer } from '../model.js';
-import { RunStore } from '../tracking/store.js';
+import { openStore } from '../tracking/open.js';
 import type { LrAdjust } from '../train/schedule.js';
 import { Trainer, type EpochEvent } from '../train/trainer.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
@@ -30,7 +30,7 @@ export interface SegmentJob {
   trial: number;
   params: TrialParams;
   /** The trial's run and the store holding it. */
-  storeRoot: string;
+  storeUri: string;
   runId: string;
   /** Train up to this epoch. */
   untilEpoch: number;
@@ -108,7 +108,7 @@ export async function runSegment(
   onEpoch?: (e: EpochEvent) => void,
 ): Promise<SegmentResult> {
   const started = Date.now();
-  const run = RunStore.open(job.storeRoot, { create: false }).getRun(job.runId);
+  const run = openStore(job.storeUri, { create: false }).getRun(job.runId);
   const trainer = trialTrainer(task, job.params, datasets, signal);
   try {
     const progress = job.resumeFrom === null ? trainer.initialProgress() : loadCheckpoint(job.resumeFrom, trainer.model);

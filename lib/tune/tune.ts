@@ -381,7 +381,7 @@ export async function tune(options: TuneOptions): Promise<TuneResult> {
         {
           trial: t.id,
           params: t.params,
-          storeRoot: store_.root,
+          storeUri: store_.trackingUri,
           runId: t.runId,
           untilEpoch: settings.rungs[rung] as number,
           resumeFrom: fs.existsSync(dir) ? dir : null,
