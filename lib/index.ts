@@ -62,7 +62,16 @@ export {
   getMetricHistory,
   compareRuns,
 } from './tracking/fluent.js';
-export { RunStore, Run } from './tracking/index.js';
+export {
+  RunStore,
+  Run,
+  ServerStore,
+  openStore,
+  TrackingError,
+  TrackingServerError,
+  TrackingUnreachableError,
+  ArtifactStoreError,
+} from './tracking/index.js';
 export * as artifact from './artifact/index.js';
 export { loadModel, logModel, resolveModelUri, savePredictorModel, preprocessingFromDataset } from './artifact/index.js';
 export type { LogModelOptions, ModelInfo, PreprocessingInfo, SavableModel } from './artifact/index.js';

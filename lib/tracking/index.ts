@@ -3,7 +3,9 @@
 // store; RunStore/Run and the `reader` and `registry` namespaces take a store explicitly. Models are
 // not tracking's business: logging and loading them is lib/artifact, on top of this.
 export * from './fluent.js';
-export { TrackingError } from './errors.js';
+export { TrackingError, TrackingServerError, TrackingUnreachableError, ArtifactStoreError } from './errors.js';
+export { openStore } from './open.js';
+export { ServerStore } from './remote/server-store.js';
 export { RunStore, DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT_NAME, readValueFiles } from './store.js';
 export type { RunStoreOptions, CreateRunOptions } from './store.js';
 export { Run } from './run.js';
