@@ -294,6 +294,9 @@ if (!HAVE_MLFLOW_SERVER) {
       const spool = tracking.getStore().remote.spool;
       t.same(spool.pendingRuns(), [r.runId], 'the run is spooled');
 
+      // this process's worker would replay by itself once the server is back: stop it, so that the
+      // replay is `informer runs sync`'s (a separate process, as after a crash)
+      await tracking.getStore().remote.close();
       server = await startMlflowServer(port, data);
       const sync = await run(process.execPath, [cli, 'runs', 'sync', '--tracking-uri', uri], { env: { ...process.env } });
       t.match(sync.stdout, new RegExp(`${r.runId}: sent`));

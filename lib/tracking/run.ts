@@ -260,5 +260,6 @@ export class Run {
     // On a server, the run's record is sent before end() returns when the server answers (else it
     // stays spooled, with a warning).
     this.store.remote?.flush([this.runId]);
+    this.store.remote?.spool.close(this.runId);
   }
 }

@@ -35,6 +35,9 @@ const SUFFIX = '.jsonl';
 
 /** The spool folder of one tracking server's mirror. */
 export class Spool {
+  // Journals this process appends to, kept open: a metric point costs one write, not an open and close.
+  readonly #fds = new Map<string, number>();
+
   constructor(readonly dir: string) {}
 
   journal(runId: string): string {
@@ -52,13 +55,25 @@ export class Spool {
 
   /** Appends operations to a run's journal (writing the header first for a new journal). */
   append(runId: string, header: () => Extract<SpoolOp, { op: 'run' }>, ...ops: SpoolOp[]): void {
-    const file = this.journal(runId);
     let text = ops.map((o) => `${JSON.stringify(o)}\n`).join('');
-    if (!fs.existsSync(file)) {
-      fs.mkdirSync(this.dir, { recursive: true });
-      text = `${JSON.stringify(header())}\n${text}`;
+    let fd = this.#fds.get(runId);
+    if (fd === undefined) {
+      const file = this.journal(runId);
+      if (!fs.existsSync(file)) {
+        fs.mkdirSync(this.dir, { recursive: true });
+        text = `${JSON.stringify(header())}\n${text}`;
+      }
+      fd = fs.openSync(file, 'a');
+      this.#fds.set(runId, fd);
     }
-    fs.appendFileSync(file, text);
+    fs.writeSync(fd, text);
+  }
+
+  /** Closes the journal of a run this process is done with. */
+  close(runId: string): void {
+    const fd = this.#fds.get(runId);
+    if (fd !== undefined) fs.closeSync(fd);
+    this.#fds.delete(runId);
   }
 
   /** Bytes of a run's journal not yet accepted by the server (0 when none). */
