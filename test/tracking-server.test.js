@@ -3,7 +3,7 @@
 // back both through informer-node and through the REST API directly, compared with the same job on
 // a local store, and with the server stopped mid-run: nothing may be lost after it comes back.
 import t from 'tap';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -316,6 +316,69 @@ if (!HAVE_MLFLOW_SERVER) {
       tracking.setTrackingUri(uri);
       const notes = artifact.resolveModelUri(`runs:/${r.runId}/notes`);
       t.equal(readFileSync(join(notes, 'offline.txt'), 'utf8'), 'written while the server was down');
+      process.env.INFORMER_TRACKING_CACHE = cache;
+    });
+
+    await t.test('the server stops during `informer train`: training goes on, the run and model arrive when it is back', async (t) => {
+      const work = t.testdir();
+      const env = { ...process.env, INFORMER_TRACKING_CACHE: join(work, 'cache'), MLFLOW_TRACKING_URI: uri };
+      delete env.MLFLOW_HTTP_REQUEST_MAX_RETRIES; // MLflow's default: 5 retries, 2 s .. 32 s apart
+      const child = spawn(
+        process.execPath,
+        [
+          cli,
+          'train',
+          '--train-epochs',
+          '4',
+          '--max-steps-per-epoch',
+          '150',
+          '--no-onnx',
+          '--register',
+          'outage-model',
+          '--experiment',
+          'outage-train',
+        ],
+        {
+          cwd: work,
+          env,
+        },
+      );
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (c) => {
+        out += c;
+      });
+      const exited = new Promise((res) => child.once('exit', res));
+      // progress and epoch lines are on stderr
+      await new Promise((res) => {
+        child.stderr.on('data', (c) => {
+          err += c;
+          if (/epoch 1\/4: train/.test(err)) res();
+        });
+      });
+      await server.stop(); // down after the first epoch ...
+      server = await startMlflowServer(port, data); // ... and back a few seconds later
+      const code = await exited;
+      t.equal(code, 0, `informer train finished (stderr: ${err.slice(-500)})`);
+      t.match(err, /InformerTrackingWarning: .*unreachable; spooling/, 'it said it was spooling');
+      t.match(err, /epoch 4\/4: train/);
+      const runId = /^run ([0-9a-f]{32}) /m.exec(out)[1];
+      tracking.setTrackingUri(uri);
+      const r = tracking.getRun(runId);
+      t.equal(r.info.status, 'FINISHED');
+      t.same(
+        tracking.getMetricHistory(runId, 'train_loss').map((m) => m.step),
+        [1, 2, 3, 4],
+        'every epoch arrived',
+      );
+      t.ok(r.data.metrics.mse > 0);
+      const mv = tracking.getModelVersion('outage-model', 1);
+      t.equal(mv.runId, runId);
+      process.env.INFORMER_TRACKING_CACHE = join(work, 'load-cache');
+      tracking.setTrackingUri(uri);
+      const loaded = artifact.loadModel('models:/outage-model/1');
+      t.equal(loaded.config.seqLen, 12);
+      loaded.dispose();
       process.env.INFORMER_TRACKING_CACHE = cache;
     });
   });
