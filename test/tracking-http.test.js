@@ -4,7 +4,7 @@
 // tracking-server.test.js.)
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { join } from 'node:path';
@@ -223,6 +223,7 @@ t.test('the spool replays in order, merges batches within MLflow limits, and set
   await spool.replay(client, 'r1');
   t.equal(spool.pendingBytes('r1'), 0);
   t.same(spool.pendingRuns(), []);
+  t.notOk(existsSync(spool.journal('r1')), 'an ended run, fully sent, leaves no journal behind');
   const batches = requests.filter((r) => r.path.endsWith('/runs/log-batch')).map((r) => r.body);
   for (const b of batches) {
     t.ok(b.metrics.length <= 1000 && b.params.length <= 100 && b.tags.length <= 100, 'within MLflow limits');

@@ -116,6 +116,7 @@ export class Spool {
   replay(client: HttpClient, runId: string, options: { maxRetries?: number } = {}): Promise<number> {
     return withLockAsync(`${this.journal(runId)}.lock`, async () => {
       const file = this.journal(runId);
+      if (!fs.existsSync(file)) return 0; // sent and removed meanwhile
       let offset = this.#offset(runId);
       const buf = fs.readFileSync(file);
       const header = JSON.parse(buf.subarray(0, buf.indexOf(10)).toString('utf8')) as Extract<SpoolOp, { op: 'run' }>;
@@ -180,6 +181,16 @@ export class Spool {
           i++;
         }
         sent++;
+      }
+      // A run that ended and is fully sent needs its journal no more (nothing appends after the end).
+      const ended =
+        lines.length > 0 &&
+        lines[lines.length - 1]!.op.op === 'update' &&
+        (lines[lines.length - 1]!.op as { end_time?: number }).end_time !== undefined;
+      if (ended && offset === fs.statSync(file).size) {
+        this.close(runId);
+        fs.rmSync(this.#offsetFile(runId), { force: true });
+        fs.rmSync(file, { force: true });
       }
       return sent;
     });
