@@ -16,12 +16,11 @@ import { ConfigError, ValueError } from '../errors.js';
 import { writeFileAtomic } from '../fs/atomic.js';
 import type { FillMethod, PipelineSpec } from './spec.js';
 
-/** What model_args.json holds: the dataset options and the model/training settings. */
+/** What model_args.json holds: the dataset options and the model settings (the data's channel counts come from the dataset). */
 export interface ModelArgs {
   series: string | null;
   dataset: DatasetOptions;
   model: PipelineSpec['model'];
-  training: PipelineSpec['training'];
 }
 
 export interface SeriesValidation {
@@ -128,7 +127,7 @@ export async function writeDataset(
   const step = freqInfo(freq).stepMs;
   const { table, filled } = step === null ? { table: t, filled: 0 } : regularize(t, step, spec.data.fill, name);
   await writeParquetTable(join(outDir, 'data.parquet'), table);
-  const args: ModelArgs = { series: s.series, dataset: datasetOptions(spec, freq), model: spec.model, training: spec.training };
+  const args: ModelArgs = { series: s.series, dataset: datasetOptions(spec, freq), model: spec.model };
   writeFileAtomic(join(outDir, 'model_args.json'), `${JSON.stringify(args, null, 2)}\n`);
   const v: SeriesValidation = {
     series: s.series,

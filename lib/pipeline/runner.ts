@@ -14,6 +14,7 @@ import type { Run } from '../tracking/run.js';
 import { RunStore } from '../tracking/store.js';
 import type { RunRecord } from '../tracking/types.js';
 import { PipelineError } from './errors.js';
+import { fileDigest } from './preprocess.js';
 import { dirDigest } from './files.js';
 import { type PipelineSpec, isFleet } from './spec.js';
 import { readJson, type StepContext, type StepName, type StepReport, writeJson } from './step.js';
@@ -164,7 +165,12 @@ export async function runPipeline(spec: PipelineSpec, options: PipelineRunOption
   const uris: Record<string, string> = { 'pipeline run': `runs:/${parent.info.runId}` };
   let failure: PipelineResult['error'];
   for (const [index, def] of steps.entries()) {
-    const key = sha({ step: def.name, settings: def.settings(spec), inputs: def.inputs.map((i) => [i, digests[i]]) });
+    const key = sha({
+      step: def.name,
+      settings: def.settings(spec),
+      inputs: def.inputs.map((i) => [i, digests[i]]),
+      sources: def.sources?.(spec).map((f) => (existsSync(f) ? fileDigest([f]) : f)),
+    });
     const t0 = Date.now();
     // A finished run of this step with the same key: in the resumed pipeline, else (reusable steps) anywhere in the experiment.
     let source: { runId: string; outputs: Outputs; status: StepStatus } | null = null;

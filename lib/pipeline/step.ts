@@ -26,6 +26,8 @@ export interface StepDefinition {
   reusable: boolean;
   /** The part of the spec this step's result depends on (its cache key includes it). */
   settings(spec: PipelineSpec): unknown;
+  /** Files outside the pipeline's artifacts that the step reads (their contents key its reuse). */
+  sources?(spec: PipelineSpec): string[];
 }
 
 /** Which artifact each step consumes and produces. */

@@ -16,7 +16,8 @@ export const STEPS: readonly (StepDefinition & { run: StepFn })[] = [
     inputs: [],
     outputs: { dataset: 'system.Dataset' },
     reusable: true,
-    settings: (s: PipelineSpec) => ({ data: { ...s.data, paths: undefined }, model: s.model, training: s.training }),
+    settings: (s: PipelineSpec) => ({ data: { ...s.data, paths: undefined }, model: s.model }),
+    sources: (s: PipelineSpec) => s.data.paths,
     run: preprocessStep,
   },
   {
