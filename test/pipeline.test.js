@@ -11,7 +11,7 @@ import t from 'tap';
 
 import { ForecastDataset } from '../dist/data/dataset.js';
 import { readSeriesTables, readTable } from '../dist/data/table.js';
-import { ConfigError, ValueError } from '../dist/errors.js';
+import { ConfigError } from '../dist/errors.js';
 import { Informer } from '../dist/model.js';
 import { examplePipeline } from '../dist/pipeline/init.js';
 import { regularize } from '../dist/pipeline/preprocess.js';
