@@ -9,7 +9,10 @@ import { ConfigError } from '../errors.js';
 import { writeFileAtomic } from '../fs/atomic.js';
 import { examplePipeline } from '../pipeline/init.js';
 import { type PipelineEvent, type PipelineResult, runPipeline } from '../pipeline/runner.js';
-import { isFleet, readPipeline } from '../pipeline/spec.js';
+import { datasetIndex } from '../pipeline/dataset-io.js';
+import { compiledYaml, compilePipeline } from '../pipeline/kfp.js';
+import { isFleet, readPipeline, readPipelineObject, resolvePipeline, setAtPath } from '../pipeline/spec.js';
+import { runSingleStep } from '../pipeline/step-run.js';
 import { STEP_NAMES } from '../pipeline/step.js';
 import { endRunsOnExit, getStore, setTrackingUri } from '../tracking/fluent.js';
 import { duration } from './format.js';
@@ -67,7 +70,75 @@ export function summaryText(result: PipelineResult, storeRoot: string): string {
   return lines.join('\n');
 }
 
-export function pipelineCommand(): Command {
+const ARTIFACT_FLAGS = ['dataset', 'model', 'metrics', 'registration', 'export', 'deployment'];
+
+/** What `pipeline step` parsed: the step, then its options (for tests of the compiled command lines). */
+export type StepHandler = (step: string, options: Record<string, unknown>) => void | Promise<void>;
+
+/** The pipeline file of `pipeline step --spec`: inline JSON (what a KFP parameter carries) or a file. */
+function stepSpec(o: Record<string, unknown>) {
+  const text = String(o.spec);
+  const overrides = {
+    'training.epochs': o.epochs,
+    'training.learningRate': o.learningRate,
+    'gate.minSkill': o.minSkill,
+    'deploy.target': o.deploy,
+    'deploy.namespace': o.namespace,
+    'tracking.uri': o.trackingUri,
+  };
+  let raw: Record<string, unknown>;
+  if (text.trimStart().startsWith('{')) {
+    try {
+      raw = JSON.parse(text) as Record<string, unknown>;
+    } catch (e) {
+      throw new ConfigError(`--spec: not valid JSON (${(e as Error).message})`, { cause: e });
+    }
+    for (const [k, v] of Object.entries(overrides)) if (v !== undefined) setAtPath(raw, k, v);
+  } else raw = readPipelineObject(text, overrides);
+  if (o.data !== undefined) {
+    const d = String(o.data);
+    const data = { ...(raw.data as Record<string, unknown>) };
+    delete data.path;
+    delete data.paths;
+    if (d.trimStart().startsWith('[')) data.paths = JSON.parse(d);
+    else data.path = d;
+    raw.data = data;
+  }
+  return resolvePipeline(raw, process.cwd(), '--spec');
+}
+
+async function runStepCommand(step: string, o: Record<string, unknown>): Promise<void> {
+  const spec = stepSpec(o);
+  setTrackingUri(spec.tracking.uri);
+  endRunsOnExit();
+  const inputs: Record<string, string> = {};
+  const outputs: Record<string, string> = {};
+  for (const a of [...ARTIFACT_FLAGS, 'global_model']) {
+    const camel = a.replace(/_(\w)/g, (_, c: string) => c.toUpperCase());
+    const i = o[`input${camel[0]!.toUpperCase()}${camel.slice(1)}`];
+    const out = o[`output${camel[0]!.toUpperCase()}${camel.slice(1)}`];
+    if (typeof i === 'string') inputs[a] = i;
+    if (typeof out === 'string') outputs[a] = out;
+  }
+  const report = await runSingleStep({
+    step,
+    spec,
+    store: getStore(),
+    jobId: String(o.jobId ?? `local-${Date.now()}`),
+    ...(o.jobName !== undefined ? { jobName: String(o.jobName) } : {}),
+    ...(o.series !== undefined ? { series: String(o.series) } : {}),
+    inputs,
+    outputs,
+  });
+  if (step === 'preprocess' && typeof o.outputSeriesList === 'string') {
+    const ids = datasetIndex(outputs.dataset!).map((e) => e.series ?? '');
+    writeFileAtomic(o.outputSeriesList, JSON.stringify(ids));
+  }
+  console.log(`${step}: ${report.summary}`);
+  for (const [k, v] of Object.entries(report.uris)) console.log(`  ${k}: ${v}`);
+}
+
+export function pipelineCommand(handlers: { step?: StepHandler } = {}): Command {
   const cmd = new Command('pipeline').description(
     'preprocess -> train -> evaluate -> register -> export -> deploy, on this machine or compiled for Kubeflow Pipelines',
   );
@@ -134,5 +205,54 @@ export function pipelineCommand(): Command {
       else console.log(summaryText(result, store.root));
       if (result.status !== 'FINISHED') process.exitCode = result.error?.code === 'ERR_INFORMER_PIPELINE_GATE' ? 3 : 1;
     });
+  cmd
+    .command('compile')
+    .description('write the pipeline as a Kubeflow Pipelines v2 compiled pipeline (IR YAML) to upload to KFP')
+    .argument('<file>', 'pipeline YAML or JSON')
+    .option('--image <image>', 'container image with informer-node installed (default: kfp.image)')
+    .option('--tracking-uri <uri>', 'default of the tracking_uri parameter: where every step logs (a path on a shared volume)')
+    .option('--data <path>', 'default of the data parameter: the data as the pods see it (default: the file named in the pipeline)')
+    .option('-o, --output <file>', 'where to write it (default: <name>.kfp.yaml)')
+    .action((file: string, o: Record<string, unknown>) => {
+      const raw = readPipelineObject(file);
+      const spec = readPipeline(file);
+      const compiled = compilePipeline(spec, raw, {
+        ...(o.image !== undefined ? { image: String(o.image) } : {}),
+        ...(o.trackingUri !== undefined ? { trackingUri: String(o.trackingUri) } : {}),
+        ...(o.data !== undefined ? { data: String(o.data) } : {}),
+      });
+      const out = String(o.output ?? `${spec.name}.kfp.yaml`);
+      writeFileAtomic(out, compiledYaml(compiled));
+      const tasks = Object.keys((compiled.root as { dag: { tasks: object } }).dag.tasks);
+      console.log(
+        `wrote ${out}: KFP v2 pipeline '${spec.name}' (schemaVersion 2.1.0), tasks ${tasks.join(', ')}${isFleet(spec) ? ` (a ParallelFor over the series, parallelism ${spec.fleet.parallelism})` : ''}`,
+      );
+    });
+  const step = cmd
+    .command('step')
+    .description('run one step as a Kubeflow Pipelines container does (inputs and outputs are folders)')
+    .argument('<step>', `one of ${[...STEP_NAMES, 'train-global'].join(', ')}`)
+    .requiredOption('--spec <json or file>', 'the pipeline: inline JSON (the KFP parameter) or a pipeline file')
+    .option('--data <path>', 'override the data: a path, or a JSON list of paths')
+    .option('--tracking-uri <uri>', 'tracking store every step shares')
+    .option('--job-id <id>', 'the KFP pipeline job id (the steps of one job share a parent run)')
+    .option('--job-name <name>', 'the KFP pipeline job name (the parent run name)')
+    .option('--series <id>', 'only this series of a fleet (one ParallelFor iteration)')
+    .option('--epochs <n>', 'override training.epochs', int('epochs'))
+    .option('--learning-rate <x>', 'override training.learningRate', num('learning-rate'))
+    .option('--min-skill <x>', 'override gate.minSkill', num('min-skill'))
+    .addOption(new Option('--deploy <target>', 'override deploy.target').choices(['none', 'local', 'kubernetes']))
+    .option('--namespace <ns>', 'override deploy.namespace')
+    .option('--output-series-list <file>', 'preprocess: write the series ids (JSON list) here');
+  for (const a of [...ARTIFACT_FLAGS, 'global_model']) {
+    const flag = a.replace(/_/g, '-');
+    step.option(`--input-${flag} <dir>`, `input artifact ${a}`);
+    if (a !== 'global_model') step.option(`--output-${flag} <dir>`, `output artifact ${a}`);
+  }
+  step.action(async (name: string, o: Record<string, unknown>) => {
+    if (![...STEP_NAMES, 'train-global'].includes(name as never))
+      throw new ConfigError(`unknown step ${JSON.stringify(name)}; steps: ${[...STEP_NAMES, 'train-global'].join(', ')}`);
+    await (handlers.step ?? runStepCommand)(name, o);
+  });
   return cmd;
 }

@@ -5,13 +5,22 @@ import { join } from 'node:path';
 import { resolveWeightsFile } from '../artifact/resolve.js';
 import { ForecastDataset } from '../data/dataset.js';
 import { readTable } from '../data/table.js';
+import { ConfigError } from '../errors.js';
 import { Informer } from '../model.js';
 import type { ModelArgs } from './preprocess.js';
 import { readJson } from './step.js';
 import type { DatasetIndexEntry } from './steps/preprocess.js';
 
-export function datasetIndex(dir: string): DatasetIndexEntry[] {
-  return readJson<{ series: DatasetIndexEntry[] }>(dir, 'index.json').series;
+/** The series of a dataset artifact; `only`: just that series (an error naming the others if absent). */
+export function datasetIndex(dir: string, only?: string): DatasetIndexEntry[] {
+  const all = readJson<{ series: DatasetIndexEntry[] }>(dir, 'index.json').series;
+  if (only === undefined) return all;
+  const found = all.filter((e) => e.series === only);
+  if (found.length === 0)
+    throw new ConfigError(
+      `series ${JSON.stringify(only)} is not in the dataset; it has ${all.map((e) => JSON.stringify(e.series)).join(', ')}`,
+    );
+  return found;
 }
 
 export async function loadSeriesDataset(

@@ -292,6 +292,12 @@ export function setAtPath(obj: Record<string, unknown>, dotted: string, value: u
  * value, e.g. from command-line flags) replace the file's values before validation.
  */
 export function readPipeline(file: string, overrides: Record<string, unknown> = {}): PipelineSpec {
+  const raw = readPipelineObject(file, overrides);
+  return resolvePipeline(raw, dirname(resolve(file)), file);
+}
+
+/** A pipeline file as written (checked against the schema, overrides applied, nothing resolved). */
+export function readPipelineObject(file: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -307,7 +313,7 @@ export function readPipeline(file: string, overrides: Record<string, unknown> = 
     );
   for (const [k, v] of Object.entries(overrides)) if (v !== undefined) setAtPath(value as Record<string, unknown>, k, v);
   validatePipelineObject(value, file, lineOf);
-  return resolvePipeline(value as Record<string, unknown>, dirname(resolve(file)), file);
+  return value as Record<string, unknown>;
 }
 
 /** The registered model name of a series (the pattern's '{series}' replaced, made a safe name). */

@@ -51,6 +51,10 @@ export interface StepContext {
   output(name: string): string;
   log(line: string): void;
   signal?: AbortSignal;
+  /** Only this series of a fleet (a KFP ParallelFor iteration); default every series. */
+  series?: string;
+  /** An input artifact that may be absent (undefined then), e.g. the fleet's global model. */
+  optionalInput?(name: string): string | undefined;
 }
 
 /** What a step reports besides its artifacts: shown in the summary, kept in the step's outputs.json. */

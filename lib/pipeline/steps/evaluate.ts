@@ -34,12 +34,14 @@ export async function evaluateStep(ctx: StepContext): Promise<StepReport> {
   const datasetDir = ctx.input('dataset');
   const modelDir = ctx.input('model');
   const models = modelIndex(modelDir);
-  const globalEntry = models.find((m) => m.global);
-  const global = globalEntry ? loadIndexedModel(modelDir, globalEntry) : undefined;
+  // The fleet's global model: in the model artifact (local runs), or its own artifact (a KFP loop iteration).
+  const globalDir = ctx.optionalInput?.('global_model') ?? modelDir;
+  const globalEntry = modelIndex(globalDir).find((m) => m.global);
+  const global = globalEntry ? loadIndexedModel(globalDir, globalEntry) : undefined;
   const { minSkill } = ctx.spec.gate;
   const out: SeriesEvaluation[] = [];
   try {
-    for (const entry of datasetIndex(datasetDir)) {
+    for (const entry of datasetIndex(datasetDir, ctx.series)) {
       const m = models.find((x) => !x.global && x.series === entry.series);
       if (m === undefined) throw new Error(`the model artifact has no model for series ${JSON.stringify(entry.series)}`);
       const { dataset } = await loadSeriesDataset(datasetDir, entry);

@@ -35,7 +35,7 @@ export async function registerStep(ctx: StepContext): Promise<StepReport> {
   const metric = ctx.spec.gate.metric;
   const models = modelIndex(modelDir);
   const out: Registration[] = [];
-  for (const entry of datasetIndex(datasetDir)) {
+  for (const entry of datasetIndex(datasetDir, ctx.series)) {
     const ev = evaluation.series.find((e) => e.series === entry.series);
     if (ev === undefined || !ev.passed) {
       ctx.log(`  ${entry.series ?? 'model'}: below the gate, not registered`);

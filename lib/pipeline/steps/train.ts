@@ -32,11 +32,12 @@ function trainerOptions(ctx: StepContext) {
 
 export async function trainStep(ctx: StepContext): Promise<StepReport> {
   const datasetDir = ctx.input('dataset');
-  const series = datasetIndex(datasetDir);
+  const series = datasetIndex(datasetDir, ctx.series);
   const out = ctx.output('model');
   const models: ModelIndexEntry[] = [];
   const runId = ctx.run.info.runId;
-  if (series.length === 1 && series[0]!.series === null) {
+  if (series.length === 1) {
+    // One series (the pipeline's only one, or one iteration of a fleet in KFP): trained here, into this step's run.
     const { dataset, args, path } = await loadSeriesDataset(datasetDir, series[0]!);
     const model = new Informer(resolveConfig({ ...args.model, ...dataset.modelConfig() }));
     try {
@@ -48,10 +49,13 @@ export async function trainStep(ctx: StepContext): Promise<StepReport> {
             `  epoch ${e.epoch}/${ctx.spec.training.epochs}: train ${e.trainLoss.toFixed(4)} val ${e.valLoss.toFixed(4)}${e.best ? ' *' : ''}`,
           ),
       });
-      const r = await fitWithRun(trainer, ctx.run, { params: { data: ctx.spec.data.paths[0] }, dataset: { path } });
+      const r = await fitWithRun(trainer, ctx.run, {
+        params: { data: ctx.spec.data.paths[0], ...(series[0]!.series !== null ? { series: series[0]!.series } : {}) },
+        dataset: { path },
+      });
       if (r.cancelled) throw new PipelineError('training was interrupted', 'train');
       copyDir(r.model!.modelDir, join(out, '.'));
-      models.push({ series: null, dir: '.', modelUri: r.model!.modelUri, runId });
+      models.push({ series: series[0]!.series, dir: '.', modelUri: r.model!.modelUri, runId });
       writeJson(out, 'index.json', { models });
       return {
         uris: { model: r.model!.modelUri },
@@ -121,4 +125,14 @@ export async function trainStep(ctx: StepContext): Promise<StepReport> {
     uris: { models: out },
     summary: `${results.length} series models${ctx.spec.fleet.global ? ' + a global model' : ''}, mean test skill ${(skills.reduce((a, b) => a + b, 0) / skills.length).toFixed(3)}`,
   };
+}
+
+/** The fleet's global model alone (its own KFP task): trained on the pooled windows of every series. */
+export async function trainGlobalStep(ctx: StepContext): Promise<StepReport> {
+  const datasetDir = ctx.input('dataset');
+  const g = await trainGlobalModel(ctx, datasetDir, datasetIndex(datasetDir), trainerOptions(ctx));
+  const out = ctx.output('model');
+  copyDir(g.modelDir, out);
+  writeJson(out, 'index.json', { models: [{ series: null, dir: '.', modelUri: g.modelUri, runId: g.runId, global: true }] });
+  return { uris: { 'global model': g.modelUri }, summary: 'a global model on the pooled windows of every series' };
 }
