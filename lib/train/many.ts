@@ -81,7 +81,7 @@ export async function trainMany(jobs: readonly TrainJob[], options: TrainManyOpt
     if (typeof j.data !== 'string' && (typeof j.data !== 'object' || j.data === null))
       throw new ConfigError(`trainMany: jobs[${i}].data must be a file path or a table`);
   }
-  const concurrency = options.concurrency ?? Math.min(availableParallelism(), jobs.length);
+  const concurrency = options.concurrency ?? Math.max(1, Math.min(availableParallelism(), jobs.length));
   if (!Number.isSafeInteger(concurrency) || concurrency < 1)
     throw new ConfigError(`trainMany: concurrency must be an integer >= 1, got ${String(options.concurrency)}`);
   const threads = options.threadsPerWorker ?? 1;
