@@ -115,6 +115,7 @@ export const PIPELINE_SCHEMA = {
         namespace: str,
         serviceName: { type: 'string', pattern: '^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$' },
         timeoutSeconds: { type: 'number', exclusiveMinimum: 0 },
+        pollSeconds: { type: 'number', exclusiveMinimum: 0, description: 'kubernetes: how often to check for Ready (default 2)' },
         kubeconfig: str,
       },
     },

@@ -58,6 +58,7 @@ export interface PipelineSpec {
     namespace?: string;
     serviceName: string;
     timeoutSeconds: number;
+    pollSeconds: number;
     kubeconfig?: string;
   };
   fleet: { concurrency?: number; parallelism: number; global: boolean };
@@ -261,6 +262,7 @@ export function resolvePipeline(raw: Record<string, unknown>, baseDir: string, s
       ...(r.deploy?.namespace !== undefined ? { namespace: r.deploy.namespace } : {}),
       serviceName: r.deploy?.serviceName ?? r.name,
       timeoutSeconds: r.deploy?.timeoutSeconds ?? 300,
+      pollSeconds: r.deploy?.pollSeconds ?? 2,
       ...(r.deploy?.kubeconfig !== undefined ? { kubeconfig: abs(r.deploy.kubeconfig) } : {}),
     },
     fleet: {
