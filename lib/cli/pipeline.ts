@@ -184,14 +184,23 @@ export function pipelineCommand(handlers: { step?: StepHandler } = {}): Command 
         'deploy.namespace': o.namespace,
       });
       setTrackingUri((o.mlruns as string | undefined) ?? spec.tracking.uri);
-      endRunsOnExit();
+      // Ctrl-C / SIGTERM stop the running step after its current training step; the step and the
+      // pipeline run end KILLED and --resume continues. A second signal ends the process at once.
+      endRunsOnExit({ signals: false });
       const store = getStore();
       process.stderr.write(
         `informer pipeline ${spec.name}: ${spec.data.paths.length === 1 ? spec.data.paths[0] : `${spec.data.paths.length} files`}${isFleet(spec) ? ' (fleet: one model per series)' : ''}; store ${store.root}\n`,
       );
       const abort = new AbortController();
-      const onSignal = () => abort.abort();
-      process.once('SIGINT', onSignal);
+      const onSignal = (sig: NodeJS.Signals) => {
+        if (abort.signal.aborted) process.kill(process.pid, sig);
+        process.stderr.write(`\n${sig}: stopping after the current step (again to quit now)\n`);
+        for (const s of ['SIGINT', 'SIGTERM'] as const) process.removeListener(s, onSignal);
+        process.once(sig, () => process.exit(130));
+        abort.abort();
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
       const result = await runPipeline(spec, {
         store,
         resume: o.resume as string | undefined,
@@ -200,10 +209,12 @@ export function pipelineCommand(handlers: { step?: StepHandler } = {}): Command 
         signal: abort.signal,
         onEvent: progressPrinter(),
       });
-      process.off('SIGINT', onSignal);
+      for (const s of ['SIGINT', 'SIGTERM'] as const) process.removeListener(s, onSignal);
       if (o.json) console.log(JSON.stringify(result, null, 2));
       else console.log(summaryText(result, store.root));
-      if (result.status !== 'FINISHED') process.exitCode = result.error?.code === 'ERR_INFORMER_PIPELINE_GATE' ? 3 : 1;
+      // Exit codes: 0 finished, 1 a step failed, 3 the gate failed, 130 interrupted.
+      if (result.status === 'KILLED') process.exitCode = 130;
+      else if (result.status !== 'FINISHED') process.exitCode = result.error?.code === 'ERR_INFORMER_PIPELINE_GATE' ? 3 : 1;
     });
   cmd
     .command('compile')
