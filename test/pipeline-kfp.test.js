@@ -298,3 +298,63 @@ t.test('the single-series pipeline runs task by task as KFP would run it', async
   const isvc = YAML.parse(readFileSync(join(dir, 'artifacts', 'export', 'kserve', 'inferenceservice.yaml'), 'utf8'));
   t.equal(isvc.spec.predictor.model.storageUri, 's3://models/wave');
 });
+
+t.test('the fleet pipeline runs as KFP would: preprocess, train-global, then the ParallelFor per series', async (t) => {
+  const dir = tmp(t);
+  writeData(dir);
+  const file = pipelineFile(dir, 'pods', {
+    data: { path: 'pods.csv', seriesColumn: 'pod', target: 'load', features: 'S', freq: '1min' },
+    export: { formats: ['onnx'] },
+    fleet: { parallelism: 2, global: true },
+  });
+  const c = compileFile(file, { trackingUri: join(dir, 'mlruns'), data: join(dir, 'pods.csv') });
+  const params = Object.fromEntries(Object.entries(c.root.inputDefinitions.parameters).map(([k, v]) => [k, v.defaultValue]));
+  const cli = join(root, 'dist', 'cli', 'index.js');
+  mkdirSync(join(dir, 'params'), { recursive: true });
+  /** Runs a task: `folders(name)` maps the component's artifact names to folders, `p` its parameters. */
+  const runTask = (task, p, folders) => {
+    const comp = c.components[task.componentRef.name];
+    const ctr = c.deploymentSpec.executors[comp.executorLabel].container;
+    const argv = ctr.args.map((a) => fill(a, p, folders, (x) => join(dir, 'params', x)));
+    const r = spawnSync(process.execPath, [cli, ...ctr.command.slice(1), ...argv], { cwd: dir, encoding: 'utf8' });
+    t.equal(r.status, 0, `${task.taskInfo.name}${p.series ? ` (${p.series})` : ''}: ${r.stderr.slice(-600)}`);
+  };
+  const out = (task, a) => join(dir, 'out', task, a);
+  runTask(c.root.dag.tasks.preprocess, params, (a) => out('preprocess', a));
+  runTask(c.root.dag.tasks['train-global'], params, (a) => (a === 'dataset' ? out('preprocess', a) : out('train-global', a)));
+  const series = JSON.parse(readFileSync(join(dir, 'params', 'series_list'), 'utf8'));
+  t.same(series, ['pod-a', 'pod-b', 'pod-c'], "preprocess's series list drives the loop");
+  const loop = c.components['comp-for-loop-1'].dag.tasks;
+  for (const s of series) {
+    // The loop's component inputs: the pipeline parameters as pipelinechannel--<p>, and the item.
+    const p = { ...params, series: s };
+    const produced = {};
+    for (const name of ['train', 'evaluate', 'register', 'export', 'deploy']) {
+      const task = loop[name];
+      const folder = (a) => {
+        const src = task.inputs.artifacts?.[a];
+        if (src?.componentInputArtifact === 'pipelinechannel--preprocess-dataset') return out('preprocess', 'dataset');
+        if (src?.componentInputArtifact === 'pipelinechannel--train-global-model') return out('train-global', 'model');
+        if (src?.taskOutputArtifact) return produced[`${src.taskOutputArtifact.producerTask}/${src.taskOutputArtifact.outputArtifactKey}`];
+        const o = join(dir, 'out', s, name, a);
+        produced[`${name}/${a}`] = o;
+        return o;
+      };
+      runTask(task, p, folder);
+    }
+    const ev = JSON.parse(readFileSync(join(dir, 'out', s, 'evaluate', 'metrics', 'evaluation.json'), 'utf8'));
+    t.same(
+      ev.series.map((e) => e.series),
+      [s],
+      `${s}: evaluated alone`,
+    );
+    t.ok(Number.isFinite(ev.series[0].global.skill), `${s}: and the global model on its windows`);
+  }
+  const store = RunStore.open(join(dir, 'mlruns'), { create: false });
+  for (const s of series) t.equal(getModelVersionByAlias(store, `pods-${s}`, 'champion').version, 1, `models:/pods-${s}@champion`);
+  const parent = searchRuns(store, { filter: `tags."informer.pipeline.job" = 'job-1234'` });
+  t.equal(parent.length, 1);
+  const children = searchRuns(store, { filter: `tags."mlflow.parentRunId" = '${parent[0].info.runId}'` });
+  t.equal(children.length, 2 + 5 * 3, 'preprocess, train-global and five steps per series, all in one parent run');
+  t.ok(children.every((r) => r.info.status === 'FINISHED'));
+});
