@@ -4,6 +4,7 @@
 // the champion rule on the same test windows, resume after a failed step, step reuse by digest,
 // and the local deploy hot-swapping a model in a running server.
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as netServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -396,4 +397,33 @@ t.test('the model-control endpoints refuse bad requests with 4xx', async (t) => 
   t.match(await post('/v2/repository/models/x/unload', {}), [404, /unknown model "x"/]);
   const plain = await serve([], { port: 0, modelControl: false, log: () => undefined }).catch((e) => e);
   t.ok(plain instanceof ConfigError, 'without modelControl a server needs a model');
+});
+
+t.test('deploy local with no server running starts one in the background', async (t) => {
+  const dir = tmp(t);
+  writeSeries(join(dir, 'wave.csv'));
+  const port = await new Promise((resolve) => {
+    const s = netServer().listen(0, '127.0.0.1', () => {
+      const p = s.address().port;
+      s.close(() => resolve(p));
+    });
+  });
+  const store = RunStore.open(join(dir, 'mlruns'));
+  const r = await runPipeline(
+    readPipeline(writePipeline(dir, { deploy: { target: 'local', port, serviceName: 'wave' }, tracking: { uri: 'mlruns' } })),
+    { store },
+  );
+  t.equal(r.status, 'FINISHED', JSON.stringify(r.error));
+  const dep = JSON.parse(readFileSync(join(r.steps[5].artifacts.deployment, 'deployment.json'), 'utf8'));
+  t.ok(Number.isInteger(dep.startedPid), 'the step started a server and recorded its pid');
+  t.teardown(() => {
+    try {
+      process.kill(dep.startedPid);
+    } catch {}
+  });
+  t.equal(dep.url, `http://127.0.0.1:${port}`);
+  const meta = await (await fetch(`${dep.url}/v2/models/wave`)).json();
+  t.same(meta.versions, ['1']);
+  t.equal(getRun(store, r.steps[5].runId).data.tags['informer.deploy.pid'], String(dep.startedPid));
+  t.equal(readPipeline(join(dir, 'pipeline.json')).tracking.uri, join(dir, 'mlruns'), 'tracking.uri is relative to the file');
 });

@@ -272,7 +272,8 @@ export function resolvePipeline(raw: Record<string, unknown>, baseDir: string, s
     },
     kfp: { image: r.kfp?.image ?? DEFAULT_IMAGE, retries: r.kfp?.retries ?? 2, cpu: r.kfp?.cpu ?? 1, memory: r.kfp?.memory ?? '2Gi' },
     tracking: {
-      ...(r.tracking?.uri !== undefined ? { uri: r.tracking.uri } : {}),
+      // A folder path is relative to the pipeline file; URIs (file:, http:, ...) are kept.
+      ...(r.tracking?.uri !== undefined ? { uri: /^[a-z][a-z0-9+.-]*:/i.test(r.tracking.uri) ? r.tracking.uri : abs(r.tracking.uri) } : {}),
       experiment: r.tracking?.experiment ?? r.name,
     },
   };
