@@ -87,6 +87,7 @@ function stepSpec(o: Record<string, unknown>) {
     'tracking.uri': o.trackingUri,
   };
   let raw: Record<string, unknown>;
+  let baseDir = process.cwd();
   if (text.trimStart().startsWith('{')) {
     try {
       raw = JSON.parse(text) as Record<string, unknown>;
@@ -94,7 +95,10 @@ function stepSpec(o: Record<string, unknown>) {
       throw new ConfigError(`--spec: not valid JSON (${(e as Error).message})`, { cause: e });
     }
     for (const [k, v] of Object.entries(overrides)) if (v !== undefined) setAtPath(raw, k, v);
-  } else raw = readPipelineObject(text, overrides);
+  } else {
+    raw = readPipelineObject(text, overrides);
+    baseDir = dirname(resolve(text)); // a file's relative paths are relative to it
+  }
   if (o.data !== undefined) {
     const d = String(o.data);
     const data = { ...(raw.data as Record<string, unknown>) };
@@ -104,7 +108,7 @@ function stepSpec(o: Record<string, unknown>) {
     else data.path = d;
     raw.data = data;
   }
-  return resolvePipeline(raw, process.cwd(), '--spec');
+  return resolvePipeline(raw, baseDir, '--spec');
 }
 
 async function runStepCommand(step: string, o: Record<string, unknown>): Promise<void> {
