@@ -5,10 +5,13 @@
 //     GEMM across the cores);
 //   - trainMany with 1 and with 2 worker processes (one model per worker, one native thread each);
 //   - PyTorch one after another (torch threads = the cores), and with 2 processes of 1 thread.
+// Each configuration runs in its own process under /usr/bin/time, which also gives the CPU seconds
+// per model (user + system, worker processes included): unlike wall time, that does not depend on
+// what else the machine is running.
 // N = 1, 8, 64 (FLEET_N overrides, e.g. FLEET_N=1,8; FLEET_EPOCHS, default 3). Writes a markdown
 // table; --json FILE also.
 import { spawnSync } from 'node:child_process';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -27,9 +30,10 @@ const TRAIN = { epochs: EPOCHS, batchSize: 32, learningRate: 1e-4, patience: EPO
 
 const table0 = await readTable(join(here, '..', 'data', 'alibaba_pod.csv'));
 const per = Math.floor(table0.length / SERIES);
-const dir = mkdtempSync(join(tmpdir(), 'informer-fleet-bench-'));
+const child = process.argv.includes('--one');
+const dir = child ? '' : mkdtempSync(join(tmpdir(), 'informer-fleet-bench-'));
 const files = [];
-for (let s = 0; s < SERIES; s++) {
+for (let s = 0; s < SERIES && !child; s++) {
   const lines = ['date,cpu_utilization'];
   for (let r = s * per; r < (s + 1) * per; r++) lines.push(`${new Date(table0.dates[r]).toISOString()},${table0.data.cpu_utilization[r]}`);
   const f = join(dir, `series-${String(s).padStart(2, '0')}.csv`);
@@ -58,7 +62,7 @@ async function many(n, concurrency) {
   return (performance.now() - t0) / 1000;
 }
 
-function pytorch(n, procs, threads) {
+function pytorch(n, procs, threads, from = dir) {
   const python = [process.env.PYTHON, 'python3', '/usr/bin/python3']
     .filter(Boolean)
     .find((p) => spawnSync(p, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0);
@@ -68,7 +72,7 @@ function pytorch(n, procs, threads) {
     [
       join(here, 'pytorch_fleet.py'),
       '--csv-dir',
-      dir,
+      from,
       '--n',
       String(n),
       '--epochs',
@@ -86,29 +90,75 @@ function pytorch(n, procs, threads) {
 }
 
 const cores = cpus().length;
+
+/** Runs one configuration in its own process under /usr/bin/time: wall seconds and CPU seconds (user + system, workers included). */
+function measured(how, n) {
+  const time = ['/usr/bin/time', '/bin/time'].find((p) => spawnSync(p, ['-f', '%U', 'true'], { stdio: 'ignore' }).status === 0);
+  const cmd = [process.execPath, fileURLToPath(import.meta.url), '--one', how, String(n), dir];
+  const r = time
+    ? spawnSync(time, ['-f', 'CPU %U %S', ...cmd], { encoding: 'utf8', timeout: 60 * 60_000 })
+    : spawnSync(cmd[0], cmd.slice(1), { encoding: 'utf8', timeout: 60 * 60_000 });
+  if (r.status !== 0) throw new Error(`${how} N=${n}: ${r.stderr}`);
+  const out = JSON.parse(r.stdout.trim().split('\n').pop());
+  const cpu = /CPU ([\d.]+) ([\d.]+)/.exec(r.stderr ?? '');
+  return { ...out, cpu: cpu ? Number(cpu[1]) + Number(cpu[2]) : null };
+}
+
+const oneAt = process.argv.indexOf('--one');
+if (oneAt > 0) {
+  // A child: one configuration, timed here (wall), CPU by the parent's /usr/bin/time.
+  const [how, n, from] = process.argv.slice(oneAt + 1);
+  files.length = 0;
+  for (let s = 0; s < SERIES; s++) files.push(join(from, `series-${String(s).padStart(2, '0')}.csv`));
+  let seconds;
+  let extra = {};
+  if (how === 'sequential') seconds = await sequential(Number(n));
+  else if (how === 'many1') seconds = await many(Number(n), 1);
+  else if (how === 'many') seconds = await many(Number(n), cores);
+  else {
+    const pt = pytorch(Number(n), how === 'torch1' ? 1 : cores, how === 'torch1' ? cores : 1, from);
+    if (pt === null) {
+      console.log(JSON.stringify({ skipped: true }));
+      process.exit(0);
+    }
+    seconds = pt.seconds;
+    extra = { torch: pt.torch };
+  }
+  console.log(JSON.stringify({ seconds, ...extra }));
+  process.exit(0);
+}
+
+const HOW = [
+  ['sequential', 'informer-node, 1 process, one model after another'],
+  ['many1', 'informer-node trainMany, 1 worker (1 thread)'],
+  ['many', `informer-node trainMany, ${cores} workers (1 thread each)`],
+  ['torch1', `PyTorch, 1 process (${cores} threads), one after another`],
+  ['torch', `PyTorch, ${cores} processes (1 thread each)`],
+];
 const rows = [];
 const results = [];
 let torchVersion = null;
 for (const n of NS) {
-  const runs = [
-    ['informer-node, 1 process, one model after another', await sequential(n)],
-    ['informer-node trainMany, 1 worker (1 thread)', await many(n, 1)],
-    [`informer-node trainMany, ${cores} workers (1 thread each)`, await many(n, cores)],
-  ];
-  // PyTorch one model after another is slow (its thread pool on tiny ops): skipped above FLEET_PT_SEQ_MAX models.
-  const pt1 = n <= Number(process.env.FLEET_PT_SEQ_MAX ?? 8) ? pytorch(n, 1, cores) : null;
-  const pt2 = pytorch(n, cores, 1);
-  if (pt1) runs.push([`PyTorch, 1 process (${cores} threads), one after another`, pt1.seconds]);
-  if (pt2) runs.push([`PyTorch, ${cores} processes (1 thread each)`, pt2.seconds]);
-  torchVersion = pt1?.torch ?? torchVersion;
-  for (const [what, s] of runs) {
-    rows.push([String(n), what, s.toFixed(2), ((60 * n) / s).toFixed(1)]);
-    results.push({ n, what, seconds: s, modelsPerMinute: (60 * n) / s });
-    process.stderr.write(`N=${n} ${what}: ${s.toFixed(2)} s\n`);
+  for (const [how, what] of HOW) {
+    // PyTorch one model after another is slow (its thread pool on tiny ops): skipped above FLEET_PT_SEQ_MAX models.
+    if (how === 'torch1' && n > Number(process.env.FLEET_PT_SEQ_MAX ?? 8)) continue;
+    const m = measured(how, n);
+    if (m.skipped) continue;
+    torchVersion = m.torch ?? torchVersion;
+    const cpuPer = m.cpu === null ? '' : (m.cpu / n).toFixed(3);
+    rows.push([String(n), what, m.seconds.toFixed(2), ((60 * n) / m.seconds).toFixed(1), cpuPer]);
+    results.push({
+      n,
+      what,
+      seconds: m.seconds,
+      modelsPerMinute: (60 * n) / m.seconds,
+      cpuSecondsPerModel: m.cpu === null ? null : m.cpu / n,
+    });
+    process.stderr.write(`N=${n} ${what}: ${m.seconds.toFixed(2)} s, CPU ${m.cpu?.toFixed(2)} s\n`);
   }
 }
 rmSync(dir, { recursive: true, force: true });
-const head = `Fleet training: ${EPOCHS} epochs per model, seed configuration, series of ${per} minutes (${machine()}${torchVersion ? `; torch ${torchVersion}` : ''})`;
-console.log(`${head}\n\n${table(['N', 'how', 'seconds', 'models/min'], rows)}`);
+const head = `Fleet training: ${EPOCHS} epochs per model, seed configuration, series of ${per} minutes (${machine()}${torchVersion ? `; torch ${torchVersion}` : ''}; load average at the start ${loadavg()[0].toFixed(2)})`;
+console.log(`${head}\n\n${table(['N', 'how', 'seconds', 'models/min', 'CPU s / model'], rows)}`);
 const jsonAt = process.argv.indexOf('--json');
 if (jsonAt > 0) writeFileSync(process.argv[jsonAt + 1], JSON.stringify({ machine: machine(), epochs: EPOCHS, results }, null, 2));
