@@ -207,6 +207,32 @@ t.test('a fleet pipeline: a run and a registered model per series, per-series sk
   t.equal(evalRun.data.metrics['global_skill/pod-b'], ev.series[1].global.skill);
   for (const pod of PODS) t.equal(getModelVersionByAlias(store, `cpu-${pod}`, 'champion').version, 1);
 
+  // A gate between the series' skills: only the series above it are registered; preprocess and
+  // train are reused (only the gate changed).
+  const skills = ev.series.map((e) => e.test.skill).sort((a, b) => a - b);
+  const gate = (skills[0] + skills[1]) / 2;
+  const gated = await runPipeline(readPipeline(join(dir, 'fleet.json'), { 'gate.minSkill': gate, 'register.name': 'gated-{series}' }), {
+    store,
+  });
+  t.equal(gated.status, 'FINISHED', JSON.stringify(gated.error));
+  t.same(
+    gated.steps.slice(0, 2).map((s) => s.status),
+    ['REUSED', 'REUSED'],
+  );
+  const reg = JSON.parse(readFileSync(join(gated.steps[3].artifacts.registration, 'registration.json'), 'utf8')).models;
+  t.same(
+    reg.map((m) => m.series).sort(),
+    ev.series
+      .filter((e) => e.test.skill > gate)
+      .map((e) => e.series)
+      .sort(),
+    'the series above the gate, and only those',
+  );
+  t.equal(reg.length, 2);
+  const none = await runPipeline(readPipeline(join(dir, 'fleet.json'), { 'gate.minSkill': skills[2] + 1 }), { store });
+  t.equal(none.status, 'FAILED');
+  t.match(none.error.message, /gate failed: series pod-a: skill .*; series pod-b: .*; series pod-c: /);
+
   // Files as series: ids from the file names.
   writeOne(join(dir, 'east.csv'), 0);
   writeOne(join(dir, 'west.csv'), 1);
