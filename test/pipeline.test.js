@@ -226,6 +226,9 @@ t.test('a local run: parent and child runs, metrics against a hand computation, 
   t.equal(byStep.preprocess.data.metrics.filled_steps, 1);
   t.ok(byStep.train.data.metrics.train_loss !== undefined, 'the train step run is autologged');
   t.equal(byStep.train.data.params.d_model, '8');
+  t.equal(byStep.evaluate.data.params['gate.minSkill'], '-100', "each step's settings are its params");
+  t.equal(byStep.register.data.params['register.alias'], 'champion');
+  t.equal(byStep.preprocess.data.params['data.fill'], 'linear');
 
   // Evaluation: recomputed here from the dataset artifact and the model artifact.
   const datasetDir = r.steps[0].artifacts.dataset;

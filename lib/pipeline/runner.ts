@@ -261,7 +261,7 @@ export async function runPipeline(spec: PipelineSpec, options: PipelineRunOption
       signal: options.signal,
     };
     try {
-      child.logParams({ step: def.name, settings_digest: sha(def.settings(spec)).slice(0, 16) });
+      child.logParams({ step: def.name, settings_digest: sha(def.settings(spec)).slice(0, 16), ...settingsParams(def.settings(spec)) });
       const report = await def.run(ctx);
       if (options.signal?.aborted) throw new PipelineError('interrupted', def.name);
       const out: Outputs = { step: def.name, artifacts: produced, digests: {}, report };
@@ -323,6 +323,17 @@ export async function runPipeline(spec: PipelineSpec, options: PipelineRunOption
   parent.end(status);
   emit({ type: 'end', result });
   return result;
+}
+
+/** A step's settings as params: dotted keys ('gate.minSkill'), values up to 500 characters. */
+function settingsParams(settings: unknown, prefix = '', out: Record<string, unknown> = {}): Record<string, unknown> {
+  if (settings === null || typeof settings !== 'object' || Array.isArray(settings)) {
+    const text = Array.isArray(settings) ? settings.join(',') : settings;
+    if (prefix !== '' && text !== undefined && String(text).length <= 500) out[prefix] = text;
+    return out;
+  }
+  for (const [k, v] of Object.entries(settings)) settingsParams(v, prefix === '' ? k : `${prefix}.${k}`, out);
+  return out;
 }
 
 function prefixed(step: string, uris: Record<string, string>): Record<string, string> {
