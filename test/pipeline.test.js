@@ -271,6 +271,13 @@ t.test('a local run: parent and child runs, metrics against a hand computation, 
     ['FINISHED', 'FINISHED'],
     'a changed data file is a new input',
   );
+  // A bad `until` is refused before any run is made.
+  const before = searchRuns(store, { experimentIds: [r.experimentId] }).length;
+  await t.rejects(runPipeline(spec, { store, until: 'deploy-all' }), {
+    name: 'ConfigError',
+    message: /until: unknown step "deploy-all"; steps: preprocess, train/,
+  });
+  t.equal(searchRuns(store, { experimentIds: [r.experimentId] }).length, before, 'no run was created');
   // --no-reuse runs everything.
   const fresh = await runPipeline(spec, { store, reuse: false, until: 'preprocess' });
   t.same(

@@ -17,7 +17,7 @@ import { PipelineError } from './errors.js';
 import { fileDigest } from './preprocess.js';
 import { dirDigest } from './files.js';
 import { type PipelineSpec, isFleet } from './spec.js';
-import { readJson, type StepContext, type StepName, type StepReport, writeJson } from './step.js';
+import { readJson, type StepContext, type StepName, type StepReport } from './step.js';
 import { STEPS } from './steps/index.js';
 
 export const TAG = {
@@ -120,8 +120,11 @@ function readOutputs(store: RunStore, runId: string): Outputs | null {
 /** Runs (or resumes) a pipeline; resolves with its result, FAILED when a step failed (see result.error). */
 export async function runPipeline(spec: PipelineSpec, options: PipelineRunOptions = {}): Promise<PipelineResult> {
   const store = options.store ?? (spec.tracking.uri !== undefined ? RunStore.open(spec.tracking.uri) : getStore());
-  const emit = options.onEvent ?? (() => undefined);
   const started = Date.now();
+  const order = STEPS.map((s) => s.name);
+  const last = options.until === undefined ? order.length - 1 : order.indexOf(options.until);
+  if (last < 0) throw new ConfigError(`until: unknown step ${JSON.stringify(options.until)}; steps: ${order.join(', ')}`);
+  const steps = STEPS.slice(0, last + 1);
   let parent: Run;
   let kept: RunRecord[] = [];
   if (options.resume !== undefined) {
@@ -146,11 +149,29 @@ export async function runPipeline(spec: PipelineSpec, options: PipelineRunOption
     });
     parent.logParams(pipelineParams(spec));
   }
-  writeJson(parent.artifactDir('pipeline'), 'spec.json', spec);
-  const order = STEPS.map((s) => s.name);
-  const last = options.until === undefined ? order.length - 1 : order.indexOf(options.until);
-  if (last < 0) throw new ConfigError(`until: unknown step ${JSON.stringify(options.until)}; steps: ${order.join(', ')}`);
-  const steps = STEPS.slice(0, last + 1);
+  try {
+    return await runSteps(spec, store, parent, kept, steps, options, started);
+  } catch (e) {
+    // Not a step's failure (those end the run FAILED themselves): the store or the runner broke.
+    if (parent.status === 'RUNNING') {
+      parent.setTag(TAG.error, `${(e as Error).name}: ${(e as Error).message}`.slice(0, 5000));
+      parent.end('FAILED');
+    }
+    throw e;
+  }
+}
+
+async function runSteps(
+  spec: PipelineSpec,
+  store: RunStore,
+  parent: Run,
+  kept: RunRecord[],
+  steps: typeof STEPS,
+  options: PipelineRunOptions,
+  started: number,
+): Promise<PipelineResult> {
+  const emit = options.onEvent ?? (() => undefined);
+  parent.logDict(spec, 'pipeline/spec.json');
   emit({
     type: 'start',
     runId: parent.info.runId,
