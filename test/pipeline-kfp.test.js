@@ -358,3 +358,42 @@ t.test('the fleet pipeline runs as KFP would: preprocess, train-global, then the
   t.equal(children.length, 2 + 5 * 3, 'preprocess, train-global and five steps per series, all in one parent run');
   t.ok(children.every((r) => r.info.status === 'FINISHED'));
 });
+
+t.test('a step stopped by SIGTERM (a KFP pod being stopped) ends its run and the job run KILLED', async (t) => {
+  const dir = tmp(t);
+  writeData(dir);
+  const file = pipelineFile(dir, 'wave', {
+    training: { epochs: 400, batchSize: 16, learningRate: 0.003, maxStepsPerEpoch: 2, patience: 1000 },
+  });
+  const cli = join(root, 'dist', 'cli', 'index.js');
+  const common = ['--spec', file, '--tracking-uri', join(dir, 'mlruns'), '--job-id', 'job-9'];
+  const pre = spawnSync(process.execPath, [cli, 'pipeline', 'step', 'preprocess', ...common, '--output-dataset', join(dir, 'd')], {
+    encoding: 'utf8',
+  });
+  t.equal(pre.status, 0, pre.stderr);
+  const { spawn } = await import('node:child_process');
+  const child = spawn(process.execPath, [
+    cli,
+    'pipeline',
+    'step',
+    'train',
+    ...common,
+    '--input-dataset',
+    join(dir, 'd'),
+    '--output-model',
+    join(dir, 'm'),
+  ]);
+  let err = '';
+  child.stderr.on('data', (d) => {
+    err += d;
+    if (/epoch 3\/400/.test(err) && !child.killed) child.kill('SIGTERM');
+  });
+  const code = await new Promise((resolve) => child.on('exit', (c) => resolve(c)));
+  t.not(code, 0, 'the step fails');
+  t.match(err, /interrupted/);
+  const store = RunStore.open(join(dir, 'mlruns'), { create: false });
+  const parent = searchRuns(store, { filter: `tags."informer.pipeline.job" = 'job-9'` });
+  t.equal(parent[0].info.status, 'KILLED');
+  const train = searchRuns(store, { filter: `tags."informer.pipeline.step" = 'train'` });
+  t.equal(train[0].info.status, 'KILLED');
+});

@@ -114,7 +114,18 @@ function stepSpec(o: Record<string, unknown>) {
 async function runStepCommand(step: string, o: Record<string, unknown>): Promise<void> {
   const spec = stepSpec(o);
   setTrackingUri(spec.tracking.uri);
-  endRunsOnExit();
+  // KFP stops a pod with SIGTERM: the step stops after its current training step and its run and
+  // the job's parent run end KILLED (instead of staying RUNNING).
+  endRunsOnExit({ signals: false });
+  const abort = new AbortController();
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (abort.signal.aborted) process.kill(process.pid, sig);
+    for (const s of ['SIGINT', 'SIGTERM'] as const) process.removeListener(s, onSignal);
+    process.once(sig, () => process.exit(130));
+    abort.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   const inputs: Record<string, string> = {};
   const outputs: Record<string, string> = {};
   for (const a of [...ARTIFACT_FLAGS, 'global_model']) {
@@ -133,7 +144,9 @@ async function runStepCommand(step: string, o: Record<string, unknown>): Promise
     ...(o.series !== undefined ? { series: String(o.series) } : {}),
     inputs,
     outputs,
+    signal: abort.signal,
   });
+  for (const s of ['SIGINT', 'SIGTERM'] as const) process.removeListener(s, onSignal);
   if (step === 'preprocess' && typeof o.outputSeriesList === 'string') {
     const ids = datasetIndex(outputs.dataset!).map((e) => e.series ?? '');
     writeFileAtomic(o.outputSeriesList, JSON.stringify(ids));

@@ -24,6 +24,8 @@ export interface SingleStepOptions {
   inputs: Record<string, string>;
   outputs: Record<string, string>;
   log?: (line: string) => void;
+  /** Stops the step (KFP's SIGTERM): its run and the job's parent run end KILLED. */
+  signal?: AbortSignal;
 }
 
 export async function runSingleStep(o: SingleStepOptions): Promise<StepReport> {
@@ -67,11 +69,13 @@ export async function runSingleStep(o: SingleStepOptions): Promise<StepReport> {
       return dir;
     },
     log: o.log ?? ((line) => process.stderr.write(`${line}\n`)),
+    ...(o.signal !== undefined ? { signal: o.signal } : {}),
     ...(o.series !== undefined ? { series: o.series } : {}),
   };
   const t0 = Date.now();
   try {
     const report = await (def?.run ?? trainGlobalStep)(ctx);
+    if (o.signal?.aborted) throw new PipelineError('interrupted', o.step);
     const digests: Record<string, string> = {};
     for (const name of Object.keys(expected)) if (o.outputs[name] !== undefined) digests[name] = dirDigest(o.outputs[name]!);
     child.logDict({ step: o.step, artifacts: o.outputs, digests, report }, 'pipeline/outputs.json');
@@ -82,9 +86,10 @@ export async function runSingleStep(o: SingleStepOptions): Promise<StepReport> {
   } catch (e) {
     child.setTag(TAG.error, `${(e as Error).name}: ${(e as Error).message}`.slice(0, 5000));
     child.logMetric('duration_seconds', (Date.now() - t0) / 1000);
-    child.end('FAILED');
+    const status = o.signal?.aborted ? 'KILLED' : 'FAILED';
+    child.end(status);
     parent.setTag(TAG.error, `${o.step}: ${(e as Error).message}`.slice(0, 5000));
-    parent.end('FAILED');
+    parent.end(status);
     throw e;
   }
 }
