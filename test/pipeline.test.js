@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import t from 'tap';
 
 import { ForecastDataset } from '../dist/data/dataset.js';
+import { writeParquetTable } from '../dist/data/parquet-write.js';
 import { readSeriesTables, readTable } from '../dist/data/table.js';
 import { ConfigError } from '../dist/errors.js';
 import { Informer } from '../dist/model.js';
@@ -436,4 +437,35 @@ t.test('deploy local with no server running starts one in the background', async
   t.same(meta.versions, ['1']);
   t.equal(getRun(store, r.steps[5].runId).data.tags['informer.deploy.pid'], String(dep.startedPid));
   t.equal(readPipeline(join(dir, 'pipeline.json')).tracking.uri, join(dir, 'mlruns'), 'tracking.uri is relative to the file');
+});
+
+t.test('preprocess reads Parquet, and names a non-numeric cell', async (t) => {
+  const dir = tmp(t);
+  writeSeries(join(dir, 'wave.csv'));
+  const table = await readTable(join(dir, 'wave.csv'));
+  await writeParquetTable(join(dir, 'wave.parquet'), table);
+  const store = RunStore.open(join(dir, 'mlruns'));
+  const spec = (path) => readPipeline(writePipeline(dir, { data: { path, target: 'load', features: 'S', freq: '1min' } }));
+  const r = await runPipeline(spec('wave.parquet'), { store, until: 'preprocess' });
+  t.equal(r.status, 'FINISHED', JSON.stringify(r.error));
+  const written = await readTable(join(r.steps[0].artifacts.dataset, 'data.parquet'));
+  t.same(Array.from(written.dates), Array.from(table.dates), 'dates kept exactly');
+  t.same(Array.from(written.data.load), Array.from(table.data.load), 'values kept exactly');
+  const args = JSON.parse(readFileSync(join(r.steps[0].artifacts.dataset, 'model_args.json'), 'utf8'));
+  t.same(args.dataset, { features: 'S', target: 'load', seqLen: 12, labelLen: 6, predLen: 3, freq: '1min' });
+  t.same(args.model, MODEL);
+  const v = JSON.parse(readFileSync(join(r.steps[0].artifacts.dataset, 'validation.json'), 'utf8'));
+  t.same([v.rows, v.filled, v.first, v.last, v.freq], [480, 0, '2024-01-01 00:00:00', '2024-01-01 07:59:00', '1min']);
+
+  writeFileSync(join(dir, 'bad.csv'), 'date,load\n2024-01-01 00:00:00,1\n2024-01-01 00:01:00,n/a\n');
+  const bad = await runPipeline(spec('bad.csv'), { store, until: 'preprocess' });
+  t.equal(bad.status, 'FAILED');
+  t.match(bad.error.message, /bad\.csv: line 3, column "load": .*"n\/a"/);
+  const missing = await runPipeline(spec('nope.csv'), { store, until: 'preprocess' });
+  t.match(missing.error.message, /nope\.csv: cannot read the file \(ENOENT\)/);
+  const wrongTarget = await runPipeline(readPipeline(writePipeline(dir, { data: { path: 'wave.csv', target: 'cpu' } })), {
+    store,
+    until: 'preprocess',
+  });
+  t.match(wrongTarget.error.message, /data\.target: .*wave\.csv has no column "cpu"; columns: load/);
 });
