@@ -69,12 +69,10 @@ t.test('run: progress, summary, the gate exit code', async (t) => {
   t.match(r.stderr, /\[1\/6\] preprocess .*\n.*\n\[2\/6\] train/);
   t.match(r.stdout, /pipeline FAILED in .*\n {2}preprocess FINISHED/);
   t.match(r.stdout, /step evaluate failed: GateError: gate failed: the model: skill/);
-  const runId = /resume with: informer pipeline run <file> --resume ([0-9a-f]{32})/.exec(r.stdout)?.[1];
+  const runId = /resume with: informer pipeline run --resume ([0-9a-f]{32})/.exec(r.stdout)?.[1];
   t.ok(runId);
-  const ok = informer(
-    ['pipeline', 'run', 'p.json', '--mlruns', join(dir, 'mlruns'), '--resume', runId, '--min-skill', '-100', '--json'],
-    dir,
-  );
+  // Without the file: the settings the run started with, the flag overriding the gate.
+  const ok = informer(['pipeline', 'run', '--mlruns', join(dir, 'mlruns'), '--resume', runId, '--min-skill', '-100', '--json'], dir);
   t.equal(ok.status, 0, ok.stderr);
   const result = JSON.parse(ok.stdout);
   t.same(
@@ -109,7 +107,7 @@ t.test('Ctrl-C stops the running step: the step and the pipeline run end KILLED,
   const store = RunStore.open(join(dir, 'mlruns'), { create: false });
   t.equal(getRun(store, runId).info.status, 'KILLED');
   t.match(out, /train +FAILED/);
-  t.ok(out.includes(`--resume ${runId}`), 'the summary says how to resume');
+  t.ok(out.includes(`informer pipeline run --resume ${runId}`), 'the summary says how to resume');
   const train = /train +FAILED +\S+ +run ([0-9a-f]{32})/.exec(out)[1];
   t.equal(getRun(store, train).info.status, 'KILLED', 'the interrupted step run ends KILLED');
   t.match(getRun(store, train).data.tags['informer.pipeline.error'], /interrupted/);

@@ -8,10 +8,10 @@ import { Command, Option } from 'commander';
 import { ConfigError } from '../errors.js';
 import { writeFileAtomic } from '../fs/atomic.js';
 import { examplePipeline } from '../pipeline/init.js';
-import { type PipelineEvent, type PipelineResult, runPipeline } from '../pipeline/runner.js';
+import { type PipelineEvent, type PipelineResult, pipelineSpecOfRun, runPipeline } from '../pipeline/runner.js';
 import { datasetIndex } from '../pipeline/dataset-io.js';
 import { compiledYaml, compilePipeline } from '../pipeline/kfp.js';
-import { isFleet, readPipeline, readPipelineObject, resolvePipeline, setAtPath } from '../pipeline/spec.js';
+import { isFleet, type PipelineSpec, readPipeline, readPipelineObject, resolvePipeline, setAtPath } from '../pipeline/spec.js';
 import { runSingleStep } from '../pipeline/step-run.js';
 import { STEP_NAMES } from '../pipeline/step.js';
 import { endRunsOnExit, getStore, setTrackingUri } from '../tracking/fluent.js';
@@ -64,7 +64,7 @@ export function summaryText(result: PipelineResult, storeRoot: string): string {
     lines.push(
       '',
       `step ${result.error.step} failed: ${result.error.name}: ${result.error.message}`,
-      `resume with: informer pipeline run <file> --resume ${result.runId}`,
+      `resume with: informer pipeline run --resume ${result.runId} (add the pipeline file to change its settings)`,
     );
   }
   return lines.join('\n');
@@ -183,7 +183,7 @@ export function pipelineCommand(handlers: { step?: StepHandler } = {}): Command 
   cmd
     .command('run')
     .description('run the pipeline here: a parent run with one child run per step')
-    .argument('<file>', 'pipeline YAML or JSON')
+    .argument('[file]', 'pipeline YAML or JSON (with --resume: default, the settings the run started with)')
     .option('--resume <run id>', 'continue a failed or interrupted pipeline run from its failed step')
     .option('--no-reuse', 'run every step even when a finished run with the same inputs and settings exists')
     .addOption(new Option('--until <step>', 'stop after this step').choices([...STEP_NAMES]))
@@ -193,13 +193,24 @@ export function pipelineCommand(handlers: { step?: StepHandler } = {}): Command 
     .option('--namespace <ns>', 'override deploy.namespace (kubernetes)')
     .option('--mlruns <dir>', 'tracking store (default: tracking.uri, MLFLOW_TRACKING_URI or ./mlruns)')
     .option('--json', 'print the result as JSON on stdout')
-    .action(async (file: string, o: Record<string, unknown>) => {
-      const spec = readPipeline(file, {
+    .action(async (file: string | undefined, o: Record<string, unknown>) => {
+      const overrides = {
         'deploy.target': o.deploy,
         'gate.minSkill': o.minSkill,
         'fleet.concurrency': o.concurrency,
         'deploy.namespace': o.namespace,
-      });
+      };
+      let spec: PipelineSpec;
+      if (file !== undefined) spec = readPipeline(file, overrides);
+      else if (o.resume !== undefined) {
+        setTrackingUri(o.mlruns as string | undefined);
+        spec = pipelineSpecOfRun(getStore(), String(o.resume));
+        for (const [k, v] of Object.entries(overrides)) if (v !== undefined) setAtPath(spec as never, k, v);
+        if (spec.deploy.target === 'kubernetes' && !spec.export.formats.includes('kserve'))
+          throw new ConfigError(
+            "--deploy kubernetes needs the 'kserve' export format, which this pipeline run did not have; pass the pipeline file",
+          );
+      } else throw new ConfigError('pipeline run needs a pipeline file (or --resume <run id>)');
       setTrackingUri((o.mlruns as string | undefined) ?? spec.tracking.uri);
       // Ctrl-C / SIGTERM stop the running step after its current training step; the step and the
       // pipeline run end KILLED and --resume continues. A second signal ends the process at once.

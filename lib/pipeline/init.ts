@@ -4,7 +4,7 @@
 export function examplePipeline(dataPath: string): string {
   return `# An informer-node pipeline: preprocess -> train -> evaluate -> register -> export -> deploy.
 # Run it:      informer pipeline run pipeline.yaml
-# Resume it:   informer pipeline run pipeline.yaml --resume <pipeline run id>
+# Resume it:   informer pipeline run --resume <pipeline run id>   (add the file to change settings)
 # For KFP:     informer pipeline compile pipeline.yaml --image <image> --output pipeline.kfp.yaml
 # Every key is checked against schemas/pipeline.schema.json; an unknown key is an error.
 name: pod-cpu                     # lower-case letters, digits and '-' (a KFP / Kubernetes name)
