@@ -107,6 +107,31 @@ t.test('trainMany: the same models as training one by one in this process; failu
     message: /jobs\[0\]\.id must be a non-empty string/,
   });
   t.same(await trainMany([]), []);
+
+  // An abort stops the running jobs after their current step and starts no more.
+  const abort = new AbortController();
+  const long = files.map((f, k) => ({
+    id: `l${k}`,
+    data: f,
+    dataset: DS,
+    model: MODEL,
+    training: { ...TRAIN, epochs: 200, patience: 1000 },
+  }));
+  const stopped = await trainMany(long, {
+    concurrency: 1,
+    signal: abort.signal,
+    onEvent: (e) => e.type === 'epoch' && e.epoch.epoch === 2 && abort.abort(),
+  });
+  t.equal(stopped[0].ok, true, 'the running job returns its best model so far');
+  t.ok(stopped[0].epochs.length < 200, `stopped after ${stopped[0].epochs.length} epochs`);
+  t.same(
+    stopped.slice(1).map((r) => [r.ok, r.error.name]),
+    [
+      [false, 'AbortError'],
+      [false, 'AbortError'],
+    ],
+    'the others never started',
+  );
 });
 
 t.test('the pooled dataset of the global model is the per-series windows, series after series', async (t) => {
