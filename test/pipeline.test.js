@@ -463,9 +463,18 @@ t.test('preprocess reads Parquet, and names a non-numeric cell', async (t) => {
   t.match(bad.error.message, /bad\.csv: line 3, column "load": .*"n\/a"/);
   const missing = await runPipeline(spec('nope.csv'), { store, until: 'preprocess' });
   t.match(missing.error.message, /nope\.csv: cannot read the file \(ENOENT\)/);
+  // Columns the model does not use may hold anything (features S: the target alone).
+  writeFileSync(
+    join(dir, 'mixed.csv'),
+    `date,host,load\n${Array.from({ length: 60 }, (_, i) => `${new Date(Date.UTC(2024, 0, 1) + i * 60_000).toISOString()},web-${i % 3},${i % 7}`).join('\n')}\n`,
+  );
+  const mixed = await runPipeline(spec('mixed.csv'), { store, until: 'preprocess' });
+  t.equal(mixed.status, 'FINISHED', JSON.stringify(mixed.error));
+  const mixedTable = await readTable(join(mixed.steps[0].artifacts.dataset, 'data.parquet'));
+  t.same(mixedTable.columns, ['load']);
   const wrongTarget = await runPipeline(readPipeline(writePipeline(dir, { data: { path: 'wave.csv', target: 'cpu' } })), {
     store,
     until: 'preprocess',
   });
-  t.match(wrongTarget.error.message, /data\.target: .*wave\.csv has no column "cpu"; columns: load/);
+  t.match(wrongTarget.error.message, /data\.target: .*wave\.csv: unknown column "cpu"; available columns: "date", "load"/);
 });

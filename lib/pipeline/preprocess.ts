@@ -78,8 +78,24 @@ export function regularize(table: Table, stepMs: number, fill: FillMethod, sourc
 
 /** The series of the pipeline's data: [series id or null, table, source file]. */
 export async function readSeries(spec: PipelineSpec): Promise<{ series: string | null; table: Table; source: string }[]> {
+  try {
+    return await readAllSeries(spec);
+  } catch (e) {
+    // A column the pipeline names that the file lacks: say which key named it.
+    if (e instanceof ConfigError && /unknown column/.test(e.message))
+      throw new ConfigError(`${spec.data.columns !== undefined ? 'data.columns / data.target' : 'data.target'}: ${e.message}`, {
+        cause: e,
+      });
+    throw e;
+  }
+}
+
+async function readAllSeries(spec: PipelineSpec): Promise<{ series: string | null; table: Table; source: string }[]> {
   const d = spec.data;
-  const tableOpts = { ...(d.dateColumn !== undefined ? { dateColumn: d.dateColumn } : {}) };
+  // Only the columns the model uses must be numeric: the target alone for S, else data.columns (and
+  // the target) when given, else every column.
+  const used = d.features === 'S' ? [d.target] : d.columns !== undefined ? [...new Set([...d.columns, d.target])] : undefined;
+  const tableOpts = { ...(d.dateColumn !== undefined ? { dateColumn: d.dateColumn } : {}), ...(used ? { columns: used } : {}) };
   if (d.seriesColumn !== undefined) {
     const path = d.paths[0]!;
     const byId = await readSeriesTables(path, d.seriesColumn, tableOpts);
