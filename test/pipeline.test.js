@@ -3,6 +3,7 @@
 // the parent run with a child run per step, evaluation metrics recomputed here by hand, the gate,
 // the champion rule on the same test windows, resume after a failed step, step reuse by digest,
 // and the local deploy hot-swapping a model in a running server.
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as netServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -272,6 +273,17 @@ t.test('a local run: parent and child runs, metrics against a hand computation, 
     ['FINISHED', 'FINISHED'],
     'a changed data file is a new input',
   );
+  // MLflow's own reader (2.12.2, strict) reads the store: the pipeline run, its nested step runs, the registry.
+  const readStore = join(root, '..', 'shared', 'tools', 'mlflow-read-store');
+  if (existsSync(readStore)) {
+    const seen = spawnSync(readStore, [store.root, '--strict'], { encoding: 'utf8', timeout: 600_000 });
+    t.equal(seen.status, 0, seen.stderr.slice(-2000));
+    const out = JSON.parse(seen.stdout);
+    t.same(out.errors, []);
+    const runs = out.experiments.flatMap((e) => e.runs);
+    const nested = runs.filter((x) => x.tags?.['mlflow.parentRunId'] === r.runId || x.data?.tags?.['mlflow.parentRunId'] === r.runId);
+    t.equal(nested.length, 6, 'MLflow sees the six step runs nested under the pipeline run');
+  } else t.comment('MLflow reader not found (../shared/tools is absent): skipped');
   // A bad `until` is refused before any run is made.
   const before = searchRuns(store, { experimentIds: [r.experimentId] }).length;
   await t.rejects(runPipeline(spec, { store, until: 'deploy-all' }), {
