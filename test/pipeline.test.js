@@ -15,6 +15,8 @@ import { ForecastDataset } from '../dist/data/dataset.js';
 import { writeParquetTable } from '../dist/data/parquet-write.js';
 import { readSeriesTables, readTable } from '../dist/data/table.js';
 import { ConfigError } from '../dist/errors.js';
+import { savePredictorModel } from '../dist/artifact/preprocessing.js';
+import { resolveConfig } from '../dist/config.js';
 import { Informer } from '../dist/model.js';
 import { examplePipeline } from '../dist/pipeline/init.js';
 import { regularize } from '../dist/pipeline/preprocess.js';
@@ -489,4 +491,65 @@ t.test('preprocess reads Parquet, and names a non-numeric cell', async (t) => {
     until: 'preprocess',
   });
   t.match(wrongTarget.error.message, /data\.target: .*wave\.csv: unknown column "cpu"; available columns: "date", "load"/);
+});
+
+t.test('hot-swap under load: requests in flight finish, none fails, later ones see the new version', async (t) => {
+  const dir = tmp(t);
+  writeSeries(join(dir, 'wave.csv'));
+  const ds = ForecastDataset.fromTable(await readTable(join(dir, 'wave.csv')), {
+    features: 'S',
+    target: 'load',
+    seqLen: 12,
+    labelLen: 6,
+    predLen: 3,
+    freq: '1min',
+  });
+  for (const [k, seed] of [
+    ['a', 1],
+    ['b', 2],
+  ]) {
+    const m = new Informer(resolveConfig({ ...MODEL, seed, ...ds.modelConfig() }));
+    savePredictorModel(m, ds, join(dir, `${k}.safetensors`));
+    m.dispose();
+  }
+  const server = await serve([], { port: 0, modelControl: true, log: () => undefined, logLevel: 'silent' });
+  t.teardown(() => server.close());
+  const load = (file, version) =>
+    fetch(`${server.url}/v2/repository/models/wave/load`, {
+      method: 'POST',
+      body: JSON.stringify({ parameters: { path: join(dir, file), version } }),
+    }).then((r) => r.json());
+  t.same(await load('a.safetensors', '1'), { name: 'wave', version: '1', ready: true, replaced: null });
+  const history = { dates: [], values: { load: [] } };
+  for (let i = 0; i < 12; i++) {
+    history.dates.push(new Date(Date.UTC(2024, 0, 2) + i * 60_000).toISOString());
+    history.values.load.push(10 + Math.sin(i / 5));
+  }
+  const forecast = () =>
+    fetch(`${server.url}/v2/models/wave/forecast`, { method: 'POST', body: JSON.stringify(history) }).then(async (r) => [
+      r.status,
+      (await r.json()).model_version,
+    ]);
+  const inFlight = Array.from({ length: 60 }, forecast);
+  const swapped = await load('b.safetensors', '2');
+  t.same(swapped, { name: 'wave', version: '2', ready: true, replaced: '1' });
+  const results = await Promise.all(inFlight);
+  t.ok(
+    results.every(([status]) => status === 200),
+    'no request failed during the swap',
+  );
+  t.ok(results.every(([, v]) => v === '1' || v === '2'));
+  const after = await Promise.all(Array.from({ length: 10 }, forecast));
+  t.same(
+    after.map(([, v]) => v),
+    Array(10).fill('2'),
+    'requests after the load see the new version',
+  );
+  // The old model's forecasts differ from the new one's: the swap really changed the model.
+  const a = Informer.load(join(dir, 'a.safetensors'));
+  const b = Informer.load(join(dir, 'b.safetensors'));
+  const { batch } = ds.split('test').batch([0]);
+  t.notSame(Array.from(a.forwardSync(batch).data), Array.from(b.forwardSync(batch).data));
+  a.dispose();
+  b.dispose();
 });
