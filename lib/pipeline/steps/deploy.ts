@@ -96,6 +96,12 @@ export async function deployStep(ctx: StepContext): Promise<StepReport> {
   const url = deploy.url.replace(/\/+$/, '');
   let startedPid: number | undefined;
   if (!(await live(url))) {
+    const host = new URL(url).hostname;
+    if (!['127.0.0.1', 'localhost', '::1', '[::1]'].includes(host))
+      throw new DeployError(
+        `no informer serve answers at ${url}; start one there with --model-control explicit (only a local one is started for you)`,
+        'deploy',
+      );
     ctx.log(`  no server at ${url}: starting informer serve --model-control explicit`);
     startedPid = await startServer(url, deploy.port, join(ctx.store.root, '..', `informer-serve-${deploy.port}.log`));
   }
