@@ -260,6 +260,10 @@ export function pipelineCommand(handlers: { step?: StepHandler } = {}): Command 
         ...(o.trackingUri !== undefined ? { trackingUri: String(o.trackingUri) } : {}),
         ...(o.data !== undefined ? { data: String(o.data) } : {}),
       });
+      if (spec.deploy.target === 'local')
+        process.stderr.write(
+          "note: deploy.target local has no meaning in KFP pods; the compiled deploy_target defaults to 'none' (or kubernetes)\n",
+        );
       const out = String(o.output ?? `${spec.name}.kfp.yaml`);
       writeFileAtomic(out, compiledYaml(compiled));
       const tasks = Object.keys((compiled.root as { dag: { tasks: object } }).dag.tasks);

@@ -36,7 +36,8 @@ function pipelineParameters(spec: PipelineSpec, raw: Json, o: CompileOptions): R
     min_skill: ['NUMBER_DOUBLE', spec.gate.minSkill],
     epochs: ['NUMBER_INTEGER', spec.training.epochs],
     learning_rate: ['NUMBER_DOUBLE', spec.training.learningRate],
-    deploy_target: ['STRING', spec.deploy.target],
+    // A local informer serve inside a pod that ends serves nobody: in KFP, local means none.
+    deploy_target: ['STRING', spec.deploy.target === 'local' ? 'none' : spec.deploy.target],
     namespace: ['STRING', spec.deploy.namespace ?? 'default'],
   };
 }
