@@ -17,8 +17,10 @@ COPY scripts scripts
 COPY data data
 COPY schemas schemas
 # npm ci runs the install script: the TypeScript, then the addon from source (no GPU here: CPU-only).
+# @kubernetes/client-node (an optional peer dependency) is kept for pipeline steps that deploy to KServe.
 RUN INFORMER_CUDA=OFF npm ci --no-audit --no-fund \
- && npm prune --omit=dev --no-audit --no-fund
+ && npm prune --omit=dev --no-audit --no-fund \
+ && npm install --no-save --omit=dev --no-audit --no-fund --ignore-scripts @kubernetes/client-node@^1.3.0
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production

@@ -23,6 +23,7 @@ export type { GpuMatmulPrecision } from './binding.js';
 export * from './data/index.js';
 export * from './train/index.js';
 export * from './tune/index.js';
+export * from './pipeline/index.js';
 export {
   exportOnnx,
   buildOnnxModel,

@@ -26,6 +26,7 @@ export const LAZY_DEPENDENCIES: readonly string[] = Object.freeze([
   'prom-client',
   'pino',
   'uplot',
+  '@kubernetes/client-node',
 ]);
 
 function missing(name: string, e: unknown): boolean {

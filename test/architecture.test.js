@@ -60,7 +60,8 @@ const LAYERS = {
   serve: ['base', 'model.ts', 'data', 'artifact'],
   train: ['base', 'model.ts', 'optim.ts', 'data', 'tracking', 'artifact', 'plots'],
   tune: ['base', 'model.ts', 'optim.ts', 'data', 'tracking', 'artifact', 'plots', 'train'],
-  cli: ['base', 'model.ts', 'optim.ts', 'data', 'tracking', 'artifact', 'plots', 'export', 'serve', 'train', 'tune'],
+  pipeline: ['base', 'model.ts', 'optim.ts', 'data', 'tracking', 'artifact', 'plots', 'export', 'serve', 'train'],
+  cli: ['base', 'model.ts', 'optim.ts', 'data', 'tracking', 'artifact', 'plots', 'export', 'serve', 'train', 'tune', 'pipeline'],
 };
 const partOf = (f) => (BASE.includes(f.split('/')[0]) ? 'base' : f.includes('/') ? f.split('/')[0] : f);
 

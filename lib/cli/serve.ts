@@ -7,7 +7,7 @@ import { resolveModelFile } from './model-arg.js';
 export function serveCommand(): Command {
   return new Command('serve')
     .description('serve models over the Open Inference Protocol v2 (KServe V2) REST API; name=path to name a model')
-    .argument('<models...>', 'model files, folders or URIs; prefix with name= to choose the model name')
+    .argument('[models...]', 'model files, folders or URIs; prefix with name= to choose the model name')
     .option('--port <n>', 'port', (v) => Number(v), 8080)
     .option('--host <host>', 'interface to bind', '127.0.0.1')
     .addOption(new Option('--backend <backend>', 'inference engine').choices(['native', 'onnx']).default('native'))
@@ -35,6 +35,11 @@ export function serveCommand(): Command {
     .option('--psi-threshold <x>', 'log a warning when an input column drifts past this PSI', (v) => Number(v), 0.2)
     .option('--no-drift', 'do not compare served inputs with the training profile')
     .option('--log-payloads <target>', 'log each inference request and response as a CloudEvent to a .jsonl file or an http(s) URL')
+    .addOption(
+      new Option('--model-control <mode>', 'explicit: load, hot-swap and unload models over HTTP (POST /v2/repository/models/<name>/load)')
+        .choices(['none', 'explicit'])
+        .default('none'),
+    )
     .addOption(
       new Option('--log-level <level>', 'JSON-lines log on stdout: info adds one access line per request')
         .choices(['trace', 'debug', 'info', 'warn', 'error', 'silent'])
@@ -74,6 +79,7 @@ export function serveCommand(): Command {
         drift: o.drift === false ? false : { psiThreshold: o.psiThreshold },
         logLevel: o.logLevel,
         payloadLog: o.logPayloads,
+        modelControl: o.modelControl === 'explicit',
       });
       const stop = async () => {
         await server.close();

@@ -351,6 +351,11 @@ function splitRecords(text: string, delim: string, source: string): { rows: stri
 /** Parses CSV text (see readTable for the rules). */
 export function parseCsv(text: string, opts: ParseCsvOptions = {}): Table {
   const source = opts.source ?? 'CSV';
+  const { raw, locate } = csvColumns(text, opts, source);
+  return buildTable(raw, opts, source, locate);
+}
+
+function csvColumns(text: string, opts: ParseCsvOptions, source: string): { raw: RawColumns; locate: Locate } {
   if (typeof text !== 'string') throw new ConfigError(`parseCsv: text must be a string, got ${show(text)}`);
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   if (text.trim() === '') throw new FormatError(`${source}: the file is empty`);
@@ -380,7 +385,7 @@ export function parseCsv(text: string, opts: ParseCsvOptions = {}): Table {
     length: body.length,
     cells: (c) => body.map((row) => row[c]!),
   };
-  return buildTable(raw, opts, source, (r) => `line ${lines[r + 1]}`);
+  return { raw, locate: (r) => `line ${lines[r + 1]}` };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -390,6 +395,10 @@ export function parseCsv(text: string, opts: ParseCsvOptions = {}): Table {
 // the WebAssembly module.
 
 async function parseParquet(bytes: Uint8Array, opts: TableOptions, source: string): Promise<Table> {
+  return buildTable(await parquetColumns(bytes, source), opts, source, (r) => `row ${r + 1}`);
+}
+
+async function parquetColumns(bytes: Uint8Array, source: string): Promise<RawColumns> {
   const [{ readParquet, wasmMemory }, ffi, arrow] = await Promise.all([
     import('parquet-wasm'),
     import('arrow-js-ffi'),
@@ -452,19 +461,12 @@ async function parseParquet(bytes: Uint8Array, opts: TableOptions, source: strin
       return out;
     },
   };
-  return buildTable(raw, opts, source, (r) => `row ${r + 1}`);
+  return raw;
 }
 
 // ---------------------------------------------------------------------------------------------------
 
-/**
- * Reads a CSV or Parquet file into a Table. Parquet is chosen by the extension (.parquet, .pq) or the
- * magic bytes 'PAR1'; anything else is CSV (UTF-8, optional BOM, CRLF or LF, quoted fields with ""
- * escapes, blank lines skipped, delimiter ',', ';', tab or '|' auto-detected from the header line).
- * Throws FormatError (empty file, ragged row, bad quoting, unreadable Parquet), ValueError (empty,
- * non-numeric or non-finite cell, unparseable or non-increasing date) and ConfigError (unknown column).
- */
-export async function readTable(path: string, opts: TableOptions = {}): Promise<Table> {
+async function readBytes(path: string): Promise<{ bytes: Uint8Array; parquet: boolean }> {
   if (typeof path !== 'string' || path === '') throw new ConfigError(`readTable: path must be a non-empty string, got ${show(path)}`);
   const ext = extname(path).toLowerCase();
   const parquetName = ext === '.parquet' || ext === '.pq';
@@ -488,6 +490,70 @@ export async function readTable(path: string, opts: TableOptions = {}): Promise<
   }
   if (bytes.length === 0) throw new FormatError(`${path}: the file is empty`);
   const magic = bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x41 && bytes[2] === 0x52 && bytes[3] === 0x31;
-  if (parquetName || magic) return parseParquet(bytes, opts, path);
+  return { bytes, parquet: parquetName || magic };
+}
+
+/**
+ * Reads a CSV or Parquet file into a Table. Parquet is chosen by the extension (.parquet, .pq) or the
+ * magic bytes 'PAR1'; anything else is CSV (UTF-8, optional BOM, CRLF or LF, quoted fields with ""
+ * escapes, blank lines skipped, delimiter ',', ';', tab or '|' auto-detected from the header line).
+ * Throws FormatError (empty file, ragged row, bad quoting, unreadable Parquet), ValueError (empty,
+ * non-numeric or non-finite cell, unparseable or non-increasing date) and ConfigError (unknown column).
+ */
+export async function readTable(path: string, opts: TableOptions = {}): Promise<Table> {
+  const { bytes, parquet } = await readBytes(path);
+  if (parquet) return parseParquet(bytes, opts, path);
   return parseCsv(new TextDecoder('utf-8').decode(bytes), { ...opts, source: path });
+}
+
+/**
+ * Reads a long-format CSV or Parquet file (one row per series and date) into one Table per value of
+ * `seriesColumn`, in order of first appearance. Each series is checked as readTable checks a file
+ * (numeric cells, increasing dates), and errors name the series and the file's own line or row.
+ */
+export async function readSeriesTables(path: string, seriesColumn: string, opts: TableOptions = {}): Promise<Map<string, Table>> {
+  if (typeof seriesColumn !== 'string' || seriesColumn === '')
+    throw new ConfigError(`readSeriesTables: seriesColumn must be a non-empty string, got ${show(seriesColumn)}`);
+  const { bytes, parquet } = await readBytes(path);
+  let raw: RawColumns;
+  let locate: Locate;
+  if (parquet) {
+    raw = await parquetColumns(bytes, path);
+    locate = (r) => `row ${r + 1}`;
+  } else {
+    ({ raw, locate } = csvColumns(new TextDecoder('utf-8').decode(bytes), opts, path));
+  }
+  const sc = raw.names.indexOf(seriesColumn);
+  if (sc < 0) throw new ConfigError(`${path}: no series column "${seriesColumn}"; available columns: ${listNames(raw.names)}`);
+  const ids = raw.cells(sc);
+  const groups = new Map<string, number[]>();
+  for (let r = 0; r < raw.length; r++) {
+    const v = ids[r];
+    const id = typeof v === 'string' ? v.trim() : v === null || v === undefined ? '' : String(v);
+    if (id === '') throw new ValueError(`${path}: ${locate(r)}, column "${seriesColumn}": empty series id`);
+    let g = groups.get(id);
+    if (g === undefined) groups.set(id, (g = []));
+    g.push(r);
+  }
+  const out = new Map<string, Table>();
+  const columns = opts.columns ?? raw.names.filter((n, i) => i !== sc && n !== opts.dateColumn);
+  for (const [id, rows] of groups) {
+    const sub: RawColumns = {
+      names: raw.names,
+      length: rows.length,
+      typedDate: raw.typedDate,
+      isText: raw.isText,
+      cells: (c) => {
+        const all = raw.cells(c);
+        return rows.map((r) => all[r]);
+      },
+    };
+    out.set(
+      id,
+      buildTable(sub, { ...opts, columns: columns.filter((c) => c !== seriesColumn) }, `${path} (series ${JSON.stringify(id)})`, (r) =>
+        locate(rows[r]!),
+      ),
+    );
+  }
+  return out;
 }

@@ -22,6 +22,7 @@ import { readSafetensors } from '../safetensors.js';
 import { packageVersion } from '../version.js';
 import { Predictor, type PredictorOptions } from './predictor.js';
 import { PREPROCESSING_KEY, type PreprocessingInfo } from '../artifact/preprocessing.js';
+import { resolveWeightsFile } from '../artifact/resolve.js';
 
 /** A model served without a Predictor; with preprocessing it also gets the forecast endpoint. */
 export interface ModelEntry {
@@ -68,6 +69,14 @@ export interface ServerOptions {
   monitor?: MonitorOptions | false;
   /** Input drift against the training profile in the model folder (models saved with one); false turns it off. */
   drift?: DriftOptions | false;
+  /**
+   * Load, replace (hot-swap) and unload models over HTTP, the model-repository extension of Triton and
+   * KServe: `POST /v2/repository/models/{name}/load` with `{ "parameters": { "path": "<model file or
+   * folder>", "version": "3" } }`, `POST .../unload`, `POST /v2/repository/index`. A load of a served
+   * name swaps the model in between requests: requests already queued finish on the old model. Off by
+   * default, since it reads files the client names. `loadModel` turns a path into a served model.
+   */
+  modelControl?: { loadModel: (path: string) => Promise<ServedModel> };
 }
 
 export interface InformerServer {
@@ -218,7 +227,8 @@ export async function createServer(opts: ServerOptions): Promise<InformerServer>
       activate(slot, entry);
     }
   }
-  if (slots.size === 0) throw new ConfigError('createServer needs at least one model');
+  if (slots.size === 0 && opts.modelControl === undefined)
+    throw new ConfigError('createServer needs at least one model (or modelControl, to load models over HTTP)');
 
   const timeouts = checkTimeouts(opts);
 
@@ -361,6 +371,74 @@ export async function createServer(opts: ServerOptions): Promise<InformerServer>
   }));
   if (metrics) app.route('GET', '/metrics', async () => new RawReply(200, metrics.contentType, await metrics.text()));
 
+  // The model-repository extension: hot-swap a model (load under a served name), add or remove one.
+  const owned = new Map<string, ServedModel>(); // models this server loaded itself, disposed when replaced
+  const disposeServed = async (m: ServedModel): Promise<void> => {
+    if (m instanceof Predictor) await m.dispose();
+    else if ('predictor' in m) await m.predictor.dispose();
+    else m.model.dispose();
+  };
+  const retire = (old: Slot & { batcher?: Batcher }, entry: ServedModel | undefined): void => {
+    if (entry === undefined) return;
+    // Requests already queued on the old batcher finish on the old model; then it is freed.
+    const wait = (): void => {
+      if ((old.batcher?.stats.pending ?? 0) > 0) setTimeout(wait, 10).unref();
+      else setTimeout(() => void disposeServed(entry), 100).unref();
+    };
+    wait();
+  };
+  if (opts.modelControl !== undefined) {
+    const control = opts.modelControl;
+    app.route('POST', '/v2/repository/models/:name/load', async (req: HttpRequest) => {
+      const { name } = req.params as { name: string };
+      if (!NAME_RE.test(name))
+        throw new RequestError(400, `model name ${JSON.stringify(name)} must be 1-128 letters, digits, '.', '_' or '-'`);
+      const params = (req.body as { parameters?: { path?: unknown; version?: unknown } } | null)?.parameters;
+      if (typeof params?.path !== 'string' || params.path === '')
+        throw new RequestError(400, 'the body must be { "parameters": { "path": "<model file or folder>" } }');
+      const version = params.version === undefined ? undefined : String(params.version);
+      if (version !== undefined && (version === '' || version.includes('/')))
+        throw new RequestError(400, `parameters.version must be a non-empty string without '/', got ${JSON.stringify(params.version)}`);
+      let entry: ServedModel;
+      try {
+        entry = await control.loadModel(params.path);
+      } catch (e) {
+        throw new RequestError(400, `cannot load ${params.path}: ${(e as Error).message}`);
+      }
+      if (version !== undefined) entry = entry instanceof Predictor ? { predictor: entry, version } : { ...entry, version };
+      const slot = slots.get(name) ?? { name, version: '1', ready: false };
+      const before = slot.ready ? { ...slot } : undefined;
+      try {
+        activate(slot, entry);
+      } catch (e) {
+        await disposeServed(entry);
+        throw new RequestError(400, `cannot serve ${params.path}: ${(e as Error).message}`);
+      }
+      slots.set(name, slot);
+      if (before !== undefined) retire(before, owned.get(name));
+      owned.set(name, entry);
+      log?.info({ model: name, version: slot.version, path: params.path, replaced: before?.version ?? null }, 'model loaded');
+      return { name, version: slot.version, ready: true, replaced: before?.version ?? null };
+    });
+    app.route('POST', '/v2/repository/models/:name/unload', (req: HttpRequest) => {
+      const { name } = req.params as { name: string };
+      const slot = slots.get(name);
+      if (slot === undefined) throw new RequestError(404, `unknown model ${JSON.stringify(name)}`);
+      slots.delete(name);
+      retire(slot, owned.get(name));
+      owned.delete(name);
+      return { name, unloaded: true };
+    });
+    app.route('POST', '/v2/repository/index', () =>
+      [...slots.values()].map((s) => ({
+        name: s.name,
+        version: s.version,
+        state: s.ready ? 'READY' : s.loadError !== undefined ? 'UNAVAILABLE' : 'LOADING',
+        ...(s.loadError !== undefined ? { reason: s.loadError } : {}),
+      })),
+    );
+  }
+
   // Not part of the OIP: raw history in ({ dates, values: { column: [...] } }), dated forecast out.
   for (const url of both('/forecast')) {
     app.route(
@@ -400,6 +478,8 @@ export async function createServer(opts: ServerOptions): Promise<InformerServer>
     async close() {
       await app.close();
       await payloads?.close();
+      for (const m of owned.values()) await disposeServed(m);
+      owned.clear();
       log?.flush();
     },
     stats() {
@@ -416,7 +496,9 @@ export async function createServer(opts: ServerOptions): Promise<InformerServer>
   };
 }
 
-export interface ServeOptions extends Omit<ServerOptions, 'models'>, PredictorOptions {
+export interface ServeOptions extends Omit<ServerOptions, 'models' | 'modelControl'>, PredictorOptions {
+  /** Accept model loads and hot-swaps over HTTP (see ServerOptions.modelControl); models load as at startup. */
+  modelControl?: boolean;
   /** Default 8080 (0: any free port). */
   port?: number;
   /** Default '127.0.0.1'. */
@@ -444,7 +526,8 @@ export async function serve(modelPaths: string[] | Record<string, string>, opts:
   const named: [string, string][] = Array.isArray(modelPaths)
     ? modelPaths.map((p) => [basename(p).replace(/\.safetensors$/i, ''), p])
     : Object.entries(modelPaths);
-  if (named.length === 0) throw new ConfigError('serve needs at least one model file');
+  if (named.length === 0 && opts.modelControl !== true)
+    throw new ConfigError('serve needs at least one model file (or modelControl, to load models over HTTP)');
   const seen = new Set<string>();
   for (const [name] of named) {
     if (seen.has(name)) throw new ConfigError(`two models are named ${JSON.stringify(name)}; pass { name: path } to name them`);
@@ -469,7 +552,16 @@ export async function serve(modelPaths: string[] | Record<string, string>, opts:
     await dispose();
     throw e;
   }
-  const server = await createServer({ ...serverOpts, models });
+  const { modelControl, ...rest } = serverOpts;
+  const server = await createServer({
+    ...rest,
+    models,
+    ...(modelControl === true
+      ? {
+          modelControl: { loadModel: (p: string) => loadServedModel(resolveWeightsFile(p), { backend, onnxPath, intraOpThreads, device }) },
+        }
+      : {}),
+  });
   let url: string;
   try {
     url = await server.listen(port, host);
@@ -478,7 +570,7 @@ export async function serve(modelPaths: string[] | Record<string, string>, opts:
     throw e;
   }
   log(
-    `informer-node serving ${named.map(([n]) => n).join(', ')} at ${url} (Open Inference Protocol v2: POST ${url}/v2/models/<name>/infer)`,
+    `informer-node serving ${named.length > 0 ? named.map(([n]) => n).join(', ') : 'no model yet'} at ${url} (Open Inference Protocol v2: POST ${url}/v2/models/<name>/infer)`,
   );
   return {
     ...server,

@@ -7,3 +7,5 @@ export { autologSubscriber, fitWithRun, forecastPlot, logTrainingResult, runPara
 export type { AutologOptions, AutologResult } from './autolog.js';
 export { buildTags, datasetInputs, gitSourceTags, splitDigest } from './lineage.js';
 export type { DatasetSource } from './lineage.js';
+export { trainMany } from './many.js';
+export type { TrainJob, TrainJobOptions, TrainJobResult, TrainManyEvent, TrainManyOptions } from './many.js';
