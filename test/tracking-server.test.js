@@ -381,5 +381,32 @@ if (!HAVE_MLFLOW_SERVER) {
       loaded.dispose();
       process.env.INFORMER_TRACKING_CACHE = cache;
     });
+
+    await t.test('a pipeline run on the server: a parent run, one child per step, the champion registered', async (t) => {
+      const work = t.testdir();
+      const env = { ...process.env, INFORMER_TRACKING_CACHE: join(work, 'cache'), MLFLOW_TRACKING_URI: '' };
+      await run(process.execPath, [cli, 'pipeline', 'init'], { cwd: work, env });
+      const yaml = readFileSync(join(work, 'pipeline.yaml'), 'utf8').replace(/epochs: \d+/, 'epochs: 1');
+      writeFileSync(join(work, 'pipeline.yaml'), yaml);
+      const out = await run(process.execPath, [cli, 'pipeline', 'run', 'pipeline.yaml', '--deploy', 'none', '--tracking-uri', uri], {
+        cwd: work,
+        env,
+        maxBuffer: 1 << 26,
+      });
+      const parentId = /pipeline FINISHED in .*: run ([0-9a-f]{32})/.exec(out.stdout)[1];
+      tracking.setTrackingUri(uri);
+      const parent = tracking.getRun(parentId);
+      t.equal(parent.info.status, 'FINISHED');
+      const steps = tracking.searchRuns({ experimentIds: [parent.info.experimentId], filter: `tags.mlflow.parentRunId = '${parentId}'` });
+      t.same(
+        steps.map((r) => r.info.status),
+        steps.map(() => 'FINISHED'),
+      );
+      t.equal(steps.length, 6, 'one child run per step');
+      const name = /registered: models:\/([^/\s]+)\/(\d+)/.exec(out.stdout);
+      t.ok(name, 'the summary names the registered version');
+      const champion = tracking.getModelVersionByAlias(name[1], 'champion');
+      t.equal(String(champion.version), name[2]);
+    });
   });
 }

@@ -192,6 +192,7 @@ export function pipelineCommand(handlers: { step?: StepHandler } = {}): Command 
     .option('--concurrency <n>', 'override fleet.concurrency (models trained at once)', int('concurrency'))
     .option('--namespace <ns>', 'override deploy.namespace (kubernetes)')
     .option('--mlruns <dir>', 'tracking store (default: tracking.uri, MLFLOW_TRACKING_URI or ./mlruns)')
+    .option('--tracking-uri <uri>', 'tracking store: a folder, file:// URI or http(s):// MLflow tracking server (as --mlruns)')
     .option('--json', 'print the result as JSON on stdout')
     .action(async (file: string | undefined, o: Record<string, unknown>) => {
       const overrides = {
@@ -217,7 +218,7 @@ export function pipelineCommand(handlers: { step?: StepHandler } = {}): Command 
       endRunsOnExit({ signals: false });
       const store = getStore();
       process.stderr.write(
-        `informer pipeline ${spec.name}: ${spec.data.paths.length === 1 ? spec.data.paths[0] : `${spec.data.paths.length} files`}${isFleet(spec) ? ' (fleet: one model per series)' : ''}; store ${store.root}\n`,
+        `informer pipeline ${spec.name}: ${spec.data.paths.length === 1 ? spec.data.paths[0] : `${spec.data.paths.length} files`}${isFleet(spec) ? ' (fleet: one model per series)' : ''}; store ${store.trackingUri}\n`,
       );
       const abort = new AbortController();
       const onSignal = (sig: NodeJS.Signals) => {
@@ -239,7 +240,7 @@ export function pipelineCommand(handlers: { step?: StepHandler } = {}): Command 
       });
       for (const s of ['SIGINT', 'SIGTERM'] as const) process.removeListener(s, onSignal);
       if (o.json) console.log(JSON.stringify(result, null, 2));
-      else console.log(summaryText(result, store.root));
+      else console.log(summaryText(result, store.trackingUri));
       // Exit codes: 0 finished, 1 a step failed, 3 the gate failed, 130 interrupted.
       if (result.status === 'KILLED') process.exitCode = 130;
       else if (result.status !== 'FINISHED') process.exitCode = result.error?.code === 'ERR_INFORMER_PIPELINE_GATE' ? 3 : 1;

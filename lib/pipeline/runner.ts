@@ -11,7 +11,8 @@ import { ConfigError } from '../errors.js';
 import { getStore } from '../tracking/fluent.js';
 import { getRun, searchRuns } from '../tracking/reader.js';
 import type { Run } from '../tracking/run.js';
-import { RunStore } from '../tracking/store.js';
+import type { RunStore } from '../tracking/store.js';
+import { openStore } from '../tracking/open.js';
 import type { RunRecord } from '../tracking/types.js';
 import { PipelineError } from './errors.js';
 import { fileDigest } from './preprocess.js';
@@ -119,7 +120,7 @@ function readOutputs(store: RunStore, runId: string): Outputs | null {
 
 /** Runs (or resumes) a pipeline; resolves with its result, FAILED when a step failed (see result.error). */
 export async function runPipeline(spec: PipelineSpec, options: PipelineRunOptions = {}): Promise<PipelineResult> {
-  const store = options.store ?? (spec.tracking.uri !== undefined ? RunStore.open(spec.tracking.uri) : getStore());
+  const store = options.store ?? (spec.tracking.uri !== undefined ? openStore(spec.tracking.uri) : getStore());
   const started = Date.now();
   const order = STEPS.map((s) => s.name);
   const last = options.until === undefined ? order.length - 1 : order.indexOf(options.until);

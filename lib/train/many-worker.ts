@@ -5,7 +5,7 @@ import { resolveConfig } from '../config.js';
 import { ForecastDataset } from '../data/dataset.js';
 import { readTable } from '../data/table.js';
 import { Informer } from '../model.js';
-import { RunStore } from '../tracking/store.js';
+import { openStore } from '../tracking/open.js';
 import { fitWithRun } from './autolog.js';
 import type { TrainJob, TrainJobResult } from './many.js';
 import { serveJobs } from './pool.js';
@@ -20,7 +20,7 @@ async function runJob(job: TrainJob, signal: AbortSignal, emit: (e: EpochEvent) 
     const trainer = new Trainer(model, dataset, { ...(job.training ?? {}), signal, onEpoch: emit });
     let out: TrainJobResult;
     if (job.run !== undefined) {
-      const run = RunStore.open(job.run.storeRoot, { create: false }).getRun(job.run.runId);
+      const run = openStore(job.run.storeUri, { create: false }).getRun(job.run.runId);
       const r = await fitWithRun(trainer, run, {
         registeredModelName: job.run.registeredModelName,
         onnx: job.run.onnx,

@@ -28,7 +28,8 @@ export interface TrainJob {
   training?: TrainJobOptions;
   /** Log the training to this existing run (left RUNNING: the caller ends it). */
   run?: {
-    storeRoot: string;
+    /** The store's URI (`store.trackingUri`: a folder's file:// URI or a tracking server). */
+    storeUri: string;
     runId: string;
     registeredModelName?: string;
     onnx?: boolean;

@@ -84,7 +84,7 @@ export async function trainStep(ctx: StepContext): Promise<StepReport> {
       dataset: args.dataset,
       model: args.model,
       training: trainerOptions(ctx),
-      run: { storeRoot: ctx.store.root, runId: child.info.runId, params: { series: id }, plots: true },
+      run: { storeUri: ctx.store.trackingUri, runId: child.info.runId, params: { series: id }, plots: true },
     });
   }
   let done = 0;
