@@ -217,22 +217,25 @@ async function runSteps(
         }
       }
     }
+    // A step whose outputs are taken from an earlier run: kept (this pipeline's own run, on resume)
+    // or reused (a finished run with the same inputs and settings, recorded in a new child run).
+    const takeOutputs = (from: NonNullable<typeof source>, rec: Pick<StepRecord, 'status' | 'runId' | 'reusedFrom' | 'seconds'>): void => {
+      Object.assign(artifacts, from.outputs.artifacts);
+      Object.assign(digests, from.outputs.digests);
+      const full: StepRecord = {
+        step: def.name,
+        ...rec,
+        summary: from.outputs.report.summary,
+        uris: from.outputs.report.uris,
+        artifacts: from.outputs.artifacts,
+      };
+      records.push(full);
+      Object.assign(uris, prefixed(def.name, full.uris));
+      emit({ type: 'step-end', step: def.name, record: full });
+    };
     if (source !== null && source.status === 'KEPT') {
       const keptRun = kept.find((r) => r.data.tags[TAG.step] === def.name && r.data.tags[TAG.cacheKey] === key)!;
-      Object.assign(artifacts, source.outputs.artifacts);
-      Object.assign(digests, source.outputs.digests);
-      const rec: StepRecord = {
-        step: def.name,
-        status: 'KEPT',
-        runId: keptRun.info.runId,
-        seconds: 0,
-        summary: source.outputs.report.summary,
-        uris: source.outputs.report.uris,
-        artifacts: source.outputs.artifacts,
-      };
-      records.push(rec);
-      Object.assign(uris, prefixed(def.name, rec.uris));
-      emit({ type: 'step-end', step: def.name, record: rec });
+      takeOutputs(source, { status: 'KEPT', runId: keptRun.info.runId, seconds: 0 });
       continue;
     }
     const child = store.createRun({
@@ -246,21 +249,7 @@ async function runSteps(
       child.logDict(source.outputs, OUTPUTS_FILE);
       child.logMetric('duration_seconds', 0);
       child.end('FINISHED');
-      Object.assign(artifacts, source.outputs.artifacts);
-      Object.assign(digests, source.outputs.digests);
-      const rec: StepRecord = {
-        step: def.name,
-        status: 'REUSED',
-        runId: child.info.runId,
-        reusedFrom: source.runId,
-        seconds: (Date.now() - t0) / 1000,
-        summary: source.outputs.report.summary,
-        uris: source.outputs.report.uris,
-        artifacts: source.outputs.artifacts,
-      };
-      records.push(rec);
-      Object.assign(uris, prefixed(def.name, rec.uris));
-      emit({ type: 'step-end', step: def.name, record: rec });
+      takeOutputs(source, { status: 'REUSED', runId: child.info.runId, reusedFrom: source.runId, seconds: (Date.now() - t0) / 1000 });
       continue;
     }
     const produced: Record<string, string> = {};

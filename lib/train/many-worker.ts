@@ -18,40 +18,29 @@ async function runJob(job: TrainJob, signal: AbortSignal, emit: (e: EpochEvent) 
   const model = new Informer(resolveConfig({ ...(job.model ?? {}), ...dataset.modelConfig() }));
   try {
     const trainer = new Trainer(model, dataset, { ...(job.training ?? {}), signal, onEpoch: emit });
-    let out: TrainJobResult;
-    if (job.run !== undefined) {
-      const run = openStore(job.run.storeUri, { create: false }).getRun(job.run.runId);
-      const r = await fitWithRun(trainer, run, {
-        registeredModelName: job.run.registeredModelName,
-        onnx: job.run.onnx,
-        params: job.run.params,
-        plots: job.run.plots,
-        dataset: typeof job.data === 'string' ? { path: job.data } : undefined,
-      });
-      out = {
-        id: job.id,
-        ok: true,
-        test: r.test,
-        epochs: r.epochs,
-        bestEpoch: r.bestEpoch,
-        modelUri: r.model?.modelUri,
-        modelDir: r.model?.modelDir,
-        registeredModelVersion: r.model?.registeredModelVersion,
-        parameters: model.parameterCount(),
-        seconds: 0,
-      };
-    } else {
-      const r = await trainer.fit();
-      out = {
-        id: job.id,
-        ok: true,
-        test: r.test,
-        epochs: r.epochs,
-        bestEpoch: r.bestEpoch,
-        parameters: model.parameterCount(),
-        seconds: 0,
-      };
-    }
+    const logged =
+      job.run === undefined
+        ? null
+        : await fitWithRun(trainer, openStore(job.run.storeUri, { create: false }).getRun(job.run.runId), {
+            registeredModelName: job.run.registeredModelName,
+            onnx: job.run.onnx,
+            params: job.run.params,
+            plots: job.run.plots,
+            dataset: typeof job.data === 'string' ? { path: job.data } : undefined,
+          });
+    const r = logged ?? (await trainer.fit());
+    const out: TrainJobResult = {
+      id: job.id,
+      ok: true,
+      test: r.test,
+      epochs: r.epochs,
+      bestEpoch: r.bestEpoch,
+      ...(logged?.model
+        ? { modelUri: logged.model.modelUri, modelDir: logged.model.modelDir, registeredModelVersion: logged.model.registeredModelVersion }
+        : {}),
+      parameters: model.parameterCount(),
+      seconds: 0,
+    };
     if (job.saveTo !== undefined) savePredictorModel(model, dataset, job.saveTo);
     out.seconds = (Date.now() - started) / 1000;
     return out;

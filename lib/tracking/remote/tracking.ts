@@ -137,17 +137,16 @@ export class RemoteTracking {
   }
 
   findExperiment(id: string): Experiment | null {
-    try {
-      return toExperiment(this.call('GET', '/experiments/get', { experiment_id: id }).experiment as Record<string, unknown>);
-    } catch (e) {
-      if (notFound(e)) return null;
-      throw e;
-    }
+    return this.#experimentOrNull('/experiments/get', { experiment_id: id });
   }
 
   getExperimentByName(name: string): Experiment | null {
+    return this.#experimentOrNull('/experiments/get-by-name', { experiment_name: name });
+  }
+
+  #experimentOrNull(endpoint: string, query: Record<string, unknown>): Experiment | null {
     try {
-      return toExperiment(this.call('GET', '/experiments/get-by-name', { experiment_name: name }).experiment as Record<string, unknown>);
+      return toExperiment(this.call('GET', endpoint, query).experiment as Record<string, unknown>);
     } catch (e) {
       if (notFound(e)) return null;
       throw e;
