@@ -36,7 +36,7 @@ t.test('opening a store creates .trash and the Default experiment 0', async (t) 
   t.throws(() => RunStore.open(join(root, 'missing'), { create: false }), TrackingError);
 });
 
-t.test('tracking URIs: paths, file URIs, MLFLOW_TRACKING_URI; RunStore.open refuses servers (openStore takes them)', async (t) => {
+t.test('tracking URIs: paths, file URIs, MLFLOW_TRACKING_URI, servers; databases are refused', async (t) => {
   const root = t.testdir();
   t.equal(RunStore.open(tracking.pathToUri(root)).root, root);
   t.equal(tracking.resolveStorePath(`file:${root}`), root);
@@ -47,10 +47,16 @@ t.test('tracking URIs: paths, file URIs, MLFLOW_TRACKING_URI; RunStore.open refu
   });
   process.env.MLFLOW_TRACKING_URI = tracking.pathToUri(join(root, 'env'));
   t.equal(RunStore.open().root, join(root, 'env'));
-  for (const uri of ['http://mlflow:5000', 'https://x.example/mlflow', 'sqlite:///mlflow.db', 'databricks://profile']) {
-    t.throws(() => RunStore.open(uri), ConfigError, uri);
-  }
+  for (const uri of ['sqlite:///mlflow.db', 'databricks://profile']) t.throws(() => RunStore.open(uri), ConfigError, uri);
   t.throws(() => RunStore.open('sqlite:///mlflow.db'), { message: /databases and Databricks are not/ });
+  // a server: a ServerStore (nothing is asked of the server until the store is used)
+  process.env.INFORMER_TRACKING_CACHE = t.testdir();
+  t.teardown(() => delete process.env.INFORMER_TRACKING_CACHE);
+  const server = RunStore.open('https://mlflow.example/prefix/');
+  t.type(server, tracking.ServerStore);
+  t.equal(server.trackingUri, 'https://mlflow.example/prefix/'.trim());
+  t.ok(server.remote);
+  server.remote.close();
 });
 
 t.test('experiments: create, get by name, tags, search, delete and restore', async (t) => {

@@ -1,12 +1,10 @@
 // One way to open "the tracking store at this URI": an http(s) URI is a tracking server
 // (ServerStore), anything else a local FileStore folder (RunStore). Default $MLFLOW_TRACKING_URI.
-import type { RunStore, RunStoreOptions } from './store.js';
-import { RunStore as LocalStore } from './store.js';
-import { ServerStore } from './remote/server-store.js';
-import { isServerUri } from './remote/tracking.js';
+// Importing this module is what lets RunStore.open reach servers (server-store.ts registers itself).
+import './remote/server-store.js';
+import { RunStore, type RunStoreOptions } from './store.js';
 
 /** Opens the store at `uri` (a folder, `file://` URI, or `http(s)://` tracking server); default $MLFLOW_TRACKING_URI, then ./mlruns. */
 export function openStore(uri?: string, options: RunStoreOptions = {}): RunStore {
-  const raw = (uri ?? process.env.MLFLOW_TRACKING_URI ?? '').trim();
-  return isServerUri(raw) ? ServerStore.connect(raw, options) : LocalStore.open(uri, options);
+  return RunStore.open(uri, options);
 }

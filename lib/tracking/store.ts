@@ -176,11 +176,25 @@ export class RunStore {
     return this.rootUri;
   }
 
+  static #serverOpener: ((uri: string, options: RunStoreOptions) => RunStore) | undefined;
+
+  /** How open() reaches a tracking server: set by remote/server-store.ts (which extends this class, so it cannot be imported here). */
+  static useServerOpener(open: (uri: string, options: RunStoreOptions) => RunStore): void {
+    RunStore.#serverOpener = open;
+  }
+
   /**
    * Opens (by default creating) the store at `uri`: a folder path or `file:` URI; default
-   * $MLFLOW_TRACKING_URI, then ./mlruns. Creates `.trash/` and the Default experiment `0`.
+   * $MLFLOW_TRACKING_URI, then ./mlruns. Creates `.trash/` and the Default experiment `0`. An
+   * `http(s)://` URI is an MLflow tracking server: the result is a ServerStore.
    */
   static open(uri?: string, options: RunStoreOptions = {}): RunStore {
+    const raw = (uri ?? process.env.MLFLOW_TRACKING_URI ?? '').trim();
+    if (/^https?:\/\//i.test(raw)) {
+      if (RunStore.#serverOpener === undefined)
+        throw new ConfigError(`tracking URI '${raw}': import informer-node (or its tracking module) to use a tracking server`);
+      return RunStore.#serverOpener(raw, options);
+    }
     const root = resolveStorePath(uri);
     const store = new RunStore(root, options);
     if (fs.existsSync(root) && !isDir(root)) throw new ConfigError(`tracking store '${root}' exists but is not a folder`);

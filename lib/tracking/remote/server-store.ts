@@ -176,3 +176,5 @@ export class ServerStore extends RunStore {
     return this.#remote.getRunInfo(runId);
   }
 }
+
+RunStore.useServerOpener((uri, options) => ServerStore.connect(uri, options));
