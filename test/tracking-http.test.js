@@ -257,6 +257,11 @@ t.test('the spool replays in order, merges batches within MLflow limits, and set
   requests.length = 0;
   await spool.replay(client, 'r1');
   t.equal(requests.length, 0, 'nothing is sent twice');
+  const late = { key: 'late', value: 1, timestamp: 9, step: 0 };
+  spool.append('r1', header, { op: 'batch', metrics: [late] });
+  t.same(spool.pendingRuns(), ['r1'], 'logging again after the journal was removed starts a new one');
+  await spool.replay(client, 'r1');
+  t.same(requests.at(-1).body.metrics, [late]);
 });
 
 t.test('a replay stopped by an unreachable server resumes where it stopped', async (t) => {

@@ -57,6 +57,11 @@ export class Spool {
   append(runId: string, header: () => Extract<SpoolOp, { op: 'run' }>, ...ops: SpoolOp[]): void {
     let text = ops.map((o) => `${JSON.stringify(o)}\n`).join('');
     let fd = this.#fds.get(runId);
+    // Another process may have sent and removed the journal (its run ended there): start a new one.
+    if (fd !== undefined && fs.fstatSync(fd).nlink === 0) {
+      this.close(runId);
+      fd = undefined;
+    }
     if (fd === undefined) {
       const file = this.journal(runId);
       if (!fs.existsSync(file)) {
