@@ -12,7 +12,7 @@ const cuda = (process.env.INFORMER_CUDA ?? 'OFF').toUpperCase();
 const steps = [
   ['cmake', ['-S', root, '-B', build, '-DINFORMER_BUILD_TESTS=ON', `-DINFORMER_CUDA=${cuda}`, '-DCMAKE_BUILD_TYPE=Release']],
   ['cmake', ['--build', build, '--parallel', String(cpus().length)]],
-  ['ctest', ['--test-dir', build, '--output-on-failure']],
+  ['ctest', ['--test-dir', build, '--output-on-failure', '--parallel', String(cpus().length)]],
 ];
 for (const [cmd, args] of steps) {
   const r = spawnSync(cmd, args, { stdio: 'inherit' });

@@ -32,7 +32,7 @@ const steps = [
     ],
   ],
   ['cmake', ['--build', build, '--parallel', String(cpus().length)]],
-  ['ctest', ['--test-dir', build, '--output-on-failure']],
+  ['ctest', ['--test-dir', build, '--output-on-failure', '--parallel', String(cpus().length)]],
 ];
 for (const [cmd, args] of steps) {
   const r = spawnSync(cmd, args, { stdio: 'inherit', env });
