@@ -30,9 +30,11 @@ namespace {
 // 576x32x128 26 -> 15 us, 128x32x384 (weight gradient) 46 -> 12 us.
 constexpr int64_t kInPlaceMaxM = 1024;
 constexpr int64_t kInPlaceMaxElements = 1 << 20;
-// From this many multiply-adds the work is split over the pool (measured break-even ~2^17 with the
-// workers awake).
-constexpr double kParallelWork = 1 << 18;
+// From this many multiply-adds the work is split over the pool. The hand-off itself is cheap with the
+// workers awake (0.3 us), but a step made of small GEMMs leaves gaps long enough for the workers to
+// sleep, and waking one costs tens of microseconds in a VM; under 2^22 (40 us on one core) splitting
+// did not pay (seed train step, 2 vCPUs: 1.84 ms with 2^18, 1.64 ms without splitting).
+constexpr double kParallelWork = 1 << 22;
 // From this many, each thread gets several blocks, so a descheduled thread (shared VM cores) does not
 // hold up the others; the extra packing is well under 1%.
 constexpr double kBalanceWork = 1 << 24;
@@ -215,10 +217,16 @@ void pack_a_tile(const Problem& p, int mr_rt, int64_t i0, int64_t mc, int64_t k0
         }
       }
     } else {
+      // op(A) = A^T (weight gradients dy^T x): each k row holds the panel's R values side by side,
+      // so full panels are straight copies the compiler vectorises.
       const float* s = p.A + k0 * p.lda + i0 + ir;
-      for (int64_t k = 0; k < kc; ++k) {
-        const float* sk = s + k * p.lda;
-        for (int r = 0; r < R; ++r) d[k * R + r] = r < mr ? sk[r] : 0.0f;
+      if (mr == R) {
+        for (int64_t k = 0; k < kc; ++k) std::memcpy(d + k * R, s + k * p.lda, R * sizeof(float));
+      } else {
+        for (int64_t k = 0; k < kc; ++k) {
+          const float* sk = s + k * p.lda;
+          for (int r = 0; r < R; ++r) d[k * R + r] = r < mr ? sk[r] : 0.0f;
+        }
       }
     }
   }
