@@ -63,6 +63,13 @@ void SmallHeadAttentionBackward(int64_t rows, int64_t Lk, const float* q, int64_
 #endif
 }
 
+void SparsityMeasure8(int64_t Lq, const float* q, int64_t q_row, const float* k, int64_t kv_row, const int32_t* sample,
+                      int64_t U, int64_t Lk, float* measure) {
+#if defined(__x86_64__) || defined(_M_X64)
+  vecmath_internal::SparsityMeasure8Avx2(Lq, q, q_row, k, kv_row, sample, U, Lk, measure);
+#endif
+}
+
 void GeluBackward(int64_t n, const float* pre, const float* dy, float* dx) {
 #if defined(__x86_64__) || defined(_M_X64)
   if (UseAvx2()) return vecmath_internal::GeluBackwardAvx2(n, pre, dy, dx);

@@ -229,6 +229,34 @@ void SmallHeadAttentionBackward8Avx2(int64_t rows, int64_t Lk, const float* q, i
   }
 }
 
+// Eight products per sampled key, reduced with two rounds of hadd and one cross-lane add: that is
+// ReduceDot's pairing ((0+1)+(2+3))+((4+5)+(6+7)), so the measure (and the selection) is bit for bit
+// the portable one. The sum over samples runs in sample order for the same reason.
+void SparsityMeasure8Avx2(int64_t Lq, const float* q, int64_t q_row, const float* k, int64_t kv_row,
+                          const int32_t* sample, int64_t U, int64_t Lk, float* measure) {
+  alignas(32) float dots[8];
+  for (int64_t i = 0; i < Lq; ++i) {
+    const __m256 qi = _mm256_loadu_ps(q + i * q_row);
+    const int32_t* idx = sample + i * U;
+    float mx = -INFINITY, sum = 0.f;
+    for (int64_t j0 = 0; j0 < U; j0 += 8) {
+      const int64_t n = std::min<int64_t>(8, U - j0);
+      __m256 p[8];
+      for (int64_t j = 0; j < 8; ++j)
+        p[j] = j < n ? _mm256_mul_ps(qi, _mm256_loadu_ps(k + static_cast<int64_t>(idx[j0 + j]) * kv_row))
+                     : _mm256_setzero_ps();
+      const __m256 g1 = _mm256_hadd_ps(_mm256_hadd_ps(p[0], p[1]), _mm256_hadd_ps(p[2], p[3]));
+      const __m256 g2 = _mm256_hadd_ps(_mm256_hadd_ps(p[4], p[5]), _mm256_hadd_ps(p[6], p[7]));
+      _mm256_store_ps(dots, _mm256_add_ps(_mm256_permute2f128_ps(g1, g2, 0x20), _mm256_permute2f128_ps(g1, g2, 0x31)));
+      for (int64_t j = 0; j < n; ++j) {
+        mx = std::max(mx, dots[j]);
+        sum += dots[j];
+      }
+    }
+    measure[i] = mx - sum / static_cast<float>(Lk);
+  }
+}
+
 // gelu'(x) = Phi(x) + x phi(x). Phi's erf (FastErf's formula,
 // A&S 7.1.26) and phi share one exp(-x^2 / 2).
 void GeluBackwardAvx2(int64_t n, const float* pre, const float* dy, float* dx) {
