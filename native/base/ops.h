@@ -54,6 +54,10 @@ class Ops : public DeviceAllocator {
   virtual void MaxPool3s2Backward(int64_t B, int64_t L, int64_t C, const int32_t* argmax, const float* dy,
                                   float* dx) = 0;
 
+  // The model's parameters may have changed (an optimiser step, loaded weights): anything derived
+  // from them, such as the CPU's packed weights, must be rebuilt before its next use.
+  virtual void ParamsChanged() {}
+
   // ---- dense layers ----
   virtual void Sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
                      int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc,

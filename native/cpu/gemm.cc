@@ -94,6 +94,8 @@ struct Problem {
   GemmEpilogue ep;
   // C coordinates of ep.residual[0]: (0, 0) except when the residual was staged for one C block.
   int64_t res_i0 = 0, res_j0 = 0;
+  // op(B) already packed (PackedB: panel jr of nr columns holds all K rows at jr * K), or null.
+  const float* b_packed = nullptr;
 };
 
 // ---- portable kernels -------------------------------------------------------------------------
@@ -372,9 +374,10 @@ void gemm_blocked(const Problem& problem, const CpuKernels& kern, int64_t m0, in
   const int64_t MC = kern.mc, KC = kern.kc, NC = kern.nc;
   const int64_t kc_max = std::min(KC, K);
   const bool direct_b = a_in_place && !problem.tb && (n1 - n0) % NR == 0;
-  float* bp = direct_b ? nullptr : ws.b.get(static_cast<size_t>(round_up(std::min(NC, n1 - n0), NR) * kc_max));
+  const bool own_b = !direct_b && !problem.b_packed;
+  float* bp = own_b ? ws.b.get(static_cast<size_t>(round_up(std::min(NC, n1 - n0), NR) * kc_max)) : nullptr;
   float* ap = ws.a.get(static_cast<size_t>((a_in_place ? MR : round_up(std::min(MC, m1 - m0), MR)) * kc_max));
-  if ((!direct_b && !bp) || !ap) return reference_gemm(problem, m0, m1, n0, n1);
+  if ((own_b && !bp) || !ap) return reference_gemm(problem, m0, m1, n0, n1);
 
   // With several K slices C holds partial sums before the residual is read; a residual stored in C
   // itself (x = x + f(x)) is therefore copied out first, for this block only.
@@ -399,7 +402,7 @@ void gemm_blocked(const Problem& problem, const CpuKernels& kern, int64_t m0, in
       const int64_t kc = std::min(KC, K - pc);
       const bool first = pc == 0;
       const bool last = pc + kc == K;
-      if (!direct_b) pack_b(p, kern, pc, kc, jc, nc, bp);
+      if (own_b) pack_b(p, kern, pc, kc, jc, nc, bp);
       for (int64_t ic = m0; ic < m1; ic += MC) {
         const int64_t mc = std::min(MC, m1 - ic);
         // In place: full row panels are read from op(A); the partial last one is packed into ap.
@@ -408,7 +411,9 @@ void gemm_blocked(const Problem& problem, const CpuKernels& kern, int64_t m0, in
         if (!a_in_place) pack_a(p, kern, ic, mc, pc, kc, ap);
         for (int64_t jr = 0; jr < nc; jr += NR) {
           const int nr = static_cast<int>(std::min<int64_t>(NR, nc - jr));
-          const float* b = direct_b ? p.B + pc * p.ldb + jc + jr : bp + jr * kc;
+          const float* b = p.b_packed ? p.b_packed + (jc + jr) * K + pc * NR
+                           : direct_b ? p.B + pc * p.ldb + jc + jr
+                                      : bp + jr * kc;
           const int64_t b_rs = direct_b ? p.ldb : NR;
           for (int64_t ir = 0; ir < mc; ir += MR) {
             const int mr = static_cast<int>(std::min<int64_t>(MR, mc - ir));
@@ -456,7 +461,8 @@ void epilogue_only(const Problem& p, const CpuKernels& kern) {
 // Splits C into a gm x gn grid of blocks made of whole tiles: the most blocks up to `tasks` that the
 // tile counts allow, and among those grids the one that minimises a block's arithmetic plus its
 // packing traffic.
-void plan_grid(int64_t M, int64_t N, int mr, int nr, int tasks, bool pack_a, int64_t* gm_out, int64_t* gn_out) {
+void plan_grid(int64_t M, int64_t N, int mr, int nr, int tasks, bool pack_a, bool pack_b, int64_t* gm_out,
+               int64_t* gn_out) {
   const int64_t m_tiles = (M + mr - 1) / mr, n_tiles = (N + nr - 1) / nr;
   *gm_out = 1;
   *gn_out = 1;
@@ -468,7 +474,8 @@ void plan_grid(int64_t M, int64_t N, int mr, int nr, int tasks, bool pack_a, int
       if (gm > m_tiles || gn > n_tiles) continue;
       const double mt = static_cast<double>((m_tiles + gm - 1) / gm * mr);
       const double nt = static_cast<double>((n_tiles + gn - 1) / gn * nr);
-      const double cost = mt * nt + 8.0 * ((pack_a ? mt : 0.0) + nt);  // packing an element ~ 8 tile multiply-adds
+      // packing an element ~ 8 tile multiply-adds
+      const double cost = mt * nt + 8.0 * ((pack_a ? mt : 0.0) + (pack_b ? nt : 0.0));
       if (best < 0.0 || cost < best) {
         best = cost;
         *gm_out = gm;
@@ -487,20 +494,19 @@ const CpuKernels* portable_kernels() { return &kPortableKernels; }
 
 using namespace gemm_internal;
 
-void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
-           const float* B, int64_t ldb, float beta, float* C, int64_t ldc, const GemmEpilogue& epilogue,
-           ThreadPool* pool) {
-  if (M <= 0 || N <= 0) return;
-  const Problem p{trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, epilogue};
-  const CpuKernels& kern = active_kernels();
-  if (K <= 0 || alpha == 0.0f) return epilogue_only(p, kern);
+namespace {
 
+// Threads, grid and path for one problem (p.K > 0, alpha != 0).
+void drive(const Problem& p, const CpuKernels& kern, ThreadPool* pool) {
+  const int64_t M = p.M, N = p.N, K = p.K;
   const double work = static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
   const int threads = pool ? pool->size() : 1;
   const bool a_in_place = M <= kInPlaceMaxM && M * K <= kInPlaceMaxElements;
   if (threads > 1 && work >= kParallelWork) {
     int64_t gm = 1, gn = 1;
-    plan_grid(M, N, kern.mr, kern.nr, threads * (work >= kBalanceWork ? kTasksPerThread : 1), !a_in_place, &gm, &gn);
+    // A packed op(B) costs nothing to split, so only A packing is charged then.
+    plan_grid(M, N, kern.mr, kern.nr, threads * (work >= kBalanceWork ? kTasksPerThread : 1), !a_in_place,
+              p.b_packed == nullptr, &gm, &gn);
     if (gm * gn > 1) {
       struct Grid {
         const Problem* p;
@@ -526,6 +532,54 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
     }
   }
   gemm_blocked(p, kern, 0, M, 0, N, a_in_place);
+}
+
+}  // namespace
+
+void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+           const float* B, int64_t ldb, float beta, float* C, int64_t ldc, const GemmEpilogue& epilogue,
+           ThreadPool* pool) {
+  if (M <= 0 || N <= 0) return;
+  const Problem p{trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, epilogue};
+  const CpuKernels& kern = active_kernels();
+  if (K <= 0 || alpha == 0.0f) return epilogue_only(p, kern);
+  drive(p, kern, pool);
+}
+
+void PackedB::pack(const float* w, int64_t n, int64_t k, ThreadPool* pool) {
+  const CpuKernels& kern = active_kernels();
+  const int NR = kern.nr;
+  const int64_t panels = (n + NR - 1) / NR;
+  data_.resize(static_cast<size_t>(panels * NR * k));
+  N_ = n;
+  K_ = k;
+  kernel_ = kern.name;
+  float* dst = data_.data();
+  auto run = [&](int64_t begin, int64_t end) {
+    for (int64_t jr = begin; jr < end; ++jr) {
+      const int nr = static_cast<int>(std::min<int64_t>(NR, n - jr * NR));
+      kern.pack_b_trans(k, nr, w + jr * NR * k, k, dst + jr * NR * k);
+    }
+  };
+  if (pool && n * k >= (1 << 18)) {
+    pool->parallel_for(panels, 4, run);
+  } else {
+    run(0, panels);
+  }
+}
+
+bool PackedB::usable(int64_t n, int64_t k) const {
+  return n == N_ && k == K_ && kernel_ == active_kernels().name && !data_.empty();
+}
+
+void sgemm_packed_b(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, const PackedB& packed,
+                    float beta, float* C, int64_t ldc, const GemmEpilogue& epilogue, ThreadPool* pool) {
+  if (M <= 0 || N <= 0) return;
+  Problem p{false, true, M, N, K, 1.0f, A, lda, B, K, beta, C, ldc, epilogue};
+  const CpuKernels& kern = active_kernels();
+  if (K <= 0) return epilogue_only(p, kern);
+  if (packed.usable(N, K)) p.b_packed = packed.data();
+  drive(p, kern, pool);
 }
 
 float gelu(float x) {

@@ -13,6 +13,7 @@
 #include "cpu/norm.h"
 #include "cpu/optim.h"
 #include "cpu/pointwise.h"
+#include "cpu/weight_cache.h"
 
 namespace informer {
 namespace {
@@ -20,6 +21,8 @@ namespace {
 class CpuOps final : public Ops {
  public:
   Device device() const override { return Device::kCpu; }
+
+  void ParamsChanged() override { weights_.Invalidate(); }
 
   void* Malloc(size_t bytes) override {
     void* p = std::aligned_alloc(64, ((bytes + 63) / 64) * 64 + 64);
@@ -77,7 +80,7 @@ class CpuOps final : public Ops {
   }
   void LinearForward(int64_t rows, int64_t in, int64_t out, const float* x, const float* w, const float* b, float* y,
                      Activation act, const float* residual) override {
-    informer::LinearForward(rows, in, out, x, w, b, y, act, residual);
+    informer::LinearForward(rows, in, out, x, w, b, y, act, residual, Packed(rows, w, out, in));
   }
   void LinearBackward(int64_t rows, int64_t in, int64_t out, const float* x, const float* w, const float* dy, float* dx,
                       bool accumulate_dx, float* dw, float* db) override {
@@ -88,7 +91,7 @@ class CpuOps final : public Ops {
   }
   void CircularConv3Forward(int64_t B, int64_t L, int64_t C_in, int64_t C_out, const float* x, const float* w,
                             const float* b, float* cols, float* out) override {
-    informer::CircularConv3Forward(B, L, C_in, C_out, x, w, b, cols, out);
+    informer::CircularConv3Forward(B, L, C_in, C_out, x, w, b, cols, out, Packed(B * L, w, C_out, 3 * C_in));
   }
   void CircularConv3Backward(int64_t B, int64_t L, int64_t C_in, int64_t C_out, const float* cols, const float* w,
                              const float* dy, float* d_cols, float* dx, float* dw, float* db) override {
@@ -178,6 +181,14 @@ class CpuOps final : public Ops {
                   float* v) override {
     informer::AdamUpdate(n, c, t, grad, param, m, v);
   }
+
+ private:
+  // The cached packing of weight w [n, k] for a product with `rows` rows, or null (pack per call).
+  const PackedB* Packed(int64_t rows, const float* w, int64_t n, int64_t k) {
+    if (rows > WeightCache::kMaxRows) return nullptr;
+    return &weights_.Get(w, n, k, &ThreadPool::global());
+  }
+  WeightCache weights_;
 };
 
 }  // namespace
