@@ -54,8 +54,11 @@ class Ops : public DeviceAllocator {
   virtual void MaxPool3s2Backward(int64_t B, int64_t L, int64_t C, const int32_t* argmax, const float* dy,
                                   float* dx) = 0;
 
-  // The model's parameters may have changed (an optimiser step, loaded weights): anything derived
-  // from them, such as the CPU's packed weights, must be rebuilt before its next use.
+  // The model's parameters live in [base, base + n) and change only where the model then calls
+  // ParamsChanged() (an optimiser step, loaded weights). A backend may keep data derived from
+  // weights in that range (the CPU's packed weights); other pointers are never cached, since their
+  // memory may be reused for different values.
+  virtual void SetParams(const float* base, size_t n) {}
   virtual void ParamsChanged() {}
 
   // ---- dense layers ----

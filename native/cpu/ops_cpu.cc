@@ -1,4 +1,5 @@
 // The CPU backend of Ops: the kernels of native/kernels/cpu on host memory, nothing copied.
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -22,6 +23,11 @@ class CpuOps final : public Ops {
  public:
   Device device() const override { return Device::kCpu; }
 
+  void SetParams(const float* base, size_t n) override {
+    params_begin_ = reinterpret_cast<uintptr_t>(base);
+    params_end_ = base ? reinterpret_cast<uintptr_t>(base + n) : 0;
+    weights_.Invalidate();
+  }
   void ParamsChanged() override { weights_.Invalidate(); }
 
   void* Malloc(size_t bytes) override {
@@ -183,12 +189,15 @@ class CpuOps final : public Ops {
   }
 
  private:
-  // The cached packing of weight w [n, k] for a product with `rows` rows, or null (pack per call).
+  // The cached packing of weight w [n, k] for a product with `rows` rows, or null (pack per call):
+  // only model parameters (SetParams) are cached.
   const PackedB* Packed(int64_t rows, const float* w, int64_t n, int64_t k) {
-    if (rows > WeightCache::kMaxRows) return nullptr;
+    const uintptr_t a = reinterpret_cast<uintptr_t>(w), end = reinterpret_cast<uintptr_t>(w + n * k);
+    if (rows > WeightCache::kMaxRows || a < params_begin_ || end > params_end_) return nullptr;
     return &weights_.Get(w, n, k, &ThreadPool::global());
   }
   WeightCache weights_;
+  uintptr_t params_begin_ = 0, params_end_ = 0;  // the model's parameters (SetParams)
 };
 
 }  // namespace
