@@ -229,6 +229,32 @@ void SmallHeadAttentionBackward8Avx2(int64_t rows, int64_t Lk, const float* q, i
   }
 }
 
+// ELU as exp(x) - 1 below zero (absolute error ~1e-7 against expm1, which the scalar libm call
+// spends ~7 ns per element on: 5% of a batch-1 paper forward). NaN passes through as NaN.
+void EluForwardAvx2(int64_t n, const float* x, float* out) {
+  const __m256 zero = _mm256_setzero_ps(), one = _mm256_set1_ps(1.f);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 v = _mm256_loadu_ps(x + i);
+    const __m256 neg = _mm256_sub_ps(Exp8(_mm256_min_ps(v, zero)), one);
+    _mm256_storeu_ps(out + i, _mm256_blendv_ps(neg, v, _mm256_cmp_ps(v, zero, _CMP_NLE_UQ)));
+  }
+  for (; i < n; ++i) out[i] = x[i] > 0.f || x[i] != x[i] ? x[i] : FastExp(x[i]) - 1.f;
+}
+
+// dx += dy * (x > 0 ? 1 : exp(x)); a NaN x gives a NaN gradient.
+void EluBackwardAvx2(int64_t n, const float* x, const float* dy, float* dx) {
+  const __m256 zero = _mm256_setzero_ps(), one = _mm256_set1_ps(1.f);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 v = _mm256_loadu_ps(x + i);
+    __m256 f = _mm256_blendv_ps(Exp8(_mm256_min_ps(v, zero)), one, _mm256_cmp_ps(v, zero, _CMP_GT_OQ));
+    f = _mm256_blendv_ps(f, v, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+    _mm256_storeu_ps(dx + i, _mm256_fmadd_ps(_mm256_loadu_ps(dy + i), f, _mm256_loadu_ps(dx + i)));
+  }
+  for (; i < n; ++i) dx[i] += dy[i] * (x[i] > 0.f ? 1.f : x[i] != x[i] ? x[i] : FastExp(x[i]));
+}
+
 // Eight products per sampled key, reduced with two rounds of hadd and one cross-lane add: that is
 // ReduceDot's pairing ((0+1)+(2+3))+((4+5)+(6+7)), so the measure (and the selection) is bit for bit
 // the portable one. The sum over samples runs in sample order for the same reason.
