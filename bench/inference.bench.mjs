@@ -73,7 +73,11 @@ try {
         .add('native forward (async)', { ...opts, defer: true, fn: (d) => model.forward(batch).then(() => d.resolve()) })
         .add('onnxruntime', { ...opts, defer: true, fn: (d) => session.run(feeds).then(() => d.resolve()) });
       await run(suite);
-      const ms = (i) => suite[i].stats.mean * 1e3;
+      // Medians: on a shared machine a few slow samples move the mean far more.
+      const ms = (i) => {
+        const x = [...suite[i].stats.sample].sort((p, q) => p - q);
+        return x[x.length >> 1] * 1e3;
+      };
       const rme = (i) => suite[i].stats.rme;
       rows.push({ name, B, sync: ms(0), syncRme: rme(0), async: ms(1), asyncRme: rme(1), onnx: ms(2), onnxRme: rme(2), diff });
     }
@@ -87,7 +91,7 @@ try {
 const cpu = os.cpus();
 console.log(
   `\nInference latency: ${cpu.length} x ${cpu[0]?.model ?? 'cpu'}, Node ${process.version}, onnxruntime-node ${ort.env.versions?.common ?? ''} (2 intra-op threads), ` +
-    `INFORMER_NUM_THREADS=${process.env.INFORMER_NUM_THREADS ?? 'default'}, ${new Date().toISOString().slice(0, 10)}; mean ± relative margin of error (benchmark.js)\n`,
+    `INFORMER_NUM_THREADS=${process.env.INFORMER_NUM_THREADS ?? 'default'}, ${new Date().toISOString().slice(0, 10)}; median of benchmark.js samples ± relative margin of error of the mean\n`,
 );
 console.log(
   '| config | batch | native forwardSync ms | native forward (async) ms | onnxruntime ms | native/onnx time | native speed-up | max abs diff |',

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 
-import { DEFAULT_CONFIG, Informer, readSafetensors } from '../dist/index.js';
+import { Adam, DEFAULT_CONFIG, Informer, readSafetensors } from '../dist/index.js';
 import { fixturePaths, loadFixture, maxAbsDiff, randomBatch } from './helpers/fixtures.js';
 
 const small = { seqLen: 24, labelLen: 12, predLen: 6, encIn: 3, decIn: 3, cOut: 2, dModel: 16, nHeads: 2, dFf: 32, dropout: 0 };
@@ -143,5 +143,33 @@ t.test('ProbSparse with u = L equals full attention (short sequences)', (t) => {
   });
   const batch = randomBatch(prob.config, prob.nMark, 2);
   t.ok(maxAbsDiff(prob.forwardSync(batch).data, full.forwardSync(batch).data) < 1e-5);
+  t.end();
+});
+
+// Batch-1 forwards multiply by weights packed once (native/cpu/weight_cache.h); every way the
+// weights can change must make the next forward use the new ones.
+t.test('batch-1 forwards follow the weights after a train step and after loadStateDict', (t) => {
+  const cfg = { ...small, dModel: 32, dFf: 64 };
+  const m = new Informer(cfg);
+  const other = new Informer({ ...cfg, seed: 7 });
+  t.teardown(() => {
+    m.dispose();
+    other.dispose();
+  });
+  const one = randomBatch(m.config, m.nMark, 1, 3);
+  const batch = randomBatch(m.config, m.nMark, 4, 4);
+  const target = { data: new Float32Array(4 * cfg.predLen * cfg.cOut).fill(0.5), shape: [4, cfg.predLen, cfg.cOut] };
+  const before = m.forwardSync(one).data;
+  m.trainStepSync(batch, target, new Adam({ lr: 1e-2 }));
+  const after = m.forwardSync(one).data;
+  t.ok(maxAbsDiff(before, after) > 0, 'the step changed the forecast');
+  const fresh = Informer.fromStateDict(cfg, m.stateDict());
+  t.teardown(() => fresh.dispose());
+  t.equal(maxAbsDiff(after, fresh.forwardSync(one).data), 0, 'same as a fresh model with the trained weights');
+  // (other's seed also fixes its sampling, so the reference is a model of m's seed with its weights)
+  m.loadStateDict(other.stateDict());
+  const loaded = Informer.fromStateDict(cfg, other.stateDict());
+  t.teardown(() => loaded.dispose());
+  t.equal(maxAbsDiff(m.forwardSync(one).data, loaded.forwardSync(one).data), 0, 'same as a fresh model of those weights');
   t.end();
 });

@@ -54,6 +54,13 @@ class Ops : public DeviceAllocator {
   virtual void MaxPool3s2Backward(int64_t B, int64_t L, int64_t C, const int32_t* argmax, const float* dy,
                                   float* dx) = 0;
 
+  // The model's parameters live in [base, base + n) and change only where the model then calls
+  // ParamsChanged() (an optimiser step, loaded weights). A backend may keep data derived from
+  // weights in that range (the CPU's packed weights); other pointers are never cached, since their
+  // memory may be reused for different values.
+  virtual void SetParams(const float* base, size_t n) {}
+  virtual void ParamsChanged() {}
+
   // ---- dense layers ----
   virtual void Sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
                      int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc,

@@ -22,13 +22,10 @@ struct Scratch {
   std::vector<int32_t> order;
 };
 
-// Top-u queries by the sparsity measure M[i] = max_j q_i.k_s(i,j) - sum_j q_i.k_s(i,j) / Lk
-// (unscaled dot products; the sum is divided by Lk as the reference does). Leaves the selected
-// indices, ascending, in sc->order[0:u] (set semantics, like topk(sorted=False)).
-void SelectQueries(const AttentionShape& s, const float* q, int64_t q_row, const float* k, int64_t kv_row,
-                   const int32_t* sample, int64_t U, int64_t u, Scratch* sc) {
+// measure[i] = max_j q_i.k_s(i,j) - sum_j q_i.k_s(i,j) / Lk (portable; any head width).
+void MeasureRows(const AttentionShape& s, const float* q, int64_t q_row, const float* k, int64_t kv_row,
+                 const int32_t* sample, int64_t U, float* measure) {
   const int64_t Lq = s.Lq, Lk = s.Lk, d = s.d;
-  sc->measure.resize(Lq);
   for (int64_t i = 0; i < Lq; ++i) {
     const float* qi = q + i * q_row;
     const int32_t* idx = sample + i * U;
@@ -38,7 +35,21 @@ void SelectQueries(const AttentionShape& s, const float* q, int64_t q_row, const
       mx = std::max(mx, dot);
       sum += dot;
     }
-    sc->measure[i] = mx - sum / static_cast<float>(Lk);
+    measure[i] = mx - sum / static_cast<float>(Lk);
+  }
+}
+
+// Top-u queries by the sparsity measure M[i] = max_j q_i.k_s(i,j) - sum_j q_i.k_s(i,j) / Lk
+// (unscaled dot products; the sum is divided by Lk as the reference does). Leaves the selected
+// indices, ascending, in sc->order[0:u] (set semantics, like topk(sorted=False)).
+void SelectQueries(const AttentionShape& s, const float* q, int64_t q_row, const float* k, int64_t kv_row,
+                   const int32_t* sample, int64_t U, int64_t u, Scratch* sc) {
+  const int64_t Lq = s.Lq, Lk = s.Lk, d = s.d;
+  sc->measure.resize(Lq);
+  if (SmallHeadSupported(d, Lk)) {
+    SparsityMeasure8(Lq, q, q_row, k, kv_row, sample, U, Lk, sc->measure.data());
+  } else {
+    MeasureRows(s, q, q_row, k, kv_row, sample, U, sc->measure.data());
   }
   const float* m = sc->measure.data();
   std::nth_element(sc->order.begin(), sc->order.begin() + u, sc->order.end(),

@@ -22,10 +22,13 @@ void CircularIm2Col3(int64_t B, int64_t L, int64_t C, const float* x, float* col
 }
 
 void CircularConv3Forward(int64_t B, int64_t L, int64_t C_in, int64_t C_out, const float* x, const float* weight,
-                          const float* bias, float* cols, float* out) {
+                          const float* bias, float* cols, float* out, const PackedB* packed) {
   CircularIm2Col3(B, L, C_in, x, cols);
   GemmEpilogue ep;
   ep.bias = bias;
+  if (packed)
+    return sgemm_packed_b(B * L, C_out, 3 * C_in, cols, 3 * C_in, weight, *packed, 0.f, out, C_out, ep,
+                          &ThreadPool::global());
   sgemm(false, true, B * L, C_out, 3 * C_in, 1.f, cols, 3 * C_in, weight, 3 * C_in, 0.f, out, C_out, ep,
         &ThreadPool::global());
 }

@@ -5,9 +5,10 @@
 // Large problems follow the BLIS loop nest: for each nc-wide column block and kc-deep slice, op(B) is
 // packed into kc x nr panels (the panel being multiplied stays in L1d, the whole slice in L2/L3),
 // then for each mc-tall row block op(A) is packed into mr x kc panels (kept in L2) and the micro-kernel
-// sweeps the tiles. Small problems skip the blocking and read op(A) in place, so a 12x32x32 Linear
-// costs little more than its arithmetic. Every tile's epilogue runs in the micro-kernel while the tile is
-// still in registers. The residual may be C itself (x = x + f(x)): it is always read before C is written.
+// sweeps the tiles. Small-M problems (batch-1 inference, the seed config) read op(A) in place instead
+// of packing it, so a 12x32x32 Linear costs little more than its arithmetic. Every tile's epilogue runs in the
+// micro-kernel while the tile is still in registers. The residual may be C itself (x = x + f(x)): it is always read
+// before C is written.
 #include "cpu/gemm.h"
 
 #include <algorithm>
@@ -23,13 +24,17 @@ namespace informer {
 namespace gemm_internal {
 namespace {
 
-// Up to this many multiply-adds (M*N*K) the unblocked path runs (op(A) read in place); its op(B) panel
-// buffer is padded N x K, so very deep products take the blocked path.
-constexpr double kSmallWork = 1 << 18;
-constexpr int64_t kSmallMaxK = 1024;
-// From this many multiply-adds the work is split over the pool (measured break-even ~2^17 with the
-// workers awake).
-constexpr double kParallelWork = 1 << 18;
+// op(A) is read in place rather than packed (see gemm_blocked) up to this many rows and elements:
+// batch-1 inference (96 x 512 activations) and the seed config; the paper config's training GEMMs
+// keep packing. Measured on 2 vCPUs (Zen 5), in place, whole pool: 96x512x512 459 -> 159 us,
+// 576x32x128 26 -> 15 us, 128x32x384 (weight gradient) 46 -> 12 us.
+constexpr int64_t kInPlaceMaxM = 1024;
+constexpr int64_t kInPlaceMaxElements = 1 << 20;
+// From this many multiply-adds the work is split over the pool. The hand-off itself is cheap with the
+// workers awake (0.3 us), but a step made of small GEMMs leaves gaps long enough for the workers to
+// sleep, and waking one costs tens of microseconds in a VM; under 2^22 (40 us on one core) splitting
+// did not pay (seed train step, 2 vCPUs: 1.84 ms with 2^18, 1.64 ms without splitting).
+constexpr double kParallelWork = 1 << 22;
 // From this many, each thread gets several blocks, so a descheduled thread (shared VM cores) does not
 // hold up the others; the extra packing is well under 1%.
 constexpr double kBalanceWork = 1 << 24;
@@ -89,6 +94,8 @@ struct Problem {
   GemmEpilogue ep;
   // C coordinates of ep.residual[0]: (0, 0) except when the residual was staged for one C block.
   int64_t res_i0 = 0, res_j0 = 0;
+  // op(B) already packed (PackedB: panel jr of nr columns holds all K rows at jr * K), or null.
+  const float* b_packed = nullptr;
 };
 
 // ---- portable kernels -------------------------------------------------------------------------
@@ -212,10 +219,16 @@ void pack_a_tile(const Problem& p, int mr_rt, int64_t i0, int64_t mc, int64_t k0
         }
       }
     } else {
+      // op(A) = A^T (weight gradients dy^T x): each k row holds the panel's R values side by side,
+      // so full panels are straight copies the compiler vectorises.
       const float* s = p.A + k0 * p.lda + i0 + ir;
-      for (int64_t k = 0; k < kc; ++k) {
-        const float* sk = s + k * p.lda;
-        for (int r = 0; r < R; ++r) d[k * R + r] = r < mr ? sk[r] : 0.0f;
+      if (mr == R) {
+        for (int64_t k = 0; k < kc; ++k) std::memcpy(d + k * R, s + k * p.lda, R * sizeof(float));
+      } else {
+        for (int64_t k = 0; k < kc; ++k) {
+          const float* sk = s + k * p.lda;
+          for (int r = 0; r < R; ++r) d[k * R + r] = r < mr ? sk[r] : 0.0f;
+        }
       }
     }
   }
@@ -337,44 +350,6 @@ void reference_gemm(const Problem& p, int64_t m0, int64_t m1, int64_t n0, int64_
   }
 }
 
-// Small problems: no blocking, op(A) read in place (only a partial last row panel is packed), op(B)
-// read in place when its rows are contiguous and N is a whole number of panels, else packed once.
-void gemm_small(const Problem& p, const CpuKernels& kern) {
-  Workspace& ws = workspace();
-  const int64_t M = p.M, N = p.N, K = p.K;
-  const int MR = kern.mr, NR = kern.nr;
-  const bool direct_b = !p.tb && N % NR == 0;
-  float* bp = nullptr;
-  if (!direct_b) {
-    bp = ws.b.get(static_cast<size_t>(round_up(N, NR) * K));
-    if (!bp) return reference_gemm(p, 0, M, 0, N);
-    pack_b(p, kern, 0, K, 0, N, bp);
-  }
-  const int64_t m_full = M / MR * MR;
-  float* a_edge = nullptr;
-  if (m_full < M) {
-    a_edge = ws.a.get(static_cast<size_t>(MR * K));
-    if (!a_edge) return reference_gemm(p, 0, M, 0, N);
-    pack_a(p, kern, m_full, M - m_full, 0, K, a_edge);
-  }
-  const int64_t a_rs = p.ta ? 1 : p.lda;
-  const int64_t a_cs = p.ta ? p.lda : 1;
-  for (int64_t j = 0; j < N; j += NR) {
-    const int nr = static_cast<int>(std::min<int64_t>(NR, N - j));
-    const float* b = direct_b ? p.B + j : bp + j * K;
-    const int64_t b_rs = direct_b ? p.ldb : NR;
-    for (int64_t i = 0; i < M; i += MR) {
-      const TileArgs t = tile_args(p, true, true, i, j);
-      float* c = p.C + i * p.ldc + j;
-      if (i < m_full) {
-        run_tile(kern, K, p.A + i * a_rs, a_rs, a_cs, b, b_rs, c, p.ldc, MR, nr, t);
-      } else {
-        run_tile(kern, K, a_edge, 1, MR, b, b_rs, c, p.ldc, static_cast<int>(M - i), nr, t);
-      }
-    }
-  }
-}
-
 // Whether the memory spans of the residual and of C intersect.
 bool residual_overlaps_c(const Problem& p) {
   const auto span = [](const float* base, int64_t rows, int64_t ld, int64_t cols) {
@@ -386,16 +361,23 @@ bool residual_overlaps_c(const Problem& p) {
   return r.first < c.second && c.first < r.second;
 }
 
-// Blocked, packed GEMM of the C block [m0, m1) x [n0, n1) on the calling thread.
-void gemm_blocked(const Problem& problem, const CpuKernels& kern, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
+// Blocked GEMM of the C block [m0, m1) x [n0, n1) on the calling thread. op(B) is packed per
+// kc x nc slice (or read in place when its rows are contiguous and whole panels wide). op(A) is
+// packed per mc x kc block, or, with a_in_place, read where it lies: packing A costs about as much
+// as 32 micro-kernel multiply-adds per element, which small-M problems (batch-1 inference, the seed
+// config, blocks of a split GEMM) never win back; only a partial last row panel is then packed.
+void gemm_blocked(const Problem& problem, const CpuKernels& kern, int64_t m0, int64_t m1, int64_t n0, int64_t n1,
+                  bool a_in_place) {
   Workspace& ws = workspace();
   const int64_t K = problem.K;
   const int MR = kern.mr, NR = kern.nr;
   const int64_t MC = kern.mc, KC = kern.kc, NC = kern.nc;
   const int64_t kc_max = std::min(KC, K);
-  float* bp = ws.b.get(static_cast<size_t>(round_up(std::min(NC, n1 - n0), NR) * kc_max));
-  float* ap = ws.a.get(static_cast<size_t>(round_up(std::min(MC, m1 - m0), MR) * kc_max));
-  if (!bp || !ap) return reference_gemm(problem, m0, m1, n0, n1);
+  const bool direct_b = a_in_place && !problem.tb && (n1 - n0) % NR == 0;
+  const bool own_b = !direct_b && !problem.b_packed;
+  float* bp = own_b ? ws.b.get(static_cast<size_t>(round_up(std::min(NC, n1 - n0), NR) * kc_max)) : nullptr;
+  float* ap = ws.a.get(static_cast<size_t>((a_in_place ? MR : round_up(std::min(MC, m1 - m0), MR)) * kc_max));
+  if ((own_b && !bp) || !ap) return reference_gemm(problem, m0, m1, n0, n1);
 
   // With several K slices C holds partial sums before the residual is read; a residual stored in C
   // itself (x = x + f(x)) is therefore copied out first, for this block only.
@@ -413,24 +395,38 @@ void gemm_blocked(const Problem& problem, const CpuKernels& kern, int64_t m0, in
     p.res_i0 = m0;
     p.res_j0 = n0;
   }
+  const int64_t a_rs = p.ta ? 1 : p.lda, a_cs = p.ta ? p.lda : 1;
   for (int64_t jc = n0; jc < n1; jc += NC) {
     const int64_t nc = std::min(NC, n1 - jc);
     for (int64_t pc = 0; pc < K; pc += KC) {
       const int64_t kc = std::min(KC, K - pc);
       const bool first = pc == 0;
       const bool last = pc + kc == K;
-      pack_b(p, kern, pc, kc, jc, nc, bp);
+      if (own_b) pack_b(p, kern, pc, kc, jc, nc, bp);
       for (int64_t ic = m0; ic < m1; ic += MC) {
         const int64_t mc = std::min(MC, m1 - ic);
-        pack_a(p, kern, ic, mc, pc, kc, ap);
+        // In place: full row panels are read from op(A); the partial last one is packed into ap.
+        const int64_t m_full = a_in_place ? mc / MR * MR : mc;
+        if (a_in_place && m_full < mc) pack_a(p, kern, ic + m_full, mc - m_full, pc, kc, ap);
+        if (!a_in_place) pack_a(p, kern, ic, mc, pc, kc, ap);
         for (int64_t jr = 0; jr < nc; jr += NR) {
           const int nr = static_cast<int>(std::min<int64_t>(NR, nc - jr));
-          const float* b = bp + jr * kc;
+          const float* b = p.b_packed ? p.b_packed + (jc + jr) * K + pc * NR
+                           : direct_b ? p.B + pc * p.ldb + jc + jr
+                                      : bp + jr * kc;
+          const int64_t b_rs = direct_b ? p.ldb : NR;
           for (int64_t ir = 0; ir < mc; ir += MR) {
             const int mr = static_cast<int>(std::min<int64_t>(MR, mc - ir));
             const int64_t i = ic + ir, j = jc + jr;
-            run_tile(kern, kc, ap + ir * kc, 1, MR, b, NR, p.C + i * p.ldc + j, p.ldc, mr, nr,
-                     tile_args(p, first, last, i, j));
+            const TileArgs t = tile_args(p, first, last, i, j);
+            float* c = p.C + i * p.ldc + j;
+            if (!a_in_place) {
+              run_tile(kern, kc, ap + ir * kc, 1, MR, b, b_rs, c, p.ldc, mr, nr, t);
+            } else if (ir < m_full) {
+              run_tile(kern, kc, p.A + i * a_rs + pc * a_cs, a_rs, a_cs, b, b_rs, c, p.ldc, mr, nr, t);
+            } else {
+              run_tile(kern, kc, ap, 1, MR, b, b_rs, c, p.ldc, mr, nr, t);
+            }
           }
         }
       }
@@ -465,7 +461,8 @@ void epilogue_only(const Problem& p, const CpuKernels& kern) {
 // Splits C into a gm x gn grid of blocks made of whole tiles: the most blocks up to `tasks` that the
 // tile counts allow, and among those grids the one that minimises a block's arithmetic plus its
 // packing traffic.
-void plan_grid(int64_t M, int64_t N, int mr, int nr, int tasks, int64_t* gm_out, int64_t* gn_out) {
+void plan_grid(int64_t M, int64_t N, int mr, int nr, int tasks, bool pack_a, bool pack_b, int64_t* gm_out,
+               int64_t* gn_out) {
   const int64_t m_tiles = (M + mr - 1) / mr, n_tiles = (N + nr - 1) / nr;
   *gm_out = 1;
   *gn_out = 1;
@@ -477,7 +474,8 @@ void plan_grid(int64_t M, int64_t N, int mr, int nr, int tasks, int64_t* gm_out,
       if (gm > m_tiles || gn > n_tiles) continue;
       const double mt = static_cast<double>((m_tiles + gm - 1) / gm * mr);
       const double nt = static_cast<double>((n_tiles + gn - 1) / gn * nr);
-      const double cost = mt * nt + 8.0 * (mt + nt);  // packing an element ~ 8 tile multiply-adds
+      // packing an element ~ 8 tile multiply-adds
+      const double cost = mt * nt + 8.0 * ((pack_a ? mt : 0.0) + (pack_b ? nt : 0.0));
       if (best < 0.0 || cost < best) {
         best = cost;
         *gm_out = gm;
@@ -496,25 +494,30 @@ const CpuKernels* portable_kernels() { return &kPortableKernels; }
 
 using namespace gemm_internal;
 
-void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
-           const float* B, int64_t ldb, float beta, float* C, int64_t ldc, const GemmEpilogue& epilogue,
-           ThreadPool* pool) {
-  if (M <= 0 || N <= 0) return;
-  const Problem p{trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, epilogue};
-  const CpuKernels& kern = active_kernels();
-  if (K <= 0 || alpha == 0.0f) return epilogue_only(p, kern);
+namespace {
 
+// Threads, grid and path for one problem (p.K > 0, alpha != 0).
+void drive(const Problem& p, const CpuKernels& kern, ThreadPool* pool) {
+  const int64_t M = p.M, N = p.N, K = p.K;
   const double work = static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
   const int threads = pool ? pool->size() : 1;
+  const bool a_in_place = M <= kInPlaceMaxM && M * K <= kInPlaceMaxElements;
   if (threads > 1 && work >= kParallelWork) {
     int64_t gm = 1, gn = 1;
-    plan_grid(M, N, kern.mr, kern.nr, threads * (work >= kBalanceWork ? kTasksPerThread : 1), &gm, &gn);
+    // A packed op(B) costs nothing to split, so only A packing is charged then.
+    plan_grid(M, N, kern.mr, kern.nr, threads * (work >= kBalanceWork ? kTasksPerThread : 1), !a_in_place,
+              p.b_packed == nullptr, &gm, &gn);
     if (gm * gn > 1) {
       struct Grid {
         const Problem* p;
         const CpuKernels* kern;
+        bool a_in_place;
         int64_t gn, m_step, n_step;
-      } grid{&p, &kern, gn, ((M + kern.mr - 1) / kern.mr + gm - 1) / gm * kern.mr,
+      } grid{&p,
+             &kern,
+             a_in_place,
+             gn,
+             ((M + kern.mr - 1) / kern.mr + gm - 1) / gm * kern.mr,
              ((N + kern.nr - 1) / kern.nr + gn - 1) / gn * kern.nr};
       // One captured pointer fits std::function's inline storage: no allocation per call.
       pool->parallel_for(gm * gn, 1, [g = &grid](int64_t begin, int64_t end) {
@@ -522,14 +525,61 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
           const int64_t m0 = task / g->gn * g->m_step, n0 = task % g->gn * g->n_step;
           const int64_t m1 = std::min(g->p->M, m0 + g->m_step);
           const int64_t n1 = std::min(g->p->N, n0 + g->n_step);
-          if (m0 < m1 && n0 < n1) gemm_blocked(*g->p, *g->kern, m0, m1, n0, n1);
+          if (m0 < m1 && n0 < n1) gemm_blocked(*g->p, *g->kern, m0, m1, n0, n1, g->a_in_place);
         }
       });
       return;
     }
   }
-  if (work <= kSmallWork && K <= kSmallMaxK) return gemm_small(p, kern);
-  gemm_blocked(p, kern, 0, M, 0, N);
+  gemm_blocked(p, kern, 0, M, 0, N, a_in_place);
+}
+
+}  // namespace
+
+void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+           const float* B, int64_t ldb, float beta, float* C, int64_t ldc, const GemmEpilogue& epilogue,
+           ThreadPool* pool) {
+  if (M <= 0 || N <= 0) return;
+  const Problem p{trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, epilogue};
+  const CpuKernels& kern = active_kernels();
+  if (K <= 0 || alpha == 0.0f) return epilogue_only(p, kern);
+  drive(p, kern, pool);
+}
+
+void PackedB::pack(const float* w, int64_t n, int64_t k, ThreadPool* pool) {
+  const CpuKernels& kern = active_kernels();
+  const int NR = kern.nr;
+  const int64_t panels = (n + NR - 1) / NR;
+  data_.resize(static_cast<size_t>(panels * NR * k));
+  N_ = n;
+  K_ = k;
+  kernel_ = kern.name;
+  float* dst = data_.data();
+  auto run = [&](int64_t begin, int64_t end) {
+    for (int64_t jr = begin; jr < end; ++jr) {
+      const int nr = static_cast<int>(std::min<int64_t>(NR, n - jr * NR));
+      kern.pack_b_trans(k, nr, w + jr * NR * k, k, dst + jr * NR * k);
+    }
+  };
+  if (pool && n * k >= (1 << 18)) {
+    pool->parallel_for(panels, 4, run);
+  } else {
+    run(0, panels);
+  }
+}
+
+bool PackedB::usable(int64_t n, int64_t k) const {
+  return n == N_ && k == K_ && kernel_ == active_kernels().name && !data_.empty();
+}
+
+void sgemm_packed_b(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, const PackedB& packed,
+                    float beta, float* C, int64_t ldc, const GemmEpilogue& epilogue, ThreadPool* pool) {
+  if (M <= 0 || N <= 0) return;
+  Problem p{false, true, M, N, K, 1.0f, A, lda, B, K, beta, C, ldc, epilogue};
+  const CpuKernels& kern = active_kernels();
+  if (K <= 0) return epilogue_only(p, kern);
+  if (packed.usable(N, K)) p.b_packed = packed.data();
+  drive(p, kern, pool);
 }
 
 float gelu(float x) {

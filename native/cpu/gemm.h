@@ -8,7 +8,9 @@
 // A Linear layer y = x W^T + b with W [out, in] is sgemm(false, true, rows, out, in, 1, x, in, W, in,
 // 0, y, out, {b}). beta == 0 means C is not read (it may hold garbage or NaN).
 #pragma once
+#include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "base/op_types.h"
 
@@ -20,6 +22,28 @@ class ThreadPool;
 void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
            const float* B, int64_t ldb, float beta, float* C, int64_t ldc,
            const GemmEpilogue& epilogue = GemmEpilogue(), ThreadPool* pool = nullptr);
+
+// A weight W [N, K] (row-major, as a Linear's [out, in]) packed once into the micro-kernel's panels of
+// op(B) = W^T, for GEMMs that reuse it with few rows: at batch 1 packing W on every call cost as much
+// as a third of the multiply-adds. Tied to the kernel set active when packed; sgemm_packed_b falls
+// back to packing per call if that changed.
+class PackedB {
+ public:
+  void pack(const float* w, int64_t n, int64_t k, ThreadPool* pool);
+  bool usable(int64_t n, int64_t k) const;
+  const float* data() const { return data_.data(); }
+  size_t bytes() const { return data_.capacity() * sizeof(float); }
+
+ private:
+  std::vector<float> data_;
+  int64_t N_ = 0, K_ = 0;
+  const char* kernel_ = nullptr;
+};
+
+// sgemm(false, true, M, N, K, 1, A, lda, B, K, beta, C, ldc, epilogue, pool) with op(B) taken from
+// `packed` (packed from this B) when it is usable.
+void sgemm_packed_b(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, const PackedB& packed,
+                    float beta, float* C, int64_t ldc, const GemmEpilogue& epilogue, ThreadPool* pool);
 
 // Name of the micro-kernel chosen for this CPU: "avx2-fma" or "portable".
 const char* gemm_kernel_name();

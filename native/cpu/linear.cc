@@ -5,12 +5,13 @@
 namespace informer {
 
 void LinearForward(int64_t rows, int64_t in, int64_t out, const float* x, const float* w, const float* b, float* y,
-                   Activation act, const float* residual) {
+                   Activation act, const float* residual, const PackedB* packed) {
   GemmEpilogue ep;
   ep.bias = b;
   ep.act = act;
   ep.residual = residual;
   ep.ldr = out;
+  if (packed) return sgemm_packed_b(rows, out, in, x, in, w, *packed, 0.f, y, out, ep, &ThreadPool::global());
   sgemm(false, true, rows, out, in, 1.f, x, in, w, in, 0.f, y, out, ep, &ThreadPool::global());
 }
 

@@ -1,4 +1,5 @@
 // The CPU backend of Ops: the kernels of native/kernels/cpu on host memory, nothing copied.
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -13,6 +14,7 @@
 #include "cpu/norm.h"
 #include "cpu/optim.h"
 #include "cpu/pointwise.h"
+#include "cpu/weight_cache.h"
 
 namespace informer {
 namespace {
@@ -20,6 +22,13 @@ namespace {
 class CpuOps final : public Ops {
  public:
   Device device() const override { return Device::kCpu; }
+
+  void SetParams(const float* base, size_t n) override {
+    params_begin_ = reinterpret_cast<uintptr_t>(base);
+    params_end_ = base ? reinterpret_cast<uintptr_t>(base + n) : 0;
+    weights_.Invalidate();
+  }
+  void ParamsChanged() override { weights_.Invalidate(); }
 
   void* Malloc(size_t bytes) override {
     void* p = std::aligned_alloc(64, ((bytes + 63) / 64) * 64 + 64);
@@ -77,7 +86,7 @@ class CpuOps final : public Ops {
   }
   void LinearForward(int64_t rows, int64_t in, int64_t out, const float* x, const float* w, const float* b, float* y,
                      Activation act, const float* residual) override {
-    informer::LinearForward(rows, in, out, x, w, b, y, act, residual);
+    informer::LinearForward(rows, in, out, x, w, b, y, act, residual, Packed(rows, w, out, in));
   }
   void LinearBackward(int64_t rows, int64_t in, int64_t out, const float* x, const float* w, const float* dy, float* dx,
                       bool accumulate_dx, float* dw, float* db) override {
@@ -88,7 +97,7 @@ class CpuOps final : public Ops {
   }
   void CircularConv3Forward(int64_t B, int64_t L, int64_t C_in, int64_t C_out, const float* x, const float* w,
                             const float* b, float* cols, float* out) override {
-    informer::CircularConv3Forward(B, L, C_in, C_out, x, w, b, cols, out);
+    informer::CircularConv3Forward(B, L, C_in, C_out, x, w, b, cols, out, Packed(B * L, w, C_out, 3 * C_in));
   }
   void CircularConv3Backward(int64_t B, int64_t L, int64_t C_in, int64_t C_out, const float* cols, const float* w,
                              const float* dy, float* d_cols, float* dx, float* dw, float* db) override {
@@ -178,6 +187,17 @@ class CpuOps final : public Ops {
                   float* v) override {
     informer::AdamUpdate(n, c, t, grad, param, m, v);
   }
+
+ private:
+  // The cached packing of weight w [n, k] for a product with `rows` rows, or null (pack per call):
+  // only model parameters (SetParams) are cached.
+  const PackedB* Packed(int64_t rows, const float* w, int64_t n, int64_t k) {
+    const uintptr_t a = reinterpret_cast<uintptr_t>(w), end = reinterpret_cast<uintptr_t>(w + n * k);
+    if (rows > WeightCache::kMaxRows || a < params_begin_ || end > params_end_) return nullptr;
+    return &weights_.Get(w, n, k, &ThreadPool::global());
+  }
+  WeightCache weights_;
+  uintptr_t params_begin_ = 0, params_end_ = 0;  // the model's parameters (SetParams)
 };
 
 }  // namespace

@@ -5,16 +5,23 @@
 
 #include "base/rng.h"
 #include "cpu/dropout_mask.h"
+#include "cpu/thread_pool.h"
 #include "cpu/vecmath.h"
 
 namespace informer {
 
+// Element-wise, so split over the pool when large (the paper config's distilling layers in training).
 void EluForward(int64_t n, const float* x, float* out) {
-  for (int64_t i = 0; i < n; ++i) out[i] = x[i] > 0.f ? x[i] : std::expm1(x[i]);
+  constexpr int64_t kGrain = 1 << 16;
+  if (n < 2 * kGrain) return EluForwardRange(n, x, out);
+  ThreadPool::global().parallel_for(n, kGrain, [&](int64_t b, int64_t e) { EluForwardRange(e - b, x + b, out + b); });
 }
 
 void EluBackward(int64_t n, const float* x, const float* dy, float* dx) {
-  for (int64_t i = 0; i < n; ++i) dx[i] += dy[i] * (x[i] > 0.f ? 1.f : std::exp(x[i]));
+  constexpr int64_t kGrain = 1 << 16;
+  if (n < 2 * kGrain) return EluBackwardRange(n, x, dy, dx);
+  ThreadPool::global().parallel_for(n, kGrain,
+                                    [&](int64_t b, int64_t e) { EluBackwardRange(e - b, x + b, dy + b, dx + b); });
 }
 
 // One key per call from rng; the mask itself comes from DropoutMask's vectorised lanes.

@@ -1,5 +1,7 @@
 #include "cpu/vecmath.h"
 
+#include <cmath>
+
 #include "cpu/fast_math.h"
 
 namespace informer {
@@ -61,6 +63,27 @@ void SmallHeadAttentionBackward(int64_t rows, int64_t Lk, const float* q, int64_
   vecmath_internal::SmallHeadAttentionBackward8Avx2(rows, Lk, q, q_row, q_index, k, v, kv_row, d_out, out_row, probs,
                                                     scale, dq, dk, dv, keep, inv_keep);
 #endif
+}
+
+void SparsityMeasure8(int64_t Lq, const float* q, int64_t q_row, const float* k, int64_t kv_row, const int32_t* sample,
+                      int64_t U, int64_t Lk, float* measure) {
+#if defined(__x86_64__) || defined(_M_X64)
+  vecmath_internal::SparsityMeasure8Avx2(Lq, q, q_row, k, kv_row, sample, U, Lk, measure);
+#endif
+}
+
+void EluForwardRange(int64_t n, const float* x, float* out) {
+#if defined(__x86_64__) || defined(_M_X64)
+  if (UseAvx2()) return vecmath_internal::EluForwardAvx2(n, x, out);
+#endif
+  for (int64_t i = 0; i < n; ++i) out[i] = x[i] > 0.f ? x[i] : std::expm1(x[i]);
+}
+
+void EluBackwardRange(int64_t n, const float* x, const float* dy, float* dx) {
+#if defined(__x86_64__) || defined(_M_X64)
+  if (UseAvx2()) return vecmath_internal::EluBackwardAvx2(n, x, dy, dx);
+#endif
+  for (int64_t i = 0; i < n; ++i) dx[i] += dy[i] * (x[i] > 0.f ? 1.f : std::exp(x[i]));
 }
 
 void GeluBackward(int64_t n, const float* pre, const float* dy, float* dx) {

@@ -37,6 +37,17 @@ void SmallHeadAttentionBackward(int64_t rows, int64_t Lk, const float* q, int64_
                                 const float* probs, float scale, float* dq, float* dk, float* dv,
                                 const uint8_t* keep = nullptr, float inv_keep = 1.f);
 
+// ProbSparse's sparsity measure for heads of width 8 (SmallHeadSupported): measure[i] =
+// max_j q_i.k_s(i,j) - sum_j q_i.k_s(i,j) / Lk over the U sampled keys sample[i * U + j], equal bit
+// for bit to the portable ReduceDot loop.
+void SparsityMeasure8(int64_t Lq, const float* q, int64_t q_row, const float* k, int64_t kv_row, const int32_t* sample,
+                      int64_t U, int64_t Lk, float* measure);
+
+// ELU (alpha 1) forward, out = x > 0 ? x : exp(x) - 1, and backward, dx += dy * elu'(x): vectorised
+// with AVX2 (exp(x) - 1 instead of expm1: absolute error ~1e-7), libm otherwise.
+void EluForwardRange(int64_t n, const float* x, float* out);
+void EluBackwardRange(int64_t n, const float* x, const float* dy, float* dx);
+
 // dx[i] = dy[i] * gelu'(pre[i]) with the exact (erf) GELU; dx may alias dy.
 void GeluBackward(int64_t n, const float* pre, const float* dy, float* dx);
 
@@ -52,7 +63,11 @@ void SmallHeadAttentionBackward8Avx2(int64_t rows, int64_t Lk, const float* q, i
                                      const float* k, const float* v, int64_t kv_row, const float* d_out,
                                      int64_t out_row, const float* probs, float scale, float* dq, float* dk, float* dv,
                                      const uint8_t* keep, float inv_keep);
+void SparsityMeasure8Avx2(int64_t Lq, const float* q, int64_t q_row, const float* k, int64_t kv_row,
+                          const int32_t* sample, int64_t U, int64_t Lk, float* measure);
 void GeluBackwardAvx2(int64_t n, const float* pre, const float* dy, float* dx);
+void EluForwardAvx2(int64_t n, const float* x, float* out);
+void EluBackwardAvx2(int64_t n, const float* x, const float* dy, float* dx);
 bool Avx2Available();
 }  // namespace vecmath_internal
 

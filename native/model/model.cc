@@ -38,6 +38,7 @@ Status Model::Create(const ModelConfig& config, std::unique_ptr<Model>* out) {
 }
 
 void Model::Bind() {
+  ops_->SetParams(param_base_, params_.float_count());
   ParamTable& P = params_;
   const ModelConfig& c = config_;
   const float* host = P.floats().data();

@@ -73,7 +73,11 @@ class Model {
   const ModelConfig& config() const { return config_; }
   // The host copy of every parameter and buffer. On a GPU the device copy is the live one: call
   // SyncHost() before reading this after training, and after writing it directly call PushParams().
-  ParamTable& params() { return params_; }
+  // Mutable access counts as a change: what the device derived from the weights is rebuilt.
+  ParamTable& params() {
+    if (ops_) ops_->ParamsChanged();
+    return params_;
+  }
   const ParamTable& params() const { return params_; }
 
   // Where the model computes. Moving keeps the weights, buffers and optimiser state; kCuda needs a

@@ -86,6 +86,7 @@ Status Model::SyncHost() {
 }
 
 Status Model::PushParams() {
+  ops_->ParamsChanged();
   if (device_ == Device::kCpu) return Status::Ok();
   ops_->Upload(device_params_.as<float>(), params_.floats().data(), params_.float_count() * sizeof(float));
   return ops_->Check("copying the parameters to the GPU");

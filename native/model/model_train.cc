@@ -102,6 +102,7 @@ Status Model::TrainStep(const ForwardInput& in, const float* target, const Forwa
     ops_->AdamUpdate(static_cast<int64_t>(end - begin), adam, adam_step_, grad_base_ + begin, param_base_ + begin,
                      m + begin, v + begin);
   }
+  ops_->ParamsChanged();
   if (device_ != Device::kCpu) host_stale_ = true;
   return ops_->Check("the Adam update");
 }

@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "cpu/attention.h"
+#include "cpu/reduce.h"
+#include "cpu/vecmath.h"
 #include "test_util.h"
 
 using namespace informer;
@@ -170,9 +172,35 @@ void TestProb(const Case& c, bool masked) {
   CHECK_ALLCLOSE(out.data(), ref.data(), out.size(), 1e-5, 1e-4);
 }
 
+// The width-8 sparsity measure equals the portable ReduceDot loop bit for bit (so the selected
+// queries do not depend on the CPU), for sample counts around the 8-key groups.
+void TestSparsityMeasure8() {
+  if (!SmallHeadSupported(8, 64)) return;
+  for (int64_t U : {1, 7, 8, 9, 15, 16, 21}) {
+    const int64_t Lq = 18, Lk = 40, row = 24;  // rows of a [L, 3 heads x 8] projection
+    std::vector<float> q(Lq * row), k(Lk * row), got(Lq);
+    test::Rng(11).fill_uniform(q.data(), q.size());
+    test::Rng(12).fill_uniform(k.data(), k.size());
+    std::vector<int32_t> sample(Lq * U);
+    std::mt19937 rng(13);
+    for (int32_t& s : sample) s = int32_t(rng() % uint32_t(Lk));
+    SparsityMeasure8(Lq, q.data() + 8, row, k.data() + 8, row, sample.data(), U, Lk, got.data());
+    for (int64_t i = 0; i < Lq; ++i) {
+      float mx = -std::numeric_limits<float>::infinity(), sum = 0.f;
+      for (int64_t j = 0; j < U; ++j) {
+        const float dot = ReduceDot(q.data() + 8 + i * row, k.data() + 8 + sample[i * U + j] * row, 8);
+        mx = std::max(mx, dot);
+        sum += dot;
+      }
+      CHECK_EQ(got[i], mx - sum / float(Lk));
+    }
+  }
+}
+
 }  // namespace
 
 int main() {
+  TestSparsityMeasure8();
   const Case cases[] = {{2, 4, 12, 12, 8}, {1, 2, 18, 18, 16}, {3, 8, 96, 96, 64}, {2, 3, 72, 48, 5},
                         {1, 1, 1, 7, 3},   {2, 4, 18, 12, 8},  {1, 2, 40, 300, 8}, {1, 2, 9, 9, 8}};
   for (const Case& c : cases) {

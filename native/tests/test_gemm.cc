@@ -2,6 +2,7 @@
 // leading dimensions, alpha/beta, the fused epilogue, every kernel set this CPU can run (forced through
 // gemm_force_kernel), with and without the pool.
 #include <cmath>
+#include <cstring>
 #include <cstdio>
 #include <cstdlib>
 #include <limits>
@@ -16,6 +17,9 @@
 
 using informer::Activation;
 using informer::GemmEpilogue;
+using informer::PackedB;
+using informer::sgemm;
+using informer::sgemm_packed_b;
 using informer::ThreadPool;
 
 namespace {
@@ -434,12 +438,61 @@ void test_concurrent_callers() {
 
 }  // namespace
 
+// A weight packed once (PackedB) gives bit for bit what sgemm gives packing it per call, with the
+// full epilogue, on one thread and the pool; a packing made for another kernel set is not used.
+void test_packed_b() {
+  struct Shape {
+    int64_t M, N, K;
+  };
+  const Shape shapes[] = {{1, 7, 21}, {12, 32, 32}, {13, 31, 257}, {96, 512, 512}, {48, 130, 1536}, {250, 64, 40}};
+  uint32_t seed = 100;
+  for (const Shape& s : shapes) {
+    std::vector<float> a(s.M * s.K), w(s.N * s.K), bias(s.N), res(s.M * s.N), want(s.M * s.N), got(s.M * s.N);
+    test::Rng(seed++).fill_uniform(a.data(), a.size());
+    test::Rng(seed++).fill_uniform(w.data(), w.size());
+    test::Rng(seed++).fill_uniform(bias.data(), bias.size());
+    test::Rng(seed++).fill_uniform(res.data(), res.size());
+    GemmEpilogue ep;
+    ep.bias = bias.data();
+    ep.act = Activation::kGelu;
+    ep.residual = res.data();
+    ep.ldr = s.N;
+    for (ThreadPool* pool : {static_cast<ThreadPool*>(nullptr), &ThreadPool::global()}) {
+      PackedB packed;
+      packed.pack(w.data(), s.N, s.K, pool);
+      CHECK(packed.usable(s.N, s.K));
+      CHECK(!packed.usable(s.N + 1, s.K));
+      sgemm(false, true, s.M, s.N, s.K, 1.f, a.data(), s.K, w.data(), s.K, 0.f, want.data(), s.N, ep, pool);
+      sgemm_packed_b(s.M, s.N, s.K, a.data(), s.K, w.data(), packed, 0.f, got.data(), s.N, ep, pool);
+      CHECK_MSG(std::memcmp(want.data(), got.data(), want.size() * sizeof(float)) == 0, "packed B equals sgemm");
+    }
+  }
+  // Packed for the automatic kernel, used under another: falls back to packing per call.
+  const std::vector<std::string> names = available_kernels();
+  if (names.size() > 1) {
+    const int64_t M = 5, N = 40, K = 33;
+    std::vector<float> a(M * K), w(N * K), want(M * N), got(M * N);
+    test::Rng(7).fill_uniform(a.data(), a.size());
+    test::Rng(8).fill_uniform(w.data(), w.size());
+    PackedB packed;
+    packed.pack(w.data(), N, K, nullptr);
+    for (const std::string& name : names) {
+      informer::gemm_internal::gemm_force_kernel(name.c_str());
+      sgemm(false, true, M, N, K, 1.f, a.data(), K, w.data(), K, 0.f, want.data(), N, GemmEpilogue(), nullptr);
+      sgemm_packed_b(M, N, K, a.data(), K, w.data(), packed, 0.f, got.data(), N, GemmEpilogue(), nullptr);
+      CHECK_MSG(std::memcmp(want.data(), got.data(), want.size() * sizeof(float)) == 0, name.c_str());
+    }
+    informer::gemm_internal::gemm_force_kernel(nullptr);
+  }
+}
+
 int main() {
   std::printf("gemm kernel: %s, global pool: %d threads\n", informer::gemm_kernel_name(), ThreadPool::global().size());
   test_kernel_choice();
   test_gelu();
   test_epilogue_options();
   test_shapes();
+  test_packed_b();
   for (const std::string& name : available_kernels()) {
     informer::gemm_internal::gemm_force_kernel(name.c_str());
     test_degenerate();

@@ -1,0 +1,32 @@
+// Packed copies of the weights that small-row GEMMs multiply by (batch-1 inference), so each weight
+// is packed once instead of on every call. Keyed by the weight's address; Invalidate() (the model's
+// parameters may have changed) makes every entry repack on its next use, into the memory it has.
+#pragma once
+#include <cstdint>
+#include <unordered_map>
+
+#include "cpu/gemm.h"
+
+namespace informer {
+
+class WeightCache {
+ public:
+  // Up to this many rows a Linear or distilling conv uses the cache; above it, packing on the fly is
+  // a small part of the product (a 256-row GEMM does 256 multiply-adds per packed element).
+  static constexpr int64_t kMaxRows = 256;
+
+  // The packing of W [n, k] (row-major), packed now if missing or stale.
+  const PackedB& Get(const float* w, int64_t n, int64_t k, ThreadPool* pool);
+  void Invalidate() { ++version_; }
+  size_t bytes() const;
+
+ private:
+  struct Entry {
+    PackedB packed;
+    uint64_t version = 0;
+  };
+  std::unordered_map<const float*, Entry> entries_;
+  uint64_t version_ = 1;
+};
+
+}  // namespace informer
