@@ -6,6 +6,7 @@
 //   node bench/tracking.bench.mjs [--steps 400]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import os from 'node:os';
 import { join } from 'node:path';
 
 import { Adam, Informer } from '../dist/index.js';
@@ -53,18 +54,31 @@ if (HAVE_MLFLOW_SERVER) {
 }
 
 loop(undefined); // warm up
-const rows = [];
-let base;
-for (const [name, make] of cases) {
+// Rounds in alternation (A B C D, A B C D, ...), the median of each: the machine's load changes
+// during a run, and alternation spreads it over every case alike.
+const runs = [];
+for (const [name, make] of cases.slice(0, cases.length - (HAVE_MLFLOW_SERVER ? 1 : 0))) runs.push([name, await make()]);
+const rounds = 5;
+const times = runs.map(() => []);
+for (let r = 0; r < rounds; r++) runs.forEach(([, run], i) => times[i].push(loop(run)));
+// the stopped server last: it cannot be restarted in alternation
+if (HAVE_MLFLOW_SERVER) {
+  const [name, make] = cases[cases.length - 1];
   const run = await make();
-  // three rounds each, the median: the loop is short and this machine is shared
-  const times = [loop(run), loop(run), loop(run)].sort((a, b) => a - b);
-  const perStep = times[1];
-  base ??= perStep;
+  runs.push([name, run]);
+  times.push(Array.from({ length: rounds }, () => loop(run)));
+}
+const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+const base = median(times[0]);
+const rows = [];
+for (const [i, [name, run]] of runs.entries()) {
+  const perStep = median(times[i]);
   const call = run ? await measure(`${name} logMetric`, () => run.logMetric('m', 1, 0), { maxTime: 1 }) : null;
   rows.push([name, ms(perStep), `${(perStep / base).toFixed(3)}x`, call ? ms(call.median) : '–']);
 }
-console.log(`tracking cost in a training loop: seed train step (B=32) + logMetric per step, ${steps} steps x 3, median; ${machine()}\n`);
+console.log(
+  `tracking cost in a training loop: seed train step (B=32) + logMetric per step, ${steps} steps x ${rounds} rounds in alternation, median; load ${os.loadavg()[0].toFixed(1)}; ${machine()}\n`,
+);
 console.log(table(['tracking', 'step + log', 'vs no tracking', 'one logMetric call'], rows));
 if (!HAVE_MLFLOW_SERVER) console.log('\n(MLflow server rows not run: ../shared/tools/mlflow-server is absent)');
 model.dispose();
