@@ -40,9 +40,7 @@ export function getRegisteredModel(r: RemoteTracking, name: string): RegisteredM
 }
 
 export function searchRegisteredModels(r: RemoteTracking, filter?: string): RegisteredModel[] {
-  return r
-    .pages('/registered-models/search', 'registered_models', undefined, { filter, order_by: undefined }, 'GET')
-    .map(toRegisteredModel);
+  return r.pages('/registered-models/search', 'registered_models', undefined, { filter }, 'GET').map(toRegisteredModel);
 }
 
 export function deleteRegisteredModel(r: RemoteTracking, name: string): void {

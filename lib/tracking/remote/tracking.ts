@@ -154,7 +154,7 @@ export class RemoteTracking {
   }
 
   searchExperiments(options: { filter?: string; view?: ViewType; orderBy?: string[]; maxResults?: number }): Experiment[] {
-    return this.#pages('/experiments/search', 'experiments', options.maxResults, {
+    return this.pages('/experiments/search', 'experiments', options.maxResults, {
       filter: options.filter,
       view_type: viewTypeName(options.view ?? 'active'),
       order_by: options.orderBy,
@@ -219,7 +219,7 @@ export class RemoteTracking {
   searchRuns(q: SearchRunsQuery): RunRecord[] {
     this.flush();
     if (q.experimentIds.length === 0) return [];
-    return this.#pages('/runs/search', 'runs', q.maxResults, {
+    return this.pages('/runs/search', 'runs', q.maxResults, {
       experiment_ids: q.experimentIds,
       filter: q.filter,
       run_view_type: viewTypeName(q.view),
@@ -241,16 +241,6 @@ export class RemoteTracking {
 
   /** Every page of a search (POST with JSON, or GET with a query for the registry's searches). */
   pages(
-    endpoint: string,
-    field: string,
-    maxResults: number | undefined,
-    body: Record<string, unknown>,
-    method: 'GET' | 'POST' = 'POST',
-  ): Record<string, unknown>[] {
-    return this.#pages(endpoint, field, maxResults, body, method);
-  }
-
-  #pages(
     endpoint: string,
     field: string,
     maxResults: number | undefined,
