@@ -10,7 +10,7 @@ import * as ort from 'onnxruntime-node';
 
 import { exportOnnx } from '../dist/artifact/onnx.js';
 import { Informer } from '../dist/index.js';
-import { machine, PAPER } from './common.mjs';
+import { machine, ortSession, PAPER } from './common.mjs';
 
 const rounds = Number(process.argv[2] ?? 15),
   per = Number(process.argv[3] ?? 20);
@@ -18,12 +18,7 @@ const model = new Informer(PAPER);
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'informer-batch1-'));
 const file = path.join(dir, 'paper.onnx');
 exportOnnx(model, file);
-const session = await ort.InferenceSession.create(file, {
-  intraOpNumThreads: 2,
-  interOpNumThreads: 1,
-  executionMode: 'sequential',
-  graphOptimizationLevel: 'all',
-});
+const session = await ortSession(ort, file);
 const c = model.config,
   T = model.nMark,
   Ld = c.labelLen + c.predLen;

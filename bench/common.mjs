@@ -115,3 +115,13 @@ export function pytorchBaseline(config) {
     forwardMs: { 1: find('forward', 1), 32: find('forward', 32) },
   };
 }
+
+/** An onnxruntime-node session as every benchmark compares it: 2 intra-op threads, sequential, full graph optimisation. */
+export function ortSession(ort, file) {
+  return ort.InferenceSession.create(file, {
+    intraOpNumThreads: 2,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: 'all',
+  });
+}

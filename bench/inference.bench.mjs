@@ -11,7 +11,7 @@ import * as ort from 'onnxruntime-node';
 
 import { Informer } from '../dist/index.js';
 import { exportOnnx } from '../dist/artifact/onnx.js';
-import { PAPER, SEED } from './common.mjs';
+import { ortSession, PAPER, SEED } from './common.mjs';
 
 const CONFIGS = { seed: { ...SEED, freq: 't' }, paper: PAPER };
 const BATCHES = [1, 32];
@@ -48,12 +48,7 @@ try {
     const model = new Informer(CONFIGS[name]);
     const file = path.join(dir, `${name}.onnx`);
     exportOnnx(model, file);
-    const session = await ort.InferenceSession.create(file, {
-      intraOpNumThreads: 2,
-      interOpNumThreads: 1,
-      executionMode: 'sequential',
-      graphOptimizationLevel: 'all',
-    });
+    const session = await ortSession(ort, file);
     for (const B of BATCHES) {
       const batch = randomBatch(model, B);
       const feeds = {
