@@ -9,7 +9,7 @@ import { getRun } from '../tracking/reader.js';
 import { getModelVersion, getModelVersionByAlias } from '../tracking/registry.js';
 import type { RunStore } from '../tracking/store.js';
 import type { DatasetInput, ModelVersion } from '../tracking/types.js';
-import { uriToPath } from '../tracking/uri.js';
+import { isServerArtifactUri, uriToPath } from '../tracking/uri.js';
 import { readMLmodel } from './mlmodel.js';
 
 export interface ModelLineage {
@@ -83,7 +83,7 @@ export function modelLineage(store: RunStore, ref: string): ModelLineage {
   // On a server the model folder is fetched into the local mirror (kept there for later loads).
   const dir = v.storageLocation.startsWith('file:')
     ? uriToPath(v.storageLocation)
-    : store.remote && /^(mlflow-artifacts|https?):/.test(v.storageLocation)
+    : store.remote && isServerArtifactUri(v.storageLocation)
       ? store.remote.localArtifacts(v.storageLocation)
       : null;
   if (dir !== null && fs.existsSync(dir)) {

@@ -11,7 +11,7 @@ import { getStore } from '../tracking/fluent.js';
 import { getLatestModelVersion, getModelVersion, getModelVersionByAlias, searchModelVersions } from '../tracking/registry.js';
 import type { RunStore } from '../tracking/store.js';
 import type { ModelVersion } from '../tracking/types.js';
-import { uriToPath } from '../tracking/uri.js';
+import { isServerArtifactUri, uriToPath } from '../tracking/uri.js';
 import { MLMODEL_FILE, WEIGHTS_FILE, modelFiles } from './mlmodel.js';
 
 const TRACKING_URI = /^(runs|models|file):/;
@@ -42,7 +42,7 @@ export function resolveModelUri(uri: string, store?: RunStore, depth = 0): strin
     const sub = m[2] === undefined || m[2] === '' ? undefined : m[2];
     // On a tracking server the run's artifacts are fetched into its mirror folder (kept if present).
     dir = s.remote ? s.remote.localArtifacts(run.getArtifactUri(sub)) : run.artifactDir(sub);
-  } else if (/^(mlflow-artifacts|https?):/i.test(uri)) {
+  } else if (isServerArtifactUri(uri)) {
     const s = store ?? getStore();
     if (!s.remote) throw new TrackingError(`model URI '${uri}' is on a tracking server, but the tracking URI is ${s.trackingUri}`);
     dir = s.remote.localArtifacts(uri);

@@ -11,7 +11,7 @@ import { dumpYaml } from './yaml.js';
 import { pyStr } from './pyformat.js';
 import { readValueFiles } from './store.js';
 import type { RunStore } from './store.js';
-import { pathToUri, uriToPath } from './uri.js';
+import { isServerArtifactUri, pathToUri, uriToPath } from './uri.js';
 import { matchesFilter, parseFilter } from './filter.js';
 import type { Lookup } from './filter.js';
 import { validateAlias, validateKey, validateModelName, validateTagValue, validateVersion } from './validate.js';
@@ -325,7 +325,7 @@ export function registerModel(
     source = run.getArtifactUri(runs[2] === undefined || runs[2] === '' ? undefined : runs[2]);
     // On a server the version points at the uploaded copy: what the run wrote must be there first.
     store.remote?.flushOrThrow([runId]);
-  } else if (store.remote && /^(mlflow-artifacts:|https?:)/.test(modelUri)) {
+  } else if (store.remote && isServerArtifactUri(modelUri)) {
     // a server's artifact URI: the server resolves it
   } else if (!modelUri.startsWith('models:/') && !/^file:/i.test(modelUri)) {
     source = pathToUri(path.resolve(modelUri));

@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { ConfigError, FormatError, ValueError } from '../errors.js';
-import { pathToUri, resolveStorePath } from './uri.js';
+import { isServerUri, pathToUri, resolveStorePath } from './uri.js';
 import { TrackingError } from './errors.js';
 import {
   appendLine,
@@ -190,7 +190,7 @@ export class RunStore {
    */
   static open(uri?: string, options: RunStoreOptions = {}): RunStore {
     const raw = (uri ?? process.env.MLFLOW_TRACKING_URI ?? '').trim();
-    if (/^https?:\/\//i.test(raw)) {
+    if (isServerUri(raw)) {
       if (RunStore.#serverOpener === undefined)
         throw new ConfigError(`tracking URI '${raw}': import informer-node (or its tracking module) to use a tracking server`);
       return RunStore.#serverOpener(raw, options);

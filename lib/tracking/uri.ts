@@ -26,6 +26,16 @@ export function resolveStorePath(uri?: string): string {
   return path.resolve(u);
 }
 
+/** Is this tracking URI an MLflow tracking server (http or https)? */
+export function isServerUri(uri: string | undefined): boolean {
+  return uri !== undefined && /^https?:\/\//i.test(uri.trim());
+}
+
+/** Is this an artifact location on a tracking server (its proxy's `mlflow-artifacts:` or an http(s) URL)? */
+export function isServerArtifactUri(uri: string): boolean {
+  return /^(mlflow-artifacts|https?):/i.test(uri);
+}
+
 /** The `file://` URI of a local path. */
 export function pathToUri(p: string): string {
   return pathToFileURL(p).href;

@@ -96,6 +96,11 @@ export function httpConfigFromEnv(uri: string, env: NodeJS.ProcessEnv = process.
   return config;
 }
 
+/** The wait before retry `attempt` (1, 2, ...): factor * 2^(attempt-1) seconds, at most 120, plus jitter (urllib3's rule). */
+export function backoffSeconds(config: HttpConfig, attempt: number): number {
+  return Math.min(MAX_BACKOFF_S, config.backoffFactor * 2 ** (attempt - 1)) + Math.random() * config.backoffJitter;
+}
+
 /** One request: `body` is JSON (an object), raw bytes, or a file to stream; `toFile` streams the answer to a file. */
 export interface HttpRequest {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -177,8 +182,7 @@ export class HttpClient {
   }
 
   #backoff(attempt: number): Promise<void> {
-    const s = Math.min(MAX_BACKOFF_S, this.config.backoffFactor * 2 ** (attempt - 1)) + Math.random() * this.config.backoffJitter;
-    return this.sleep(s * 1000);
+    return this.sleep(backoffSeconds(this.config, attempt) * 1000);
   }
 
   #answer(req: HttpRequest, res: { status: number; body: Buffer }): Record<string, unknown> {

@@ -11,17 +11,12 @@ import type { Experiment, Metric, RunInfo, RunRecord, ViewType } from '../types.
 import { artifactLocation } from './artifacts.js';
 import { WorkerBridge } from './bridge.js';
 import { fromDatasetInput, tagList, toExperiment, toMetric, toRunInfo, toRunRecord, viewTypeName } from './convert.js';
-import { type HttpConfig, httpConfigFromEnv } from './http.js';
+import { backoffSeconds, type HttpConfig, httpConfigFromEnv } from './http.js';
 import { Spool, type SpoolOp } from './spool.js';
 import type { DatasetInput } from '../types.js';
 
 export const API = '/api/2.0/mlflow';
 const PAGE = 1000;
-
-/** Is this tracking URI a server (http or https)? */
-export function isServerUri(uri: string | undefined): boolean {
-  return uri !== undefined && /^https?:\/\//i.test(uri.trim());
-}
 
 /** The folder that mirrors a server's runs and holds its spool: $INFORMER_TRACKING_CACHE or ~/.cache/informer-node/tracking. */
 export function mirrorRootFor(uri: string, env: NodeJS.ProcessEnv = process.env): string {
@@ -123,8 +118,7 @@ export class RemoteTracking {
           `tracking server ${this.uri} unreachable: run(s) ${runIds.join(', ')} could not be sent (still spooled in ${this.spool.dir})`,
         );
       }
-      const s = Math.min(120, this.config.backoffFactor * 2 ** (attempt - 1)) + Math.random() * this.config.backoffJitter;
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, s * 1000);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, backoffSeconds(this.config, attempt) * 1000);
     }
   }
 
