@@ -122,16 +122,15 @@ export class Spool {
     return withLockAsync(`${this.journal(runId)}.lock`, async () => {
       const file = this.journal(runId);
       if (!fs.existsSync(file)) return 0; // sent and removed meanwhile
-      let offset = this.#offset(runId);
-      const buf = fs.readFileSync(file);
-      const header = JSON.parse(buf.subarray(0, buf.indexOf(10)).toString('utf8')) as Extract<SpoolOp, { op: 'run' }>;
-      if (offset === 0) offset = buf.indexOf(10) + 1;
+      // Only what follows the saved offset is read: a long run's journal is replayed many times.
+      const { header, base, buf } = readUnsent(file, this.#offset(runId));
+      let offset = base;
       const lines: Array<{ op: SpoolOp; end: number }> = [];
-      for (let start = offset; start < buf.length; ) {
+      for (let start = 0; start < buf.length; ) {
         const nl = buf.indexOf(10, start);
         if (nl < 0) break; // a line still being written
         try {
-          lines.push({ op: JSON.parse(buf.subarray(start, nl).toString('utf8')) as SpoolOp, end: nl + 1 });
+          lines.push({ op: JSON.parse(buf.subarray(start, nl).toString('utf8')) as SpoolOp, end: base + nl + 1 });
         } catch {
           // a torn line from a killed process: nothing can be recovered from it
         }
@@ -146,7 +145,13 @@ export class Spool {
           if (!(e instanceof TrackingServerError) || e.status < 400 || e.status >= 500 || e.status === 429) throw e;
           fs.appendFileSync(
             this.rejectedFile(runId),
-            `${JSON.stringify({ error: e.message, line: buf.subarray(offset, end).toString('utf8').trim() })}\n`,
+            `${JSON.stringify({
+              error: e.message,
+              line: buf
+                .subarray(offset - base, end - base)
+                .toString('utf8')
+                .trim(),
+            })}\n`,
           );
         }
         offset = end;
@@ -199,6 +204,30 @@ export class Spool {
       }
       return sent;
     });
+  }
+}
+
+// The journal's header and the bytes after `offset` (after the header when nothing was sent yet).
+function readUnsent(file: string, offset: number): { header: Extract<SpoolOp, { op: 'run' }>; base: number; buf: Buffer } {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const size = fs.fstatSync(fd).size;
+    let head = Buffer.alloc(0);
+    let nl = -1;
+    while (nl < 0 && head.length < size) {
+      const chunk = Buffer.alloc(Math.min(4096, size - head.length));
+      fs.readSync(fd, chunk, 0, chunk.length, head.length);
+      head = Buffer.concat([head, chunk]);
+      nl = head.indexOf(10);
+    }
+    if (nl < 0) throw new Error(`journal ${file} has no complete header line`);
+    const header = JSON.parse(head.subarray(0, nl).toString('utf8')) as Extract<SpoolOp, { op: 'run' }>;
+    const base = Math.max(offset, nl + 1);
+    const buf = Buffer.alloc(Math.max(0, size - base));
+    fs.readSync(fd, buf, 0, buf.length, base);
+    return { header, base, buf };
+  } finally {
+    fs.closeSync(fd);
   }
 }
 
