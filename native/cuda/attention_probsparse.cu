@@ -683,7 +683,9 @@ void ProbAttentionForward(Stream stream, const AttentionShape& s, const float* q
     Launch(SparsityMeasureKernel, dim3(CeilDiv(rows, warps)), dim3(warps * kWarpSize), smem, stream, q, in_q, k, in_kv,
            s.H, s.Lq, s.Lk, d, sample, U, rows, measure);
     const int threads = static_cast<int>(Min<int64_t>(1024, CeilDiv(s.Lq, kWarpSize) * kWarpSize));
-    const size_t top_smem = static_cast<size_t>(u) * sizeof(int32_t);
+    // Rounded up to whole 16-byte words: ptxas may merge the rank loop's tail loads into one wider
+    // load that reaches past chosen[u - 1] (compute-sanitizer's memcheck flagged it on an H200).
+    const size_t top_smem = static_cast<size_t>(CeilDiv(u, 4) * 4) * sizeof(int32_t);
     AllowSharedBytes(TopQueriesKernel, top_smem);
     Launch(TopQueriesKernel, dim3(static_cast<unsigned>(BH)), dim3(threads), top_smem, stream, measure, s.Lq, u, top);
   } else if (u > 0) {
