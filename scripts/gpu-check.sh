@@ -86,6 +86,16 @@ main() {
   run_step "pytorch_informer" "$(step_limit 240 0)" \
     bash -o pipefail -c "python3 bench/cuda/pytorch_informer.py --bench --json '$OUT/pytorch.json' | tee '$OUT/pytorch.md'"
 
+  # The JavaScript API on the GPU (test/helpers/gpu-checks.js), where Node.js and dist/ are there: GPU
+  # machines often have no Node.js, so NODE may name a carried binary and INFORMER_ADDON_PATH a CUDA
+  # build of the addon (bench/RESULTS.md, "GPU (CUDA backend)", says how one session did it).
+  local node_bin="${NODE:-$(command -v node || true)}"
+  if [[ -n "$node_bin" && -f dist/index.js ]]; then
+    run_step "gpu-js-check" "$(step_limit 120 30)" "$node_bin" scripts/gpu-js-check.mjs
+  else
+    SUMMARY+=("gpu-js-check                 skipped (no Node.js or no dist/)")
+  fi
+
   # Last, with whatever time is left: the kernel tests under compute-sanitizer's memcheck (out-of-bounds
   # and misaligned device accesses that the emulator cannot see). The whole-model test is left out: too
   # slow under the sanitizer at paper size.

@@ -8,17 +8,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { Adam, ConfigError, Informer, Predictor, backends, loadModel, nativeInfo, setGpuMatmulPrecision } from '../dist/index.js';
-import { fixturePaths, loadFixture, maxAbsDiff, randomBatch } from './helpers/fixtures.js';
+import { ConfigError, Informer, Predictor, backends, loadModel, nativeInfo, setGpuMatmulPrecision } from '../dist/index.js';
+import { maxAbsDiff, randomBatch } from './helpers/fixtures.js';
+import { gpuForecastsMatchCpu, gpuTrainingFollowsCpu } from './helpers/gpu-checks.js';
 
 const small = { seqLen: 24, labelLen: 12, predLen: 6, encIn: 3, decIn: 3, cOut: 2, dModel: 16, nHeads: 2, dFf: 32, dropout: 0 };
 const hasCuda = backends().includes('cuda');
-
-function maxAbs(a) {
-  let m = 0;
-  for (const x of a) m = Math.max(m, Math.abs(x));
-  return m;
-}
 
 t.test('backends() and nativeInfo() describe the build and the machine', (t) => {
   const info = nativeInfo();
@@ -103,52 +98,10 @@ t.test('loadModel and Predictor.load take the device; the onnx backend stays on 
   await t.rejects(Predictor.load(file, { backend: 'onnx', device: 'cuda' }), /needs the native backend/);
 });
 
-t.test('GPU forecasts match the CPU on every fixture', { skip: !hasCuda && 'no usable GPU' }, async (t) => {
-  for (const path of fixturePaths()) {
-    const fx = loadFixture(path);
-    const cpu = Informer.fromStateDict(fx.config, fx.params);
-    const gpu = Informer.fromStateDict(fx.config, fx.params, { device: 'cuda' });
-    t.teardown(() => {
-      cpu.dispose();
-      gpu.dispose();
-    });
-    t.equal(gpu.device, 'cuda');
-    const want = cpu.forwardSync(fx.batch);
-    const got = await gpu.forward(fx.batch);
-    t.ok(maxAbsDiff(got.data, want.data) <= 1e-4 * Math.max(1, maxAbs(want.data)), `${fx.name}: forecast`);
-  }
-});
+t.test('GPU forecasts match the CPU on every fixture', { skip: !hasCuda && 'no usable GPU' }, gpuForecastsMatchCpu);
 
-t.test('training on the GPU follows the CPU and the round trip keeps everything', { skip: !hasCuda && 'no usable GPU' }, async (t) => {
-  const cfg = { ...small, eLayers: 2, seed: 5 };
-  const cpu = new Informer(cfg);
-  const gpu = new Informer(cfg, { device: 'cuda' });
-  t.teardown(() => {
-    cpu.dispose();
-    gpu.dispose();
-  });
-  const batch = randomBatch(cpu.config, cpu.nMark, 4);
-  const n = 4 * cfg.predLen * cfg.cOut;
-  const target = { data: randomBatch(cpu.config, cpu.nMark, 4, 9).xEnc.data.slice(0, n), shape: [4, cfg.predLen, cfg.cOut] };
-  const g1 = cpu.lossAndGradSync(batch, target);
-  const g2 = await gpu.lossAndGrad(batch, target);
-  t.ok(Math.abs(g1.loss - g2.loss) <= 1e-5 * g1.loss, 'loss');
-  for (const [name, g] of Object.entries(g1.grads))
-    t.ok(maxAbsDiff(g2.grads[name], g) <= 1e-3 * Math.max(1e-6, maxAbs(g)), `gradient ${name}`);
-  const optA = new Adam({ lr: 1e-3 });
-  const optB = new Adam({ lr: 1e-3 });
-  for (let i = 0; i < 3; i++) {
-    cpu.trainStepSync(batch, target, optA);
-    await gpu.trainStep(batch, target, optB);
-  }
-  const a = cpu.stateDict();
-  const b = gpu.stateDict();
-  for (const [name, v] of Object.entries(a))
-    t.ok(maxAbsDiff(b[name].data, v.data) <= 1e-3 * Math.max(1e-6, maxAbs(v.data)), `after 3 steps: ${name}`);
-  const stateOnGpu = gpu.optimizerState();
-  gpu.to('cpu');
-  t.equal(gpu.device, 'cpu');
-  t.same(gpu.optimizerState().step, stateOnGpu.step);
-  t.equal(maxAbsDiff(gpu.optimizerState().m, stateOnGpu.m), 0, 'Adam moments came back');
-  t.equal(maxAbsDiff(gpu.stateDict()['encoder.norm.weight'].data, b['encoder.norm.weight'].data), 0);
-});
+t.test(
+  'training on the GPU follows the CPU and the round trip keeps everything',
+  { skip: !hasCuda && 'no usable GPU' },
+  gpuTrainingFollowsCpu,
+);
