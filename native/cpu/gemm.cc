@@ -192,9 +192,16 @@ void portable_pack_b_trans(int64_t kc, int nr, const float* b, int64_t ldb, floa
   }
 }
 
-const CpuKernels kPortableKernels = {
-    "portable", portable_micro_kernel, portable_pack_b_trans, portable_activation, kMR, kNR, /*mc=*/144, /*kc=*/256,
-    /*nc=*/4096};
+const CpuKernels kPortableKernels = {"portable",
+                                     portable_micro_kernel,
+                                     portable_pack_b_trans,
+                                     portable_activation,
+                                     /*pack_a_rows=*/nullptr,
+                                     kMR,
+                                     kNR,
+                                     /*mc=*/144,
+                                     /*kc=*/256,
+                                     /*nc=*/4096};
 
 // ---- packing ----------------------------------------------------------------------------------
 
@@ -235,6 +242,15 @@ void pack_a_tile(const Problem& p, int mr_rt, int64_t i0, int64_t mc, int64_t k0
 }
 
 void pack_a(const Problem& p, const CpuKernels& kern, int64_t i0, int64_t mc, int64_t k0, int64_t kc, float* dst) {
+  if (kern.pack_a_rows && !p.ta) {  // the kernel set's SIMD packer for full panels, the loop for a partial one
+    const int64_t full = mc / kern.mr * kern.mr;
+    for (int64_t ir = 0; ir < full; ir += kern.mr)
+      kern.pack_a_rows(kc, p.A + (i0 + ir) * p.lda + k0, p.lda, dst + ir * kc);
+    if (full == mc) return;
+    dst += full * kc;
+    i0 += full;
+    mc -= full;
+  }
   switch (kern.mr) {
     case 6:
       return pack_a_tile<6>(p, 6, i0, mc, k0, kc, dst);

@@ -163,7 +163,7 @@ INFORMER_AVX2 void activation(Activation act, float* x, int64_t n) { activation_
 
 // Blocking for 32 KiB L1d / 512 KiB L2 per core (fine with larger caches): a kc x kNR op(B) panel is
 // 16 KiB, an mc x kc op(A) block 144 KiB, a kc x nc op(B) slice 4 MiB.
-const CpuKernels kAvx2Kernels = {"avx2-fma", micro_kernel, pack_b_trans, activation, kMR, kNR,
+const CpuKernels kAvx2Kernels = {"avx2-fma", micro_kernel, pack_b_trans, activation, /*pack_a_rows=*/nullptr, kMR, kNR,
                                  /*mc=*/144, /*kc=*/256,   /*nc=*/4096};
 
 }  // namespace

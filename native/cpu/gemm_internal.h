@@ -40,6 +40,10 @@ using MicroKernelFn = void (*)(int64_t kc, const float* a, int64_t a_rs, int64_t
 // first column and k) into one kc x nr panel, zero-filling columns nr_used..nr-1.
 using PackBTransFn = void (*)(int64_t kc, int nr_used, const float* b, int64_t ldb, float* dst);
 
+// Packs a full mr-row panel of op(A) = A (not transposed: rows of lda floats, contiguous in k) into
+// kc x mr, k-major: dst[k * mr + r] = a[r * lda + k]. Optional (null: the driver's scalar loop).
+using PackARowsFn = void (*)(int64_t kc, const float* a, int64_t lda, float* dst);
+
 // In-place activation over x[0:n].
 using ActivationFn = void (*)(Activation act, float* x, int64_t n);
 
@@ -48,8 +52,9 @@ struct CpuKernels {
   MicroKernelFn micro_kernel;
   PackBTransFn pack_b_trans;
   ActivationFn activation;
-  int mr, nr;          // register tile; mr <= kMaxMR, nr <= kMaxNR
-  int64_t mc, kc, nc;  // cache blocking: mc a multiple of mr, nc of nr
+  PackARowsFn pack_a_rows;  // may be null
+  int mr, nr;               // register tile; mr <= kMaxMR, nr <= kMaxNR
+  int64_t mc, kc, nc;       // cache blocking: mc a multiple of mr, nc of nr
 };
 
 // The ISA kernels, or nullptr when this build has none (non-x86). The caller checks the CPU.

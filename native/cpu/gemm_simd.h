@@ -133,6 +133,48 @@ INFORMER_SIMD_INLINE void transpose8_store(__m256 r0, __m256 r1, __m256 r2, __m2
   _mm256_storeu_ps(dst + 7 * ld, _mm256_permute2f128_ps(u3, u7, 0x31));
 }
 
+// The 4x8 block whose rows r0..r3 hold 8 consecutive k of 4 consecutive rows, as 8 packed rows of 4:
+// dst[k * ld + row].
+INFORMER_SIMD_INLINE void transpose4x8_store(__m256 r0, __m256 r1, __m256 r2, __m256 r3, float* dst, int ld) {
+  const __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+  const __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+  const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);  // k 0|4, 1|5
+  const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);  // k 2|6, 3|7
+  _mm_storeu_ps(dst + 0 * ld, _mm256_castps256_ps128(u0));
+  _mm_storeu_ps(dst + 1 * ld, _mm256_castps256_ps128(u1));
+  _mm_storeu_ps(dst + 2 * ld, _mm256_castps256_ps128(u2));
+  _mm_storeu_ps(dst + 3 * ld, _mm256_castps256_ps128(u3));
+  _mm_storeu_ps(dst + 4 * ld, _mm256_extractf128_ps(u0, 1));
+  _mm_storeu_ps(dst + 5 * ld, _mm256_extractf128_ps(u1, 1));
+  _mm_storeu_ps(dst + 6 * ld, _mm256_extractf128_ps(u2, 1));
+  _mm_storeu_ps(dst + 7 * ld, _mm256_extractf128_ps(u3, 1));
+}
+
+// A full W-wide transposing panel (W a multiple of 4): rows src[0..W) of ld floats, contiguous in k,
+// written k-major as dst[k * W + row] for k in [0, kc). 8x8 blocks, then a 4x8 block for W % 8 == 4.
+template <int W>
+INFORMER_SIMD_INLINE void transpose_panel(int64_t kc, const float* src, int64_t ld, float* dst) {
+  static_assert(W % 4 == 0, "panel width must be a multiple of 4");
+  int64_t k = 0;
+  for (; k + 8 <= kc; k += 8) {
+    int h = 0;
+    for (; h + 8 <= W; h += 8) {
+      const float* s = src + h * ld + k;
+      transpose8_store(_mm256_loadu_ps(s), _mm256_loadu_ps(s + ld), _mm256_loadu_ps(s + 2 * ld),
+                       _mm256_loadu_ps(s + 3 * ld), _mm256_loadu_ps(s + 4 * ld), _mm256_loadu_ps(s + 5 * ld),
+                       _mm256_loadu_ps(s + 6 * ld), _mm256_loadu_ps(s + 7 * ld), dst + k * W + h, W);
+    }
+    if (h < W) {
+      const float* s = src + h * ld + k;
+      transpose4x8_store(_mm256_loadu_ps(s), _mm256_loadu_ps(s + ld), _mm256_loadu_ps(s + 2 * ld),
+                         _mm256_loadu_ps(s + 3 * ld), dst + k * W + h, W);
+    }
+  }
+  for (; k < kc; ++k) {
+    for (int j = 0; j < W; ++j) dst[k * W + j] = src[j * ld + k];
+  }
+}
+
 // Transposing op(B) packer for an NR-wide panel (see PackBTransFn). b: [nr_used, ldb]; dst: [kc, NR].
 template <int NR>
 INFORMER_SIMD_INLINE void pack_b_trans_panel(int64_t kc, int nr_used, const float* b, int64_t ldb, float* dst) {
@@ -144,18 +186,7 @@ INFORMER_SIMD_INLINE void pack_b_trans_panel(int64_t kc, int nr_used, const floa
     }
     return;
   }
-  int64_t k = 0;
-  for (; k + 8 <= kc; k += 8) {
-    for (int h = 0; h < NR; h += 8) {
-      const float* s = b + h * ldb + k;
-      transpose8_store(_mm256_loadu_ps(s), _mm256_loadu_ps(s + ldb), _mm256_loadu_ps(s + 2 * ldb),
-                       _mm256_loadu_ps(s + 3 * ldb), _mm256_loadu_ps(s + 4 * ldb), _mm256_loadu_ps(s + 5 * ldb),
-                       _mm256_loadu_ps(s + 6 * ldb), _mm256_loadu_ps(s + 7 * ldb), dst + k * NR + h, NR);
-    }
-  }
-  for (; k < kc; ++k) {
-    for (int j = 0; j < NR; ++j) dst[k * NR + j] = b[j * ldb + k];
-  }
+  transpose_panel<NR>(kc, b, ldb, dst);
 }
 
 }  // namespace

@@ -203,6 +203,10 @@ void test_shapes() {
       {24, 96, 40},
       {11, 64, 33},
       {450, 97, 300},
+      // op(A) packed (over 1024 rows) with the SIMD panel packer: a partial last panel, k tails after
+      // the 8-wide blocks, and a second 256-deep slice.
+      {1100, 40, 77},
+      {1030, 33, 300},
   };
   ThreadPool* global = &ThreadPool::global();
   uint32_t seed = 1;
