@@ -38,12 +38,18 @@ for (let i = 0; i < 10; i++) {
 }
 const nat = [],
   onx = [];
+// Between rounds both engines' threads are let go idle (onnxruntime's intra-op threads spin for a while
+// after a run, as the native pool's worker does): without the pause each engine's first calls of a
+// round ran beside the other's spinning threads on the same two cores.
+const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
 for (let k = 0; k < rounds; k++) {
+  await settle();
   for (let i = 0; i < per; i++) {
     const t0 = performance.now();
     model.forwardSync(batch);
     nat.push(performance.now() - t0);
   }
+  await settle();
   for (let i = 0; i < per; i++) {
     const t0 = performance.now();
     await session.run(feeds);

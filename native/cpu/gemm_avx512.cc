@@ -81,8 +81,10 @@ INFORMER_AVX512 void kernel_12x32(int64_t kc, const float* a, int64_t a_rs, int6
   __m512 acc0[kMR], acc1[kMR];
   INFORMER_UNROLL
   for (int i = 0; i < kMR; ++i) acc0[i] = acc1[i] = _mm512_setzero_ps();
+  const float* pf = t.prefetch;
   if constexpr (kPacked) {
     for (int64_t k = 0; k < kc; ++k) {
+      if (pf) _mm_prefetch(reinterpret_cast<const char*>(pf + k * 16), _MM_HINT_T1);
       const __m512 b0 = _mm512_loadu_ps(b);
       const __m512 b1 = _mm512_loadu_ps(b + 16);
       INFORMER_UNROLL
@@ -96,6 +98,7 @@ INFORMER_AVX512 void kernel_12x32(int64_t kc, const float* a, int64_t a_rs, int6
     }
   } else {
     for (int64_t k = 0; k < kc; ++k, a += a_cs, b += b_rs) {
+      if (pf) _mm_prefetch(reinterpret_cast<const char*>(pf + k * 16), _MM_HINT_T1);
       const __m512 b0 = _mm512_loadu_ps(b);
       const __m512 b1 = _mm512_loadu_ps(b + 16);
       INFORMER_UNROLL

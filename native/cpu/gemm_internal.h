@@ -27,6 +27,10 @@ struct TileArgs {
   const float* bias = nullptr;      // [nr], the tile's first column
   const float* residual = nullptr;  // [mr, ldr], the tile's top-left element
   int64_t ldr = 0;
+  // Memory the kernel should start fetching into L2 while it computes: one 64-byte line per k step
+  // from here (kc lines in all), or null. The driver points it at the next packed op(B) panel when
+  // the weights stream from DRAM (see gemm_blocked).
+  const float* prefetch = nullptr;
 };
 
 // Full-tile micro-kernel (tile mr x nr of its CpuKernels).
