@@ -435,8 +435,7 @@ void gemm_blocked(const Problem& problem, const CpuKernels& kern, int64_t m0, in
           // stream from DRAM (the paper model's 42 MB do not stay in cache): the first tiles of each
           // panel fetch the next panel into L2, a line per k step, so its first tile need not wait
           // (96x512x512 with 67 MB of weights, one thread: 160 -> 194 GFLOP/s).
-          const float* next_panel =
-              p.b_packed && jr + NR < nc ? p.b_packed + (jc + jr + NR) * K + pc * NR : nullptr;
+          const float* next_panel = p.b_packed && jr + NR < nc ? p.b_packed + (jc + jr + NR) * K + pc * NR : nullptr;
           const int64_t panel_lines = kc * NR / 16;
           for (int64_t ir = 0; ir < mc; ir += MR) {
             const int mr = static_cast<int>(std::min<int64_t>(MR, mc - ir));
