@@ -5,6 +5,7 @@
 
 #include "cpu/thread_pool.h"
 #include "cpu/reduce.h"
+#include "cpu/vecmath.h"
 
 namespace informer {
 
@@ -74,6 +75,7 @@ namespace {
 // vectorises; a plain float accumulation would run scalar.
 void LayerNormBackwardRows(int64_t begin, int64_t end, int64_t D, const float* x, const float* gamma, const float* mean,
                            const float* rstd, const float* dy, float* dx, float* dgamma, float* dbeta) {
+  if (LayerNormBackwardRowsVec(begin, end, D, x, gamma, mean, rstd, dy, dx, dgamma, dbeta)) return;
   const float inv_d = 1.f / static_cast<float>(D);
   for (int64_t r = begin; r < end; ++r) {
     const float* xr = x + r * D;

@@ -99,4 +99,16 @@ void GeluBackward(int64_t n, const float* pre, const float* dy, float* dx) {
   }
 }
 
+bool LayerNormBackwardRowsVec(int64_t begin, int64_t end, int64_t D, const float* x, const float* gamma,
+                              const float* mean, const float* rstd, const float* dy, float* dx, float* dgamma,
+                              float* dbeta) {
+#if defined(__x86_64__) || defined(_M_X64)
+  if (UseAvx2() && D % 8 == 0) {
+    vecmath_internal::LayerNormBackwardRowsAvx2(begin, end, D, x, gamma, mean, rstd, dy, dx, dgamma, dbeta);
+    return true;
+  }
+#endif
+  return false;
+}
+
 }  // namespace informer

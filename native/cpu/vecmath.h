@@ -51,6 +51,14 @@ void EluBackwardRange(int64_t n, const float* x, const float* dy, float* dx);
 // dx[i] = dy[i] * gelu'(pre[i]) with the exact (erf) GELU; dx may alias dy.
 void GeluBackward(int64_t n, const float* pre, const float* dy, float* dx);
 
+// LayerNorm backward over rows [begin, end) of width D with the forward's per-row mean and rstd:
+// dx += rstd (g - mean(g) - xhat mean(g xhat)) with g = dy gamma, and, when dgamma is not null,
+// dgamma += dy xhat and dbeta += dy. Returns false (doing nothing) where no vector version applies
+// (no AVX2, or D not a multiple of 8); the caller then runs its own loop.
+bool LayerNormBackwardRowsVec(int64_t begin, int64_t end, int64_t D, const float* x, const float* gamma,
+                              const float* mean, const float* rstd, const float* dy, float* dx, float* dgamma,
+                              float* dbeta);
+
 namespace vecmath_internal {
 // Implemented in vecmath_avx2.cc (x86-64 only); nullptr entries elsewhere.
 float ExpShiftSumAvx2(float* x, int64_t n, float shift);
@@ -66,6 +74,9 @@ void SmallHeadAttentionBackward8Avx2(int64_t rows, int64_t Lk, const float* q, i
 void SparsityMeasure8Avx2(int64_t Lq, const float* q, int64_t q_row, const float* k, int64_t kv_row,
                           const int32_t* sample, int64_t U, int64_t Lk, float* measure);
 void GeluBackwardAvx2(int64_t n, const float* pre, const float* dy, float* dx);
+void LayerNormBackwardRowsAvx2(int64_t begin, int64_t end, int64_t D, const float* x, const float* gamma,
+                               const float* mean, const float* rstd, const float* dy, float* dx, float* dgamma,
+                               float* dbeta);
 void EluForwardAvx2(int64_t n, const float* x, float* out);
 void EluBackwardAvx2(int64_t n, const float* x, const float* dy, float* dx);
 bool Avx2Available();
