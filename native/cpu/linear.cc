@@ -1,6 +1,7 @@
 #include "cpu/linear.h"
 
 #include "cpu/thread_pool.h"
+#include "cpu/vecmath.h"
 
 namespace informer {
 
@@ -16,6 +17,7 @@ void LinearForward(int64_t rows, int64_t in, int64_t out, const float* x, const 
 }
 
 void AddColumnSums(int64_t rows, int64_t n, const float* dy, float* db) {
+  if (AddColumnSumsVec(rows, n, dy, db)) return;
   for (int64_t r = 0; r < rows; ++r) {
     const float* row = dy + r * n;
     for (int64_t j = 0; j < n; ++j) db[j] += row[j];

@@ -12,6 +12,7 @@ namespace informer {
 void LayerNormForward(int64_t rows, int64_t D, const float* x, const float* gamma, const float* beta, float* out,
                       float* mean, float* rstd) {
   auto run = [&](int64_t begin, int64_t end) {
+    if (LayerNormForwardRowsVec(begin, end, D, x, gamma, beta, kNormEps, out, mean, rstd)) return;
     for (int64_t r = begin; r < end; ++r) {
       const float* xr = x + r * D;
       const float mu = ReduceSum(xr, D) / static_cast<float>(D);

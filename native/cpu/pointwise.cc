@@ -36,6 +36,7 @@ void DropoutForward(int64_t n, float p, Rng* rng, float* x, uint8_t* keep) {
 
 void DropoutBackward(int64_t n, float p, const uint8_t* keep, float* dy) {
   const float scale = 1.f / (1.f - p);
+  if (DropoutBackwardVec(n, scale, keep, dy)) return;
   for (int64_t i = 0; i < n; ++i) dy[i] *= static_cast<float>(keep[i]) * scale;
 }
 

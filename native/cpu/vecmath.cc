@@ -111,4 +111,35 @@ bool LayerNormBackwardRowsVec(int64_t begin, int64_t end, int64_t D, const float
   return false;
 }
 
+bool LayerNormForwardRowsVec(int64_t begin, int64_t end, int64_t D, const float* x, const float* gamma,
+                             const float* beta, float eps, float* out, float* mean, float* rstd) {
+#if defined(__x86_64__) || defined(_M_X64)
+  if (UseAvx2() && D % 8 == 0) {
+    vecmath_internal::LayerNormForwardRowsAvx2(begin, end, D, x, gamma, beta, eps, out, mean, rstd);
+    return true;
+  }
+#endif
+  return false;
+}
+
+bool AddColumnSumsVec(int64_t rows, int64_t n, const float* dy, float* db) {
+#if defined(__x86_64__) || defined(_M_X64)
+  if (UseAvx2()) {
+    vecmath_internal::AddColumnSumsAvx2(rows, n, dy, db);
+    return true;
+  }
+#endif
+  return false;
+}
+
+bool DropoutBackwardVec(int64_t n, float scale, const uint8_t* keep, float* dy) {
+#if defined(__x86_64__) || defined(_M_X64)
+  if (UseAvx2()) {
+    vecmath_internal::DropoutBackwardAvx2(n, scale, keep, dy);
+    return true;
+  }
+#endif
+  return false;
+}
+
 }  // namespace informer

@@ -59,6 +59,19 @@ bool LayerNormBackwardRowsVec(int64_t begin, int64_t end, int64_t D, const float
                               const float* mean, const float* rstd, const float* dy, float* dx, float* dgamma,
                               float* dbeta);
 
+// LayerNorm forward over rows [begin, end) of width D: the statistics summed in ReduceSum's and
+// ReduceSquaredDeviation's order (the compiler may fuse multiply-adds, so results can differ from
+// norm.cc's loop in the last bit); mean/rstd may be null. False (doing nothing) without AVX2 or when
+// D % 8 != 0.
+bool LayerNormForwardRowsVec(int64_t begin, int64_t end, int64_t D, const float* x, const float* gamma,
+                             const float* beta, float eps, float* out, float* mean, float* rstd);
+
+// db[j] += sum over rows of dy[r * n + j], rows in order (bit for bit the scalar loop). False without AVX2.
+bool AddColumnSumsVec(int64_t rows, int64_t n, const float* dy, float* db);
+
+// dy[i] *= keep[i] * scale (keep 0 or 1). False without AVX2.
+bool DropoutBackwardVec(int64_t n, float scale, const uint8_t* keep, float* dy);
+
 namespace vecmath_internal {
 // Implemented in vecmath_avx2.cc (x86-64 only); nullptr entries elsewhere.
 float ExpShiftSumAvx2(float* x, int64_t n, float shift);
@@ -79,6 +92,10 @@ void LayerNormBackwardRowsAvx2(int64_t begin, int64_t end, int64_t D, const floa
                                float* dbeta);
 void EluForwardAvx2(int64_t n, const float* x, float* out);
 void EluBackwardAvx2(int64_t n, const float* x, const float* dy, float* dx);
+void LayerNormForwardRowsAvx2(int64_t begin, int64_t end, int64_t D, const float* x, const float* gamma,
+                              const float* beta, float eps, float* out, float* mean, float* rstd);
+void AddColumnSumsAvx2(int64_t rows, int64_t n, const float* dy, float* db);
+void DropoutBackwardAvx2(int64_t n, float scale, const uint8_t* keep, float* dy);
 bool Avx2Available();
 }  // namespace vecmath_internal
 

@@ -315,6 +315,59 @@ void GeluBackwardAvx2(int64_t n, const float* pre, const float* dy, float* dx) {
   }
 }
 
+// Eight lanes are reduce.h's eight partial sums, combined in its order.
+void LayerNormForwardRowsAvx2(int64_t begin, int64_t end, int64_t D, const float* x, const float* gamma,
+                              const float* beta, float eps, float* out, float* mean, float* rstd) {
+  const auto combine = [](__m256 v) {
+    alignas(32) float a[8];
+    _mm256_store_ps(a, v);
+    return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+  };
+  for (int64_t r = begin; r < end; ++r) {
+    const float* xr = x + r * D;
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t j = 0; j < D; j += 8) acc = _mm256_add_ps(acc, _mm256_loadu_ps(xr + j));
+    const float mu = combine(acc) / static_cast<float>(D);
+    const __m256 m = _mm256_set1_ps(mu);
+    __m256 sq = _mm256_setzero_ps();
+    for (int64_t j = 0; j < D; j += 8) {
+      const __m256 c = _mm256_sub_ps(_mm256_loadu_ps(xr + j), m);
+      sq = _mm256_add_ps(sq, _mm256_mul_ps(c, c));
+    }
+    const float rs = 1.f / std::sqrt(combine(sq) / static_cast<float>(D) + eps);
+    const __m256 rsv = _mm256_set1_ps(rs);
+    float* o = out + r * D;
+    for (int64_t j = 0; j < D; j += 8) {
+      const __m256 xhat = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(xr + j), m), rsv);
+      _mm256_storeu_ps(o + j,
+                       _mm256_add_ps(_mm256_mul_ps(xhat, _mm256_loadu_ps(gamma + j)), _mm256_loadu_ps(beta + j)));
+    }
+    if (mean) mean[r] = mu;
+    if (rstd) rstd[r] = rs;
+  }
+}
+
+void AddColumnSumsAvx2(int64_t rows, int64_t n, const float* dy, float* db) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* row = dy + r * n;
+    int64_t j = 0;
+    for (; j + 8 <= n; j += 8)
+      _mm256_storeu_ps(db + j, _mm256_add_ps(_mm256_loadu_ps(db + j), _mm256_loadu_ps(row + j)));
+    for (; j < n; ++j) db[j] += row[j];
+  }
+}
+
+void DropoutBackwardAvx2(int64_t n, float scale, const uint8_t* keep, float* dy) {
+  const __m256 s = _mm256_set1_ps(scale);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m128i k8 = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(keep + i));
+    const __m256 k = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(k8));
+    _mm256_storeu_ps(dy + i, _mm256_mul_ps(_mm256_loadu_ps(dy + i), _mm256_mul_ps(k, s)));
+  }
+  for (; i < n; ++i) dy[i] *= static_cast<float>(keep[i]) * scale;
+}
+
 // Three vector passes per row (sums, then dx; the parameter gradients ride along the first), the row
 // sums reduced in a fixed order. D is a multiple of 8 (the caller checks).
 void LayerNormBackwardRowsAvx2(int64_t begin, int64_t end, int64_t D, const float* x, const float* gamma,
