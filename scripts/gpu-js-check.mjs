@@ -8,7 +8,7 @@ import { gpuForecastsMatchCpu, gpuTrainingFollowsCpu } from '../test/helpers/gpu
 const info = nativeInfo();
 console.log(`addon: ${info.addon}; cudaBuilt ${info.cudaBuilt}; device: ${info.cudaDevice}; gemm: ${info.gpuGemm}`);
 if (!backends().includes('cuda')) {
-  console.error('gpu-js-check: no usable GPU (backends() is [' + backends().join(', ') + '])');
+  console.error(`gpu-js-check: no usable GPU (backends() is [${backends().join(', ')}])`);
   process.exit(2);
 }
 
