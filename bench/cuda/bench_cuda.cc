@@ -3,7 +3,7 @@
 // forward kernels as the sequence grows. Prints markdown tables (and --json FILE); exits 1 on any
 // CUDA or model error, so a broken GPU run cannot pass for a slow one.
 //
-//   bench_cuda [--quick] [--reps N] [--cpu-reps N] [--skip-cpu] [--json FILE]
+//   bench_cuda [--quick] [--reps N] [--cpu-reps N] [--skip-cpu] [--gemm-precision fp32|tf32|bf16] [--json FILE]
 //
 // --quick shrinks every shape and runs each measurement once: it proves the code paths end to end
 // (the emulated build, emu_bench_cuda, runs it on machines without a GPU); its times mean nothing.
@@ -26,6 +26,7 @@
 #include "cpu/thread_pool.h"
 #include "cuda/attention.h"
 #include "cuda/backend.h"
+#include "cuda/gemm.h"
 #include "cuda/runtime.h"
 
 namespace {
@@ -476,7 +477,9 @@ bool ParseInt(const char* s, int* out) {
 }
 
 int Usage() {
-  std::fprintf(stderr, "usage: bench_cuda [--quick] [--reps N] [--cpu-reps N] [--skip-cpu] [--json FILE]\n");
+  std::fprintf(stderr,
+               "usage: bench_cuda [--quick] [--reps N] [--cpu-reps N] [--skip-cpu] [--gemm-precision fp32|tf32|bf16] "
+               "[--json FILE]\n");
   return 2;
 }
 
@@ -497,6 +500,19 @@ int main(int argc, char** argv) {
       if (!ParseInt(argv[++i], &o.cpu_reps)) return Usage();
     } else if (a == "--json" && has_value) {
       o.json_path = argv[++i];
+    } else if (a == "--gemm-precision" && has_value) {
+      // cuBLAS's TF32 or BF16 tensor-core modes (setGpuMatmulPrecision in JavaScript); the tiled
+      // kernel ignores it.
+      const std::string v = argv[++i];
+      if (v == "fp32") {
+        informer::cuda::SetGemmPrecision(informer::cuda::GemmPrecision::kFp32);
+      } else if (v == "tf32") {
+        informer::cuda::SetGemmPrecision(informer::cuda::GemmPrecision::kTf32);
+      } else if (v == "bf16") {
+        informer::cuda::SetGemmPrecision(informer::cuda::GemmPrecision::kBf16);
+      } else {
+        return Usage();
+      }
     } else {
       return Usage();
     }
@@ -509,8 +525,10 @@ int main(int argc, char** argv) {
     return 1;
   }
   const std::string device = informer::cuda::DeviceDescription(0);
-  std::printf("# bench_cuda%s\n\nDevice: %s\n\n", o.quick ? " --quick (tiny shapes, 1 rep: times mean nothing)" : "",
-              device.c_str());
+  static const char* const kPrecision[] = {"fp32", "tf32", "bf16"};
+  std::printf("# bench_cuda%s\n\nDevice: %s; GEMM: %s, %s\n\n",
+              o.quick ? " --quick (tiny shapes, 1 rep: times mean nothing)" : "", device.c_str(),
+              informer::cuda::GemmBackendName(), kPrecision[static_cast<int>(informer::cuda::GetGemmPrecision())]);
   std::fflush(stdout);
 
   try {
