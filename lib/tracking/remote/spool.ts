@@ -169,21 +169,11 @@ export class Spool {
           }
           if (j === i) {
             // one journal line larger than a request may be: send it in pieces
-            for (const piece of splitBatch(op))
-              await client.request({ method: 'POST', endpoint: `${API}/runs/log-batch`, json: { run_id: runId, ...piece }, ...options });
+            for (const piece of splitBatch(op)) await postRun(client, runId, 'log-batch', piece, options);
             await send(async () => undefined, lines[i]!.end);
             i++;
           } else {
-            await send(
-              () =>
-                client.request({
-                  method: 'POST',
-                  endpoint: `${API}/runs/log-batch`,
-                  json: { run_id: runId, ...merged.body() },
-                  ...options,
-                }),
-              lines[j - 1]!.end,
-            );
+            await send(() => postRun(client, runId, 'log-batch', merged.body(), options), lines[j - 1]!.end);
             i = j;
           }
         } else {
@@ -231,6 +221,11 @@ function readUnsent(file: string, offset: number): { header: Extract<SpoolOp, { 
   }
 }
 
+/** POST to the REST API's `runs/<endpoint>` for this run: `body` with the run's id. */
+function postRun(client: HttpClient, runId: string, endpoint: string, body: object, options: { maxRetries?: number }): Promise<unknown> {
+  return client.request({ method: 'POST', endpoint: `${API}/runs/${endpoint}`, json: { run_id: runId, ...body }, ...options });
+}
+
 function sendOne(
   client: HttpClient,
   header: Extract<SpoolOp, { op: 'run' }>,
@@ -240,23 +235,13 @@ function sendOne(
   const runId = header.runId;
   switch (op.op) {
     case 'update':
-      return client.request({ method: 'POST', endpoint: `${API}/runs/update`, json: { run_id: runId, ...op, op: undefined }, ...options });
+      return postRun(client, runId, 'update', { ...op, op: undefined }, options);
     case 'delete-tag':
-      return client.request({ method: 'POST', endpoint: `${API}/runs/delete-tag`, json: { run_id: runId, key: op.key }, ...options });
+      return postRun(client, runId, 'delete-tag', { key: op.key }, options);
     case 'inputs':
-      return client.request({
-        method: 'POST',
-        endpoint: `${API}/runs/log-inputs`,
-        json: { run_id: runId, datasets: op.datasets },
-        ...options,
-      });
+      return postRun(client, runId, 'log-inputs', { datasets: op.datasets }, options);
     case 'log-model':
-      return client.request({
-        method: 'POST',
-        endpoint: `${API}/runs/log-model`,
-        json: { run_id: runId, model_json: op.model_json },
-        ...options,
-      });
+      return postRun(client, runId, 'log-model', { model_json: op.model_json }, options);
     case 'artifacts':
       return uploadArtifacts(client, header.artifactsDir, header.artifactUri);
     default:
