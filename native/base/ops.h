@@ -47,8 +47,9 @@ class Ops : public DeviceAllocator {
   virtual void ActivationBackward(Activation act, int64_t n, const float* pre, const float* dy, float* dx) = 0;
   virtual void EluForward(int64_t n, const float* x, float* out) = 0;
   virtual void EluBackward(int64_t n, const float* x, const float* dy, float* dx) = 0;
-  // Draws from rng (the CPU consumes it per element; a device takes one seed per call).
-  virtual void DropoutForward(int64_t n, float p, Rng* rng, float* x, uint8_t* keep) = 0;
+  // Takes one key from rng per call; the mask is elements [first, first + n) of the stream that key
+  // defines, so the halves of a split batch (first > 0 for the second) draw the whole batch's mask.
+  virtual void DropoutForward(int64_t n, float p, Rng* rng, float* x, uint8_t* keep, int64_t first) = 0;
   virtual void DropoutBackward(int64_t n, float p, const uint8_t* keep, float* dy) = 0;
   virtual void MaxPool3s2Forward(int64_t B, int64_t L, int64_t C, const float* x, float* out, int32_t* argmax) = 0;
   virtual void MaxPool3s2Backward(int64_t B, int64_t L, int64_t C, const int32_t* argmax, const float* dy,
@@ -98,7 +99,8 @@ class Ops : public DeviceAllocator {
   // ---- attention ----
   virtual void FullAttentionForward(const AttentionShape& s, const float* q, const float* k, const float* v,
                                     HeadLayout in_q, HeadLayout in_kv, float* out, HeadLayout out_layout, bool causal,
-                                    float scale, float dropout, Rng* rng, float* probs, uint8_t* drop_mask) = 0;
+                                    float scale, float dropout, Rng* rng, float* probs, uint8_t* drop_mask,
+                                    int64_t mask_first) = 0;  // mask_first: as DropoutForward's first
   virtual void FullAttentionBackward(const AttentionShape& s, const float* q, const float* k, const float* v,
                                      HeadLayout in_q, HeadLayout in_kv, const float* d_out, HeadLayout out_layout,
                                      float scale, float dropout, const float* probs, const uint8_t* drop_mask,

@@ -13,10 +13,11 @@ class Rng;
 // probs, if given, receives the [B, H, Lq, Lk] softmax probabilities (before dropout), what the
 // backward pass needs; without it the kernel works in row blocks with thread-local scratch, so
 // memory stays O(block * Lk). Dropout (train mode) needs probs, rng and drop_mask [B, H, Lq, Lk]
-// (1 = kept); with dropout == 0 they may be null.
+// (1 = kept); with dropout == 0 they may be null. mask_first: where this batch's mask starts in the
+// key's stream (DropoutMask), non-zero for the second half of a split batch.
 void FullAttentionForward(const AttentionShape& s, const float* q, const float* k, const float* v, HeadLayout in_q,
                           HeadLayout in_kv, float* out, HeadLayout out_layout, bool causal, float scale, float dropout,
-                          Rng* rng, float* probs, uint8_t* drop_mask);
+                          Rng* rng, float* probs, uint8_t* drop_mask, int64_t mask_first = 0);
 
 // Backward of FullAttentionForward from its saved probs (and drop_mask when dropout > 0):
 // dq, dk, dv (same layouts as q, k, v) are accumulated into.

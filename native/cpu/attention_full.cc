@@ -64,7 +64,7 @@ void ApplyDropMask(const float* p, const uint8_t* mask, int64_t n, float inv_kee
 
 void FullAttentionForward(const AttentionShape& s, const float* q, const float* k, const float* v, HeadLayout in_q,
                           HeadLayout in_kv, float* out, HeadLayout out_layout, bool causal, float scale, float dropout,
-                          Rng* rng, float* probs, uint8_t* drop_mask) {
+                          Rng* rng, float* probs, uint8_t* drop_mask, int64_t mask_first) {
   const int64_t BH = s.B * s.H, LL = s.Lq * s.Lk;
   ThreadPool& pool = ThreadPool::global();
 
@@ -72,7 +72,7 @@ void FullAttentionForward(const AttentionShape& s, const float* q, const float* 
     // Training layout: keep every head's probabilities for the backward pass.
     const bool drop = dropout > 0.f && rng && drop_mask;
     // Drawn sequentially so the stream does not depend on the thread count.
-    if (drop) BernoulliMask(BH * LL, 1.f - dropout, rng, drop_mask);
+    if (drop) BernoulliMask(BH * LL, 1.f - dropout, rng, drop_mask, mask_first);
     const float inv_keep = 1.f / (1.f - dropout);
     // Tiny heads compute probabilities and output (dropout included) in one in-register pass.
     if (SmallHeadSupported(s.d, s.Lk)) {

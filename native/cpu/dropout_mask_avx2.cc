@@ -16,9 +16,19 @@ template <int k>
 inline __m256i Rotl(__m256i x) {
   return _mm256_or_si256(_mm256_slli_epi64(x, k), _mm256_srli_epi64(x, 64 - k));
 }
+// One xoshiro256** state update of the four lanes.
+inline void Advance(__m256i& s0, __m256i& s1, __m256i& s2, __m256i& s3) {
+  const __m256i t = _mm256_slli_epi64(s1, 17);
+  s2 = _mm256_xor_si256(s2, s0);
+  s3 = _mm256_xor_si256(s3, s1);
+  s1 = _mm256_xor_si256(s1, s2);
+  s0 = _mm256_xor_si256(s0, s3);
+  s2 = _mm256_xor_si256(s2, t);
+  s3 = Rotl<45>(s3);
+}
 }  // namespace
 
-void DropoutMaskAvx2(int64_t n, uint32_t threshold, uint64_t key, float scale, float* x, uint8_t* keep) {
+void DropoutMaskAvx2(int64_t n, uint32_t threshold, uint64_t key, float scale, float* x, uint8_t* keep, int64_t skip) {
   Lanes lanes;
   SeedLanes(key, &lanes);
   __m256i s0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(lanes.s[0]));
@@ -29,18 +39,13 @@ void DropoutMaskAvx2(int64_t n, uint32_t threshold, uint64_t key, float scale, f
   const __m256i limit = _mm256_set1_epi16(static_cast<int16_t>(static_cast<uint16_t>(threshold - 1)));
   const __m256 vscale = _mm256_set1_ps(scale);
   const __m128i one = _mm_set1_epi8(1);
+  for (int64_t i = 0; i < skip; ++i) Advance(s0, s1, s2, s3);  // a split batch's second half starts later
   for (int64_t base = 0; base < n; base += 16) {
     // result = rotl(s1 * 5, 7) * 9, the multiplies as shift-adds.
     const __m256i s1x5 = _mm256_add_epi64(s1, _mm256_slli_epi64(s1, 2));
     const __m256i rot = Rotl<7>(s1x5);
     const __m256i r = _mm256_add_epi64(rot, _mm256_slli_epi64(rot, 3));
-    const __m256i t = _mm256_slli_epi64(s1, 17);
-    s2 = _mm256_xor_si256(s2, s0);
-    s3 = _mm256_xor_si256(s3, s1);
-    s1 = _mm256_xor_si256(s1, s2);
-    s0 = _mm256_xor_si256(s0, s3);
-    s2 = _mm256_xor_si256(s2, t);
-    s3 = Rotl<45>(s3);
+    Advance(s0, s1, s2, s3);
     // 16-bit word j of r (lane j / 4, bits 16 (j % 4)) decides element base + j.
     const __m256i kept = _mm256_cmpeq_epi16(_mm256_max_epu16(r, limit), limit);
     const __m128i lo = _mm256_castsi256_si128(kept), hi = _mm256_extracti128_si256(kept, 1);

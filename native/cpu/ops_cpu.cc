@@ -67,8 +67,8 @@ class CpuOps final : public Ops {
   void EluBackward(int64_t n, const float* x, const float* dy, float* dx) override {
     informer::EluBackward(n, x, dy, dx);
   }
-  void DropoutForward(int64_t n, float p, Rng* rng, float* x, uint8_t* keep) override {
-    informer::DropoutForward(n, p, rng, x, keep);
+  void DropoutForward(int64_t n, float p, Rng* rng, float* x, uint8_t* keep, int64_t first) override {
+    informer::DropoutForward(n, p, rng, x, keep, first);
   }
   void DropoutBackward(int64_t n, float p, const uint8_t* keep, float* dy) override {
     informer::DropoutBackward(n, p, keep, dy);
@@ -134,9 +134,9 @@ class CpuOps final : public Ops {
 
   void FullAttentionForward(const AttentionShape& s, const float* q, const float* k, const float* v, HeadLayout in_q,
                             HeadLayout in_kv, float* out, HeadLayout out_layout, bool causal, float scale,
-                            float dropout, Rng* rng, float* probs, uint8_t* drop_mask) override {
+                            float dropout, Rng* rng, float* probs, uint8_t* drop_mask, int64_t mask_first) override {
     informer::FullAttentionForward(s, q, k, v, in_q, in_kv, out, out_layout, causal, scale, dropout, rng, probs,
-                                   drop_mask);
+                                   drop_mask, mask_first);
   }
   void FullAttentionBackward(const AttentionShape& s, const float* q, const float* k, const float* v, HeadLayout in_q,
                              HeadLayout in_kv, const float* d_out, HeadLayout out_layout, float scale, float dropout,

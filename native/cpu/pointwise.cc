@@ -25,13 +25,13 @@ void EluBackward(int64_t n, const float* x, const float* dy, float* dx) {
 }
 
 // One key per call from rng; the mask itself comes from DropoutMask's vectorised lanes.
-void BernoulliMask(int64_t n, float keep_prob, Rng* rng, uint8_t* keep) {
-  DropoutMask(n, KeepThreshold16(keep_prob), rng->Next(), 1.f, nullptr, keep);
+void BernoulliMask(int64_t n, float keep_prob, Rng* rng, uint8_t* keep, int64_t first) {
+  DropoutMask(n, KeepThreshold16(keep_prob), rng->Next(), 1.f, nullptr, keep, first);
 }
 
-void DropoutForward(int64_t n, float p, Rng* rng, float* x, uint8_t* keep) {
+void DropoutForward(int64_t n, float p, Rng* rng, float* x, uint8_t* keep, int64_t first) {
   // Mask and scaling in one pass.
-  DropoutMask(n, KeepThreshold16(1.f - p), rng->Next(), 1.f / (1.f - p), x, keep);
+  DropoutMask(n, KeepThreshold16(1.f - p), rng->Next(), 1.f / (1.f - p), x, keep, first);
 }
 
 void DropoutBackward(int64_t n, float p, const uint8_t* keep, float* dy) {

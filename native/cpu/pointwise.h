@@ -13,13 +13,13 @@ void EluForward(int64_t n, const float* x, float* out);
 void EluBackward(int64_t n, const float* x, const float* dy, float* dx);
 
 // keep[i] = 1 with probability keep_prob (resolved to 1/65536; else 0). Takes one draw of rng, the
-// key of DropoutMask's generator (dropout_mask.h).
-void BernoulliMask(int64_t n, float keep_prob, Rng* rng, uint8_t* keep);
+// key of DropoutMask's generator (dropout_mask.h); `first` as there.
+void BernoulliMask(int64_t n, float keep_prob, Rng* rng, uint8_t* keep, int64_t first = 0);
 
 // Inverted dropout in place: each element kept with probability 1 - p and scaled by 1/(1 - p), mask
 // and scaling in one pass; one draw of rng, as BernoulliMask. keep [n] (optional) receives 1 for
-// kept elements, 0 for dropped ones, for the backward pass.
-void DropoutForward(int64_t n, float p, Rng* rng, float* x, uint8_t* keep);
+// kept elements, 0 for dropped ones, for the backward pass. `first`: see DropoutMask.
+void DropoutForward(int64_t n, float p, Rng* rng, float* x, uint8_t* keep, int64_t first = 0);
 // dy *= keep / (1 - p), in place.
 void DropoutBackward(int64_t n, float p, const uint8_t* keep, float* dy);
 

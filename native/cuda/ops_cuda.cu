@@ -90,8 +90,8 @@ class CudaOps final : public Ops {
     cuda::EluBackward(stream_, n, x, dy, dx);
   }
   // One seed per call from the model's generator: masks are reproducible for a seeded model.
-  void DropoutForward(int64_t n, float p, Rng* rng, float* x, uint8_t* keep) override {
-    cuda::DropoutForward(stream_, n, p, DropoutRng{rng->Next(), 0}, x, keep);
+  void DropoutForward(int64_t n, float p, Rng* rng, float* x, uint8_t* keep, int64_t first) override {
+    cuda::DropoutForward(stream_, n, p, DropoutRng{rng->Next(), static_cast<uint64_t>(first)}, x, keep);
   }
   void DropoutBackward(int64_t n, float p, const uint8_t* keep, float* dy) override {
     cuda::DropoutBackward(stream_, n, p, keep, dy);
@@ -157,10 +157,10 @@ class CudaOps final : public Ops {
 
   void FullAttentionForward(const AttentionShape& s, const float* q, const float* k, const float* v, HeadLayout in_q,
                             HeadLayout in_kv, float* out, HeadLayout out_layout, bool causal, float scale,
-                            float dropout, Rng* rng, float* probs, uint8_t* drop_mask) override {
+                            float dropout, Rng* rng, float* probs, uint8_t* drop_mask, int64_t mask_first) override {
     const Arena::Mark m = arena_->mark();
     float* ws = Workspace(FullAttentionWorkspaceFloats(s));
-    const DropoutRng r{dropout > 0.f ? rng->Next() : 0, 0};
+    const DropoutRng r{dropout > 0.f ? rng->Next() : 0, static_cast<uint64_t>(mask_first)};
     cuda::FullAttentionForward(stream_, s, q, k, v, in_q, in_kv, out, out_layout, causal, scale, dropout, r, probs,
                                drop_mask, ws);
     arena_->rewind(m);  // stream order keeps the workspace valid for the kernels already queued

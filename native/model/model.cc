@@ -41,11 +41,11 @@ void Model::Bind() {
   ops_->SetParams(param_base_, params_.float_count());
   ParamTable& P = params_;
   const ModelConfig& c = config_;
-  const float* host = P.floats().data();
-  // The same offsets as the host table, on the model's device.
+  // The host table's offsets, on the model's device (or, for a split batch's replica, in the model
+  // it serves: the replica's own table holds no values).
   auto F = [&](const std::string& n) -> float* {
-    const float* h = P.F(n);
-    return h ? param_base_ + (h - host) : nullptr;
+    const ParamInfo* e = P.Find(n);
+    return e && e->kind != ParamKind::kIntBuffer ? param_base_ + e->offset : nullptr;
   };
   auto linear = [&](const std::string& n) { return Linear{F(n + ".weight"), F(n + ".bias")}; };
   auto norm = [&](const std::string& n) { return NormW{F(n + ".weight"), F(n + ".bias")}; };

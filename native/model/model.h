@@ -54,6 +54,17 @@ struct ForwardOptions {
   const std::vector<IndexMatrix>* sample_indices = nullptr;  // replaces every draw when given
   const ActivationSink* sink = nullptr;
   bool record = false;  // keep what the backward pass needs (set by LossAndGrad / TrainStep)
+  // Set on the parts of a split batch (model_split.cc): this pass computes samples
+  // [batch_offset, batch_offset + batch) of the whole batch, and takes that window of its dropout masks.
+  int64_t batch_offset = 0;
+};
+
+// Whether a training step on the CPU runs its batch in parts, one per pool thread (model_split.cc).
+// kAuto follows INFORMER_SPLIT_BATCH when it is 0 (never) or 1 (always).
+enum class BatchSplit : int {
+  kAuto = 0,  // batches of 2 or more on a pool of 2 threads; on larger pools, small models only
+  kNever = 1,
+  kAlways = 2,  // whenever the batch can split (at least two parts: on one thread they run in turn)
 };
 
 struct NamedTensor {
@@ -75,7 +86,7 @@ class Model {
   // SyncHost() before reading this after training, and after writing it directly call PushParams().
   // Mutable access counts as a change: what the device derived from the weights is rebuilt.
   ParamTable& params() {
-    if (ops_) ops_->ParamsChanged();
+    if (ops_) WeightsChanged();
     return params_;
   }
   const ParamTable& params() const { return params_; }
@@ -117,7 +128,13 @@ class Model {
   Status SetAdamState(int64_t step, const float* m, const float* v, size_t n);
   void ResetOptimizer();
 
-  size_t workspace_bytes() const { return arena_.capacity_bytes(); }
+  // Activation memory, the split-batch replicas' included.
+  size_t workspace_bytes() const {
+    size_t n = arena_.capacity_bytes();
+    for (const std::unique_ptr<Model>& r : replicas_) n += r->arena_.capacity_bytes();
+    return n;
+  }
+  void set_batch_split(BatchSplit s) { batch_split_ = s; }
   void Reseed(uint64_t seed) { rng_.Seed(seed); }
 
  private:
@@ -177,6 +194,22 @@ class Model {
   void CopyForecast(int64_t B, float* out);
   Status ComputeLossAndGrad(const ForwardInput& in, const float* target, const ForwardOptions& opts, double* loss,
                             float* out);
+  // One recorded pass, the loss and the backward pass over `in` (validated). d_scale multiplies the
+  // loss gradient: a part's share of the whole batch's mean.
+  Status PassLossAndGrad(const ForwardInput& in, const float* target, const ForwardOptions& opts, float d_scale,
+                         double* loss, float* out);
+  // One pass over `in` (validated) into out [B, pred_len, c_out].
+  Status PassForward(const ForwardInput& in, const ForwardOptions& opts, float* out);
+  // Batch splitting (model_split.cc): the number of parts for this call (1: no split), the split
+  // forward pass and training step, and what they share.
+  int64_t SplitParts(const ForwardInput& in, const ForwardOptions& opts) const;
+  Status SplitForward(const ForwardInput& in, const ForwardOptions& opts, int64_t parts, float* out);
+  Status SplitLossAndGrad(const ForwardInput& in, const float* target, const ForwardOptions& opts, int64_t parts,
+                          double* loss, float* out);
+  // Runs part(model, index, first sample, samples, options) for each part on the pool, part 0 on this
+  // model and the others on replicas that start from this model's generator state; the first failure.
+  using PartFn = std::function<Status(Model& m, int64_t part, int64_t first, int64_t count, const ForwardOptions& o)>;
+  Status RunParts(const ForwardInput& in, const ForwardOptions& opts, int64_t parts, const PartFn& part);
   // One pass (dropout as the options say) into an arena the caller has reset.
   Status RunPass(const ForwardOptions& opts, const ForwardInput& in);
   float* Embed(Pass& p, const Embedding& e, EmbeddingCache& cache, const float* x, const float* marks, int64_t L,
@@ -220,6 +253,12 @@ class Model {
   void DistilBackward(const DistilW& w, const DistilCache& c, const float* d_out, float* d_x);
 
   void UseOps(std::unique_ptr<Ops> ops);
+  // What the backend derived from the weights is stale (ops_->ParamsChanged), here and, at their next
+  // pass, in the split-batch replicas.
+  void WeightsChanged() {
+    ops_->ParamsChanged();
+    ++weights_version_;
+  }
   Status EnsureDeviceGrads();
 
   ModelConfig config_;
@@ -247,6 +286,11 @@ class Model {
   int64_t adam_step_ = 0;
   std::vector<SampleDraw> draws_;
   std::vector<std::vector<int32_t>> deterministic_;
+  BatchSplit batch_split_ = BatchSplit::kAuto;
+  // Parts 1.. of a split batch run on these replicas: their own arena, tape, generator and
+  // gradients, this model's parameters (created on the first split step).
+  std::vector<std::unique_ptr<Model>> replicas_;
+  uint64_t weights_version_ = 0;  // bumped by WeightsChanged; a replica: the version it last saw
 };
 
 // Reference initialisation (PyTorch defaults, Kaiming-normal token conv, sinusoid tables).

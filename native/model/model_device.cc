@@ -24,6 +24,7 @@ Status Model::SetDevice(Device d) {
   if (d == device_) return Status::Ok();
   // Everything that lives on the current device comes home first.
   INFORMER_RETURN_IF_ERROR(SyncHost());
+  replicas_.clear();  // bound to the old device's parameters
   if (d == Device::kCpu) {
     device_params_.Reset();
     device_grads_.Reset();
@@ -86,7 +87,7 @@ Status Model::SyncHost() {
 }
 
 Status Model::PushParams() {
-  ops_->ParamsChanged();
+  WeightsChanged();
   if (device_ == Device::kCpu) return Status::Ok();
   ops_->Upload(device_params_.as<float>(), params_.floats().data(), params_.float_count() * sizeof(float));
   return ops_->Check("copying the parameters to the GPU");

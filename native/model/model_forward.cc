@@ -18,6 +18,9 @@ struct Model::Pass {
   int64_t B;
   size_t draw = 0;  // next ProbSparse draw of this pass
   bool dropout = false;
+  // Where a mask over n elements of this pass starts in the whole batch's mask (a part of a split
+  // batch starts after the samples of the parts before it).
+  int64_t MaskFirst(int64_t n) const { return opts.batch_offset * (n / B); }
 };
 
 namespace {
@@ -39,7 +42,7 @@ void Model::Emit(Pass& p, const std::string& name, const float* data, int64_t L,
 uint8_t* Model::Dropout(Pass& p, float* x, int64_t n) {
   if (!p.dropout) return nullptr;
   uint8_t* keep = reinterpret_cast<uint8_t*>(arena_.Alloc((n + 3) / 4));
-  ops_->DropoutForward(n, config_.dropout, &rng_, x, keep);
+  ops_->DropoutForward(n, config_.dropout, &rng_, x, keep, p.MaskFirst(n));
   return keep;
 }
 
@@ -147,7 +150,7 @@ float* Model::AttentionLayer(Pass& p, const Attention& a, AttentionCache& c, con
     if (p.dropout) c.attn_keep = reinterpret_cast<uint8_t*>(arena_.Alloc((B * H * Lq * Lk + 3) / 4));
     ops_->FullAttentionForward(shape, c.q, c.k, c.v, HeadLayout::RowMajor(Lq, H, d), HeadLayout::RowMajor(Lk, H, d),
                                c.ctx, out_layout, masked, scale, p.dropout ? cfg.dropout : 0.f, &rng_, c.probs,
-                               c.attn_keep);
+                               c.attn_keep, p.MaskFirst(B * H * Lq * Lk));
   }
   ops_->LinearForward(B * Lq, D, D, c.ctx, a.o.w, a.o.b, c.out, Activation::kNone, p.dropout ? nullptr : xq);
   c.out_keep = Dropout(p, c.out, B * Lq * D);
@@ -187,7 +190,7 @@ float* Model::FeedForward(Pass& p, const Linear& ff1, const Linear& ff2, FeedFor
   }
   if (p.dropout) {
     uint8_t* keep = c.keep1 ? c.keep1 : reinterpret_cast<uint8_t*>(arena_.Alloc((rows * F + 3) / 4));
-    ops_->DropoutForward(rows * F, cfg.dropout, &rng_, h, keep);
+    ops_->DropoutForward(rows * F, cfg.dropout, &rng_, h, keep, p.MaskFirst(rows * F));
   }
   ops_->LinearForward(rows, F, D, h, ff2.w, ff2.b, c.out, Activation::kNone, p.dropout ? nullptr : x);
   arena_.rewind(scratch);
@@ -441,6 +444,12 @@ Status Model::CheckForecast(const ForwardInput& in, const float* out) const {
 Status Model::Forward(const ForwardInput& in, const ForwardOptions& opts, float* out) {
   if (!out) return ShapeMismatch("forward needs an output buffer");
   INFORMER_RETURN_IF_ERROR(CheckInputs(in, opts));
+  const int64_t parts = SplitParts(in, opts);
+  INFORMER_RETURN_IF_ERROR(parts > 1 ? SplitForward(in, opts, parts, out) : PassForward(in, opts, out));
+  return CheckForecast(in, out);
+}
+
+Status Model::PassForward(const ForwardInput& in, const ForwardOptions& opts, float* out) {
   try {
     arena_.Reset();
     INFORMER_RETURN_IF_ERROR(RunPass(opts, in));
@@ -448,7 +457,7 @@ Status Model::Forward(const ForwardInput& in, const ForwardOptions& opts, float*
   } catch (const std::bad_alloc&) {
     return Status(StatusCode::kOutOfMemory, "out of memory in the forward pass (batch " + Str(in.batch) + ")");
   }
-  return CheckForecast(in, out);
+  return Status::Ok();
 }
 
 }  // namespace informer

@@ -13,12 +13,21 @@ Status Model::ComputeLossAndGrad(const ForwardInput& in, const float* target, co
                                  float* out) {
   const ModelConfig& c = config_;
   INFORMER_RETURN_IF_ERROR(CheckInputs(in, opts));
-  const int64_t B = in.batch, Ld = c.dec_len(), n = B * c.pred_len * c.c_out;
+  const int64_t n = in.batch * c.pred_len * c.c_out;
   if (!target) return ShapeMismatch("lossAndGrad needs a target");
   for (int64_t i = 0; i < n; ++i)
     if (!std::isfinite(target[i]))
       return InvalidValue("target has a non-finite value (" + std::to_string(target[i]) + ") at flat index " +
                           std::to_string(i));
+  const int64_t parts = SplitParts(in, opts);
+  if (parts > 1) return SplitLossAndGrad(in, target, opts, parts, loss, out);
+  return PassLossAndGrad(in, target, opts, 1.f, loss, out);
+}
+
+Status Model::PassLossAndGrad(const ForwardInput& in, const float* target, const ForwardOptions& opts, float d_scale,
+                              double* loss, float* out) {
+  const ModelConfig& c = config_;
+  const int64_t B = in.batch, Ld = c.dec_len(), n = B * c.pred_len * c.c_out;
   try {
     arena_.Reset();
     ForwardOptions recorded = opts;
@@ -30,6 +39,8 @@ Status Model::ComputeLossAndGrad(const ForwardInput& in, const float* target, co
     if (out) ops_->Download(out, pred, n * sizeof(float));
     float* d_pred = arena_.Alloc(n);
     *loss = ops_->MseForwardBackward(n, pred, ops_->ToDevice(target, n), d_pred);
+    if (d_scale != 1.f)  // only the parts of a split batch, which run on the CPU: host memory
+      for (int64_t i = 0; i < n; ++i) d_pred[i] *= d_scale;
     float* d_proj = Zeros(B * Ld * c.c_out);
     ops_->CopyRows(d_proj + c.label_len * c.c_out, Ld * c.c_out, d_pred, c.pred_len * c.c_out, c.pred_len * c.c_out, B);
     INFORMER_RETURN_IF_ERROR(EnsureDeviceGrads());
@@ -102,7 +113,7 @@ Status Model::TrainStep(const ForwardInput& in, const float* target, const Forwa
     ops_->AdamUpdate(static_cast<int64_t>(end - begin), adam, adam_step_, grad_base_ + begin, param_base_ + begin,
                      m + begin, v + begin);
   }
-  ops_->ParamsChanged();
+  WeightsChanged();
   if (device_ != Device::kCpu) host_stale_ = true;
   return ops_->Check("the Adam update");
 }

@@ -44,6 +44,41 @@ void PortableMatchesAvx2() {
 }
 #endif
 
+// A window [first, first + m) of a key's stream (what each half of a split batch draws) equals those
+// elements of the whole mask, on the dispatching path and on the portable one, for windows starting
+// on and inside a generator step, with and without values.
+void WindowsMatchWholeMask() {
+  const int64_t n = 1000;
+  const float p = 0.3f;
+  const uint32_t thr = KeepThreshold16(1.f - p);
+  const uint64_t key = 0xC0FFEEull;
+  std::vector<uint8_t> whole(n);
+  DropoutMask(n, thr, key, 1.f, nullptr, whole.data());
+  test::Rng r(3);
+  const std::vector<float> x = r.uniform_vector(n);
+  std::vector<float> xw = x;
+  DropoutMask(n, thr, key, 2.f, xw.data(), nullptr);
+  for (int64_t first : {0, 16, 7, 15, 333, 984, 999})
+    for (int64_t m : {1, 5, 9, 16, 40, 1000}) {
+      if (first + m > n) continue;
+      const std::string what = "window first=" + std::to_string(first) + " m=" + std::to_string(m);
+      std::vector<uint8_t> keep(m + 1, 9);
+      std::vector<float> xs(x.begin() + first, x.begin() + first + m);
+      DropoutMask(m, thr, key, 2.f, xs.data(), keep.data(), first);
+      CHECK_MSG(std::vector<uint8_t>(whole.begin() + first, whole.begin() + first + m) ==
+                    std::vector<uint8_t>(keep.begin(), keep.begin() + m),
+                (what + ": mask").c_str());
+      CHECK_MSG(std::vector<float>(xw.begin() + first, xw.begin() + first + m) == xs, (what + ": values").c_str());
+      CHECK_MSG(keep[m] == 9, (what + ": no write past the end").c_str());
+      if (first % 16 == 0) {
+        std::vector<uint8_t> portable(m);
+        dropout_internal::DropoutMaskPortable(m, thr, key, 1.f, nullptr, portable.data(), first / 16);
+        CHECK_MSG(std::vector<uint8_t>(whole.begin() + first, whole.begin() + first + m) == portable,
+                  (what + ": portable skip").c_str());
+      }
+    }
+}
+
 void BernoulliStatistics() {
   const int64_t n = 1 << 20;
   for (float p : {0.05f, 0.1f, 0.5f, 0.8f}) {
@@ -127,6 +162,7 @@ int main() {
   PortableMatchesAvx2();
 #endif
   BernoulliStatistics();
+  WindowsMatchWholeMask();
   ScalingAndReproducibility();
   return test::finish("test_dropout");
 }

@@ -293,7 +293,7 @@ Table Cases() {
     c.call = [=](Ops& o, const Case::Pointers& p) {
       o.DropoutBackward(n, 0.3f, U8(mask), F(dy));
       informer::Rng rng(5);
-      o.DropoutForward(n, 0.f, &rng, F(x), nullptr);
+      o.DropoutForward(n, 0.f, &rng, F(x), nullptr, 0);
       return 0.0;
     };
     return c;
@@ -477,9 +477,9 @@ Table Cases() {
         c.call = [=](Ops& o, const Case::Pointers& p) {
           const float scale = 1.f / std::sqrt(static_cast<float>(s.d));
           o.FullAttentionForward(s, CF(q), CF(k), CF(v), lq, lk, F(out), lo, causal, scale, 0.f, nullptr, F(probs),
-                                 nullptr);
+                                 nullptr, 0);
           o.FullAttentionForward(s, CF(q), CF(k), CF(v), lq, lk, F(streamed), lo, causal, scale, 0.f, nullptr, nullptr,
-                                 nullptr);
+                                 nullptr, 0);
           o.FullAttentionBackward(s, CF(q), CF(k), CF(v), lq, lk, CF(dout), lo, scale, 0.f, CF(probs), nullptr, F(dq),
                                   F(dk), F(dv));
           return 0.0;
