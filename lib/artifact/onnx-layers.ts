@@ -172,6 +172,8 @@ export interface AttentionOptions {
   sparse: boolean;
   masked: boolean;
   mix: boolean;
+  /** Output only the last `keepLast` query rows (the last decoder layer: only they reach the forecast). */
+  keepLast?: number;
 }
 
 /** AttentionLayer plus residual: xq + out_projection(attention(q(xq), k(xkv), v(xkv))). */
@@ -194,7 +196,9 @@ export function attentionLayer(c: LayerContext, prefix: string, xq: Value, xkv: 
     // mix: the reference views the head-major [B, H, L, d] context as [B, L, H*d] (no transpose back).
     const flat = o.mix ? ctx : g.op('Transpose', [ctx], { perm: [0, 2, 1, 3] });
     const merged = g.op('Reshape', [flat, g.ints([0, Lq, D])]);
-    return g.op('Add', [linear(c, merged, `${prefix}.out_projection`), xq]);
+    const Lo = o.keepLast ?? Lq;
+    const rows = (x: Value) => (Lo < Lq ? slice(c, x, Lq - Lo, Lq, 1) : x);
+    return g.op('Add', [linear(c, rows(merged), `${prefix}.out_projection`), rows(xq)]);
   });
 }
 
@@ -283,17 +287,19 @@ export function encoderStack(c: LayerContext, x: Value, L: number, sLayers: read
   };
 }
 
-export function decoderLayer(c: LayerContext, prefix: string, x: Value, enc: Value, L: number, Lenc: number): Value {
+/**
+ * A decoder layer over [B, L, D]; its output keeps the last `Lout` rows: past the self-attention (which
+ * needs every row as keys) each row is computed alone, so the last layer computes only the forecast
+ * rows, as the native forward pass does.
+ */
+export function decoderLayer(c: LayerContext, prefix: string, x: Value, enc: Value, L: number, Lenc: number, Lout = L): Value {
   const { cfg } = c;
   return c.g.scope(prefix, () => {
-    const a = layerNorm(
-      c,
-      attentionLayer(c, `${prefix}.self_attention`, x, x, L, L, { sparse: cfg.attn === 'prob', masked: true, mix: cfg.mix }),
-      `${prefix}.norm1`,
-    );
+    const selfAttention = { sparse: cfg.attn === 'prob', masked: true, mix: cfg.mix, keepLast: Lout };
+    const a = layerNorm(c, attentionLayer(c, `${prefix}.self_attention`, x, x, L, L, selfAttention), `${prefix}.norm1`);
     const b = layerNorm(
       c,
-      attentionLayer(c, `${prefix}.cross_attention`, a, enc, L, Lenc, { sparse: false, masked: false, mix: false }),
+      attentionLayer(c, `${prefix}.cross_attention`, a, enc, Lout, Lenc, { sparse: false, masked: false, mix: false }),
       `${prefix}.norm2`,
     );
     return layerNorm(c, feedForward(c, prefix, b), `${prefix}.norm3`);
@@ -301,8 +307,8 @@ export function decoderLayer(c: LayerContext, prefix: string, x: Value, enc: Val
 }
 
 /**
- * Decoder LayerNorm, projection to cOut, and the last predLen steps -> [B, predLen, cOut], as the
- * graph output `outputName`; `finish` (the de-normalisation) maps them and names its result.
+ * Decoder LayerNorm, projection to cOut, and the last predLen of x's Ldec steps -> [B, predLen, cOut],
+ * as the graph output `outputName`; `finish` (the de-normalisation) maps them and names its result.
  */
 export function head(c: LayerContext, x: Value, Ldec: number, outputName: string, finish?: (y: Value, name: string) => Value): Value {
   const { g, cfg } = c;

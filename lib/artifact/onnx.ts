@@ -96,10 +96,11 @@ export function buildOnnxModel(model: Informer, opts: OnnxExportOptions = {}): U
   progress('building', done / steps);
   let h = embedding(c, 'dec_embedding', decIn, xMarkDec!, Ld);
   for (let i = 0; i < cfg.dLayers; i++) {
-    h = decoderLayer(c, `decoder.layers.${i}`, h, enc.out, Ld, enc.L);
+    const last = i === cfg.dLayers - 1;  // computes the forecast rows only
+    h = decoderLayer(c, `decoder.layers.${i}`, h, enc.out, Ld, enc.L, last ? cfg.predLen : Ld);
     progress('building', ++done / steps);
   }
-  head(c, h, Ld, OUTPUT_NAME, stats ? (y, name) => denormalizeOutput(c, y, stats, name) : undefined);
+  head(c, h, cfg.predLen, OUTPUT_NAME, stats ? (y, name) => denormalizeOutput(c, y, stats, name) : undefined);
   progress('building', 1);
 
   // A protobuf message is limited to 2 GiB; a self-contained model.onnx must fit in one.

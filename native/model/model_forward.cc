@@ -18,6 +18,9 @@ struct Model::Pass {
   int64_t B;
   size_t draw = 0;  // next ProbSparse draw of this pass
   bool dropout = false;
+  // Inference: past its self-attention (which needs every row as keys) the last decoder layer
+  // computes only the pred_len forecast rows; the label rows' outputs never reach the forecast.
+  bool forecast_rows_only = false;
   // Where a mask over n elements of this pass starts in the whole batch's mask (a part of a split
   // batch starts after the samples of the parts before it).
   int64_t MaskFirst(int64_t n) const { return opts.batch_offset * (n / B); }
@@ -107,7 +110,7 @@ float* Model::Embed(Pass& p, const Embedding& e, EmbeddingCache& c, const float*
 // Q/K/V projections, the inner attention and the output projection, with the residual added:
 // returns xq + Dropout(out_projection(attention)).
 float* Model::AttentionLayer(Pass& p, const Attention& a, AttentionCache& c, const float* xq, const float* xkv,
-                             int64_t Lq, int64_t Lk, bool sparse, bool masked, bool mix, Status* st) {
+                             int64_t Lq, int64_t Lk, bool sparse, bool masked, bool mix, int64_t Lo, Status* st) {
   const ModelConfig& cfg = config_;
   const int64_t B = p.B, D = cfg.d_model, H = cfg.n_heads, d = cfg.head_dim();
   c.xq = xq;
@@ -117,7 +120,7 @@ float* Model::AttentionLayer(Pass& p, const Attention& a, AttentionCache& c, con
   c.sparse = sparse;
   c.masked = masked;
   c.mix = mix;
-  c.out = arena_.Alloc(B * Lq * D);
+  c.out = arena_.Alloc(B * Lo * D);
   // Without a backward pass to feed, the projections and context are temporaries.
   const Arena::Mark scratch = arena_.mark();
   c.q = arena_.Alloc(B * Lq * D);
@@ -152,9 +155,20 @@ float* Model::AttentionLayer(Pass& p, const Attention& a, AttentionCache& c, con
                                c.ctx, out_layout, masked, scale, p.dropout ? cfg.dropout : 0.f, &rng_, c.probs,
                                c.attn_keep, p.MaskFirst(B * H * Lq * Lk));
   }
-  ops_->LinearForward(B * Lq, D, D, c.ctx, a.o.w, a.o.b, c.out, Activation::kNone, p.dropout ? nullptr : xq);
-  c.out_keep = Dropout(p, c.out, B * Lq * D);
-  if (p.dropout) ops_->Add(B * Lq * D, xq, c.out);
+  // The output projection and residual of the last Lo query rows (all of them but in inference's
+  // last decoder layer); with mix, rows of the head-major context read as [B, Lq, D].
+  const float *ctx = c.ctx, *res = xq;
+  if (Lo < Lq && B == 1) {
+    ctx += (Lq - Lo) * D, res += (Lq - Lo) * D;
+  } else if (Lo < Lq) {
+    float* rows = arena_.Alloc(2 * B * Lo * D);
+    ops_->CopyRows(rows, Lo * D, c.ctx + (Lq - Lo) * D, Lq * D, Lo * D, B);
+    ops_->CopyRows(rows + B * Lo * D, Lo * D, xq + (Lq - Lo) * D, Lq * D, Lo * D, B);
+    ctx = rows, res = rows + B * Lo * D;
+  }
+  ops_->LinearForward(B * Lo, D, D, ctx, a.o.w, a.o.b, c.out, Activation::kNone, p.dropout ? nullptr : res);
+  c.out_keep = Dropout(p, c.out, B * Lo * D);
+  if (p.dropout) ops_->Add(B * Lo * D, res, c.out);
   if (!p.opts.record) arena_.rewind(scratch);
   return c.out;
 }
@@ -202,7 +216,7 @@ float* Model::FeedForward(Pass& p, const Linear& ff1, const Linear& ff2, FeedFor
 float* Model::EncoderLayer(Pass& p, const EncoderLayerW& w, EncoderLayerCache& c, const float* x, int64_t L,
                            Status* st) {
   const int64_t rows = p.B * L;
-  float* a = AttentionLayer(p, w.attn, c.attn, x, x, L, L, config_.attn == AttnKind::kProb, false, false, st);
+  float* a = AttentionLayer(p, w.attn, c.attn, x, x, L, L, config_.attn == AttnKind::kProb, false, false, L, st);
   if (!a) return nullptr;
   float* n1 = ApplyLayerNorm(w.norm1, c.norm1, a, rows);
   float* y = FeedForward(p, w.ff1, w.ff2, c.ffn, n1, rows);
@@ -264,16 +278,18 @@ float* Model::RunEncoder(Pass& p, const EncoderW& e, EncoderCache& c, const floa
 float* Model::DecoderLayer(Pass& p, const DecoderLayerW& w, DecoderLayerCache& c, const float* x, const float* enc,
                            int64_t L, int64_t L_enc, Status* st) {
   const ModelConfig& cfg = config_;
-  const int64_t rows = p.B * L;
-  float* a = AttentionLayer(p, w.self_attn, c.self_attn, x, x, L, L, cfg.attn == AttnKind::kProb, true, cfg.mix, st);
+  // Rows per sample this layer outputs: the forecast rows only, for inference's last layer.
+  const int64_t Lo = p.forecast_rows_only && &w == &decoder_layers_.back() ? cfg.pred_len : L, rows = p.B * Lo;
+  float* a =
+      AttentionLayer(p, w.self_attn, c.self_attn, x, x, L, L, cfg.attn == AttnKind::kProb, true, cfg.mix, Lo, st);
   if (!a) return nullptr;
   float* n1 = ApplyLayerNorm(w.norm1, c.norm1, a, rows);
-  float* b = AttentionLayer(p, w.cross_attn, c.cross_attn, n1, enc, L, L_enc, false, false, false, st);
+  float* b = AttentionLayer(p, w.cross_attn, c.cross_attn, n1, enc, Lo, L_enc, false, false, false, Lo, st);
   if (!b) return nullptr;
   float* n2 = ApplyLayerNorm(w.norm2, c.norm2, b, rows);
   float* y = FeedForward(p, w.ff1, w.ff2, c.ffn, n2, rows);
   float* out = ApplyLayerNorm(w.norm3, c.norm3, y, rows);
-  Emit(p, w.name, out, L, cfg.d_model);
+  Emit(p, w.name, out, Lo, cfg.d_model);
   return out;
 }
 
@@ -321,10 +337,19 @@ Status Model::RunForward(Pass& p, const ForwardInput& raw) {
     h = DecoderLayer(p, decoder_layers_[i], tape.decoder[i], h, tape.enc_out, Ld, tape.L_enc, &st);
     if (!h) return st;
   }
-  h = ApplyLayerNorm(decoder_norm_, tape.decoder_norm, h, B * Ld);
-  Emit(p, "decoder", h, Ld, D);
+  const int64_t Lo = p.forecast_rows_only ? c.pred_len : Ld;  // rows per sample out of the decoder
+  h = ApplyLayerNorm(decoder_norm_, tape.decoder_norm, h, B * Lo);
+  Emit(p, "decoder", h, Lo, D);
   tape.projection = arena_.Alloc(B * Ld * c.c_out);
-  ops_->LinearForward(B * Ld, D, c.c_out, h, projection_.w, projection_.b, tape.projection, Activation::kNone, nullptr);
+  if (Lo == Ld) {
+    ops_->LinearForward(B * Ld, D, c.c_out, h, projection_.w, projection_.b, tape.projection, Activation::kNone,
+                        nullptr);
+  } else {  // the forecast rows of [B, Ld, c_out]; the label rows zero
+    float* rows = arena_.Alloc(B * Lo * c.c_out);
+    ops_->LinearForward(B * Lo, D, c.c_out, h, projection_.w, projection_.b, rows, Activation::kNone, nullptr);
+    ops_->Zero(tape.projection, B * Ld * c.c_out);
+    ops_->CopyRows(tape.projection + c.label_len * c.c_out, Ld * c.c_out, rows, Lo * c.c_out, Lo * c.c_out, B);
+  }
   Emit(p, "projection", tape.projection, Ld, c.c_out);
   DenormalizeOutput();
   return Status::Ok();
@@ -347,6 +372,9 @@ void Model::CopyForecast(int64_t B, float* out) {
 Status Model::RunPass(const ForwardOptions& opts, const ForwardInput& host_in) {
   Pass p{opts, host_in.batch};
   p.dropout = opts.train && config_.dropout > 0.f;
+  // Not when training (the backward pass walks every row), with dropout (the masks would shift) or
+  // when every activation is asked for.
+  p.forecast_rows_only = !opts.record && !p.dropout && !opts.sink;
   const ModelConfig& c = config_;
   const int64_t B = host_in.batch, Le = c.seq_len, Ld = c.dec_len();
   ForwardInput in = host_in;  // the same pointers on the CPU; device copies elsewhere
