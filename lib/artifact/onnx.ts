@@ -96,7 +96,7 @@ export function buildOnnxModel(model: Informer, opts: OnnxExportOptions = {}): U
   progress('building', done / steps);
   let h = embedding(c, 'dec_embedding', decIn, xMarkDec!, Ld);
   for (let i = 0; i < cfg.dLayers; i++) {
-    const last = i === cfg.dLayers - 1;  // computes the forecast rows only
+    const last = i === cfg.dLayers - 1; // computes the forecast rows only
     h = decoderLayer(c, `decoder.layers.${i}`, h, enc.out, Ld, enc.L, last ? cfg.predLen : Ld);
     progress('building', ++done / steps);
   }
