@@ -1,8 +1,8 @@
 // Fleet training: N seed-size models on N series (the bundled pod trace cut into 64 series of 292
 // minutes; the first N), a fixed number of epochs each, timed end to end (data, model set-up,
 // training, validation and test losses each epoch, test metrics). Models per minute for
-//   - informer-node, one process, models one after another (the native pool splits each tiny
-//     GEMM across the cores);
+//   - informer-node, one process, models one after another (each training step's batch split
+//     across the cores, model_split.cc);
 //   - trainMany with 1 and with 2 worker processes (one model per worker, one native thread each);
 //   - PyTorch one after another (torch threads = the cores), and with 2 processes of 1 thread.
 // Each configuration runs in its own process under /usr/bin/time, which also gives the CPU seconds

@@ -1,7 +1,8 @@
 // trainMany: train many small models (one per series, per setting, ...) side by side. Jobs run in
-// worker processes, `concurrency` at a time, each worker with one native thread: for seed-size
-// models a worker per core trains far more models per minute than one process whose tiny GEMMs are
-// split across threads. Each job reads its data, builds its dataset and model, trains with the
+// worker processes, `concurrency` at a time, each worker with one native thread: for dozens of
+// seed-size models a worker per core trains as many models per minute as one process that splits
+// each batch across the cores, and each job is isolated in its own process (bench/RESULTS.md,
+// "Fleet training"). Each job reads its data, builds its dataset and model, trains with the
 // Trainer, optionally logs everything to a run (fitWithRun: params, metrics, plots, the model) and
 // saves its weights; results come back in job order, failures as `error` (one bad series does not
 // stop the others).

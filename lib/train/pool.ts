@@ -1,6 +1,6 @@
 // A pool of worker processes for jobs that each train a small model: one native thread per worker
-// by default, so that N workers keep N cores busy with N tiny models instead of splitting tiny GEMMs
-// across threads. Each worker is forked from a module that calls serveJobs(); it receives an `init`
+// by default, so that N workers keep N cores busy with N tiny models, each job isolated in its own
+// process. Each worker is forked from a module that calls serveJobs(); it receives an `init`
 // value once, then runs one job at a time, reporting events and a result over IPC. Used by trainMany
 // (many.ts) and by `tune`'s trial runner (lib/tune/pool.ts).
 import { type ChildProcess, fork } from 'node:child_process';

@@ -214,7 +214,7 @@ class Model {
   Status RunPass(const ForwardOptions& opts, const ForwardInput& in);
   float* Embed(Pass& p, const Embedding& e, EmbeddingCache& cache, const float* x, const float* marks, int64_t L,
                int64_t C_in);
-  // Lo: output rows per sample, the last Lo of the Lq queries (Lq except in inference's last decoder layer).
+  // Lo: output rows per sample, the last Lo of the Lq queries (Lq except in the last decoder layer).
   float* AttentionLayer(Pass& p, const Attention& a, AttentionCache& cache, const float* xq, const float* xkv,
                         int64_t Lq, int64_t Lk, bool sparse, bool masked, bool mix, int64_t Lo, Status* st);
   float* FeedForward(Pass& p, const Linear& ff1, const Linear& ff2, FeedForwardCache& cache, const float* x,

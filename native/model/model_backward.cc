@@ -54,12 +54,23 @@ void Model::EmbedBackward(const Embedding& e, const EmbeddingCache& c, const flo
 void Model::AttentionBackward(const Attention& a, const AttentionCache& c, float* d_out, float* d_xq, float* d_xkv) {
   const ModelConfig& cfg = config_;
   const int64_t B = tape_.B, D = cfg.d_model, H = cfg.n_heads, d = cfg.head_dim();
-  const int64_t nq = B * c.Lq * D, nk = B * c.Lk * D;
-  ops_->Add(nq, d_out, d_xq);
-  if (c.out_keep) ops_->DropoutBackward(nq, cfg.dropout, c.out_keep, d_out);
+  const int64_t nq = B * c.Lq * D, nk = B * c.Lk * D, no = B * c.Lo * D;
+  // d_out covers the last Lo query rows (all Lq but in the last decoder layer): skip = the rows before.
+  const int64_t skip = (c.Lq - c.Lo) * D;
+  if (skip == 0)
+    ops_->Add(nq, d_out, d_xq);
+  else
+    ops_->Add2D(B, c.Lo * D, d_out, c.Lo * D, d_xq + skip, c.Lq * D);
+  if (c.out_keep) ops_->DropoutBackward(no, cfg.dropout, c.out_keep, d_out);
   const Arena::Mark scratch = arena_.mark();
-  float* d_ctx = arena_.Alloc(nq);
-  ops_->LinearBackward(B * c.Lq, D, D, c.ctx, a.o.w, d_out, d_ctx, false, G(a.o.w), G(a.o.b));
+  float* d_ctx = skip ? Zeros(nq) : arena_.Alloc(nq);
+  if (skip == 0 || B == 1) {
+    ops_->LinearBackward(B * c.Lo, D, D, c.ctx_rows, a.o.w, d_out, d_ctx + skip, false, G(a.o.w), G(a.o.b));
+  } else {
+    float* d_rows = arena_.Alloc(no);
+    ops_->LinearBackward(B * c.Lo, D, D, c.ctx_rows, a.o.w, d_out, d_rows, false, G(a.o.w), G(a.o.b));
+    ops_->Add2D(B, c.Lo * D, d_rows, c.Lo * D, d_ctx + skip, c.Lq * D);
+  }
   float* dq = Zeros(nq);
   float* dk = Zeros(nk);
   float* dv = Zeros(nk);
@@ -155,28 +166,35 @@ void Model::Backward(const float* d_projection) {
   const ModelConfig& cfg = config_;
   const Tape& t = tape_;
   const int64_t B = t.B, D = cfg.d_model, Ld = cfg.dec_len(), Le = cfg.seq_len, n_dec = B * Ld * D;
+  const int64_t Lo = t.L_dec_out, c_out = cfg.c_out;  // rows per sample out of the last decoder layer
   d_projection = DenormalizeBackward(d_projection);
-  float* d_h = arena_.Alloc(n_dec);
-  ops_->LinearBackward(B * Ld, D, cfg.c_out, t.decoder_norm.out, projection_.w, d_projection, d_h, false,
-                       G(projection_.w), G(projection_.b));
-  float* d_x = Zeros(n_dec);
+  if (Lo < Ld) {  // the projection saw the forecast rows only
+    float* rows = arena_.Alloc(B * Lo * c_out);
+    ops_->CopyRows(rows, Lo * c_out, d_projection + (Ld - Lo) * c_out, Ld * c_out, Lo * c_out, B);
+    d_projection = rows;
+  }
+  float* d_h = arena_.Alloc(B * Lo * D);
+  ops_->LinearBackward(B * Lo, D, c_out, t.decoder_norm.out, projection_.w, d_projection, d_h, false, G(projection_.w),
+                       G(projection_.b));
+  float* d_x = Zeros(B * Lo * D);
   NormBackward(decoder_norm_, t.decoder_norm, d_h, d_x);
   float* d_enc = Zeros(B * t.L_enc * D);
   for (size_t i = decoder_layers_.size(); i-- > 0;) {
     const DecoderLayerW& w = decoder_layers_[i];
     const DecoderLayerCache& c = t.decoder[i];
+    const int64_t n_out = B * (i + 1 == decoder_layers_.size() ? Lo : Ld) * D;  // past the self-attention
     float* d_in = Zeros(n_dec);
     // Two scratch buffers take turns along the chain norm3 -> FFN -> norm2 -> cross -> norm1 -> self.
     const Arena::Mark scratch = arena_.mark();
-    float* a = Zeros(n_dec);
-    float* b = Zeros(n_dec);
+    float* a = Zeros(n_out);
+    float* b = Zeros(n_out);
     NormBackward(w.norm3, c.norm3, d_x, a);
     FeedForwardBackward(w.ff1, w.ff2, c.ffn, a, b);
-    ops_->Zero(a, n_dec);
+    ops_->Zero(a, n_out);
     NormBackward(w.norm2, c.norm2, b, a);
-    ops_->Zero(b, n_dec);
+    ops_->Zero(b, n_out);
     AttentionBackward(w.cross_attn, c.cross_attn, a, b, d_enc);
-    ops_->Zero(a, n_dec);
+    ops_->Zero(a, n_out);
     NormBackward(w.norm1, c.norm1, b, a);
     AttentionBackward(w.self_attn, c.self_attn, a, d_in, d_in);
     arena_.rewind(scratch);

@@ -18,8 +18,8 @@ struct Model::Pass {
   int64_t B;
   size_t draw = 0;  // next ProbSparse draw of this pass
   bool dropout = false;
-  // Inference: past its self-attention (which needs every row as keys) the last decoder layer
-  // computes only the pred_len forecast rows; the label rows' outputs never reach the forecast.
+  // Past its self-attention (which needs every row as keys) the last decoder layer computes only
+  // the pred_len forecast rows: the label rows' outputs never reach the forecast or the loss.
   bool forecast_rows_only = false;
   // Where a mask over n elements of this pass starts in the whole batch's mask (a part of a split
   // batch starts after the samples of the parts before it).
@@ -120,6 +120,7 @@ float* Model::AttentionLayer(Pass& p, const Attention& a, AttentionCache& c, con
   c.sparse = sparse;
   c.masked = masked;
   c.mix = mix;
+  c.Lo = Lo;
   c.out = arena_.Alloc(B * Lo * D);
   // Without a backward pass to feed, the projections and context are temporaries.
   const Arena::Mark scratch = arena_.mark();
@@ -155,8 +156,8 @@ float* Model::AttentionLayer(Pass& p, const Attention& a, AttentionCache& c, con
                                c.ctx, out_layout, masked, scale, p.dropout ? cfg.dropout : 0.f, &rng_, c.probs,
                                c.attn_keep, p.MaskFirst(B * H * Lq * Lk));
   }
-  // The output projection and residual of the last Lo query rows (all of them but in inference's
-  // last decoder layer); with mix, rows of the head-major context read as [B, Lq, D].
+  // The output projection and residual of the last Lo query rows (all of them but in the last
+  // decoder layer); with mix, rows of the head-major context read as [B, Lq, D].
   const float *ctx = c.ctx, *res = xq;
   if (Lo < Lq && B == 1) {
     ctx += (Lq - Lo) * D, res += (Lq - Lo) * D;
@@ -166,6 +167,7 @@ float* Model::AttentionLayer(Pass& p, const Attention& a, AttentionCache& c, con
     ops_->CopyRows(rows + B * Lo * D, Lo * D, xq + (Lq - Lo) * D, Lq * D, Lo * D, B);
     ctx = rows, res = rows + B * Lo * D;
   }
+  c.ctx_rows = ctx;
   ops_->LinearForward(B * Lo, D, D, ctx, a.o.w, a.o.b, c.out, Activation::kNone, p.dropout ? nullptr : res);
   c.out_keep = Dropout(p, c.out, B * Lo * D);
   if (p.dropout) ops_->Add(B * Lo * D, res, c.out);
@@ -278,7 +280,7 @@ float* Model::RunEncoder(Pass& p, const EncoderW& e, EncoderCache& c, const floa
 float* Model::DecoderLayer(Pass& p, const DecoderLayerW& w, DecoderLayerCache& c, const float* x, const float* enc,
                            int64_t L, int64_t L_enc, Status* st) {
   const ModelConfig& cfg = config_;
-  // Rows per sample this layer outputs: the forecast rows only, for inference's last layer.
+  // Rows per sample this layer outputs: the forecast rows only, for the last layer.
   const int64_t Lo = p.forecast_rows_only && &w == &decoder_layers_.back() ? cfg.pred_len : L, rows = p.B * Lo;
   float* a =
       AttentionLayer(p, w.self_attn, c.self_attn, x, x, L, L, cfg.attn == AttnKind::kProb, true, cfg.mix, Lo, st);
@@ -338,6 +340,7 @@ Status Model::RunForward(Pass& p, const ForwardInput& raw) {
     if (!h) return st;
   }
   const int64_t Lo = p.forecast_rows_only ? c.pred_len : Ld;  // rows per sample out of the decoder
+  tape.L_dec_out = Lo;
   h = ApplyLayerNorm(decoder_norm_, tape.decoder_norm, h, B * Lo);
   Emit(p, "decoder", h, Lo, D);
   tape.projection = arena_.Alloc(B * Ld * c.c_out);
@@ -372,9 +375,7 @@ void Model::CopyForecast(int64_t B, float* out) {
 Status Model::RunPass(const ForwardOptions& opts, const ForwardInput& host_in) {
   Pass p{opts, host_in.batch};
   p.dropout = opts.train && config_.dropout > 0.f;
-  // Not when training (the backward pass walks every row), with dropout (the masks would shift) or
-  // when every activation is asked for.
-  p.forecast_rows_only = !opts.record && !p.dropout && !opts.sink;
+  p.forecast_rows_only = !opts.sink;  // a sink is shown every row
   const ModelConfig& c = config_;
   const int64_t B = host_in.batch, Le = c.seq_len, Ld = c.dec_len();
   ForwardInput in = host_in;  // the same pointers on the CPU; device copies elsewhere

@@ -25,8 +25,11 @@ struct AttentionCache {
   uint8_t* attn_keep = nullptr;                    // full attention dropout mask (train, dropout > 0)
   int32_t* top = nullptr;                          // prob: selected queries [B, H, u]
   uint8_t* out_keep = nullptr;                     // dropout mask of the output projection
-  float* out = nullptr;                            // r = xq + Dropout(o), [B, Lq, D]
-  int64_t Lq = 0, Lk = 0, u = 0;
+  // The last Lo query rows get an output (Lo < Lq: the last decoder layer, model_forward.cc);
+  // ctx_rows is the output projection's input, those rows of ctx read as [B, Lq, D].
+  const float* ctx_rows = nullptr;  // [B, Lo, D]
+  float* out = nullptr;             // r = xq + Dropout(o), [B, Lo, D]
+  int64_t Lq = 0, Lk = 0, Lo = 0, u = 0;
   bool sparse = false, masked = false, mix = false;
 };
 
@@ -103,8 +106,10 @@ struct Tape {
   float* enc_out = nullptr;            // [B, L_enc, D] (the stack's outputs concatenated in time)
   int64_t L_enc = 0;
   std::vector<DecoderLayerCache> decoder;
+  int64_t L_dec_out = 0;  // rows per sample out of the last decoder layer: pred_len, or L_dec with a sink
   LayerNormCache decoder_norm;
-  float* projection = nullptr;  // [B, L_dec, c_out] (de-normalised when the model normalises)
+  float* projection = nullptr;  // [B, L_dec, c_out] (de-normalised when the model normalises; label rows
+                                // zero when the decoder computed the forecast rows only)
 };
 
 }  // namespace informer

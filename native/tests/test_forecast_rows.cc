@@ -1,8 +1,8 @@
-// Inference computes only the forecast rows of the last decoder layer past its self-attention
-// (model_forward.cc, Pass::forecast_rows_only). Checked against the same forward pass with an
-// activation sink, which computes every row: the forecasts agree for one and two decoder layers, with
-// and without mix, ProbSparse and full attention, RevIN, and batches of 1 and 3 (a batch larger than
-// one gathers the kept rows).
+// The last decoder layer computes only the forecast rows past its self-attention, forward and
+// backward (model_forward.cc, Pass::forecast_rows_only). Checked against the same passes with an
+// activation sink, which computes every row: the forecasts, losses and gradients agree for one and
+// two decoder layers, with and without mix, ProbSparse and full attention, RevIN, distilling, and
+// batches of 1 and 3 (a batch larger than one gathers the kept rows).
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -45,6 +45,26 @@ void Compare(const std::string& name, const ModelConfig& c, int64_t B) {
   CHECK(m->Forward(in, full, every_row.data()).ok());
   CHECK_MSG(emitted > 0, (name + ": the sink saw the activations").c_str());
   CHECK_ALLCLOSE_MSG(rows_only.data(), every_row.data(), n, 1e-6, 1e-5, (name + ": forecast").c_str());
+
+  // Training (dropout 0: the masks of fewer rows would be other draws), twice, so the second step's
+  // gradients start from parameters both paths moved the same way.
+  const std::vector<float> target = r.uniform_vector(n);
+  ForwardOptions train, train_all;
+  train.train = train_all.train = true;
+  train_all.sink = &sink;
+  std::unique_ptr<Model> twin;
+  CHECK(Model::Create(c, &twin).ok());
+  const informer::AdamConfig adam;
+  for (int step = 0; step < 2; ++step) {
+    double loss = 0, loss_all = 0;
+    CHECK(m->TrainStep(in, target.data(), train, adam, &loss).ok());
+    CHECK(twin->TrainStep(in, target.data(), train_all, adam, &loss_all).ok());
+    const std::string what = name + ", train step " + std::to_string(step);
+    CHECK_MSG(std::fabs(loss - loss_all) <= 1e-6 * std::fabs(loss_all), (what + ": loss").c_str());
+    const std::vector<float>&g = m->grads(), &g_all = twin->grads();
+    CHECK_ALLCLOSE_MSG(g.data(), g_all.data(), static_cast<int64_t>(g.size()), 1e-6, 1e-4,
+                       (what + ": gradients").c_str());
+  }
 }
 
 ModelConfig Base() {
@@ -53,6 +73,7 @@ ModelConfig Base() {
   c.enc_in = 3, c.dec_in = 3, c.c_out = 3;
   c.d_model = 32, c.n_heads = 4, c.e_layers = 2, c.d_layers = 1, c.d_ff = 48;
   c.seed = 5;
+  c.dropout = 0.f;
   return c;
 }
 
@@ -74,6 +95,9 @@ int main() {
     ModelConfig revin = Base();
     revin.normalize = informer::NormalizeKind::kRevin;
     Compare("revin" + b, revin, B);
+    ModelConfig no_distil = Base();
+    no_distil.distil = false;
+    Compare("without distilling" + b, no_distil, B);
   }
   return test::finish("test_forecast_rows");
 }
