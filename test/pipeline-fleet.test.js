@@ -134,6 +134,49 @@ t.test('trainMany: the same models as training one by one in this process; failu
   );
 });
 
+t.test('trainMany inProcess: the same models as the workers train, failures per job, abort', async (t) => {
+  const dir = tmp(t);
+  const files = [0, 1].map((k) => {
+    const f = join(dir, `s${k}.csv`);
+    writeOne(f, k);
+    return f;
+  });
+  const jobs = files.map((f, k) => ({ id: `s${k}`, data: f, dataset: DS, model: { ...MODEL, seed: k }, training: TRAIN }));
+  const all = [...jobs, { id: 'broken', data: join(dir, 'missing.csv'), dataset: DS }];
+  const events = [];
+  const here = await trainMany(all, { inProcess: true, onEvent: (e) => events.push(e) });
+  const workers = await trainMany(all, { concurrency: 2 });
+  t.same(
+    here.map((r) => [r.id, r.ok]),
+    workers.map((r) => [r.id, r.ok]),
+  );
+  t.same(here[2].error, workers[2].error, 'the same error as from a worker');
+  t.equal(here[2].error.name, 'FormatError');
+  // Workers run one native thread, this process splits each batch over its pool: equal up to rounding.
+  for (const k of [0, 1]) {
+    const [a, b] = [here[k].test.mse, workers[k].test.mse];
+    t.ok(Math.abs(a - b) <= 1e-5 * b, `s${k}: mse ${a} in process, ${b} in a worker`);
+    t.equal(here[k].test.naive_mse, workers[k].test.naive_mse);
+  }
+  t.same(
+    events.map((e) => `${e.type}:${e.id}`),
+    ['start:s0', 'epoch:s0', 'epoch:s0', 'done:s0', 'start:s1', 'epoch:s1', 'epoch:s1', 'done:s1', 'start:broken', 'done:broken'],
+    'one job after another',
+  );
+  await t.rejects(trainMany(jobs, { inProcess: 'yes' }), { name: 'ConfigError', message: /inProcess must be a boolean, got string/ });
+
+  const abort = new AbortController();
+  const long = jobs.map((j) => ({ ...j, training: { ...TRAIN, epochs: 200, patience: 1000 } }));
+  const stopped = await trainMany(long, {
+    inProcess: true,
+    signal: abort.signal,
+    onEvent: (e) => e.type === 'epoch' && e.epoch.epoch === 2 && abort.abort(),
+  });
+  t.equal(stopped[0].ok, true, 'the running job returns its best model so far');
+  t.ok(stopped[0].epochs.length < 200, `stopped after ${stopped[0].epochs.length} epochs`);
+  t.same([stopped[1].ok, stopped[1].error.name], [false, 'AbortError'], 'the next never started');
+});
+
 t.test('the pooled dataset of the global model is the per-series windows, series after series', async (t) => {
   const dir = tmp(t);
   const sets = [];

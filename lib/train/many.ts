@@ -12,6 +12,7 @@ import type { InformerConfig } from '../config.js';
 import type { DatasetOptions } from '../data/dataset.js';
 import type { Table } from '../data/table.js';
 import { ConfigError } from '../errors.js';
+import { runTrainJob } from './many-job.js';
 import { JobFailure, WorkerPool } from './pool.js';
 import type { EpochEvent, TestMetrics, TrainerOptions } from './trainer.js';
 
@@ -70,6 +71,14 @@ export interface TrainManyOptions {
   onEvent?: (e: TrainManyEvent) => void;
   /** Stops running jobs after their current step (they finish with the best model so far) and starts no more. */
   signal?: AbortSignal;
+  /**
+   * Train the jobs one after another in this process instead of in worker processes; each training
+   * step then splits its batch across the native pool's threads. On 2 cores that trained fleets of
+   * seed-size models as fast as or faster than 2 workers, and without their start-up (bench/RESULTS.md,
+   * "Third pass"), but a job is not isolated: one that crashes the process takes the others with it.
+   * `concurrency` and `threadsPerWorker` do not apply.
+   */
+  inProcess?: boolean;
 }
 
 /** Trains every job; resolves with one result per job, in job order. */
@@ -89,20 +98,14 @@ export async function trainMany(jobs: readonly TrainJob[], options: TrainManyOpt
   const threads = options.threadsPerWorker ?? 1;
   if (!Number.isSafeInteger(threads) || threads < 0)
     throw new ConfigError(`trainMany: threadsPerWorker must be an integer >= 0, got ${String(options.threadsPerWorker)}`);
+  if (options.inProcess !== undefined && typeof options.inProcess !== 'boolean')
+    throw new ConfigError(`trainMany: inProcess must be a boolean, got ${typeof options.inProcess}`);
   if (jobs.length === 0) return [];
-  const pool = new WorkerPool<null, TrainJob, TrainJobResult, EpochEvent>({
-    module: new URL('./many-worker.js', import.meta.url),
-    slots: Math.min(concurrency, jobs.length),
-    threads,
-    init: null,
-    label: 'a training worker',
-  });
   const emit = options.onEvent ?? (() => undefined);
-  const onAbort = () => pool.abortAll();
-  options.signal?.addEventListener('abort', onAbort);
   const results: TrainJobResult[] = new Array(jobs.length);
   let next = 0;
-  const lane = async (): Promise<void> => {
+  // Takes jobs until none is left; `run` trains one (in a worker or here).
+  const lane = (run: (job: TrainJob, onEpoch: (e: EpochEvent) => void) => Promise<TrainJobResult>) => async (): Promise<void> => {
     for (let i = next++; i < jobs.length; i = next++) {
       const job = jobs[i]!;
       if (options.signal?.aborted) {
@@ -112,16 +115,36 @@ export async function trainMany(jobs: readonly TrainJob[], options: TrainManyOpt
       emit({ type: 'start', id: job.id });
       const started = Date.now();
       try {
-        results[i] = await pool.run(job, (epoch) => emit({ type: 'epoch', id: job.id, epoch }), `job ${JSON.stringify(job.id)}`);
+        results[i] = await run(job, (epoch) => emit({ type: 'epoch', id: job.id, epoch }));
       } catch (e) {
-        const failure = e instanceof JobFailure ? { name: e.errorName, message: e.message } : { name: 'Error', message: String(e) };
+        const failure =
+          e instanceof JobFailure
+            ? { name: e.errorName, message: e.message }
+            : e instanceof Error
+              ? { name: e.name, message: e.message }
+              : { name: 'Error', message: String(e) };
         results[i] = { id: job.id, ok: false, error: failure, seconds: (Date.now() - started) / 1000 };
       }
       emit({ type: 'done', id: job.id, result: results[i]! });
     }
   };
+  if (options.inProcess) {
+    const signal = options.signal ?? new AbortController().signal;
+    await lane((job, onEpoch) => runTrainJob(job, signal, onEpoch))();
+    return results;
+  }
+  const pool = new WorkerPool<null, TrainJob, TrainJobResult, EpochEvent>({
+    module: new URL('./many-worker.js', import.meta.url),
+    slots: Math.min(concurrency, jobs.length),
+    threads,
+    init: null,
+    label: 'a training worker',
+  });
+  const onAbort = () => pool.abortAll();
+  options.signal?.addEventListener('abort', onAbort);
+  const work = lane((job, onEpoch) => pool.run(job, onEpoch, `job ${JSON.stringify(job.id)}`));
   try {
-    await Promise.all(Array.from({ length: pool.slots }, lane));
+    await Promise.all(Array.from({ length: pool.slots }, work));
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
     await pool.close();
