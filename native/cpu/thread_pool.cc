@@ -266,14 +266,19 @@ ThreadPool::~ThreadPool() {
 int ThreadPool::size() const { return impl_->n_threads; }
 
 void ThreadPool::parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
-  if (n <= 0) return;
+  if (n > 0 && !run_on_pool(n, grain, fn)) fn(0, n);
+}
+
+bool ThreadPool::try_parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
+  return n > 0 && run_on_pool(n, grain, fn);
+}
+
+bool ThreadPool::run_on_pool(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
   grain = std::max<int64_t>(grain, 1);
   Impl& p = *impl_;
   const int64_t chunks = std::min(n / grain, static_cast<int64_t>(p.n_threads) * kChunksPerThread);
-  if (chunks <= 1 || p.n_threads <= 1 || tls_in_pool > 0 || p.busy.exchange(true, std::memory_order_acquire)) {
-    fn(0, n);
-    return;
-  }
+  if (chunks <= 1 || p.n_threads <= 1 || tls_in_pool > 0 || p.busy.exchange(true, std::memory_order_acquire))
+    return false;
 
   ++tls_in_pool;
   {
@@ -301,6 +306,7 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain, const std::function<void
   --tls_in_pool;
   p.busy.store(false, std::memory_order_release);
   if (error) std::rethrow_exception(error);
+  return true;
 }
 
 ThreadPool& ThreadPool::global() {

@@ -22,12 +22,19 @@ class ThreadPool {
   // serially on the caller instead of queueing, so calls never deadlock and never nest.
   void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
 
+  // As parallel_for, but where that would run the loop serially on the caller (a pool of one thread,
+  // a call from inside a loop, a pool busy with another caller's loop, n too small to split) it runs
+  // nothing and returns false, so the caller can do the work another way.
+  bool try_parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
+
   // The process-wide pool used by the kernels.
   static ThreadPool& global();
 
  private:
   struct Impl;
   Impl* impl_;
+  // Runs the loop on the pool and returns true, or returns false without running it.
+  bool run_on_pool(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
 };
 
 }  // namespace informer

@@ -208,8 +208,11 @@ class Model {
                           double* loss, float* out);
   // Runs part(model, index, first sample, samples, options) for each part on the pool, part 0 on this
   // model and the others on replicas that start from this model's generator state; the first failure.
+  // *ran is false when the pool was taken (another model's call) and nothing ran: the caller then
+  // makes the unsplit pass, unless the mode is kAlways, where the parts run in turn here.
   using PartFn = std::function<Status(Model& m, int64_t part, int64_t first, int64_t count, const ForwardOptions& o)>;
-  Status RunParts(const ForwardInput& in, const ForwardOptions& opts, int64_t parts, const PartFn& part);
+  Status RunParts(const ForwardInput& in, const ForwardOptions& opts, int64_t parts, const PartFn& part, bool* ran);
+  BatchSplit EffectiveSplitMode() const;  // batch_split_, or INFORMER_SPLIT_BATCH for kAuto
   // One pass (dropout as the options say) into an arena the caller has reset.
   Status RunPass(const ForwardOptions& opts, const ForwardInput& in);
   float* Embed(Pass& p, const Embedding& e, EmbeddingCache& cache, const float* x, const float* marks, int64_t L,

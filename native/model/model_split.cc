@@ -51,10 +51,14 @@ ForwardInput PartOf(const ForwardInput& in, const ModelConfig& c, int64_t first,
 
 }  // namespace
 
+BatchSplit Model::EffectiveSplitMode() const {
+  static const BatchSplit env_mode = EnvSplitMode();
+  return batch_split_ == BatchSplit::kAuto ? env_mode : batch_split_;
+}
+
 int64_t Model::SplitParts(const ForwardInput& in, const ForwardOptions& opts) const {
   const ModelConfig& c = config_;
-  static const BatchSplit env_mode = EnvSplitMode();
-  const BatchSplit mode = batch_split_ == BatchSplit::kAuto ? env_mode : batch_split_;
+  const BatchSplit mode = EffectiveSplitMode();
   if (device_ != Device::kCpu || in.batch < 2 || opts.sink || mode == BatchSplit::kNever) return 1;
   // Training-mode BatchNorm (the distilling layers) normalises over the whole batch.
   if (opts.train)
@@ -70,7 +74,8 @@ int64_t Model::SplitParts(const ForwardInput& in, const ForwardOptions& opts) co
   return std::min<int64_t>(in.batch, threads);
 }
 
-Status Model::RunParts(const ForwardInput& in, const ForwardOptions& opts, int64_t parts, const PartFn& part) {
+Status Model::RunParts(const ForwardInput& in, const ForwardOptions& opts, int64_t parts, const PartFn& part,
+                       bool* ran) {
   try {
     while (static_cast<int64_t>(replicas_.size()) < parts - 1) {
       std::unique_ptr<Model> m(new Model(config_));
@@ -96,14 +101,21 @@ Status Model::RunParts(const ForwardInput& in, const ForwardOptions& opts, int64
   }
   const int64_t B = in.batch;
   std::vector<Status> status(parts);
-  ThreadPool::global().parallel_for(parts, 1, [&](int64_t begin, int64_t end) {
+  auto run = [&](int64_t begin, int64_t end) {
     for (int64_t h = begin; h < end; ++h) {
       const int64_t first = h * B / parts, count = (h + 1) * B / parts - first;
       ForwardOptions o = opts;
       o.batch_offset = first;
       status[h] = part(*models[h], h, first, count, o);
     }
-  });
+  };
+  // Parts run one after another only when asked to (kAlways): otherwise, with the pool taken by
+  // another model's call, the caller does better with the unsplit pass.
+  *ran = ThreadPool::global().try_parallel_for(parts, 1, run);
+  if (!*ran && EffectiveSplitMode() == BatchSplit::kAlways) {
+    run(0, parts);
+    *ran = true;
+  }
   for (const Status& st : status) INFORMER_RETURN_IF_ERROR(st);
   return Status::Ok();
 }
@@ -111,9 +123,14 @@ Status Model::RunParts(const ForwardInput& in, const ForwardOptions& opts, int64
 Status Model::SplitForward(const ForwardInput& in, const ForwardOptions& opts, int64_t parts, float* out) {
   const ModelConfig& c = config_;
   const int64_t per_sample = c.pred_len * c.c_out;
-  return RunParts(in, opts, parts, [&](Model& m, int64_t, int64_t first, int64_t count, const ForwardOptions& o) {
-    return m.PassForward(PartOf(in, c, first, count), o, out + first * per_sample);
-  });
+  bool ran = false;
+  INFORMER_RETURN_IF_ERROR(RunParts(
+      in, opts, parts,
+      [&](Model& m, int64_t, int64_t first, int64_t count, const ForwardOptions& o) {
+        return m.PassForward(PartOf(in, c, first, count), o, out + first * per_sample);
+      },
+      &ran));
+  return ran ? Status::Ok() : PassForward(in, opts, out);
 }
 
 Status Model::SplitLossAndGrad(const ForwardInput& in, const float* target, const ForwardOptions& opts, int64_t parts,
@@ -121,8 +138,10 @@ Status Model::SplitLossAndGrad(const ForwardInput& in, const float* target, cons
   const ModelConfig& c = config_;
   const int64_t B = in.batch, per_sample = c.pred_len * c.c_out;
   std::vector<double> losses(parts, 0.0);  // each part's mean, weighted by its share
-  INFORMER_RETURN_IF_ERROR(
-      RunParts(in, opts, parts, [&](Model& m, int64_t h, int64_t first, int64_t count, const ForwardOptions& o) {
+  bool ran = false;
+  INFORMER_RETURN_IF_ERROR(RunParts(
+      in, opts, parts,
+      [&](Model& m, int64_t h, int64_t first, int64_t count, const ForwardOptions& o) {
         const double share = static_cast<double>(count) / static_cast<double>(B);
         double part_loss = 0;
         const Status st =
@@ -130,7 +149,9 @@ Status Model::SplitLossAndGrad(const ForwardInput& in, const float* target, cons
                               &part_loss, out ? out + first * per_sample : nullptr);
         losses[h] = part_loss * share;
         return st;
-      }));
+      },
+      &ran));
+  if (!ran) return PassLossAndGrad(in, target, opts, 1.f, loss, out);
   *loss = 0;
   for (double l : losses) *loss += l;
   // The replicas' gradients into this model's, split over the pool (a large model's are tens of MB).

@@ -3,13 +3,16 @@
 // Dropout is on, so a part that took the wrong window of the batch's masks, or drew from a different
 // generator state, fails; batches are odd and rows are not multiples of the mask generator's 16, so
 // the window's partial first step is exercised.
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "cpu/thread_pool.h"
 #include "model/model.h"
 #include "test_util.h"
 
@@ -111,6 +114,31 @@ void CompareForward(const char* name, const ModelConfig& c, int64_t B) {
     }
 }
 
+// With the pool taken by another caller's loop, an automatic split makes the unsplit pass instead of
+// running its parts one after another: the same bits as a model that never splits.
+void BusyPoolFallsBack(const ModelConfig& c, int64_t B) {
+  std::unique_ptr<Model> never = Make(c, BatchSplit::kNever), automatic = Make(c, BatchSplit::kAuto);
+  ForwardOptions train;
+  train.train = true;
+  const Batch b = MakeBatch(c, B, 9);
+  std::atomic<bool> inside{false}, release{false};
+  std::thread owner([&] {
+    informer::ThreadPool::global().parallel_for(2, 1, [&](int64_t first, int64_t) {
+      if (first == 0) {
+        inside.store(true);
+        while (!release.load()) std::this_thread::yield();
+      }
+    });
+  });
+  while (!inside.load()) std::this_thread::yield();
+  double l1 = 0, l2 = 0;
+  CHECK(never->LossAndGrad(b.in, b.target.data(), train, &l1, nullptr).ok());
+  CHECK(automatic->LossAndGrad(b.in, b.target.data(), train, &l2, nullptr).ok());
+  release.store(true);
+  owner.join();
+  CHECK_MSG(l1 == l2 && never->grads() == automatic->grads(), "busy pool: the unsplit pass, bit for bit");
+}
+
 ModelConfig Small() {
   ModelConfig c;
   c.seq_len = 13, c.label_len = 7, c.pred_len = 5;  // 13 * 24 and 12 * 24 rows: not multiples of 16
@@ -143,6 +171,7 @@ int main() {
   ModelConfig distil = Small();
   distil.e_layers = 2;
   CompareSplit("distilling (never split), batch 6", distil, 6, BatchSplit::kAlways);
+  BusyPoolFallsBack(Small(), 16);
   CompareForward("forward, probsparse, batch 7", Small(), 7);
   CompareForward("forward, full attention, batch 5", full, 5);
   CompareForward("forward, distilling (eval mode splits, train mode not), batch 6", distil, 6);

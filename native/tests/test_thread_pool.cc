@@ -1,4 +1,5 @@
-// ThreadPool::parallel_for: exact coverage, grain, concurrent owners, nesting, exceptions.
+// ThreadPool::parallel_for: exact coverage, grain, concurrent owners, nesting, exceptions;
+// try_parallel_for: runs on the pool or not at all.
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -121,6 +122,48 @@ void test_nested() {
   CHECK_MSG(serial.load(), "nested loops run serially on the calling thread");
 }
 
+// try_parallel_for runs the loop on the pool (every index once, more than one thread) or, where
+// parallel_for would run it serially (nested, a pool of one, too small, another owner's loop), runs
+// nothing and says so.
+void test_try() {
+  ThreadPool pool(3);
+  std::vector<std::atomic<int>> hits(64);
+  for (auto& h : hits) h.store(0);
+  const bool ran = pool.try_parallel_for(64, 1, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) hits[static_cast<size_t>(i)].fetch_add(1);
+  });
+  bool once = true;
+  for (auto& h : hits) once = once && h.load() == 1;
+  CHECK_MSG(ran && once, "try_parallel_for runs every index once on a free pool");
+  int calls = 0;
+  auto count = [&](int64_t, int64_t) { ++calls; };
+  ThreadPool single(1);
+  CHECK_MSG(!single.try_parallel_for(64, 1, count), "a pool of one declines");
+  CHECK_MSG(!pool.try_parallel_for(1, 1, count), "a loop too small to split is declined");
+  CHECK_MSG(!pool.try_parallel_for(0, 1, count), "an empty loop is declined");
+  std::atomic<bool> nested_declined{true};
+  pool.parallel_for(8, 1, [&](int64_t, int64_t) {
+    if (pool.try_parallel_for(64, 1, [](int64_t, int64_t) {})) nested_declined.store(false);
+  });
+  CHECK_MSG(nested_declined.load(), "a nested loop is declined");
+  CHECK_EQ(calls, 0);
+  // While one thread owns the pool, another's try is declined; its own loop still completes.
+  std::atomic<bool> inside{false}, release{false}, other_declined{false};
+  std::thread owner([&] {
+    pool.parallel_for(2, 1, [&](int64_t b, int64_t) {
+      if (b == 0) {
+        inside.store(true);
+        while (!release.load()) std::this_thread::yield();
+      }
+    });
+  });
+  while (!inside.load()) std::this_thread::yield();
+  other_declined.store(!pool.try_parallel_for(64, 1, [](int64_t, int64_t) {}));
+  release.store(true);
+  owner.join();
+  CHECK_MSG(other_declined.load(), "a busy pool declines another caller");
+}
+
 // An exception in fn reaches the caller once the loop has stopped; the pool keeps working.
 void test_exceptions() {
   ThreadPool pool(3);
@@ -175,6 +218,7 @@ int main() {
   test_uses_workers();
   test_concurrent_callers();
   test_nested();
+  test_try();
   test_exceptions();
   test_churn();
   return test::finish("test_thread_pool");
