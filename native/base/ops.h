@@ -48,7 +48,7 @@ class Ops : public DeviceAllocator {
   virtual void EluForward(int64_t n, const float* x, float* out) = 0;
   virtual void EluBackward(int64_t n, const float* x, const float* dy, float* dx) = 0;
   // Takes one key from rng per call; the mask is elements [first, first + n) of the stream that key
-  // defines, so the halves of a split batch (first > 0 for the second) draw the whole batch's mask.
+  // defines, so the parts of a split batch (first > 0 after the first) draw the whole batch's mask.
   virtual void DropoutForward(int64_t n, float p, Rng* rng, float* x, uint8_t* keep, int64_t first) = 0;
   virtual void DropoutBackward(int64_t n, float p, const uint8_t* keep, float* dy) = 0;
   virtual void MaxPool3s2Forward(int64_t B, int64_t L, int64_t C, const float* x, float* out, int32_t* argmax) = 0;

@@ -14,7 +14,7 @@ class Rng;
 // backward pass needs; without it the kernel works in row blocks with thread-local scratch, so
 // memory stays O(block * Lk). Dropout (train mode) needs probs, rng and drop_mask [B, H, Lq, Lk]
 // (1 = kept); with dropout == 0 they may be null. mask_first: where this batch's mask starts in the
-// key's stream (DropoutMask), non-zero for the second half of a split batch.
+// key's stream (DropoutMask), non-zero for the later parts of a split batch.
 void FullAttentionForward(const AttentionShape& s, const float* q, const float* k, const float* v, HeadLayout in_q,
                           HeadLayout in_kv, float* out, HeadLayout out_layout, bool causal, float scale, float dropout,
                           Rng* rng, float* probs, uint8_t* drop_mask, int64_t mask_first = 0);

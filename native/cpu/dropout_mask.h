@@ -13,8 +13,8 @@ namespace informer {
 uint32_t KeepThreshold16(float keep_prob);
 
 // For i < n: k = draw_(first + i) < threshold; keep[i] = k (when keep is given) and x[i] *= k ? scale : 0
-// (when x is given). `first` selects a window of the key's stream: a batch split in two (model_split.cc)
-// draws each half's mask as the elements it holds of the whole batch's mask.
+// (when x is given). `first` selects a window of the key's stream: a batch split into parts
+// (model_split.cc) draws each part's mask as the elements it holds of the whole batch's mask.
 void DropoutMask(int64_t n, uint32_t threshold, uint64_t key, float scale, float* x, uint8_t* keep, int64_t first = 0);
 
 namespace dropout_internal {

@@ -39,7 +39,7 @@ void DropoutMaskAvx2(int64_t n, uint32_t threshold, uint64_t key, float scale, f
   const __m256i limit = _mm256_set1_epi16(static_cast<int16_t>(static_cast<uint16_t>(threshold - 1)));
   const __m256 vscale = _mm256_set1_ps(scale);
   const __m128i one = _mm_set1_epi8(1);
-  for (int64_t i = 0; i < skip; ++i) Advance(s0, s1, s2, s3);  // a split batch's second half starts later
+  for (int64_t i = 0; i < skip; ++i) Advance(s0, s1, s2, s3);  // a later part of a split batch
   for (int64_t base = 0; base < n; base += 16) {
     // result = rotl(s1 * 5, 7) * 9, the multiplies as shift-adds.
     const __m256i s1x5 = _mm256_add_epi64(s1, _mm256_slli_epi64(s1, 2));

@@ -30,11 +30,10 @@ namespace {
 // 576x32x128 26 -> 15 us, 128x32x384 (weight gradient) 46 -> 12 us.
 constexpr int64_t kInPlaceMaxM = 1024;
 constexpr int64_t kInPlaceMaxElements = 1 << 20;
-// From this many multiply-adds the work is split over the pool. The hand-off itself is cheap with the
-// workers awake (0.3 us), but a step made of small GEMMs leaves gaps long enough for the workers to
-// sleep, and waking one costs tens of microseconds in a VM; under 2^22 (40 us on one core) splitting
-// did not pay (seed train step, 2 vCPUs: 1.84 ms with 2^18, 1.64 ms without splitting).
-constexpr double kParallelWork = 1 << 22;
+// kGemmParallelWork (gemm.h): the hand-off itself is cheap with the workers awake (0.3 us), but a step
+// made of small GEMMs leaves gaps long enough for the workers to sleep, and waking one costs tens of
+// microseconds in a VM; under 2^22 (40 us on one core) splitting did not pay (seed train step, 2 vCPUs:
+// 1.84 ms with 2^18, 1.64 ms without splitting).
 // From this many, each thread gets several blocks, so a descheduled thread (shared VM cores) does not
 // hold up the others; the extra packing is well under 1%.
 constexpr double kBalanceWork = 1 << 24;
@@ -526,7 +525,7 @@ void drive(const Problem& p, const CpuKernels& kern, ThreadPool* pool) {
   const double work = static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
   const int threads = pool ? pool->size() : 1;
   const bool a_in_place = M <= kInPlaceMaxM && M * K <= kInPlaceMaxElements;
-  if (threads > 1 && work >= kParallelWork) {
+  if (threads > 1 && work >= kGemmParallelWork) {
     int64_t gm = 1, gn = 1;
     // A packed op(B) costs nothing to split, so only A packing is charged then.
     plan_grid(M, N, kern.mr, kern.nr, threads * (work >= kBalanceWork ? kTasksPerThread : 1), !a_in_place,

@@ -18,7 +18,10 @@ namespace informer {
 
 class ThreadPool;
 
-// pool == nullptr runs single-threaded. Small problems run single-threaded regardless.
+// From this many multiply-adds (M * N * K) a product is split over the pool (gemm.cc says why).
+constexpr double kGemmParallelWork = 1 << 22;
+
+// pool == nullptr runs single-threaded. Problems under kGemmParallelWork run single-threaded regardless.
 void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
            const float* B, int64_t ldb, float beta, float* C, int64_t ldc,
            const GemmEpilogue& epilogue = GemmEpilogue(), ThreadPool* pool = nullptr);

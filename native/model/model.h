@@ -244,7 +244,7 @@ class Model {
   // End of the backward: the affine parameters' gradients from those of the normalised inputs.
   void NormalizeBackward(const float* d_enc_in, const float* d_dec_in);
 
-  // Backward (model_backward.cc): d_out [B, L_dec, c_out] of the projection, grads into grads_.
+  // Backward (model_backward.cc): d_out [B, tape_.L_dec_out, c_out] of the projection, grads into grads_.
   void Backward(const float* d_projection);
   float* Zeros(size_t n);
   float* G(const float* param);  // the gradient slot of a parameter view

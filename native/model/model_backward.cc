@@ -168,11 +168,6 @@ void Model::Backward(const float* d_projection) {
   const int64_t B = t.B, D = cfg.d_model, Ld = cfg.dec_len(), Le = cfg.seq_len, n_dec = B * Ld * D;
   const int64_t Lo = t.L_dec_out, c_out = cfg.c_out;  // rows per sample out of the last decoder layer
   d_projection = DenormalizeBackward(d_projection);
-  if (Lo < Ld) {  // the projection saw the forecast rows only
-    float* rows = arena_.Alloc(B * Lo * c_out);
-    ops_->CopyRows(rows, Lo * c_out, d_projection + (Ld - Lo) * c_out, Ld * c_out, Lo * c_out, B);
-    d_projection = rows;
-  }
   float* d_h = arena_.Alloc(B * Lo * D);
   ops_->LinearBackward(B * Lo, D, c_out, t.decoder_norm.out, projection_.w, d_projection, d_h, false, G(projection_.w),
                        G(projection_.b));

@@ -343,25 +343,17 @@ Status Model::RunForward(Pass& p, const ForwardInput& raw) {
   tape.L_dec_out = Lo;
   h = ApplyLayerNorm(decoder_norm_, tape.decoder_norm, h, B * Lo);
   Emit(p, "decoder", h, Lo, D);
-  tape.projection = arena_.Alloc(B * Ld * c.c_out);
-  if (Lo == Ld) {
-    ops_->LinearForward(B * Ld, D, c.c_out, h, projection_.w, projection_.b, tape.projection, Activation::kNone,
-                        nullptr);
-  } else {  // the forecast rows of [B, Ld, c_out]; the label rows zero
-    float* rows = arena_.Alloc(B * Lo * c.c_out);
-    ops_->LinearForward(B * Lo, D, c.c_out, h, projection_.w, projection_.b, rows, Activation::kNone, nullptr);
-    ops_->Zero(tape.projection, B * Ld * c.c_out);
-    ops_->CopyRows(tape.projection + c.label_len * c.c_out, Ld * c.c_out, rows, Lo * c.c_out, Lo * c.c_out, B);
-  }
-  Emit(p, "projection", tape.projection, Ld, c.c_out);
+  tape.projection = arena_.Alloc(B * Lo * c.c_out);
+  ops_->LinearForward(B * Lo, D, c.c_out, h, projection_.w, projection_.b, tape.projection, Activation::kNone, nullptr);
+  Emit(p, "projection", tape.projection, Lo, c.c_out);
   DenormalizeOutput();
   return Status::Ok();
 }
 
 void Model::ForecastRows(int64_t B, float* out) {
   const ModelConfig& c = config_;
-  const int64_t Ld = c.dec_len(), n = c.pred_len * c.c_out;
-  ops_->CopyRows(out, n, tape_.projection + c.label_len * c.c_out, Ld * c.c_out, n, B);
+  const int64_t Lo = tape_.L_dec_out, n = c.pred_len * c.c_out;
+  ops_->CopyRows(out, n, tape_.projection + (Lo - c.pred_len) * c.c_out, Lo * c.c_out, n, B);
 }
 
 void Model::CopyForecast(int64_t B, float* out) {

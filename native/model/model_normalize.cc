@@ -43,10 +43,10 @@ void Model::DenormalizeOutput() {
   const ModelConfig& c = config_;
   NormalizeCache& n = tape_.normalize;
   if (c.normalize == NormalizeKind::kNone) return;
-  const int64_t B = tape_.B, Ld = c.dec_len(), count = B * Ld * c.c_out;
+  const int64_t B = tape_.B, L = tape_.L_dec_out, count = B * L * c.c_out;
   n.raw = arena_.Alloc(count);
   ops_->Copy(n.raw, tape_.projection, count);
-  ops_->InstanceDenormForward(B, Ld, c.c_out, c.enc_in, n.raw, n.center, n.scale, revin_.w, revin_.b, tape_.projection);
+  ops_->InstanceDenormForward(B, L, c.c_out, c.enc_in, n.raw, n.center, n.scale, revin_.w, revin_.b, tape_.projection);
 }
 
 const float* Model::DenormalizeBackward(const float* d_out) {
@@ -54,9 +54,9 @@ const float* Model::DenormalizeBackward(const float* d_out) {
   // 'last' adds a constant: the gradient passes through unchanged.
   if (c.normalize != NormalizeKind::kRevin) return d_out;
   const NormalizeCache& n = tape_.normalize;
-  const int64_t B = tape_.B, Ld = c.dec_len();
-  float* d_raw = arena_.Alloc(B * Ld * c.c_out);
-  ops_->InstanceDenormBackward(B, Ld, c.c_out, c.enc_in, n.raw, n.center, n.scale, revin_.w, revin_.b, d_out, d_raw,
+  const int64_t B = tape_.B, L = tape_.L_dec_out;
+  float* d_raw = arena_.Alloc(B * L * c.c_out);
+  ops_->InstanceDenormBackward(B, L, c.c_out, c.enc_in, n.raw, n.center, n.scale, revin_.w, revin_.b, d_out, d_raw,
                                G(revin_.w), G(revin_.b));
   return d_raw;
 }

@@ -18,16 +18,13 @@
 #include <cstring>
 #include <new>
 
+#include "cpu/gemm.h"
 #include "cpu/thread_pool.h"
 #include "model/model.h"
 
 namespace informer {
 
 namespace {
-
-// Below this many multiply-adds a product runs on one thread anyway (gemm.cc's kParallelWork): a
-// model whose largest product is smaller leaves all but one thread idle when it does not split.
-constexpr double kSmallProductWork = double{1 << 22};
 
 // INFORMER_SPLIT_BATCH: 0 never, 1 whenever the batch can split, else automatic.
 BatchSplit EnvSplitMode() {
@@ -70,7 +67,8 @@ int64_t Model::SplitParts(const ForwardInput& in, const ForwardOptions& opts) co
   // Two threads: splitting won at every size measured, up to the paper's (bench/RESULTS.md). More
   // threads: only models too small to use them otherwise (a part's products get no nested split).
   const double rows = static_cast<double>(in.batch) * std::max(c.seq_len, c.dec_len());
-  if (threads > 2 && rows * c.d_model * c.d_ff >= kSmallProductWork) return 1;
+  // A model whose largest product runs on one thread anyway leaves the others idle unsplit.
+  if (threads > 2 && rows * c.d_model * c.d_ff >= kGemmParallelWork) return 1;
   return std::min<int64_t>(in.batch, threads);
 }
 

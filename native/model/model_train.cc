@@ -27,7 +27,7 @@ Status Model::ComputeLossAndGrad(const ForwardInput& in, const float* target, co
 Status Model::PassLossAndGrad(const ForwardInput& in, const float* target, const ForwardOptions& opts, float d_scale,
                               double* loss, float* out) {
   const ModelConfig& c = config_;
-  const int64_t B = in.batch, Ld = c.dec_len(), n = B * c.pred_len * c.c_out;
+  const int64_t B = in.batch, n = B * c.pred_len * c.c_out;
   try {
     arena_.Reset();
     ForwardOptions recorded = opts;
@@ -41,8 +41,14 @@ Status Model::PassLossAndGrad(const ForwardInput& in, const float* target, const
     *loss = ops_->MseForwardBackward(n, pred, ops_->ToDevice(target, n), d_pred);
     if (d_scale != 1.f)  // only the parts of a split batch, which run on the CPU: host memory
       for (int64_t i = 0; i < n; ++i) d_pred[i] *= d_scale;
-    float* d_proj = Zeros(B * Ld * c.c_out);
-    ops_->CopyRows(d_proj + c.label_len * c.c_out, Ld * c.c_out, d_pred, c.pred_len * c.c_out, c.pred_len * c.c_out, B);
+    // The projection's rows are the forecast's unless a sink asked for every decoder row.
+    const int64_t Lo = tape_.L_dec_out;
+    float* d_proj = d_pred;
+    if (Lo > c.pred_len) {
+      d_proj = Zeros(B * Lo * c.c_out);
+      ops_->CopyRows(d_proj + (Lo - c.pred_len) * c.c_out, Lo * c.c_out, d_pred, c.pred_len * c.c_out,
+                     c.pred_len * c.c_out, B);
+    }
     INFORMER_RETURN_IF_ERROR(EnsureDeviceGrads());
     Backward(d_proj);
     INFORMER_RETURN_IF_ERROR(ops_->Check("the backward pass"));

@@ -94,7 +94,7 @@ struct NormalizeCache {
   const float* x_dec = nullptr;
   float* center = nullptr;  // [B, enc_in] statistics of each encoder window
   float* scale = nullptr;   // [B, enc_in]
-  float* raw = nullptr;     // [B, dec_len, c_out] the projection before de-normalisation
+  float* raw = nullptr;     // [B, L_dec_out, c_out] the projection before de-normalisation
 };
 
 struct Tape {
@@ -108,8 +108,7 @@ struct Tape {
   std::vector<DecoderLayerCache> decoder;
   int64_t L_dec_out = 0;  // rows per sample out of the last decoder layer: pred_len, or L_dec with a sink
   LayerNormCache decoder_norm;
-  float* projection = nullptr;  // [B, L_dec, c_out] (de-normalised when the model normalises; label rows
-                                // zero when the decoder computed the forecast rows only)
+  float* projection = nullptr;  // [B, L_dec_out, c_out] (de-normalised when the model normalises)
 };
 
 }  // namespace informer
