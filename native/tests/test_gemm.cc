@@ -448,7 +448,10 @@ void test_packed_b() {
   struct Shape {
     int64_t M, N, K;
   };
-  const Shape shapes[] = {{1, 7, 21}, {12, 32, 32}, {13, 31, 257}, {96, 512, 512}, {48, 130, 1536}, {250, 64, 40}};
+  // Up to the kernel's mc rows the packed panels are streamed in memory order (gemm_packed_rows),
+  // split over the pool from 2^22 multiply-adds: partial row tiles and panels, several K slices.
+  const Shape shapes[] = {{1, 7, 21},       {12, 32, 32},   {13, 31, 257}, {96, 512, 512},
+                          {48, 130, 1536},  {30, 260, 700}, {24, 2048, 512}, {250, 64, 40}};
   uint32_t seed = 100;
   for (const Shape& s : shapes) {
     std::vector<float> a(s.M * s.K), w(s.N * s.K), bias(s.N), res(s.M * s.N), want(s.M * s.N), got(s.M * s.N);
@@ -469,6 +472,29 @@ void test_packed_b() {
       sgemm(false, true, s.M, s.N, s.K, 1.f, a.data(), s.K, w.data(), s.K, 0.f, want.data(), s.N, ep, pool);
       sgemm_packed_b(s.M, s.N, s.K, a.data(), s.K, w.data(), packed, 0.f, got.data(), s.N, ep, pool);
       CHECK_MSG(std::memcmp(want.data(), got.data(), want.size() * sizeof(float)) == 0, "packed B equals sgemm");
+    }
+  }
+  // The residual is C itself (x = x + f(x)) with several K slices: each block reads its residual
+  // before any slice writes C.
+  for (const Shape& s : {Shape{24, 512, 512}, Shape{13, 96, 600}}) {
+    std::vector<float> a(s.M * s.K), w(s.N * s.K), x0(s.M * s.N), want(s.M * s.N);
+    test::Rng(seed++).fill_uniform(a.data(), a.size());
+    test::Rng(seed++).fill_uniform(w.data(), w.size());
+    test::Rng(seed++).fill_uniform(x0.data(), x0.size());
+    for (ThreadPool* pool : {static_cast<ThreadPool*>(nullptr), &ThreadPool::global()}) {
+      std::vector<float> res(x0);
+      GemmEpilogue separate;
+      separate.residual = res.data();
+      separate.ldr = s.N;
+      sgemm(false, true, s.M, s.N, s.K, 1.f, a.data(), s.K, w.data(), s.K, 0.f, want.data(), s.N, separate, pool);
+      std::vector<float> x(x0);
+      GemmEpilogue in_place;
+      in_place.residual = x.data();
+      in_place.ldr = s.N;
+      PackedB packed;
+      packed.pack(w.data(), s.N, s.K, pool);
+      sgemm_packed_b(s.M, s.N, s.K, a.data(), s.K, w.data(), packed, 0.f, x.data(), s.N, in_place, pool);
+      CHECK_MSG(std::memcmp(want.data(), x.data(), want.size() * sizeof(float)) == 0, "in-place residual, packed B");
     }
   }
   // Packed for the automatic kernel, used under another: falls back to packing per call.
