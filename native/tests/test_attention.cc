@@ -208,8 +208,10 @@ int main() {
     TestFull(c, false, true);
     if (c.Lq == c.Lk) TestFull(c, true, true);
   }
+  // Heads wider than 8 read the measure from the whole score matrix up to Lk = 8 U (96 x 64, 72 x 16)
+  // and take sampled dot products beyond (400 keys, U = 30).
   const Case prob_cases[] = {{2, 4, 12, 12, 8},   {1, 2, 18, 18, 16}, {2, 8, 96, 96, 64}, {2, 4, 72, 72, 16},
-                             {1, 3, 300, 300, 8}, {2, 4, 18, 18, 8},  {1, 2, 72, 72, 8}};
+                             {1, 3, 300, 300, 8}, {2, 4, 18, 18, 8},  {1, 2, 72, 72, 8},  {1, 2, 400, 400, 16}};
   for (const Case& c : prob_cases) {
     TestProb(c, false);
     TestProb(c, true);

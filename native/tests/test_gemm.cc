@@ -450,8 +450,8 @@ void test_packed_b() {
   };
   // Up to the kernel's mc rows the packed panels are streamed in memory order (gemm_packed_rows),
   // split over the pool from 2^22 multiply-adds: partial row tiles and panels, several K slices.
-  const Shape shapes[] = {{1, 7, 21},       {12, 32, 32},   {13, 31, 257}, {96, 512, 512},
-                          {48, 130, 1536},  {30, 260, 700}, {24, 2048, 512}, {250, 64, 40}};
+  const Shape shapes[] = {{1, 7, 21},      {12, 32, 32},   {13, 31, 257},   {96, 512, 512},
+                          {48, 130, 1536}, {30, 260, 700}, {24, 2048, 512}, {250, 64, 40}};
   uint32_t seed = 100;
   for (const Shape& s : shapes) {
     std::vector<float> a(s.M * s.K), w(s.N * s.K), bias(s.N), res(s.M * s.N), want(s.M * s.N), got(s.M * s.N);
