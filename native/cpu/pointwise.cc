@@ -1,5 +1,6 @@
 #include "cpu/pointwise.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -60,10 +61,20 @@ void MaxPool3s2Forward(int64_t B, int64_t L, int64_t C, const float* x, float* o
   for (int64_t b = 0; b < B; ++b) {
     const float* xb = x + b * L * C;
     for (int64_t t = 0; t < Lo; ++t) {
+      // The window [2t-1, 2t+1] clipped to [0, L-1] (the -inf padding never wins), scanned upwards
+      // with a strict > so ties go to the earliest index.
       const int64_t lo = 2 * t - 1 < 0 ? 0 : 2 * t - 1;
       const int64_t hi = 2 * t + 1 < L - 1 ? 2 * t + 1 : L - 1;
       float* o = out + (b * Lo + t) * C;
       int32_t* a = argmax ? argmax + (b * Lo + t) * C : nullptr;
+      if (!a) {  // inference: selects over whole rows, which vectorise
+        std::copy(xb + lo * C, xb + (lo + 1) * C, o);
+        for (int64_t s = lo + 1; s <= hi; ++s) {
+          const float* xs = xb + s * C;
+          for (int64_t c = 0; c < C; ++c) o[c] = xs[c] > o[c] ? xs[c] : o[c];
+        }
+        continue;
+      }
       for (int64_t c = 0; c < C; ++c) {
         float best = xb[lo * C + c];
         int64_t where = lo;
@@ -73,7 +84,7 @@ void MaxPool3s2Forward(int64_t B, int64_t L, int64_t C, const float* x, float* o
             where = s;
           }
         o[c] = best;
-        if (a) a[c] = static_cast<int32_t>(where);
+        a[c] = static_cast<int32_t>(where);
       }
     }
   }

@@ -228,7 +228,6 @@ float* Model::EncoderLayer(Pass& p, const EncoderLayerW& w, EncoderLayerCache& c
 }
 
 // Self-attention distilling: circular Conv1d(D, D, 3) -> BatchNorm1d -> ELU -> MaxPool1d(3, 2, 1).
-// Self-attention distilling: circular Conv1d(D, D, 3) -> BatchNorm1d -> ELU -> MaxPool1d(3, 2, 1).
 // Kept for the backward pass: the conv output, BatchNorm statistics and output, and the pooling
 // argmax; im2col and the ELU output are recomputed or not needed.
 float* Model::DistilLayer(Pass& p, const DistilW& w, DistilCache& c, const float* x, int64_t L) {
@@ -250,7 +249,7 @@ float* Model::DistilLayer(Pass& p, const DistilW& w, DistilCache& c, const float
                          p.opts.train, c.bn, c.bn_mean, c.bn_rstd);
   float* elu = cols;  // im2col is dead once the conv ran; reuse its space
   ops_->EluForward(N * D, c.bn, elu);
-  ops_->MaxPool3s2Forward(B, L, D, elu, c.out, c.argmax);
+  ops_->MaxPool3s2Forward(B, L, D, elu, c.out, p.opts.record ? c.argmax : nullptr);  // argmax: backward only
   arena_.rewind(p.opts.record ? kept : scratch);
   Emit(p, w.name, c.out, c.Lo, D);
   return c.out;
