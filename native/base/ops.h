@@ -71,6 +71,8 @@ class Ops : public DeviceAllocator {
   virtual void LinearBackward(int64_t rows, int64_t in, int64_t out, const float* x, const float* w, const float* dy,
                               float* dx, bool accumulate_dx, float* dw, float* db) = 0;
   virtual void CircularIm2Col3(int64_t B, int64_t L, int64_t C, const float* x, float* cols) = 0;
+  // cols [B*L, 3*C_in] is scratch: the CPU backend fills it in another column order when w is a cached
+  // parameter, so the backward pass takes its cols from CircularIm2Col3.
   virtual void CircularConv3Forward(int64_t B, int64_t L, int64_t C_in, int64_t C_out, const float* x, const float* w,
                                     const float* b, float* cols, float* out) = 0;
   virtual void CircularConv3Backward(int64_t B, int64_t L, int64_t C_in, int64_t C_out, const float* cols,

@@ -33,28 +33,36 @@ void LayerNormForward(int64_t rows, int64_t D, const float* x, const float* gamm
 void BatchNormForward(int64_t N, int64_t C, const float* x, const float* gamma, const float* beta, float* running_mean,
                       float* running_var, int64_t* num_batches_tracked, bool train, float* out, float* mean,
                       float* rstd) {
-  thread_local std::vector<double> sum, sq;
-  thread_local std::vector<float> mu, rs;
-  sum.assign(C, 0.0);
-  sq.assign(C, 0.0);
-  mu.resize(C);
-  rs.resize(C);
+  // Split over the pool from 32K elements (at batch 1 its worker is awake between the GEMMs): the
+  // statistics by channel ranges, so each channel's sums keep their serial order, the normalisation
+  // by rows.
+  ThreadPool& pool = ThreadPool::global();
+  const bool split = N * C >= (1 << 15);
+  std::vector<float> mu(C), rs(C);
   if (train) {
-    for (int64_t n = 0; n < N; ++n)
-      for (int64_t c = 0; c < C; ++c) sum[c] += x[n * C + c];
-    for (int64_t c = 0; c < C; ++c) mu[c] = static_cast<float>(sum[c] / static_cast<double>(N));
-    for (int64_t n = 0; n < N; ++n)
-      for (int64_t c = 0; c < C; ++c) {
-        const double d = static_cast<double>(x[n * C + c]) - mu[c];
-        sq[c] += d * d;
+    auto stats = [&](int64_t c0, int64_t c1) {
+      std::vector<double> sum(c1 - c0, 0.0), sq(c1 - c0, 0.0);
+      for (int64_t n = 0; n < N; ++n)
+        for (int64_t c = c0; c < c1; ++c) sum[c - c0] += x[n * C + c];
+      for (int64_t c = c0; c < c1; ++c) mu[c] = static_cast<float>(sum[c - c0] / static_cast<double>(N));
+      for (int64_t n = 0; n < N; ++n)
+        for (int64_t c = c0; c < c1; ++c) {
+          const double d = static_cast<double>(x[n * C + c]) - mu[c];
+          sq[c - c0] += d * d;
+        }
+      const double momentum = 0.1;
+      for (int64_t c = c0; c < c1; ++c) {
+        const double var = sq[c - c0] / static_cast<double>(N);
+        rs[c] = static_cast<float>(1.0 / std::sqrt(var + kNormEps));
+        const double unbiased = N > 1 ? sq[c - c0] / static_cast<double>(N - 1) : var;
+        running_mean[c] = static_cast<float>((1.0 - momentum) * running_mean[c] + momentum * mu[c]);
+        running_var[c] = static_cast<float>((1.0 - momentum) * running_var[c] + momentum * unbiased);
       }
-    const double momentum = 0.1;
-    for (int64_t c = 0; c < C; ++c) {
-      const double var = sq[c] / static_cast<double>(N);
-      rs[c] = static_cast<float>(1.0 / std::sqrt(var + kNormEps));
-      const double unbiased = N > 1 ? sq[c] / static_cast<double>(N - 1) : var;
-      running_mean[c] = static_cast<float>((1.0 - momentum) * running_mean[c] + momentum * mu[c]);
-      running_var[c] = static_cast<float>((1.0 - momentum) * running_var[c] + momentum * unbiased);
+    };
+    if (split) {
+      pool.parallel_for(C, 16, stats);
+    } else {
+      stats(0, C);
     }
     if (num_batches_tracked) ++*num_batches_tracked;
   } else {
@@ -63,8 +71,15 @@ void BatchNormForward(int64_t N, int64_t C, const float* x, const float* gamma, 
       rs[c] = 1.f / std::sqrt(running_var[c] + kNormEps);
     }
   }
-  for (int64_t n = 0; n < N; ++n)
-    for (int64_t c = 0; c < C; ++c) out[n * C + c] = (x[n * C + c] - mu[c]) * rs[c] * gamma[c] + beta[c];
+  auto normalise = [&](int64_t n0, int64_t n1) {
+    for (int64_t n = n0; n < n1; ++n)
+      for (int64_t c = 0; c < C; ++c) out[n * C + c] = (x[n * C + c] - mu[c]) * rs[c] * gamma[c] + beta[c];
+  };
+  if (split) {
+    pool.parallel_for(N, 8, normalise);
+  } else {
+    normalise(0, N);
+  }
   if (mean)
     for (int64_t c = 0; c < C; ++c) mean[c] = mu[c];
   if (rstd)

@@ -97,7 +97,11 @@ class CpuOps final : public Ops {
   }
   void CircularConv3Forward(int64_t B, int64_t L, int64_t C_in, int64_t C_out, const float* x, const float* w,
                             const float* b, float* cols, float* out) override {
-    informer::CircularConv3Forward(B, L, C_in, C_out, x, w, b, cols, out, Packed(B * L, w, C_out, 3 * C_in));
+    if (Cacheable(B * L, w, C_out * C_in * 3)) {
+      const WeightCache::TapMajorConv3& tm = weights_.GetTapMajorConv3(w, C_out, C_in, &ThreadPool::global());
+      return informer::CircularConv3ForwardTapMajor(B, L, C_in, C_out, x, tm.weight.data(), tm.packed, b, cols, out);
+    }
+    informer::CircularConv3Forward(B, L, C_in, C_out, x, w, b, cols, out);
   }
   void CircularConv3Backward(int64_t B, int64_t L, int64_t C_in, int64_t C_out, const float* cols, const float* w,
                              const float* dy, float* d_cols, float* dx, float* dw, float* db) override {
@@ -192,9 +196,12 @@ class CpuOps final : public Ops {
   // The cached packing of weight w [n, k] for a product with `rows` rows, or null (pack per call):
   // only model parameters (SetParams) are cached.
   const PackedB* Packed(int64_t rows, const float* w, int64_t n, int64_t k) {
-    const uintptr_t a = reinterpret_cast<uintptr_t>(w), end = reinterpret_cast<uintptr_t>(w + n * k);
-    if (rows > WeightCache::kMaxRows || a < params_begin_ || end > params_end_) return nullptr;
-    return &weights_.Get(w, n, k, &ThreadPool::global());
+    return Cacheable(rows, w, n * k) ? &weights_.Get(w, n, k, &ThreadPool::global()) : nullptr;
+  }
+  // Whether a product with `rows` rows by the weight w[0:size] uses the cache.
+  bool Cacheable(int64_t rows, const float* w, int64_t size) const {
+    const uintptr_t a = reinterpret_cast<uintptr_t>(w), end = reinterpret_cast<uintptr_t>(w + size);
+    return rows <= WeightCache::kMaxRows && a >= params_begin_ && end <= params_end_;
   }
   WeightCache weights_;
   uintptr_t params_begin_ = 0, params_end_ = 0;  // the model's parameters (SetParams)

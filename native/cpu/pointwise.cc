@@ -13,7 +13,7 @@ namespace informer {
 
 // Element-wise, so split over the pool when large (the paper config's distilling layers in training).
 void EluForward(int64_t n, const float* x, float* out) {
-  constexpr int64_t kGrain = 1 << 16;
+  constexpr int64_t kGrain = 1 << 14;  // from 32K elements: the distilling layer at batch 1 (48K) splits
   if (n < 2 * kGrain) return EluForwardRange(n, x, out);
   ThreadPool::global().parallel_for(n, kGrain, [&](int64_t b, int64_t e) { EluForwardRange(e - b, x + b, out + b); });
 }
@@ -58,15 +58,16 @@ void ActivationBackward(int act, int64_t n, const float* pre, const float* dy, f
 
 void MaxPool3s2Forward(int64_t B, int64_t L, int64_t C, const float* x, float* out, int32_t* argmax) {
   const int64_t Lo = (L - 1) / 2 + 1;
-  for (int64_t b = 0; b < B; ++b) {
-    const float* xb = x + b * L * C;
-    for (int64_t t = 0; t < Lo; ++t) {
+  auto pool_rows = [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const int64_t b = r / Lo, t = r % Lo;
+      const float* xb = x + b * L * C;
       // The window [2t-1, 2t+1] clipped to [0, L-1] (the -inf padding never wins), scanned upwards
       // with a strict > so ties go to the earliest index.
       const int64_t lo = 2 * t - 1 < 0 ? 0 : 2 * t - 1;
       const int64_t hi = 2 * t + 1 < L - 1 ? 2 * t + 1 : L - 1;
-      float* o = out + (b * Lo + t) * C;
-      int32_t* a = argmax ? argmax + (b * Lo + t) * C : nullptr;
+      float* o = out + r * C;
+      int32_t* a = argmax ? argmax + r * C : nullptr;
       if (!a) {  // inference: selects over whole rows, which vectorise
         std::copy(xb + lo * C, xb + (lo + 1) * C, o);
         for (int64_t s = lo + 1; s <= hi; ++s) {
@@ -87,6 +88,11 @@ void MaxPool3s2Forward(int64_t B, int64_t L, int64_t C, const float* x, float* o
         a[c] = static_cast<int32_t>(where);
       }
     }
+  };
+  if (B * Lo * C >= (1 << 15)) {
+    ThreadPool::global().parallel_for(B * Lo, 8, pool_rows);
+  } else {
+    pool_rows(0, B * Lo);
   }
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <unordered_map>
+#include <vector>
 
 #include "cpu/gemm.h"
 
@@ -17,6 +18,15 @@ class WeightCache {
 
   // The packing of W [n, k] (row-major), packed now if missing or stale.
   const PackedB& Get(const float* w, int64_t n, int64_t k, ThreadPool* pool);
+
+  // A circular kernel-3 conv weight [c_out, c_in, 3] in tap-major order (TapMajorConv3Weight) and its
+  // packing, made now if missing or stale.
+  struct TapMajorConv3 {
+    std::vector<float> weight;  // [c_out, 3 * c_in]
+    PackedB packed;
+  };
+  const TapMajorConv3& GetTapMajorConv3(const float* w, int64_t c_out, int64_t c_in, ThreadPool* pool);
+
   void Invalidate() { ++version_; }
   size_t bytes() const;
 
@@ -25,7 +35,12 @@ class WeightCache {
     PackedB packed;
     uint64_t version = 0;
   };
+  struct TapMajorEntry {
+    TapMajorConv3 conv;
+    uint64_t version = 0;
+  };
   std::unordered_map<const float*, Entry> entries_;
+  std::unordered_map<const float*, TapMajorEntry> tap_major_;
   uint64_t version_ = 1;
 };
 

@@ -392,7 +392,7 @@ Table Cases() {
       c.call = [=](Ops& o, const Case::Pointers& p) {
         o.CircularIm2Col3(B, L, Ci, CF(x), F(cols2));
         o.CircularConv3Forward(B, L, Ci, Co, CF(x), CF(w), CF(b), F(cols), F(out));
-        o.CircularConv3Backward(B, L, Ci, Co, CF(cols), CF(w), CF(dy), F(dcols), F(dx), F(dw), F(db));
+        o.CircularConv3Backward(B, L, Ci, Co, CF(cols2), CF(w), CF(dy), F(dcols), F(dx), F(dw), F(db));
         return 0.0;
       };
       return c;
