@@ -1,6 +1,7 @@
 // Batch-1 latency of the paper config: native forwardSync and onnxruntime-node (2 intra-op threads, the
 // same model exported with exportOnnx) timed in alternating rounds in one process, so that both see the
-// same machine load (on a shared machine, running one after the other can favour either). Medians.
+// same machine load (on a shared machine, running one after the other can favour either). Medians;
+// the ratio is the median of the rounds' ratios.
 //
 //   node bench/batch1.bench.mjs [rounds 15] [calls per round 20]
 import * as fs from 'node:fs';
@@ -37,31 +38,39 @@ for (let i = 0; i < 10; i++) {
   await session.run(feeds);
 }
 const nat = [],
-  onx = [];
+  onx = [],
+  ratios = [];
+const med = (x) => {
+  const y = [...x].sort((a, b) => a - b);
+  return y[y.length >> 1];
+};
 // Between rounds both engines' threads are let go idle (onnxruntime's intra-op threads spin for a while
 // after a run, as the native pool's worker does): without the pause each engine's first calls of a
 // round ran beside the other's spinning threads on the same two cores.
 const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
 for (let k = 0; k < rounds; k++) {
+  const n = [],
+    o = [];
   await settle();
   for (let i = 0; i < per; i++) {
     const t0 = performance.now();
     model.forwardSync(batch);
-    nat.push(performance.now() - t0);
+    n.push(performance.now() - t0);
   }
   await settle();
   for (let i = 0; i < per; i++) {
     const t0 = performance.now();
     await session.run(feeds);
-    onx.push(performance.now() - t0);
+    o.push(performance.now() - t0);
   }
+  nat.push(...n);
+  onx.push(...o);
+  // The host's speed drifts by tens of percent within minutes; a round's two medians are a second
+  // apart, so their ratio is the steadier measure.
+  ratios.push(med(o) / med(n));
 }
-const med = (x) => {
-  const y = [...x].sort((a, b) => a - b);
-  return y[y.length >> 1];
-};
 console.log(
-  `${machine()}, ${new Date().toISOString().slice(0, 10)}: paper B=1 native forwardSync median ${med(nat).toFixed(2)} ms, onnxruntime median ${med(onx).toFixed(2)} ms, ratio ${(med(onx) / med(nat)).toFixed(2)}x (${rounds} x ${per} calls each, alternating)`,
+  `${machine()}, ${new Date().toISOString().slice(0, 10)}: paper B=1 native forwardSync median ${med(nat).toFixed(2)} ms, onnxruntime median ${med(onx).toFixed(2)} ms, ratio ${med(ratios).toFixed(2)}x (median of ${rounds} rounds' ratios, ${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)}; ${per} calls per engine per round, alternating)`,
 );
 await session.release();
 fs.rmSync(dir, { recursive: true, force: true });
