@@ -39,7 +39,7 @@ void TapMajorConv3Weight(const float* weight, int64_t C_out, int64_t C_in, float
 }
 
 void CircularConv3ForwardTapMajor(int64_t B, int64_t L, int64_t C_in, int64_t C_out, const float* x,
-                                  const float* tap_major_weight, const PackedB& packed, const float* bias, float* cols,
+                                  const float* tap_major_weight, const PackedB* packed, const float* bias, float* cols,
                                   float* out) {
   const size_t row_bytes = static_cast<size_t>(C_in) * sizeof(float);
   auto copy_rows = [&](int64_t begin, int64_t end) {
@@ -60,8 +60,11 @@ void CircularConv3ForwardTapMajor(int64_t B, int64_t L, int64_t C_in, int64_t C_
   }
   GemmEpilogue ep;
   ep.bias = bias;
-  sgemm_packed_b(B * L, C_out, 3 * C_in, cols, 3 * C_in, tap_major_weight, packed, 0.f, out, C_out, ep,
-                 &ThreadPool::global());
+  if (packed)
+    return sgemm_packed_b(B * L, C_out, 3 * C_in, cols, 3 * C_in, tap_major_weight, *packed, 0.f, out, C_out, ep,
+                          &ThreadPool::global());
+  sgemm(false, true, B * L, C_out, 3 * C_in, 1.f, cols, 3 * C_in, tap_major_weight, 3 * C_in, 0.f, out, C_out, ep,
+        &ThreadPool::global());
 }
 
 void CircularConv3Backward(int64_t B, int64_t L, int64_t C_in, int64_t C_out, const float* cols, const float* weight,

@@ -17,12 +17,13 @@ void CircularConv3Forward(int64_t B, int64_t L, int64_t C_in, int64_t C_out, con
 // The weight [C_out, C_in, 3] with its columns in tap-major order: out [C_out, 3*C_in], column k*C_in + c.
 void TapMajorConv3Weight(const float* weight, int64_t C_out, int64_t C_in, float* out);
 
-// The same convolution with the tap-major weight (TapMajorConv3Weight) packed once (WeightCache), for
-// passes that keep nothing: the im2col is then three contiguous row copies per step rather than a
-// stride-3 interleave (the paper config's distilling conv at batch 1: ~90 us of one thread). cols is
-// scratch of the same size, in tap-major order.
+// The same convolution with the weight in tap-major order (TapMajorConv3Weight; packed: its packing,
+// or null): the im2col is then three contiguous row copies per step rather than a stride-3
+// interleave (the paper config's distilling conv at batch 1: ~90 us of one thread). The sums run in
+// another order than CircularConv3Forward's, so a model uses one or the other for all its passes.
+// cols is scratch of the same size, in tap-major order.
 void CircularConv3ForwardTapMajor(int64_t B, int64_t L, int64_t C_in, int64_t C_out, const float* x,
-                                  const float* tap_major_weight, const PackedB& packed, const float* bias, float* cols,
+                                  const float* tap_major_weight, const PackedB* packed, const float* bias, float* cols,
                                   float* out);
 
 // Backward from the saved cols: dweight [C_out, C_in, 3] += dy^T cols, dbias += column sums of dy,

@@ -97,9 +97,13 @@ class CpuOps final : public Ops {
   }
   void CircularConv3Forward(int64_t B, int64_t L, int64_t C_in, int64_t C_out, const float* x, const float* w,
                             const float* b, float* cols, float* out) override {
-    if (Cacheable(B * L, w, C_out * C_in * 3)) {
-      const WeightCache::TapMajorConv3& tm = weights_.GetTapMajorConv3(w, C_out, C_in, &ThreadPool::global());
-      return informer::CircularConv3ForwardTapMajor(B, L, C_in, C_out, x, tm.weight.data(), tm.packed, b, cols, out);
+    // A parameter's conv always takes the tap-major order, packed or not: a batch computes the same
+    // sums whether it runs whole or split into parts of fewer rows.
+    if (IsParam(w, C_out * C_in * 3)) {
+      const bool pack = B * L <= WeightCache::kMaxRows;
+      const WeightCache::TapMajorConv3& tm = weights_.GetTapMajorConv3(w, C_out, C_in, pack, &ThreadPool::global());
+      return informer::CircularConv3ForwardTapMajor(B, L, C_in, C_out, x, tm.weight.data(), pack ? &tm.packed : nullptr,
+                                                    b, cols, out);
     }
     informer::CircularConv3Forward(B, L, C_in, C_out, x, w, b, cols, out);
   }
@@ -196,12 +200,12 @@ class CpuOps final : public Ops {
   // The cached packing of weight w [n, k] for a product with `rows` rows, or null (pack per call):
   // only model parameters (SetParams) are cached.
   const PackedB* Packed(int64_t rows, const float* w, int64_t n, int64_t k) {
-    return Cacheable(rows, w, n * k) ? &weights_.Get(w, n, k, &ThreadPool::global()) : nullptr;
+    return rows <= WeightCache::kMaxRows && IsParam(w, n * k) ? &weights_.Get(w, n, k, &ThreadPool::global()) : nullptr;
   }
-  // Whether a product with `rows` rows by the weight w[0:size] uses the cache.
-  bool Cacheable(int64_t rows, const float* w, int64_t size) const {
+  // Whether w[0:size] lies among the model's parameters.
+  bool IsParam(const float* w, int64_t size) const {
     const uintptr_t a = reinterpret_cast<uintptr_t>(w), end = reinterpret_cast<uintptr_t>(w + size);
-    return rows <= WeightCache::kMaxRows && a >= params_begin_ && end <= params_end_;
+    return a >= params_begin_ && end <= params_end_;
   }
   WeightCache weights_;
   uintptr_t params_begin_ = 0, params_end_ = 0;  // the model's parameters (SetParams)

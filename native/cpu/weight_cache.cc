@@ -1,6 +1,7 @@
 #include "cpu/weight_cache.h"
 
 #include "cpu/conv.h"
+#include "cpu/thread_pool.h"
 
 namespace informer {
 
@@ -13,14 +14,29 @@ const PackedB& WeightCache::Get(const float* w, int64_t n, int64_t k, ThreadPool
   return e.packed;
 }
 
-const WeightCache::TapMajorConv3& WeightCache::GetTapMajorConv3(const float* w, int64_t c_out, int64_t c_in,
+const WeightCache::TapMajorConv3& WeightCache::GetTapMajorConv3(const float* w, int64_t c_out, int64_t c_in, bool pack,
                                                                 ThreadPool* pool) {
   TapMajorEntry& e = tap_major_[w];
-  if (e.version != version_ || !e.conv.packed.usable(c_out, 3 * c_in)) {
-    e.conv.weight.resize(static_cast<size_t>(c_out * 3 * c_in));
-    TapMajorConv3Weight(w, c_out, c_in, e.conv.weight.data());
+  const size_t size = static_cast<size_t>(c_out * 3 * c_in);
+  if (e.weight_version != version_ || e.conv.weight.size() != size) {
+    e.conv.weight.resize(size);
+    // By output rows over the pool: training refreshes it after every step (the paper model's distilling
+    // conv is 786K values).
+    float* dst = e.conv.weight.data();
+    auto rows = [&](int64_t o0, int64_t o1) {
+      TapMajorConv3Weight(w + o0 * c_in * 3, o1 - o0, c_in, dst + o0 * 3 * c_in);
+    };
+    if (pool && size >= (1 << 16)) {
+      pool->parallel_for(c_out, 8, rows);
+    } else {
+      rows(0, c_out);
+    }
+    e.weight_version = version_;
+    e.packed_version = 0;
+  }
+  if (pack && (e.packed_version != version_ || !e.conv.packed.usable(c_out, 3 * c_in))) {
     e.conv.packed.pack(e.conv.weight.data(), c_out, 3 * c_in, pool);
-    e.version = version_;
+    e.packed_version = version_;
   }
   return e.conv;
 }

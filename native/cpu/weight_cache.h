@@ -19,13 +19,13 @@ class WeightCache {
   // The packing of W [n, k] (row-major), packed now if missing or stale.
   const PackedB& Get(const float* w, int64_t n, int64_t k, ThreadPool* pool);
 
-  // A circular kernel-3 conv weight [c_out, c_in, 3] in tap-major order (TapMajorConv3Weight) and its
-  // packing, made now if missing or stale.
+  // A circular kernel-3 conv weight [c_out, c_in, 3] in tap-major order (TapMajorConv3Weight), and with
+  // `pack` its packing, made now if missing or stale.
   struct TapMajorConv3 {
     std::vector<float> weight;  // [c_out, 3 * c_in]
-    PackedB packed;
+    PackedB packed;             // valid after a call with pack
   };
-  const TapMajorConv3& GetTapMajorConv3(const float* w, int64_t c_out, int64_t c_in, ThreadPool* pool);
+  const TapMajorConv3& GetTapMajorConv3(const float* w, int64_t c_out, int64_t c_in, bool pack, ThreadPool* pool);
 
   void Invalidate() { ++version_; }
   size_t bytes() const;
@@ -37,7 +37,7 @@ class WeightCache {
   };
   struct TapMajorEntry {
     TapMajorConv3 conv;
-    uint64_t version = 0;
+    uint64_t weight_version = 0, packed_version = 0;
   };
   std::unordered_map<const float*, Entry> entries_;
   std::unordered_map<const float*, TapMajorEntry> tap_major_;
