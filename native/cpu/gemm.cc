@@ -377,6 +377,26 @@ bool residual_overlaps_c(const Problem& p) {
   return r.first < c.second && c.first < r.second;
 }
 
+// With several K slices C holds partial sums before the residual is read; a residual stored in C
+// itself (x = x + f(x)) is therefore copied out first, for the block [m0, m1) x [n0, n1) only, and p
+// pointed at the copy. Returns false when the scratch memory cannot be had.
+bool stage_aliased_residual(Problem* p, const CpuKernels& kern, Workspace* ws, int64_t m0, int64_t m1, int64_t n0,
+                            int64_t n1) {
+  if (!p->ep.residual || p->K <= kern.kc || !residual_overlaps_c(*p)) return true;
+  const int64_t rows = m1 - m0, cols = n1 - n0;
+  float* staged = ws->r.get(static_cast<size_t>(rows * cols));
+  if (!staged) return false;
+  for (int64_t i = 0; i < rows; ++i) {
+    std::memcpy(staged + i * cols, p->ep.residual + (m0 + i) * p->ep.ldr + n0,
+                static_cast<size_t>(cols) * sizeof(float));
+  }
+  p->ep.residual = staged;
+  p->ep.ldr = cols;
+  p->res_i0 = m0;
+  p->res_j0 = n0;
+  return true;
+}
+
 // Blocked GEMM of the C block [m0, m1) x [n0, n1) on the calling thread. op(B) is packed per
 // kc x nc slice (or read in place when its rows are contiguous and whole panels wide). op(A) is
 // packed per mc x kc block, or, with a_in_place, read where it lies: packing A costs about as much
@@ -395,22 +415,8 @@ void gemm_blocked(const Problem& problem, const CpuKernels& kern, int64_t m0, in
   float* ap = ws.a.get(static_cast<size_t>((a_in_place ? MR : round_up(std::min(MC, m1 - m0), MR)) * kc_max));
   if ((own_b && !bp) || !ap) return reference_gemm(problem, m0, m1, n0, n1);
 
-  // With several K slices C holds partial sums before the residual is read; a residual stored in C
-  // itself (x = x + f(x)) is therefore copied out first, for this block only.
   Problem p = problem;
-  if (p.ep.residual && K > KC && residual_overlaps_c(p)) {
-    const int64_t rows = m1 - m0, cols = n1 - n0;
-    float* staged = ws.r.get(static_cast<size_t>(rows * cols));
-    if (!staged) return reference_gemm(problem, m0, m1, n0, n1);
-    for (int64_t i = 0; i < rows; ++i) {
-      std::memcpy(staged + i * cols, problem.ep.residual + (m0 + i) * problem.ep.ldr + n0,
-                  static_cast<size_t>(cols) * sizeof(float));
-    }
-    p.ep.residual = staged;
-    p.ep.ldr = cols;
-    p.res_i0 = m0;
-    p.res_j0 = n0;
-  }
+  if (!stage_aliased_residual(&p, kern, &ws, m0, m1, n0, n1)) return reference_gemm(problem, m0, m1, n0, n1);
   const int64_t a_rs = p.ta ? 1 : p.lda, a_cs = p.ta ? p.lda : 1;
   for (int64_t jc = n0; jc < n1; jc += NC) {
     const int64_t nc = std::min(NC, n1 - jc);
@@ -475,19 +481,7 @@ void gemm_packed_rows(const Problem& problem, const CpuKernels& kern, int64_t m0
   float* ap = m_full < M ? ws.a.get(static_cast<size_t>(MR * K)) : nullptr;
   if (m_full < M && !ap) return reference_gemm(problem, m0, m1, n0, n1);
   Problem p = problem;
-  if (p.ep.residual && K > KC && residual_overlaps_c(p)) {  // see gemm_blocked
-    const int64_t cols = n1 - n0;
-    float* staged = ws.r.get(static_cast<size_t>(M * cols));
-    if (!staged) return reference_gemm(problem, m0, m1, n0, n1);
-    for (int64_t i = 0; i < M; ++i) {
-      std::memcpy(staged + i * cols, problem.ep.residual + (m0 + i) * problem.ep.ldr + n0,
-                  static_cast<size_t>(cols) * sizeof(float));
-    }
-    p.ep.residual = staged;
-    p.ep.ldr = cols;
-    p.res_i0 = m0;
-    p.res_j0 = n0;
-  }
+  if (!stage_aliased_residual(&p, kern, &ws, m0, m1, n0, n1)) return reference_gemm(problem, m0, m1, n0, n1);
   if (ap) pack_a(p, kern, m0 + m_full, M - m_full, 0, K, ap);
   const int64_t a_rs = p.ta ? 1 : p.lda, a_cs = p.ta ? p.lda : 1;
   const float* run_end = p.b_packed + round_up(n1, NR) * K;  // end of this block's panels
