@@ -4,13 +4,12 @@
 // two decoder layers, with and without mix, ProbSparse and full attention, RevIN, distilling, and
 // batches of 1 and 3 (a batch larger than one gathers the kept rows).
 #include <cmath>
-#include <cstdio>
-#include <cstdlib>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "model/model.h"
+#include "model_test_util.h"
 #include "test_util.h"
 
 namespace {
@@ -21,18 +20,9 @@ using informer::Model;
 using informer::ModelConfig;
 
 void Compare(const std::string& name, const ModelConfig& c, int64_t B) {
-  std::unique_ptr<Model> m;
-  const informer::Status created = Model::Create(c, &m);
-  if (!created.ok()) {
-    std::fprintf(stderr, "FATAL Model::Create: %s\n", created.message().c_str());
-    std::exit(1);
-  }
-  test::Rng r(11);
-  const std::vector<float> x_enc = r.uniform_vector(B * c.seq_len * c.enc_in),
-                           mark_enc = r.uniform_vector(B * c.seq_len * c.n_mark),
-                           x_dec = r.uniform_vector(B * c.dec_len() * c.dec_in),
-                           mark_dec = r.uniform_vector(B * c.dec_len() * c.n_mark);
-  const ForwardInput in{B, x_enc.data(), mark_enc.data(), x_dec.data(), mark_dec.data()};
+  std::unique_ptr<Model> m = test::CreateModel(c);
+  const test::ModelBatch batch = test::RandomModelBatch(c, B, 11);
+  const ForwardInput& in = batch.in;
   const int64_t n = B * c.pred_len * c.c_out;
   std::vector<float> rows_only(n), every_row(n);
   int64_t emitted = 0;
@@ -48,12 +38,11 @@ void Compare(const std::string& name, const ModelConfig& c, int64_t B) {
 
   // Training (dropout 0: the masks of fewer rows would be other draws), twice, so the second step's
   // gradients start from parameters both paths moved the same way.
-  const std::vector<float> target = r.uniform_vector(n);
+  const std::vector<float>& target = batch.target;
   ForwardOptions train, train_all;
   train.train = train_all.train = true;
   train_all.sink = &sink;
-  std::unique_ptr<Model> twin;
-  CHECK(Model::Create(c, &twin).ok());
+  std::unique_ptr<Model> twin = test::CreateModel(c);
   const informer::AdamConfig adam;
   for (int step = 0; step < 2; ++step) {
     double loss = 0, loss_all = 0;

@@ -5,7 +5,6 @@
 // the window's partial first step is exercised.
 #include <atomic>
 #include <cmath>
-#include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <string>
@@ -14,45 +13,19 @@
 
 #include "cpu/thread_pool.h"
 #include "model/model.h"
+#include "model_test_util.h"
 #include "test_util.h"
 
 namespace {
 
 using informer::AdamConfig;
 using informer::BatchSplit;
-using informer::ForwardInput;
 using informer::ForwardOptions;
 using informer::Model;
 using informer::ModelConfig;
 
-struct Batch {
-  std::vector<float> x_enc, mark_enc, x_dec, mark_dec, target;
-  ForwardInput in;
-};
-
-Batch MakeBatch(const ModelConfig& c, int64_t B, unsigned seed) {
-  Batch b;
-  test::Rng r(seed);
-  b.x_enc = r.uniform_vector(B * c.seq_len * c.enc_in);
-  b.mark_enc = r.uniform_vector(B * c.seq_len * c.n_mark);
-  b.x_dec = r.uniform_vector(B * c.dec_len() * c.dec_in);
-  b.mark_dec = r.uniform_vector(B * c.dec_len() * c.n_mark);
-  b.target = r.uniform_vector(B * c.pred_len * c.c_out);
-  b.in.batch = B;
-  b.in.x_enc = b.x_enc.data();
-  b.in.x_mark_enc = b.mark_enc.data();
-  b.in.x_dec = b.x_dec.data();
-  b.in.x_mark_dec = b.mark_dec.data();
-  return b;
-}
-
 std::unique_ptr<Model> Make(const ModelConfig& c, BatchSplit split) {
-  std::unique_ptr<Model> m;
-  const informer::Status st = Model::Create(c, &m);
-  if (!st.ok()) {
-    std::fprintf(stderr, "FATAL Model::Create: %s\n", st.message().c_str());
-    std::exit(1);
-  }
+  std::unique_ptr<Model> m = test::CreateModel(c);
   m->set_batch_split(split);
   return m;
 }
@@ -65,7 +38,7 @@ void CompareSplit(const char* name, const ModelConfig& c, int64_t B, BatchSplit 
   const AdamConfig adam{1e-3f, 0.9f, 0.999f, 1e-8f, 0.f};
   const int64_t n_out = B * c.pred_len * c.c_out;
   for (int step = 0; step < 3; ++step) {
-    const Batch b = MakeBatch(c, B, 100u * static_cast<unsigned>(step + 1));
+    const test::ModelBatch b = test::RandomModelBatch(c, B, 100u * static_cast<unsigned>(step + 1));
     std::vector<float> out_whole(n_out), out_halves(n_out);
     double loss_whole = 0, loss_halves = 0;
     CHECK(whole->LossAndGrad(b.in, b.target.data(), train, &loss_whole, out_whole.data()).ok());
@@ -105,7 +78,7 @@ void CompareForward(const char* name, const ModelConfig& c, int64_t B) {
   const char* mode_names[] = {"fixed samples", "random samples", "train mode"};
   for (int m = 0; m < 3; ++m)
     for (int call = 0; call < 2; ++call) {
-      const Batch b = MakeBatch(c, B, 50u + static_cast<unsigned>(3 * m + call));
+      const test::ModelBatch b = test::RandomModelBatch(c, B, 50u + static_cast<unsigned>(3 * m + call));
       std::vector<float> out_whole(n_out), out_parts(n_out);
       CHECK(whole->Forward(b.in, *modes[m], out_whole.data()).ok());
       CHECK(parts->Forward(b.in, *modes[m], out_parts.data()).ok());
@@ -120,7 +93,7 @@ void BusyPoolFallsBack(const ModelConfig& c, int64_t B) {
   std::unique_ptr<Model> never = Make(c, BatchSplit::kNever), automatic = Make(c, BatchSplit::kAuto);
   ForwardOptions train;
   train.train = true;
-  const Batch b = MakeBatch(c, B, 9);
+  const test::ModelBatch b = test::RandomModelBatch(c, B, 9);
   std::atomic<bool> inside{false}, release{false};
   std::thread owner([&] {
     informer::ThreadPool::global().parallel_for(2, 1, [&](int64_t first, int64_t) {
