@@ -38,10 +38,18 @@ void BatchNormForward(int64_t N, int64_t C, const float* x, const float* gamma, 
   // by rows.
   ThreadPool& pool = ThreadPool::global();
   const bool split = N * C >= (1 << 15);
-  std::vector<float> mu(C), rs(C);
+  // The caller's per-thread scratch, so steps do not allocate. Lambdas do not capture thread_local
+  // variables (a worker naming one would get its own), so the loops below see it through pointers.
+  thread_local std::vector<float> mu_scratch, rs_scratch;
+  mu_scratch.resize(C);
+  rs_scratch.resize(C);
+  float* mu = mu_scratch.data();
+  float* rs = rs_scratch.data();
   if (train) {
     auto stats = [&](int64_t c0, int64_t c1) {
-      std::vector<double> sum(c1 - c0, 0.0), sq(c1 - c0, 0.0);
+      thread_local std::vector<double> sum, sq;
+      sum.assign(c1 - c0, 0.0);
+      sq.assign(c1 - c0, 0.0);
       for (int64_t n = 0; n < N; ++n)
         for (int64_t c = c0; c < c1; ++c) sum[c - c0] += x[n * C + c];
       for (int64_t c = c0; c < c1; ++c) mu[c] = static_cast<float>(sum[c - c0] / static_cast<double>(N));
