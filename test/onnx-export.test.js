@@ -135,6 +135,23 @@ t.test('ProbSparse parts are in the graph only where u < L', async (t) => {
   t.equal(checkOnnxModel(buildOnnxModel(bigger)).ops.TopK, 2, 'one TopK per ProbSparse layer with u < L (encoder layer 0, decoder)');
 });
 
+t.test('with mix, the last decoder layer projects only the heads its forecast rows are read from', async (t) => {
+  // 4 heads, 12 label + 6 forecast rows: the [B, 18, D] view of the head-major context keeps rows
+  // 12..17, which lie in heads floor(12 * 4 / 18) = 2 and 3.
+  const cfg = { ...SMALL, dModel: 32, nHeads: 4 };
+  const dims = (model) => {
+    const m = onnx.ModelProto.decode(buildOnnxModel(model));
+    const q = m.graph.initializer.filter((i) => /^decoder\.layers\.0\.self_attention\.query_projection.*weight\.T$/.test(i.name));
+    return q.map((i) => `${i.name} ${i.dims.map(Number).join('x')}`);
+  };
+  const mix = new Informer(cfg);
+  const noMix = new Informer({ ...cfg, mix: false });
+  t.teardown(() => (mix.dispose(), noMix.dispose()));
+  t.same(dims(mix), ['decoder.layers.0.self_attention.query_projection[16:].weight.T 32x16']);
+  t.same(dims(noMix), ['decoder.layers.0.self_attention.query_projection.weight.T 32x32']);
+  await compareWithNative(t, mix);
+});
+
 for (const file of fixturePaths()) {
   const fxName = path.basename(file, '.safetensors');
   t.test(`fixture ${fxName}`, async (t) => {

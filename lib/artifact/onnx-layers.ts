@@ -44,12 +44,20 @@ function transposed(t: Tensor<Float32Array>): Float32Array {
   return out;
 }
 
-function linear(c: LayerContext, x: Value, prefix: string): Value {
-  const w = c.param(`${prefix}.weight`);
+/** x W^T + b; with `first`, only the outputs from `first` on (the weight's rows from there). */
+function linear(c: LayerContext, x: Value, prefix: string, first = 0): Value {
+  let w = c.param(`${prefix}.weight`);
+  let b = c.param(`${prefix}.bias`).data;
+  let name = prefix;
+  if (first > 0) {
+    const [rows, cols] = w.shape as [number, number];
+    w = { ...w, data: w.data.subarray(first * cols), shape: [rows - first, cols] };
+    b = b.subarray(first);
+    name = `${prefix}[${first}:]`;
+  }
   const [out, inp] = w.shape as [number, number];
-  const wt = c.g.initializer(`${prefix}.weight.T`, transposed(w), [inp, out]);
-  const b = c.param(`${prefix}.bias`);
-  return c.g.op('Add', [c.g.op('MatMul', [x, wt]), c.g.initializer(`${prefix}.bias`, b.data, [out])]);
+  const wt = c.g.initializer(`${name}.weight.T`, transposed(w), [inp, out]);
+  return c.g.op('Add', [c.g.op('MatMul', [x, wt]), c.g.initializer(`${name}.bias`, b, [out])]);
 }
 
 function slice(c: LayerContext, x: Value, start: number, end: number, axis: number): Value {
@@ -182,23 +190,35 @@ export function attentionLayer(c: LayerContext, prefix: string, xq: Value, xkv: 
   const H = cfg.nHeads;
   const D = cfg.dModel;
   const d = Math.floor(D / H);
+  const Lo = o.keepLast ?? Lq;
+  // mix: the reference views the head-major [B, H, L, d] context as [B, L, H*d] (no transpose back), so
+  // the last Lo rows of that view come from heads h0.. only, and the others are left out (as the
+  // native forward does: their projections are the weights' rows before h0 * d).
+  const h0 = o.mix && Lo < Lq ? Math.floor(((Lq - Lo) * H) / Lq) : 0;
+  const Hs = H - h0;
   return g.scope(prefix, () => {
-    const split = (x: Value, L: number, perm: number[]) => g.op('Transpose', [g.op('Reshape', [x, g.ints([0, L, H, d])])], { perm });
+    const split = (x: Value, L: number, perm: number[]) => g.op('Transpose', [g.op('Reshape', [x, g.ints([0, L, Hs, d])])], { perm });
     const heads: Heads = {
-      q: split(linear(c, xq, `${prefix}.query_projection`), Lq, [0, 2, 1, 3]),
-      kT: split(linear(c, xkv, `${prefix}.key_projection`), Lk, [0, 2, 3, 1]),
-      v: split(linear(c, xkv, `${prefix}.value_projection`), Lk, [0, 2, 1, 3]),
+      q: split(linear(c, xq, `${prefix}.query_projection`, h0 * d), Lq, [0, 2, 1, 3]),
+      kT: split(linear(c, xkv, `${prefix}.key_projection`, h0 * d), Lk, [0, 2, 3, 1]),
+      v: split(linear(c, xkv, `${prefix}.value_projection`, h0 * d), Lk, [0, 2, 1, 3]),
     };
     const scale = Math.fround(1 / Math.sqrt(d));
     const ctx = o.sparse
       ? probAttention(c, heads, Lq, Lk, o.masked, scale, `${prefix}.inner_attention`)
       : fullAttention(c, heads, Lq, Lk, o.masked, scale);
-    // mix: the reference views the head-major [B, H, L, d] context as [B, L, H*d] (no transpose back).
-    const flat = o.mix ? ctx : g.op('Transpose', [ctx], { perm: [0, 2, 1, 3] });
-    const merged = g.op('Reshape', [flat, g.ints([0, Lq, D])]);
-    const Lo = o.keepLast ?? Lq;
     const rows = (x: Value) => (Lo < Lq ? slice(c, x, Lq - Lo, Lq, 1) : x);
-    return g.op('Add', [linear(c, rows(merged), `${prefix}.out_projection`), rows(xq)]);
+    let kept: Value;
+    if (o.mix && Lo < Lq) {
+      // Heads h0.. as one run of floats per sample; the kept rows start (Lq - Lo) * D into all H heads'.
+      const n = Hs * Lq * d;
+      const tail = slice(c, g.op('Reshape', [ctx, g.ints([0, n])]), (Lq - Lo) * D - h0 * Lq * d, n, 1);
+      kept = g.op('Reshape', [tail, g.ints([0, Lo, D])]);
+    } else {
+      const flat = o.mix ? ctx : g.op('Transpose', [ctx], { perm: [0, 2, 1, 3] });
+      kept = rows(g.op('Reshape', [flat, g.ints([0, Lq, D])]));
+    }
+    return g.op('Add', [linear(c, kept, `${prefix}.out_projection`), rows(xq)]);
   });
 }
 

@@ -54,7 +54,7 @@ void Model::EmbedBackward(const Embedding& e, const EmbeddingCache& c, const flo
 void Model::AttentionBackward(const Attention& a, const AttentionCache& c, float* d_out, float* d_xq, float* d_xkv) {
   const ModelConfig& cfg = config_;
   const int64_t B = tape_.B, D = cfg.d_model, H = cfg.n_heads, d = cfg.head_dim();
-  const int64_t nq = B * c.Lq * D, nk = B * c.Lk * D, no = B * c.Lo * D;
+  const int64_t nq = B * c.Lq * D, no = B * c.Lo * D;
   // d_out covers the last Lo query rows (all Lq but in the last decoder layer): skip = the rows before.
   const int64_t skip = (c.Lq - c.Lo) * D;
   if (skip == 0)
@@ -71,23 +71,35 @@ void Model::AttentionBackward(const Attention& a, const AttentionCache& c, float
     ops_->LinearBackward(B * c.Lo, D, D, c.ctx_rows, a.o.w, d_out, d_rows, false, G(a.o.w), G(a.o.b));
     ops_->Add2D(B, c.Lo * D, d_rows, c.Lo * D, d_ctx + skip, c.Lq * D);
   }
-  float* dq = Zeros(nq);
-  float* dk = Zeros(nk);
-  float* dv = Zeros(nk);
+  // Only heads h0.. were computed (model_forward.cc): the other heads' projection weights and biases
+  // get zeros, written here like every other gradient.
+  const int64_t h0 = c.h0, Hs = H - h0, w0 = h0 * d, Ds = D - w0;
+  float* dq = Zeros(B * c.Lq * Ds);
+  float* dk = Zeros(B * c.Lk * Ds);
+  float* dv = Zeros(B * c.Lk * Ds);
   const HeadLayout out_layout = c.mix ? HeadLayout::HeadMajor(c.Lq, H, d) : HeadLayout::RowMajor(c.Lq, H, d);
-  const AttentionShape shape{B, H, c.Lq, c.Lk, d};
+  const float* d_ctx_heads = d_ctx + h0 * out_layout.head;
+  const AttentionShape shape{B, Hs, c.Lq, c.Lk, d};
   const float scale = 1.f / std::sqrt(static_cast<float>(d));
   if (c.sparse)
-    ops_->ProbAttentionBackward(shape, c.q, c.k, c.v, HeadLayout::RowMajor(c.Lq, H, d),
-                                HeadLayout::RowMajor(c.Lk, H, d), d_ctx, out_layout, c.masked, scale, c.u, c.top,
+    ops_->ProbAttentionBackward(shape, c.q, c.k, c.v, HeadLayout::RowMajor(c.Lq, Hs, d),
+                                HeadLayout::RowMajor(c.Lk, Hs, d), d_ctx_heads, out_layout, c.masked, scale, c.u, c.top,
                                 c.probs, dq, dk, dv);
   else
-    ops_->FullAttentionBackward(shape, c.q, c.k, c.v, HeadLayout::RowMajor(c.Lq, H, d),
-                                HeadLayout::RowMajor(c.Lk, H, d), d_ctx, out_layout, scale,
+    ops_->FullAttentionBackward(shape, c.q, c.k, c.v, HeadLayout::RowMajor(c.Lq, Hs, d),
+                                HeadLayout::RowMajor(c.Lk, Hs, d), d_ctx_heads, out_layout, scale,
                                 c.attn_keep ? cfg.dropout : 0.f, c.probs, c.attn_keep, dq, dk, dv);
-  ops_->LinearBackward(B * c.Lq, D, D, c.xq, a.q.w, dq, d_xq, true, G(a.q.w), G(a.q.b));
-  ops_->LinearBackward(B * c.Lk, D, D, c.xkv, a.k.w, dk, d_xkv, true, G(a.k.w), G(a.k.b));
-  ops_->LinearBackward(B * c.Lk, D, D, c.xkv, a.v.w, dv, d_xkv, true, G(a.v.w), G(a.v.b));
+  auto project_back = [&](const Linear& l, int64_t rows, const float* x, const float* dy, float* dx) {
+    float *dw = G(l.w), *db = l.b ? G(l.b) : nullptr;
+    if (w0 > 0) {
+      ops_->Zero(dw, w0 * D);
+      if (db) ops_->Zero(db, w0);
+    }
+    ops_->LinearBackward(rows, D, Ds, x, l.w + w0 * D, dy, dx, true, dw + w0 * D, db ? db + w0 : nullptr);
+  };
+  project_back(a.q, B * c.Lq, c.xq, dq, d_xq);
+  project_back(a.k, B * c.Lk, c.xkv, dk, d_xkv);
+  project_back(a.v, B * c.Lk, c.xkv, dv, d_xkv);
   arena_.rewind(scratch);
 }
 

@@ -19,7 +19,8 @@ struct Model::Pass {
   size_t draw = 0;  // next ProbSparse draw of this pass
   bool dropout = false;
   // Past its self-attention (which needs every row as keys) the last decoder layer computes only
-  // the pred_len forecast rows: the label rows' outputs never reach the forecast or the loss.
+  // the pred_len forecast rows: the label rows' outputs never reach the forecast or the loss. With
+  // mix, its self-attention also computes only the heads those rows are read from.
   bool forecast_rows_only = false;
   // Where a mask over n elements of this pass starts in the whole batch's mask (a part of a split
   // batch starts after the samples of the parts before it).
@@ -124,16 +125,27 @@ float* Model::AttentionLayer(Pass& p, const Attention& a, AttentionCache& c, con
   c.out = arena_.Alloc(B * Lo * D);
   // Without a backward pass to feed, the projections and context are temporaries.
   const Arena::Mark scratch = arena_.mark();
-  c.q = arena_.Alloc(B * Lq * D);
-  c.k = arena_.Alloc(B * Lk * D);
-  c.v = arena_.Alloc(B * Lk * D);
-  ops_->LinearForward(B * Lq, D, D, xq, a.q.w, a.q.b, c.q, Activation::kNone, nullptr);
-  ops_->LinearForward(B * Lk, D, D, xkv, a.k.w, a.k.b, c.k, Activation::kNone, nullptr);
-  ops_->LinearForward(B * Lk, D, D, xkv, a.v.w, a.v.b, c.v, Activation::kNone, nullptr);
+  // mix: the reference transposes the context to [B, H, L, d] and reads that memory as [B, L, D], so
+  // the last Lo rows of that view lie in heads h0.. only, and the heads before h0 are not computed:
+  // their projections are the weights' rows before h0 * d, each head's attention is independent of
+  // the others', and their gradients are zero. Not with full attention's dropout, whose mask is drawn
+  // over every head.
+  const int64_t h0 = mix && Lo < Lq && (sparse || !p.dropout) ? (Lq - Lo) * H / Lq : 0;
+  const int64_t Hs = H - h0, Ds = Hs * d, w0 = h0 * d;
+  c.h0 = h0;
+  c.q = arena_.Alloc(B * Lq * Ds);
+  c.k = arena_.Alloc(B * Lk * Ds);
+  c.v = arena_.Alloc(B * Lk * Ds);
+  auto project = [&](const Linear& l, int64_t rows, const float* x, float* y) {
+    ops_->LinearForward(rows, D, Ds, x, l.w + w0 * D, l.b ? l.b + w0 : nullptr, y, Activation::kNone, nullptr);
+  };
+  project(a.q, B * Lq, xq, c.q);
+  project(a.k, B * Lk, xkv, c.k);
+  project(a.v, B * Lk, xkv, c.v);
   c.ctx = arena_.Alloc(B * Lq * D);
-  // mix: the reference transposes the context to [B, H, L, d] and reads that memory as [B, L, D].
   const HeadLayout out_layout = mix ? HeadLayout::HeadMajor(Lq, H, d) : HeadLayout::RowMajor(Lq, H, d);
-  const AttentionShape shape{B, H, Lq, Lk, d};
+  float* const ctx_heads = c.ctx + h0 * out_layout.head;
+  const AttentionShape shape{B, Hs, Lq, Lk, d};
   const float scale = 1.f / std::sqrt(static_cast<float>(d));
   c.probs = nullptr;
   c.top = nullptr;
@@ -144,16 +156,16 @@ float* Model::AttentionLayer(Pass& p, const Attention& a, AttentionCache& c, con
     const int64_t U = ProbBudget(cfg.factor, Lk);
     c.u = ProbBudget(cfg.factor, Lq);
     if (p.opts.record) {
-      c.top = reinterpret_cast<int32_t*>(arena_.Alloc(B * H * c.u));
-      c.probs = arena_.Alloc(B * H * c.u * Lk);
+      c.top = reinterpret_cast<int32_t*>(arena_.Alloc(B * Hs * c.u));
+      c.probs = arena_.Alloc(B * Hs * c.u * Lk);
     }
-    ops_->ProbAttentionForward(shape, c.q, c.k, c.v, HeadLayout::RowMajor(Lq, H, d), HeadLayout::RowMajor(Lk, H, d),
-                               c.ctx, out_layout, masked, scale, sample, U, c.u, c.top, c.probs);
+    ops_->ProbAttentionForward(shape, c.q, c.k, c.v, HeadLayout::RowMajor(Lq, Hs, d), HeadLayout::RowMajor(Lk, Hs, d),
+                               ctx_heads, out_layout, masked, scale, sample, U, c.u, c.top, c.probs);
   } else {
-    if (p.opts.record || p.dropout) c.probs = arena_.Alloc(B * H * Lq * Lk);
-    if (p.dropout) c.attn_keep = reinterpret_cast<uint8_t*>(arena_.Alloc((B * H * Lq * Lk + 3) / 4));
-    ops_->FullAttentionForward(shape, c.q, c.k, c.v, HeadLayout::RowMajor(Lq, H, d), HeadLayout::RowMajor(Lk, H, d),
-                               c.ctx, out_layout, masked, scale, p.dropout ? cfg.dropout : 0.f, &rng_, c.probs,
+    if (p.opts.record || p.dropout) c.probs = arena_.Alloc(B * Hs * Lq * Lk);
+    if (p.dropout) c.attn_keep = reinterpret_cast<uint8_t*>(arena_.Alloc((B * Hs * Lq * Lk + 3) / 4));
+    ops_->FullAttentionForward(shape, c.q, c.k, c.v, HeadLayout::RowMajor(Lq, Hs, d), HeadLayout::RowMajor(Lk, Hs, d),
+                               ctx_heads, out_layout, masked, scale, p.dropout ? cfg.dropout : 0.f, &rng_, c.probs,
                                c.attn_keep, p.MaskFirst(B * H * Lq * Lk));
   }
   // The output projection and residual of the last Lo query rows (all of them but in the last

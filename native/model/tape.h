@@ -19,17 +19,18 @@ struct LayerNormCache {
 struct AttentionCache {
   const float* xq = nullptr;                       // [B, Lq, D]
   const float* xkv = nullptr;                      // [B, Lk, D]
-  float *q = nullptr, *k = nullptr, *v = nullptr;  // projections, [B, L, D]
+  float *q = nullptr, *k = nullptr, *v = nullptr;  // projections of heads h0.., [B, L, (H - h0) * d]
   float* ctx = nullptr;                            // inner attention output, row-major or head-major (mix)
-  float* probs = nullptr;                          // full: [B, H, Lq, Lk]; prob: [B, H, u, Lk]
+  float* probs = nullptr;                          // full: [B, H - h0, Lq, Lk]; prob: [B, H - h0, u, Lk]
   uint8_t* attn_keep = nullptr;                    // full attention dropout mask (train, dropout > 0)
-  int32_t* top = nullptr;                          // prob: selected queries [B, H, u]
+  int32_t* top = nullptr;                          // prob: selected queries [B, H - h0, u]
   uint8_t* out_keep = nullptr;                     // dropout mask of the output projection
   // The last Lo query rows get an output (Lo < Lq: the last decoder layer, model_forward.cc);
   // ctx_rows is the output projection's input, those rows of ctx read as [B, Lq, D].
   const float* ctx_rows = nullptr;  // [B, Lo, D]
   float* out = nullptr;             // r = xq + Dropout(o), [B, Lo, D]
   int64_t Lq = 0, Lk = 0, Lo = 0, u = 0;
+  int64_t h0 = 0;  // heads before h0 hold none of the Lo rows (mix): not computed, zero gradients
   bool sparse = false, masked = false, mix = false;
 };
 
