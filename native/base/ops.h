@@ -61,6 +61,8 @@ class Ops : public DeviceAllocator {
   // memory may be reused for different values.
   virtual void SetParams(const float* base, size_t n) {}
   virtual void ParamsChanged() {}
+  // Bytes of such derived data that this Ops owns (not counting what it shares with another).
+  virtual size_t DerivedWeightBytes() const { return 0; }
 
   // ---- dense layers ----
   virtual void Sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
@@ -138,8 +140,10 @@ class Ops : public DeviceAllocator {
                           float* v) = 0;
 };
 
-// The CPU backend; scratch (none needed today) would come from `arena`.
-std::unique_ptr<Ops> MakeCpuOps(Arena* arena);
+// The CPU backend; scratch (none needed today) would come from `arena`. With `share_weights_of` (a CPU
+// Ops bound to the same parameters: a split-batch replica's), it uses that one's packed weights instead
+// of packing its own, and leaves keeping them current to it.
+std::unique_ptr<Ops> MakeCpuOps(Arena* arena, Ops* share_weights_of = nullptr);
 
 // Backends other than the CPU register themselves at start-up (the addon calls
 // informer::cuda::RegisterBackend() when it was built with CUDA), so the core never links CUDA.

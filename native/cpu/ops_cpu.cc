@@ -2,6 +2,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <new>
 
 #include "base/ops.h"
@@ -21,14 +22,22 @@ namespace {
 
 class CpuOps final : public Ops {
  public:
+  // shared: another CpuOps's cache (which that one keeps current), or null for a cache of its own.
+  explicit CpuOps(std::shared_ptr<WeightCache> shared)
+      : owns_weights_(!shared), weights_(shared ? std::move(shared) : std::make_shared<WeightCache>()) {}
+  const std::shared_ptr<WeightCache>& weight_cache() const { return weights_; }
+
   Device device() const override { return Device::kCpu; }
 
   void SetParams(const float* base, size_t n) override {
     params_begin_ = reinterpret_cast<uintptr_t>(base);
     params_end_ = base ? reinterpret_cast<uintptr_t>(base + n) : 0;
-    weights_.Invalidate();
+    if (owns_weights_) weights_->Invalidate();
   }
-  void ParamsChanged() override { weights_.Invalidate(); }
+  void ParamsChanged() override {
+    if (owns_weights_) weights_->Invalidate();
+  }
+  size_t DerivedWeightBytes() const override { return owns_weights_ ? weights_->bytes() : 0; }
 
   void* Malloc(size_t bytes) override {
     void* p = std::aligned_alloc(64, ((bytes + 63) / 64) * 64 + 64);
@@ -101,7 +110,7 @@ class CpuOps final : public Ops {
     // sums whether it runs whole or split into parts of fewer rows.
     if (IsParam(w, C_out * C_in * 3)) {
       const bool pack = B * L <= WeightCache::kMaxRows;
-      const WeightCache::TapMajorConv3& tm = weights_.GetTapMajorConv3(w, C_out, C_in, pack, &ThreadPool::global());
+      const WeightCache::TapMajorConv3& tm = weights_->GetTapMajorConv3(w, C_out, C_in, pack, &ThreadPool::global());
       return informer::CircularConv3ForwardTapMajor(B, L, C_in, C_out, x, tm.weight.data(), pack ? &tm.packed : nullptr,
                                                     b, cols, out);
     }
@@ -200,19 +209,25 @@ class CpuOps final : public Ops {
   // The cached packing of weight w [n, k] for a product with `rows` rows, or null (pack per call):
   // only model parameters (SetParams) are cached.
   const PackedB* Packed(int64_t rows, const float* w, int64_t n, int64_t k) {
-    return rows <= WeightCache::kMaxRows && IsParam(w, n * k) ? &weights_.Get(w, n, k, &ThreadPool::global()) : nullptr;
+    return rows <= WeightCache::kMaxRows && IsParam(w, n * k) ? &weights_->Get(w, n, k, &ThreadPool::global())
+                                                              : nullptr;
   }
   // Whether w[0:size] lies among the model's parameters.
   bool IsParam(const float* w, int64_t size) const {
     const uintptr_t a = reinterpret_cast<uintptr_t>(w), end = reinterpret_cast<uintptr_t>(w + size);
     return a >= params_begin_ && end <= params_end_;
   }
-  WeightCache weights_;
+  bool owns_weights_;  // false: a replica's, whose owner invalidates the cache when weights change
+  std::shared_ptr<WeightCache> weights_;
   uintptr_t params_begin_ = 0, params_end_ = 0;  // the model's parameters (SetParams)
 };
 
 }  // namespace
 
-std::unique_ptr<Ops> MakeCpuOps(Arena*) { return std::make_unique<CpuOps>(); }
+std::unique_ptr<Ops> MakeCpuOps(Arena*, Ops* share_weights_of) {
+  // Every CPU Ops is a CpuOps (no RTTI needed: node-gyp builds without it).
+  const bool cpu = share_weights_of && share_weights_of->device() == Device::kCpu;
+  return std::make_unique<CpuOps>(cpu ? static_cast<const CpuOps*>(share_weights_of)->weight_cache() : nullptr);
+}
 
 }  // namespace informer

@@ -6,6 +6,9 @@
 namespace informer {
 
 const PackedB& WeightCache::Get(const float* w, int64_t n, int64_t k, ThreadPool* pool) {
+  // Packing under the lock: a replica's part that needs the same weight waits for it, and a part
+  // packs serially (its pool loop is already taken by the parts).
+  std::lock_guard<std::mutex> lock(mu_);
   Entry& e = entries_[w];
   if (e.version != version_ || !e.packed.usable(n, k)) {
     e.packed.pack(w, n, k, pool);
@@ -16,6 +19,7 @@ const PackedB& WeightCache::Get(const float* w, int64_t n, int64_t k, ThreadPool
 
 const WeightCache::TapMajorConv3& WeightCache::GetTapMajorConv3(const float* w, int64_t c_out, int64_t c_in, bool pack,
                                                                 ThreadPool* pool) {
+  std::lock_guard<std::mutex> lock(mu_);
   TapMajorEntry& e = tap_major_[w];
   const size_t size = static_cast<size_t>(c_out * 3 * c_in);
   if (e.weight_version != version_ || e.conv.weight.size() != size) {
@@ -42,6 +46,7 @@ const WeightCache::TapMajorConv3& WeightCache::GetTapMajorConv3(const float* w, 
 }
 
 size_t WeightCache::bytes() const {
+  std::lock_guard<std::mutex> lock(mu_);
   size_t total = 0;
   for (const auto& kv : entries_) total += kv.second.packed.bytes();
   for (const auto& kv : tap_major_)

@@ -1,8 +1,12 @@
 // Packed copies of the weights that small-row GEMMs multiply by (batch-1 inference), so each weight
 // is packed once instead of on every call. Keyed by the weight's address; Invalidate() (the model's
 // parameters may have changed) makes every entry repack on its next use, into the memory it has.
+// A model and its split-batch replicas share one cache, whose parts call it from their threads: a
+// lock guards it, and entries (nodes of the maps) stay where they are until the cache goes, so a
+// reference returned stays valid while the weights do not change.
 #pragma once
 #include <cstdint>
+#include <mutex>
 #include <unordered_map>
 #include <vector>
 
@@ -27,7 +31,10 @@ class WeightCache {
   };
   const TapMajorConv3& GetTapMajorConv3(const float* w, int64_t c_out, int64_t c_in, bool pack, ThreadPool* pool);
 
-  void Invalidate() { ++version_; }
+  void Invalidate() {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++version_;
+  }
   size_t bytes() const;
 
  private:
@@ -41,6 +48,7 @@ class WeightCache {
   };
   std::unordered_map<const float*, Entry> entries_;
   std::unordered_map<const float*, TapMajorEntry> tap_major_;
+  mutable std::mutex mu_;
   uint64_t version_ = 1;
 };
 

@@ -134,6 +134,12 @@ class Model {
     for (const std::unique_ptr<Model>& r : replicas_) n += r->arena_.capacity_bytes();
     return n;
   }
+  // Packed weights and other copies the backend keeps (the replicas share this model's).
+  size_t derived_weight_bytes() const {
+    size_t n = ops_->DerivedWeightBytes();
+    for (const std::unique_ptr<Model>& r : replicas_) n += r->ops_->DerivedWeightBytes();
+    return n;
+  }
   void set_batch_split(BatchSplit s) { batch_split_ = s; }
   void Reseed(uint64_t seed) { rng_.Seed(seed); }
 
@@ -257,12 +263,9 @@ class Model {
   void DistilBackward(const DistilW& w, const DistilCache& c, const float* d_out, float* d_x);
 
   void UseOps(std::unique_ptr<Ops> ops);
-  // What the backend derived from the weights is stale (ops_->ParamsChanged), here and, at their next
-  // pass, in the split-batch replicas.
-  void WeightsChanged() {
-    ops_->ParamsChanged();
-    ++weights_version_;
-  }
+  // What the backend derived from the weights is stale (ops_->ParamsChanged; the split-batch replicas
+  // share this model's packed weights).
+  void WeightsChanged() { ops_->ParamsChanged(); }
   Status EnsureDeviceGrads();
 
   ModelConfig config_;
@@ -294,7 +297,6 @@ class Model {
   // Parts 1.. of a split batch run on these replicas: their own arena, tape, generator and
   // gradients, this model's parameters (created on the first split step).
   std::vector<std::unique_ptr<Model>> replicas_;
-  uint64_t weights_version_ = 0;  // bumped by WeightsChanged; a replica: the version it last saw
 };
 
 // Reference initialisation (PyTorch defaults, Kaiming-normal token conv, sinusoid tables).

@@ -6,8 +6,8 @@
 // normalisation, dropout). The batch splits cleanly instead. Every layer but training-mode BatchNorm
 // treats samples independently, ProbSparse's key samples are shared by the whole batch, and weight
 // gradients are sums over samples. So each part runs a whole forward and backward pass on its own
-// thread (the first on this model, the others on replicas bound to its parameters, with their own
-// arena, tape, generator and gradients) and the parts' gradients are added.
+// thread (the first on this model, the others on replicas bound to its parameters and its packed
+// weights, with their own arena, tape, generator and gradients) and the parts' gradients are added.
 //
 // The result is the unsplit step's up to float rounding (each weight gradient is summed in parts):
 // every part starts from the same generator state, so all draw the same ProbSparse samples and
@@ -77,11 +77,10 @@ Status Model::RunParts(const ForwardInput& in, const ForwardOptions& opts, int64
   try {
     while (static_cast<int64_t>(replicas_.size()) < parts - 1) {
       std::unique_ptr<Model> m(new Model(config_));
-      m->params_.floats() = std::vector<float>();  // it computes with this model's parameters
-      m->UseOps(MakeCpuOps(&m->arena_));
+      m->params_.floats() = std::vector<float>();     // it computes with this model's parameters
+      m->UseOps(MakeCpuOps(&m->arena_, ops_.get()));  // this model's packed weights, kept current here
       m->param_base_ = param_base_;
       m->Bind();
-      m->weights_version_ = weights_version_;
       replicas_.push_back(std::move(m));
     }
   } catch (const std::bad_alloc&) {
@@ -90,10 +89,6 @@ Status Model::RunParts(const ForwardInput& in, const ForwardOptions& opts, int64
   std::vector<Model*> models{this};
   for (int64_t i = 0; i + 1 < parts; ++i) {
     Model& r = *replicas_[i];
-    if (r.weights_version_ != weights_version_) {  // its packed weights are stale
-      r.ops_->ParamsChanged();
-      r.weights_version_ = weights_version_;
-    }
     r.rng_ = rng_;  // every part draws what the whole batch draws
     models.push_back(&r);
   }

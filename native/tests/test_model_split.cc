@@ -85,6 +85,9 @@ void CompareForward(const char* name, const ModelConfig& c, int64_t B) {
       const std::string what = std::string(name) + ", " + mode_names[m] + ", call " + std::to_string(call);
       CHECK_ALLCLOSE_MSG(out_parts.data(), out_whole.data(), n_out, 1e-6, 1e-5, what.c_str());
     }
+  // The parts' replicas use this model's packed weights rather than packing their own.
+  CHECK_MSG(whole->derived_weight_bytes() > 0 && parts->derived_weight_bytes() == whole->derived_weight_bytes(),
+            (std::string(name) + ": the parts share one copy of the packed weights").c_str());
 }
 
 // With the pool taken by another caller's loop, an automatic split makes the unsplit pass instead of
