@@ -86,10 +86,11 @@ class Arena {
   }
   size_t peak_bytes() const { return peak_ * sizeof(float); }
 
-  // Host blocks from this size on are whole 2 MiB pages marked for transparent huge pages (Linux, where
-  // THP is "madvise" by default): a training step's activations (hundreds of MB, read with large
-  // strides when GEMMs pack them) then cost far fewer TLB misses. Paper train step: ~3% faster over 12
-  // alternating pairs. Smaller blocks (batch-1 inference) keep ordinary pages.
+  // Host blocks from this size on are whole 2 MiB pages marked for transparent huge pages (Linux; the
+  // mark matters where THP is in "madvise" mode, as on the benchmark machine): a training step's
+  // activations (hundreds of MB, read with large strides when GEMMs pack them) then cost far fewer TLB
+  // misses. Paper train step: ~3% faster over 12 alternating pairs. Smaller blocks (batch-1
+  // inference) keep ordinary pages.
   static constexpr size_t kHugeBlockBytes = size_t{8} << 20;
   static constexpr size_t kHugePageBytes = size_t{2} << 20;
 

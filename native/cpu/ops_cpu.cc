@@ -32,7 +32,7 @@ class CpuOps final : public Ops {
   void SetParams(const float* base, size_t n) override {
     params_begin_ = reinterpret_cast<uintptr_t>(base);
     params_end_ = base ? reinterpret_cast<uintptr_t>(base + n) : 0;
-    if (owns_weights_) weights_->Invalidate();
+    ParamsChanged();
   }
   void ParamsChanged() override {
     if (owns_weights_) weights_->Invalidate();
