@@ -12,9 +12,7 @@
 #include <new>
 #include <vector>
 
-#if defined(__linux__)
-#include <sys/mman.h>
-#endif
+#include "base/huge_pages.h"
 
 namespace informer {
 
@@ -92,7 +90,6 @@ class Arena {
   // misses. Paper train step: ~3% faster over 12 alternating pairs. Smaller blocks (batch-1
   // inference) keep ordinary pages.
   static constexpr size_t kHugeBlockBytes = size_t{8} << 20;
-  static constexpr size_t kHugePageBytes = size_t{2} << 20;
 
  private:
   struct Block {
@@ -134,20 +131,6 @@ class Arena {
     cur_ = blocks_.size() - 1;
     used_ = 0;
   }
-  // bytes rounded up to whole huge pages, aligned to one and marked MADV_HUGEPAGE; null elsewhere
-  // than Linux or when the memory cannot be had (the caller then takes ordinary pages).
-  static void* HugePageAlloc(size_t bytes) {
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-    const size_t rounded = (bytes + kHugePageBytes - 1) / kHugePageBytes * kHugePageBytes;
-    void* p = std::aligned_alloc(kHugePageBytes, rounded);
-    if (p) madvise(p, rounded, MADV_HUGEPAGE);  // a hint: without THP the pages stay ordinary
-    return p;
-#else
-    (void)bytes;
-    return nullptr;
-#endif
-  }
-
   std::vector<Block> blocks_;
   Allocator allocator_;
   size_t cur_ = 0, used_ = 0, total_ = 0, peak_ = 0;

@@ -646,15 +646,31 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
   drive(p, kern, pool);
 }
 
+size_t PackedB::floats_for(int64_t n, int64_t k) {
+  const int NR = active_kernels().nr;
+  return static_cast<size_t>((n + NR - 1) / NR * NR * k);
+}
+
 void PackedB::pack(const float* w, int64_t n, int64_t k, ThreadPool* pool) {
+  own_.resize(floats_for(n, k));
+  storage_ = nullptr;
+  pack_to(own_.data(), w, n, k, pool);
+}
+
+void PackedB::pack_into(float* storage, const float* w, int64_t n, int64_t k, ThreadPool* pool) {
+  own_ = std::vector<float>();
+  storage_ = storage;
+  pack_to(storage, w, n, k, pool);
+}
+
+void PackedB::pack_to(float* dst, const float* w, int64_t n, int64_t k, ThreadPool* pool) {
   const CpuKernels& kern = active_kernels();
   const int NR = kern.nr;
   const int64_t panels = (n + NR - 1) / NR;
-  data_.resize(static_cast<size_t>(panels * NR * k));
+  floats_ = floats_for(n, k);
   N_ = n;
   K_ = k;
   kernel_ = kern.name;
-  float* dst = data_.data();
   auto run = [&](int64_t begin, int64_t end) {
     for (int64_t jr = begin; jr < end; ++jr) {
       const int nr = static_cast<int>(std::min<int64_t>(NR, n - jr * NR));
@@ -669,7 +685,7 @@ void PackedB::pack(const float* w, int64_t n, int64_t k, ThreadPool* pool) {
 }
 
 bool PackedB::usable(int64_t n, int64_t k) const {
-  return n == N_ && k == K_ && kernel_ == active_kernels().name && !data_.empty();
+  return n == N_ && k == K_ && kernel_ == active_kernels().name && floats_ > 0;
 }
 
 void sgemm_packed_b(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, const PackedB& packed,

@@ -32,13 +32,22 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
 // back to packing per call if that changed.
 class PackedB {
  public:
+  // Floats a packing of W [n, k] takes with the kernel set active now.
+  static size_t floats_for(int64_t n, int64_t k);
+
   void pack(const float* w, int64_t n, int64_t k, ThreadPool* pool);
+  // As pack, into `storage` (at least floats_for(n, k) floats, 64-byte aligned, owned by the caller
+  // and kept for as long as this packing is used) instead of memory of its own.
+  void pack_into(float* storage, const float* w, int64_t n, int64_t k, ThreadPool* pool);
   bool usable(int64_t n, int64_t k) const;
-  const float* data() const { return data_.data(); }
-  size_t bytes() const { return data_.capacity() * sizeof(float); }
+  const float* data() const { return storage_ ? storage_ : own_.data(); }
+  size_t bytes() const { return storage_ ? floats_ * sizeof(float) : own_.capacity() * sizeof(float); }
 
  private:
-  std::vector<float> data_;
+  void pack_to(float* dst, const float* w, int64_t n, int64_t k, ThreadPool* pool);
+  std::vector<float> own_;
+  float* storage_ = nullptr;  // the caller's memory (pack_into), else own_
+  size_t floats_ = 0;
   int64_t N_ = 0, K_ = 0;
   const char* kernel_ = nullptr;
 };

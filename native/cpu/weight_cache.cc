@@ -5,13 +5,25 @@
 
 namespace informer {
 
+void WeightCache::Pack(PackedB* packed, Storage* storage, const float* w, int64_t n, int64_t k, ThreadPool* pool) {
+  const size_t floats = PackedB::floats_for(n, k);
+  if (floats * sizeof(float) >= kHugePageMinBytes && storage->floats < floats) {
+    if (float* p = slab_.Alloc(floats)) *storage = Storage{p, floats};
+  }
+  if (storage->floats >= floats) {
+    packed->pack_into(storage->slab, w, n, k, pool);
+  } else {
+    packed->pack(w, n, k, pool);
+  }
+}
+
 const PackedB& WeightCache::Get(const float* w, int64_t n, int64_t k, ThreadPool* pool) {
   // Packing under the lock: a replica's part that needs the same weight waits for it, and a part
   // packs serially (its pool loop is already taken by the parts).
   std::lock_guard<std::mutex> lock(mu_);
   Entry& e = entries_[w];
   if (e.version != version_ || !e.packed.usable(n, k)) {
-    e.packed.pack(w, n, k, pool);
+    Pack(&e.packed, &e.storage, w, n, k, pool);
     e.version = version_;
   }
   return e.packed;
@@ -39,7 +51,7 @@ const WeightCache::TapMajorConv3& WeightCache::GetTapMajorConv3(const float* w, 
     e.packed_version = 0;
   }
   if (pack && (e.packed_version != version_ || !e.conv.packed.usable(c_out, 3 * c_in))) {
-    e.conv.packed.pack(e.conv.weight.data(), c_out, 3 * c_in, pool);
+    Pack(&e.conv.packed, &e.storage, e.conv.weight.data(), c_out, 3 * c_in, pool);
     e.packed_version = version_;
   }
   return e.conv;
@@ -52,6 +64,11 @@ size_t WeightCache::bytes() const {
   for (const auto& kv : tap_major_)
     total += kv.second.conv.packed.bytes() + kv.second.conv.weight.capacity() * sizeof(float);
   return total;
+}
+
+size_t WeightCache::huge_page_bytes() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return slab_.used_bytes();
 }
 
 }  // namespace informer

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "base/arena.h"
+#include "huge_page_test_util.h"
 #include "test_util.h"
 
 namespace {
@@ -39,29 +40,6 @@ void BumpAndRewind() {
   CHECK_MSG(arena.capacity_bytes() <= grown, "the same pass after Reset does not grow the arena");
 }
 
-#if defined(__linux__)
-// The VmFlags of the mapping that holds p ("" when none is found).
-std::string VmFlagsOf(const void* p) {
-  FILE* f = std::fopen("/proc/self/smaps", "r");
-  if (!f) return "";
-  const uintptr_t a = reinterpret_cast<uintptr_t>(p);
-  char line[512];
-  bool inside = false;
-  std::string flags;
-  while (std::fgets(line, sizeof(line), f)) {
-    unsigned long lo = 0, hi = 0;
-    if (std::sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && std::strchr(line, '-') < std::strchr(line, ' ')) {
-      inside = a >= lo && a < hi;
-    } else if (inside && std::strncmp(line, "VmFlags:", 8) == 0) {
-      flags = line + 8;
-      break;
-    }
-  }
-  std::fclose(f);
-  return flags;
-}
-#endif
-
 void LargeBlocksUseHugePages() {
   Arena arena;
   const size_t floats = Arena::kHugeBlockBytes / sizeof(float) * 3;  // 24 MiB
@@ -70,24 +48,13 @@ void LargeBlocksUseHugePages() {
   std::memset(p, 0, floats * sizeof(float));  // the whole block is usable
   Arena small;
   float* q = small.Alloc(1024);
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-  CHECK_MSG(Aligned(p, Arena::kHugePageBytes), "a block of 8 MiB or more starts on a 2 MiB boundary");
-  // A kernel without transparent huge pages refuses the hint; the arena works on regardless.
-  void* probe = mmap(nullptr, Arena::kHugePageBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  const bool thp = probe != MAP_FAILED && madvise(probe, Arena::kHugePageBytes, MADV_HUGEPAGE) == 0;
-  if (probe != MAP_FAILED) munmap(probe, Arena::kHugePageBytes);
-  if (!thp) {
-    std::printf("test_arena: this kernel refuses MADV_HUGEPAGE; the huge-page marks are not checked\n");
+  if (!test::KernelTakesHugePageHint()) {
+    std::printf("test_arena: huge pages cannot be asked for here; the marks are not checked\n");
     return;
   }
-  const std::string big_flags = VmFlagsOf(p), small_flags = VmFlagsOf(q);
-  CHECK_MSG(!big_flags.empty(), "the large block's mapping is in /proc/self/smaps");
-  CHECK_MSG(big_flags.find(" hg") != std::string::npos,
-            ("large block marked MADV_HUGEPAGE: VmFlags" + big_flags).c_str());
-  CHECK_MSG(small_flags.find(" hg") == std::string::npos, "a small block keeps ordinary pages");
-#else
-  (void)q;
-#endif
+  CHECK_MSG(Aligned(p, informer::kHugePageBytes), "a block of 8 MiB or more starts on a 2 MiB boundary");
+  CHECK_MSG(test::MarkedForHugePages(p), "the large block is marked MADV_HUGEPAGE");
+  CHECK_MSG(!test::MarkedForHugePages(q), "a small block keeps ordinary pages");
 }
 
 }  // namespace
