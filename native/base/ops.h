@@ -72,6 +72,17 @@ class Ops : public DeviceAllocator {
                              float* y, Activation act, const float* residual) = 0;
   virtual void LinearBackward(int64_t rows, int64_t in, int64_t out, const float* x, const float* w, const float* dy,
                               float* dx, bool accumulate_dx, float* dw, float* db) = 0;
+  // An inference feed-forward block, y = (act(x W1^T + b1)) W2^T + b2 + residual, with x, y and
+  // residual [rows, in] and w1 [hidden, in], w2 [in, hidden]. `scratch` holds rows * HiddenStride(hidden)
+  // floats: a backend may lay the hidden layer out with padded rows (the CPU's GEMMs read rows whose
+  // stride is a multiple of 4 KiB through a single L1 set). By default two LinearForward calls.
+  virtual int64_t HiddenStride(int64_t hidden) const { return hidden; }
+  virtual void FeedForwardForward(int64_t rows, int64_t in, int64_t hidden, const float* x, const float* w1,
+                                  const float* b1, const float* w2, const float* b2, Activation act, float* scratch,
+                                  float* y, const float* residual) {
+    LinearForward(rows, in, hidden, x, w1, b1, scratch, act, nullptr);
+    LinearForward(rows, hidden, in, scratch, w2, b2, y, Activation::kNone, residual);
+  }
   virtual void CircularIm2Col3(int64_t B, int64_t L, int64_t C, const float* x, float* cols) = 0;
   // cols [B*L, 3*C_in] is scratch: the CPU backend fills it in another column order when w is a cached
   // parameter, so the backward pass takes its cols from CircularIm2Col3.

@@ -6,14 +6,16 @@
 namespace informer {
 
 void LinearForward(int64_t rows, int64_t in, int64_t out, const float* x, const float* w, const float* b, float* y,
-                   Activation act, const float* residual, const PackedB* packed) {
+                   Activation act, const float* residual, const PackedB* packed, int64_t ldx, int64_t ldy) {
+  if (ldx <= 0) ldx = in;
+  if (ldy <= 0) ldy = out;
   GemmEpilogue ep;
   ep.bias = b;
   ep.act = act;
   ep.residual = residual;
   ep.ldr = out;
-  if (packed) return sgemm_packed_b(rows, out, in, x, in, w, *packed, 0.f, y, out, ep, &ThreadPool::global());
-  sgemm(false, true, rows, out, in, 1.f, x, in, w, in, 0.f, y, out, ep, &ThreadPool::global());
+  if (packed) return sgemm_packed_b(rows, out, in, x, ldx, w, *packed, 0.f, y, ldy, ep, &ThreadPool::global());
+  sgemm(false, true, rows, out, in, 1.f, x, ldx, w, in, 0.f, y, ldy, ep, &ThreadPool::global());
 }
 
 void AddColumnSums(int64_t rows, int64_t n, const float* dy, float* db) {

@@ -209,6 +209,13 @@ float* Model::FeedForward(Pass& p, const Linear& ff1, const Linear& ff2, FeedFor
     if (rows * F <= kKeptHiddenMaxFloats) c.hidden = arena_.Alloc(rows * F);
   }
   const Arena::Mark scratch = arena_.mark();
+  if (!p.opts.record && !p.dropout) {  // inference: the backend lays out the hidden layer
+    float* hidden = arena_.Alloc(rows * ops_->HiddenStride(F));
+    ops_->FeedForwardForward(rows, D, F, x, ff1.w, ff1.b, ff2.w, ff2.b, act, hidden, c.out, x);
+    arena_.rewind(scratch);
+    c.keep2 = nullptr;
+    return c.out;
+  }
   float* h = c.hidden ? c.hidden : arena_.Alloc(rows * F);
   if (c.pre) {
     ops_->Copy(h, c.pre, rows * F);

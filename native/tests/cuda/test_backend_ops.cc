@@ -379,6 +379,30 @@ Table Cases() {
       });
     }
   }
+  // {rows, in, hidden}: a hidden width the CPU pads (a multiple of 1024) and one it does not.
+  for (const auto& d : std::vector<std::vector<int64_t>>{{5, 16, 1024}, {30, 24, 2048}, {9, 24, 40}}) {
+    t.push_back([d](test::Rng& r) {
+      const int64_t rows = d[0], in = d[1], hidden = d[2];
+      Case c("Feed-forward (inference) " + Dims(d), r);
+      // Scratch for the widest hidden row any backend uses; its layout is the backend's own.
+      const int x = c.In("x", c.Normal(rows * in)), w1 = c.In("w1", c.Normal(hidden * in, 0.3f)),
+                b1 = c.In("b1", c.Normal(hidden)), w2 = c.In("w2", c.Normal(in * hidden, 0.05f)),
+                b2 = c.In("b2", c.Normal(in)), scratch = c.In("scratch", c.Normal(rows * (hidden + 64))),
+                y = c.Out("y", c.Normal(rows * in), 1e-9), y2 = c.Out("y, two Linears", c.Normal(rows * in), 1e-9);
+      c.call = [=](Ops& o, const Case::Pointers& p) {
+        CHECK_MSG(o.HiddenStride(hidden) >= hidden && o.HiddenStride(hidden) <= hidden + 64, "hidden stride");
+        o.FeedForwardForward(rows, in, hidden, CF(x), CF(w1), CF(b1), CF(w2), CF(b2), Activation::kGelu, F(scratch),
+                             F(y), CF(x));
+        o.LinearForward(rows, in, hidden, CF(x), CF(w1), CF(b1), F(scratch), Activation::kGelu, nullptr);
+        o.LinearForward(rows, hidden, in, CF(scratch), CF(w2), CF(b2), F(y2), Activation::kNone, CF(x));
+        // On the CPU (host memory) the padded layout gives the two Linears' result bit for bit.
+        if (o.device() == informer::Device::kCpu)
+          CHECK_MSG(std::memcmp(CF(y), CF(y2), rows * in * sizeof(float)) == 0, "feed-forward equals two Linears");
+        return 0.0;
+      };
+      return c;
+    });
+  }
   for (const auto& d : kConvShapes) {
     t.push_back([d](test::Rng& r) {
       const int64_t B = d[0], L = d[1], Ci = d[2], Co = d[3];
