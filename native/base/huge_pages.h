@@ -16,11 +16,15 @@ namespace informer {
 
 constexpr size_t kHugePageBytes = size_t{2} << 20;
 
-// `bytes` rounded up to whole huge pages; nullptr elsewhere than Linux or when the memory cannot be
-// had (the caller then takes ordinary pages). Free with std::free.
+inline size_t RoundUpToHugePages(size_t bytes) {
+  return (bytes + kHugePageBytes - 1) / kHugePageBytes * kHugePageBytes;
+}
+
+// RoundUpToHugePages(bytes) bytes; nullptr elsewhere than Linux or when the memory cannot be had (the
+// caller then takes ordinary pages). Free with std::free.
 inline void* HugePageAlloc(size_t bytes) {
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
-  const size_t rounded = (bytes + kHugePageBytes - 1) / kHugePageBytes * kHugePageBytes;
+  const size_t rounded = RoundUpToHugePages(bytes);
   void* p = std::aligned_alloc(kHugePageBytes, rounded);
   if (p) madvise(p, rounded, MADV_HUGEPAGE);  // a hint: without THP the pages stay ordinary
   return p;
@@ -55,7 +59,7 @@ class HugePageSlab {
       if (!c) return nullptr;
       chunks_.push_back(c);
       next_ = static_cast<char*>(c);
-      left_ = (chunk + kHugePageBytes - 1) / kHugePageBytes * kHugePageBytes;
+      left_ = RoundUpToHugePages(chunk);
     }
     float* p = reinterpret_cast<float*>(next_);
     next_ += bytes;

@@ -209,25 +209,24 @@ float* Model::FeedForward(Pass& p, const Linear& ff1, const Linear& ff2, FeedFor
     if (rows * F <= kKeptHiddenMaxFloats) c.hidden = arena_.Alloc(rows * F);
   }
   const Arena::Mark scratch = arena_.mark();
-  if (!p.opts.record && !p.dropout) {  // inference: the backend lays out the hidden layer
+  if (!p.opts.record && !p.dropout) {
+    // Inference: the backend lays the hidden layer out (Ops::HiddenStride).
     float* hidden = arena_.Alloc(rows * ops_->HiddenStride(F));
     ops_->FeedForwardForward(rows, D, F, x, ff1.w, ff1.b, ff2.w, ff2.b, act, hidden, c.out, x);
-    arena_.rewind(scratch);
-    c.keep2 = nullptr;
-    return c.out;
-  }
-  float* h = c.hidden ? c.hidden : arena_.Alloc(rows * F);
-  if (c.pre) {
-    ops_->Copy(h, c.pre, rows * F);
-    ops_->ActivationForward(act, rows * F, h);
   } else {
-    ops_->LinearForward(rows, D, F, x, ff1.w, ff1.b, h, act, nullptr);
+    float* h = c.hidden ? c.hidden : arena_.Alloc(rows * F);
+    if (c.pre) {
+      ops_->Copy(h, c.pre, rows * F);
+      ops_->ActivationForward(act, rows * F, h);
+    } else {
+      ops_->LinearForward(rows, D, F, x, ff1.w, ff1.b, h, act, nullptr);
+    }
+    if (p.dropout) {
+      uint8_t* keep = c.keep1 ? c.keep1 : reinterpret_cast<uint8_t*>(arena_.Alloc((rows * F + 3) / 4));
+      ops_->DropoutForward(rows * F, cfg.dropout, &rng_, h, keep, p.MaskFirst(rows * F));
+    }
+    ops_->LinearForward(rows, F, D, h, ff2.w, ff2.b, c.out, Activation::kNone, p.dropout ? nullptr : x);
   }
-  if (p.dropout) {
-    uint8_t* keep = c.keep1 ? c.keep1 : reinterpret_cast<uint8_t*>(arena_.Alloc((rows * F + 3) / 4));
-    ops_->DropoutForward(rows * F, cfg.dropout, &rng_, h, keep, p.MaskFirst(rows * F));
-  }
-  ops_->LinearForward(rows, F, D, h, ff2.w, ff2.b, c.out, Activation::kNone, p.dropout ? nullptr : x);
   arena_.rewind(scratch);
   c.keep2 = Dropout(p, c.out, rows * D);
   if (p.dropout) ops_->Add(rows * D, x, c.out);
